@@ -1,0 +1,733 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * madvtrace's eBPF side. Only BTF tracepoints (tp_btf) and syscall programs:
+ * they attach through bpf links, without tracefs and without kprobes.
+ *
+ * Calls: the raw sys_exit tracepoint, which also fires for compat (i386)
+ * calls that the syscalls:* tracepoints skip, so 32-bit targets are traced
+ * too. On x86 the saved user registers still hold a call's arguments at its
+ * exit, so one program sees arguments and result together: no entry program
+ * and no per-thread stash. (fentry/fexit on the syscall entry points would
+ * spare untraced syscalls the slow path, but kernels may refuse them.)
+ *
+ * RSS: the kernel keeps each mm's counters; a record is emitted at the exit
+ * of a traced call that changed them, when another context (reclaim) changes
+ * them (at most once per rss_interval_ns), and otherwise by the loader's
+ * periodic flush, at most once per interval.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "madvtrace.h"
+#include "madvtrace.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set in rodata by the loader before load. */
+const volatile __u64 rss_interval_ns = 100000000;
+const volatile bool follow_forks = false;
+const volatile __u64 wakeup_bytes = 1 << 20;
+const volatile __u32 page_shift = 12;
+
+#define TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit syscall */
+#define X32_SYSCALL_BIT 0x40000000
+#define PF_EXITING 0x00000004
+#define PID_FS_MAGIC 0x50494446
+
+/* what a traced syscall is, beyond the record types */
+#define OP_OLD_MMAP 100 /* i386 mmap(struct mmap_arg_struct *) */
+#define OP_PROCESS_MADVISE 101
+
+/*
+ * The traced tgids, one bit each: an array lookup the verifier inlines, so
+ * the filter costs every other process almost nothing. The loader sizes it
+ * from pid_max and reads it through mmap.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} traced SEC(".maps");
+
+/* Launched but not yet exec'd: its calls are still madvtrace's own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} held SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* struct mm_struct * */
+	__type(value, struct mt_mm_state);
+} mms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} rb SEC(".maps");
+
+struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+void bpf_task_release(struct task_struct *p) __ksym;
+
+static __always_inline __u64 *traced_word(__u32 tgid)
+{
+	__u32 idx = tgid / 64;
+
+	return bpf_map_lookup_elem(&traced, &idx);
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	__u64 *w = traced_word(tgid);
+
+	return w && (*w & (1ull << (tgid % 64)));
+}
+
+static __always_inline void set_traced(__u32 tgid, bool on)
+{
+	__u64 *w = traced_word(tgid);
+
+	if (!w)
+		return;
+	if (on)
+		__sync_fetch_and_or(w, 1ull << (tgid % 64));
+	else
+		__sync_fetch_and_and(w, ~(1ull << (tgid % 64)));
+}
+
+static __always_inline void *reserve(__u32 size)
+{
+	void *p = bpf_ringbuf_reserve(&rb, size, 0);
+
+	if (!p) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+		if (n)
+			(*n)++;
+	}
+	return p;
+}
+
+/* Wake the reader only when enough has piled up: it also polls on a timer. */
+static __always_inline void submit(void *p)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(p, flags);
+}
+
+static __always_inline void fill_hdr(struct mt_hdr *h, __u16 type, __u16 size, __u32 pid,
+				     __u32 tid, __u64 t_ns)
+{
+	h->t_ns = t_ns;
+	h->pid = pid;
+	h->tid = tid;
+	h->type = type;
+	h->size = size;
+	h->abi = 0;
+	h->_pad0 = 0;
+	h->flags = 0;
+	h->stack_id = 0;
+	h->_pad1 = 0;
+}
+
+/*
+ * One RSS counter, in pages, as the kernel itself reads it for rss_stat and
+ * /proc (percpu_counter_read_positive): each CPU may hold back up to
+ * percpu_counter_batch pages not yet folded in. Summing the per-CPU parts
+ * would need per-CPU BTF the kernel does not always expose.
+ */
+static __always_inline __s64 rss_counter(struct mm_struct *mm, int member)
+{
+	__s64 v;
+
+	/* constant indices: the verifier allows no variable offset into kernel memory */
+	switch (member) {
+	case 0: v = mm->rss_stat[0].count; break;
+	case 1: v = mm->rss_stat[1].count; break;
+	case 2: v = mm->rss_stat[2].count; break;
+	case 3: v = mm->rss_stat[3].count; break;
+	default: return 0;
+	}
+	return v < 0 ? 0 : v;
+}
+
+/* All four counters of mm into st->cur; true if any differs from what was last reported. */
+static __always_inline bool rss_read(struct mt_mm_state *st, struct mm_struct *mm)
+{
+	st->cur[0] = rss_counter(mm, 0);
+	st->cur[1] = rss_counter(mm, 1);
+	st->cur[2] = rss_counter(mm, 2);
+	st->cur[3] = rss_counter(mm, 3);
+	return st->cur[0] != st->emitted[0] || st->cur[1] != st->emitted[1] ||
+	       st->cur[2] != st->emitted[2] || st->cur[3] != st->emitted[3];
+}
+
+static __always_inline void emit_rss(struct mt_mm_state *st, __u32 reason, __u64 t_ns, __u64 now)
+{
+	struct mt_rss *r = reserve(sizeof(*r));
+	__s64 v0 = st->cur[0], v1 = st->cur[1], v2 = st->cur[2], v3 = st->cur[3];
+
+	if (!r)
+		return;
+	/* a process-wide value, possibly emitted from another task's context */
+	fill_hdr(&r->h, MT_RSS, sizeof(*r), st->tgid, st->tgid, t_ns);
+	/* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SWAPENTS 2, MM_SHMEMPAGES 3 */
+	r->file = v0 << page_shift;
+	r->anon = v1 << page_shift;
+	r->swap = v2 << page_shift;
+	r->shmem = v3 << page_shift;
+	r->lazyfree = 0;
+	r->smaps_rss = 0;
+	r->reason = reason;
+	r->_pad = 0;
+	submit(r);
+	st->last_emit_ns = now;
+	st->pending = 0;
+	st->emitted[0] = v0;
+	st->emitted[1] = v1;
+	st->emitted[2] = v2;
+	st->emitted[3] = v3;
+}
+
+/* Start mirroring mm for tgid (no-op if already), reporting its baseline. */
+static __always_inline struct mt_mm_state *mm_adopt(struct mm_struct *mm, __u32 tgid)
+{
+	__u64 key = (__u64)mm, now = bpf_ktime_get_ns();
+	struct mt_mm_state init = {}, *st;
+	int i;
+
+	if (!mm)
+		return NULL;
+	st = bpf_map_lookup_elem(&mms, &key);
+	if (st && st->tgid == tgid && !st->exiting)
+		return st;
+	init.tgid = tgid;
+	for (i = 0; i < MT_NR_RSS; i++) {
+		init.cur[i] = rss_counter(mm, i);
+		init.emitted[i] = init.cur[i];
+	}
+	init.cur_ns = now;
+	bpf_map_update_elem(&mms, &key, &init, BPF_ANY);
+	st = bpf_map_lookup_elem(&mms, &key);
+	if (st)
+		emit_rss(st, MT_RSS_START, now, now);
+	return st;
+}
+
+/* The tgid behind a pidfd of the current task, or 0. */
+static __always_inline __u32 pidfd_tgid(struct task_struct *t, int fd)
+{
+	struct file **fds, *f = NULL;
+	struct pid *pid;
+	struct inode *ino;
+	unsigned int max;
+
+	if (fd < 0)
+		return 0;
+	fds = BPF_CORE_READ(t, files, fdt, fd);
+	max = BPF_CORE_READ(t, files, fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	/* pidfs (6.9+) keeps the struct pid in the inode; before, in private_data */
+	if (BPF_CORE_READ(ino, i_sb, s_magic) == PID_FS_MAGIC)
+		pid = BPF_CORE_READ(ino, i_private);
+	else
+		pid = BPF_CORE_READ(f, private_data);
+	if (!pid)
+		return 0;
+	return BPF_CORE_READ(pid, numbers[0].nr);
+}
+
+struct call {
+	__u64 a[6];
+	__u64 t_ns;
+	__u32 pid, tid;
+	__u8 abi;
+	__u16 flags;
+};
+
+static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, struct call *c)
+{
+	fill_hdr(h, type, size, c->pid, c->tid, c->t_ns);
+	h->abi = c->abi;
+	h->flags = c->flags;
+}
+
+/* compat calls return 32-bit addresses: keep errors negative, addresses unsigned */
+static __always_inline __s64 addr_ret(struct call *c, long ret)
+{
+	if (c->abi == MT_ABI_I386 && !(ret < 0 && ret > -4096))
+		return (__u32)ret;
+	return ret;
+}
+
+static __always_inline void emit_mmap(struct call *c, long ret, bool old_mmap)
+{
+	struct mt_mmap *r;
+
+	if (old_mmap) {
+		__u32 blk[6] = {};
+
+		/* i386 old_mmap passes its arguments in a block in user memory */
+		if (bpf_probe_read_user(blk, sizeof(blk), (void *)c->a[0]))
+			c->flags |= MT_F_ARGS_UNREAD;
+		c->a[0] = blk[0];
+		c->a[1] = blk[1];
+		c->a[2] = blk[2];
+		c->a[3] = blk[3];
+		c->a[4] = (__s32)blk[4];
+		c->a[5] = blk[5];
+	} else if (c->abi == MT_ABI_I386) {
+		/* mmap2 takes its offset in 4096-byte units */
+		c->a[5] <<= 12;
+	}
+	r = reserve(sizeof(*r));
+	if (!r)
+		return;
+	call_hdr(&r->h, MT_MMAP, sizeof(*r), c);
+	r->addr = c->a[0];
+	r->len = c->a[1];
+	r->prot = c->a[2];
+	r->flags = c->a[3];
+	r->fd = (__s32)c->a[4];
+	r->off = c->a[5];
+	r->ret = addr_ret(c, ret);
+	r->_pad = 0;
+	submit(r);
+}
+
+static __always_inline void emit_call(__u32 op, struct call *c, long ret)
+{
+	switch (op) {
+	case MT_MMAP:
+		emit_mmap(c, ret, false);
+		return;
+	case OP_OLD_MMAP:
+		emit_mmap(c, ret, true);
+		return;
+	case MT_MUNMAP: {
+		struct mt_munmap *r = reserve(sizeof(*r));
+
+		if (!r)
+			return;
+		call_hdr(&r->h, MT_MUNMAP, sizeof(*r), c);
+		r->addr = c->a[0];
+		r->len = c->a[1];
+		r->ret = ret;
+		submit(r);
+		return;
+	}
+	case MT_MREMAP: {
+		struct mt_mremap *r = reserve(sizeof(*r));
+
+		if (!r)
+			return;
+		call_hdr(&r->h, MT_MREMAP, sizeof(*r), c);
+		r->old_addr = c->a[0];
+		r->old_len = c->a[1];
+		r->new_len = c->a[2];
+		r->flags = c->a[3];
+		r->new_addr = c->a[4];
+		r->ret = addr_ret(c, ret);
+		r->_pad = 0;
+		submit(r);
+		return;
+	}
+	case MT_MADVISE: {
+		struct mt_madvise *r = reserve(sizeof(*r));
+
+		if (!r)
+			return;
+		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
+		r->addr = c->a[0];
+		r->len = c->a[1];
+		r->advice = (__s32)c->a[2];
+		r->ret = ret;
+		r->target_pid = c->pid;
+		submit(r);
+		return;
+	}
+	case MT_BRK: {
+		struct mt_brk *r = reserve(sizeof(*r));
+
+		if (!r)
+			return;
+		call_hdr(&r->h, MT_BRK, sizeof(*r), c);
+		r->addr = c->a[0];
+		r->ret = addr_ret(c, ret);
+		submit(r);
+		return;
+	}
+	case MT_MPROTECT: {
+		struct mt_mprotect *r = reserve(sizeof(*r));
+
+		if (!r)
+			return;
+		call_hdr(&r->h, MT_MPROTECT, sizeof(*r), c);
+		r->addr = c->a[0];
+		r->len = c->a[1];
+		r->prot = c->a[2];
+		r->ret = ret;
+		r->_pad = 0;
+		submit(r);
+		return;
+	}
+	}
+}
+
+/* One madvise record per iovec entry, each with the call's result. */
+static __always_inline void emit_process_madvise(struct call *c, __u32 target, long ret)
+{
+	__u64 vlen = c->a[2];
+	int i;
+
+	c->flags |= MT_F_PROCESS_MADVISE;
+	if (vlen > MT_MAX_IOV) {
+		vlen = MT_MAX_IOV;
+		c->flags |= MT_F_IOV_TRUNC;
+	}
+	for (i = 0; i < MT_MAX_IOV; i++) {
+		struct mt_madvise *r;
+		__u64 iov[2] = {};
+
+		if (i >= vlen)
+			break;
+		if (c->abi == MT_ABI_I386) {
+			__u32 v[2] = {};
+
+			bpf_probe_read_user(v, sizeof(v), (void *)c->a[1] + i * 8);
+			iov[0] = v[0];
+			iov[1] = v[1];
+		} else {
+			bpf_probe_read_user(iov, sizeof(iov), (void *)c->a[1] + i * 16);
+		}
+		r = reserve(sizeof(*r));
+		if (!r)
+			return;
+		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
+		r->addr = iov[0];
+		r->len = iov[1];
+		r->advice = (__s32)c->a[3];
+		r->ret = ret;
+		r->target_pid = target;
+		submit(r);
+	}
+}
+
+/* One traced call, at its exit: regs are the caller's saved user registers. */
+static __always_inline int on_call(__u32 op, struct pt_regs *regs, long ret, bool compat)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct mt_mm_state *st;
+	bool caller_traced;
+	struct call c;
+	__u64 key;
+
+	c.pid = pid_tgid >> 32;
+	c.tid = (__u32)pid_tgid;
+	caller_traced = is_traced(c.pid);
+	/* process_madvise is the one call that reaches into a traced process from outside */
+	if (!caller_traced && op != OP_PROCESS_MADVISE)
+		return 0;
+
+	c.t_ns = bpf_ktime_get_ns();
+	c.flags = 0;
+	if (compat) {
+		c.abi = MT_ABI_I386;
+		c.a[0] = (__u32)regs->bx;
+		c.a[1] = (__u32)regs->cx;
+		c.a[2] = (__u32)regs->dx;
+		c.a[3] = (__u32)regs->si;
+		c.a[4] = (__u32)regs->di;
+		c.a[5] = (__u32)regs->bp;
+		if (ret > 0 && ret <= 0xffffffffl)
+			ret = (__u32)ret;
+	} else {
+		/* the x32 ABI shares the native entry points, marked in the number */
+		c.abi = (regs->orig_ax & X32_SYSCALL_BIT) ? MT_ABI_X32 : MT_ABI_X86_64;
+		c.a[0] = regs->di;
+		c.a[1] = regs->si;
+		c.a[2] = regs->dx;
+		c.a[3] = regs->r10;
+		c.a[4] = regs->r8;
+		c.a[5] = regs->r9;
+	}
+	if (op == OP_PROCESS_MADVISE) {
+		__u32 target = pidfd_tgid(t, (int)c.a[0]);
+
+		if (!caller_traced && !is_traced(target))
+			return 0;
+		emit_process_madvise(&c, target, ret);
+	} else {
+		emit_call(op, &c, ret);
+	}
+	if (!caller_traced)
+		return 0;
+
+	/* the RSS change this call made, at the instant it completed */
+	key = (__u64)t->mm;
+	st = bpf_map_lookup_elem(&mms, &key);
+	if (!st)
+		st = mm_adopt(t->mm, c.pid);
+	if (st && !st->exiting && rss_read(st, t->mm))
+		emit_rss(st, MT_RSS_SYSCALL, c.t_ns, c.t_ns);
+	return 0;
+}
+
+/* syscall number -> what it is, for the native and the i386 tables */
+static __always_inline __u32 classify(long id, bool compat)
+{
+	if (!compat) {
+		switch (id) {
+		case 9: return MT_MMAP;
+		case 10: return MT_MPROTECT;
+		case 11: return MT_MUNMAP;
+		case 12: return MT_BRK;
+		case 25: return MT_MREMAP;
+		case 28: return MT_MADVISE;
+		case 440: return OP_PROCESS_MADVISE;
+		}
+		return 0;
+	}
+	switch (id) {
+	case 45: return MT_BRK;
+	case 90: return OP_OLD_MMAP;
+	case 91: return MT_MUNMAP;
+	case 125: return MT_MPROTECT;
+	case 163: return MT_MREMAP;
+	case 192: return MT_MMAP; /* mmap2 */
+	case 219: return MT_MADVISE;
+	case 440: return OP_PROCESS_MADVISE;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	bool compat = t->thread_info.status & TS_COMPAT;
+	long id = regs->orig_ax;
+	__u32 op;
+
+	if (!compat)
+		id &= ~X32_SYSCALL_BIT;
+	op = classify(id, compat);
+	if (!op)
+		return 0;
+	return on_call(op, regs, ret, compat);
+}
+
+/*
+ * rss_stat fires at every page fault of every process. The owner's own faults
+ * only add pages; they are sampled by the periodic flush instead of being
+ * streamed, so this program leaves them at its first test. What it looks at
+ * is a change made to a traced mm from another context: reclaim (kswapd or
+ * another task's direct reclaim), process_madvise, and the owner's own exit
+ * or exec teardown.
+ */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct mt_mm_state *st;
+	__u64 key, now;
+	__u32 tgid;
+
+	if (t->mm == mm)
+		return 0;
+	key = (__u64)mm;
+	st = bpf_map_lookup_elem(&mms, &key);
+	if (!st || st->exiting)
+		return 0;
+	now = bpf_ktime_get_ns();
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid == st->tgid) {
+		/*
+		 * The owner itself, no longer on this mm: exit or exec
+		 * teardown, which frees everything and explains nothing.
+		 * (Kernels that trace the exit before the teardown report the
+		 * value before it in sched_process_exit.)
+		 */
+		st->exiting = 1;
+		if (t->flags & PF_EXITING)
+			emit_rss(st, MT_RSS_END, now, now);
+		return 0;
+	}
+	rss_read(st, mm);
+	st->cur_ns = now;
+	st->pending = MT_RSS_RECLAIM;
+	if (now - st->last_emit_ns >= rss_interval_ns)
+		emit_rss(st, MT_RSS_RECLAIM, now, now);
+	return 0;
+}
+
+static __always_inline void emit_task(__u32 event, __u32 pid, __u32 tid, __u32 other, __s32 code)
+{
+	struct mt_task *r = reserve(sizeof(*r));
+
+	if (!r)
+		return;
+	fill_hdr(&r->h, MT_TASK, sizeof(*r), pid, tid, bpf_ktime_get_ns());
+	r->event = event;
+	r->other_pid = other;
+	r->code = code;
+	r->_pad = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	submit(r);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+
+	if (!is_traced(ptgid))
+		return 0;
+	if (ctgid == ptgid) {
+		emit_task(MT_TASK_CLONE, ptgid, parent->pid, child->pid, 0);
+		return 0;
+	}
+	emit_task(MT_TASK_FORK, ptgid, parent->pid, ctgid, 0);
+	if (follow_forks) {
+		set_traced(ctgid, true);
+		/* a vfork child shares its parent's mm: that one is mirrored already */
+		if (child->mm != parent->mm)
+			mm_adopt(child->mm, ctgid);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+
+	/* a held launch becomes the command from here on */
+	if (bpf_map_delete_elem(&held, &tgid) == 0)
+		set_traced(tgid, true);
+	else if (!is_traced(tgid))
+		return 0;
+	emit_task(MT_TASK_EXEC, tgid, p->pid, old_pid, 0);
+	mm_adopt(p->mm, tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid, tid = p->pid;
+
+	if (!is_traced(tgid))
+		return 0;
+	/* the last thread out: the whole process is gone */
+	if (BPF_CORE_READ(p, signal, live.counter) == 0) {
+		struct mm_struct *mm = p->mm;
+		__u64 key = (__u64)mm;
+		struct mt_mm_state *st = mm ? bpf_map_lookup_elem(&mms, &key) : NULL;
+
+		emit_task(MT_TASK_EXIT, tgid, tid, 0, p->exit_code);
+		set_traced(tgid, false);
+		/* RSS as the program left it, before the teardown frees it all */
+		if (st && !st->exiting && st->tgid == tgid) {
+			__u64 now = bpf_ktime_get_ns();
+
+			rss_read(st, mm);
+			st->exiting = 1;
+			emit_rss(st, MT_RSS_END, now, now);
+		}
+	} else {
+		emit_task(MT_TASK_THREAD_EXIT, tgid, tid, 0, p->exit_code);
+	}
+	return 0;
+}
+
+SEC("tp_btf/exit_mmap")
+int BPF_PROG(exit_mmap, struct mm_struct *mm)
+{
+	__u64 key = (__u64)mm;
+
+	/* the address may be reused by an untraced process */
+	bpf_map_delete_elem(&mms, &key);
+	return 0;
+}
+
+/* Run by the loader when it attaches to a running process. */
+SEC("syscall")
+int adopt(struct mt_adopt_args *args)
+{
+	struct task_struct *t = bpf_task_from_pid(args->pid);
+
+	if (!t) {
+		args->ret = -3; /* -ESRCH */
+		return 0;
+	}
+	args->ret = mm_adopt(t->mm, args->pid) ? 0 : -22;
+	bpf_task_release(t);
+	return 0;
+}
+
+static long flush_one(struct bpf_map *map, __u64 *key, struct mt_mm_state *st, __u64 *now)
+{
+	struct mm_struct *mm = (struct mm_struct *)*key;
+	__s64 v[MT_NR_RSS] = {};
+	__u32 reason = st->pending;
+	int i;
+
+	if (st->exiting)
+		return 0;
+	/* the mm is alive while its entry is: exit_mmap removes the entry first */
+	bpf_probe_read_kernel(v, sizeof(v[0]), &mm->rss_stat[0].count);
+	bpf_probe_read_kernel(&v[1], sizeof(v[1]), &mm->rss_stat[1].count);
+	bpf_probe_read_kernel(&v[2], sizeof(v[2]), &mm->rss_stat[2].count);
+	bpf_probe_read_kernel(&v[3], sizeof(v[3]), &mm->rss_stat[3].count);
+	for (i = 0; i < MT_NR_RSS; i++) {
+		if (v[i] < 0)
+			v[i] = 0;
+		/* outside any call, only another context takes pages away */
+		if (v[i] < st->emitted[i])
+			reason = MT_RSS_RECLAIM;
+		else if (v[i] > st->emitted[i] && !reason)
+			reason = MT_RSS_FAULT;
+		st->cur[i] = v[i];
+	}
+	if (reason && *now - st->last_emit_ns >= rss_interval_ns)
+		emit_rss(st, reason, *now, *now);
+	return 0;
+}
+
+/*
+ * Run by the loader at each interval: the RSS of every traced mm, reported
+ * when it changed outside a traced call (faults, reclaim), so it lags by at
+ * most one interval and the last value is never missing.
+ */
+SEC("syscall")
+int flush_rss(void *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	bpf_for_each_map_elem(&mms, flush_one, &now, 0);
+	return 0;
+}

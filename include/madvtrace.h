@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one event contract of madvtrace.
+ *
+ * Every backend (the eBPF program, the ptrace tracer, the LD_PRELOAD agent)
+ * produces these records, the trace file stores them verbatim (length-framed,
+ * see docs/trace-format.md) and every consumer (dump, live view, timeline,
+ * report) reads them. Records are fixed-size per type, little-endian, and
+ * naturally aligned so the BPF side can fill them in place in the ring buffer.
+ *
+ * Compatibility: fields are only ever appended to a record; a reader accepts a
+ * record longer than it knows (extra bytes ignored) and zero-fills a shorter
+ * one. Record types are never renumbered.
+ */
+#ifndef MADVTRACE_H
+#define MADVTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MT_COMM_LEN 16
+
+enum mt_type {
+	MT_MMAP = 1,
+	MT_MUNMAP = 2,
+	MT_MREMAP = 3,
+	MT_MADVISE = 4,
+	MT_BRK = 5,
+	MT_MPROTECT = 6,
+	MT_RSS = 7,
+	MT_TASK = 8,
+	MT_LOST = 9,
+	MT_TYPE_MAX, /* one past the last known type */
+};
+
+/* The calling convention a syscall came in through (x86). */
+enum mt_abi {
+	MT_ABI_X86_64 = 0,
+	MT_ABI_I386 = 1, /* int 0x80 / sysenter compat call */
+	MT_ABI_X32 = 2,
+};
+
+/* hdr.flags */
+enum mt_hdr_flags {
+	/* madvise record produced by process_madvise(2); target in .target_pid */
+	MT_F_PROCESS_MADVISE = 1 << 0,
+	/* record synthesized by userspace (e.g. an RSS value read from /proc) */
+	MT_F_SYNTH = 1 << 1,
+	/* rss record carries smaps_rollup values (lazyfree, smaps_rss) */
+	MT_F_SMAPS = 1 << 2,
+	/* process_madvise iovec had more entries than were recorded */
+	MT_F_IOV_TRUNC = 1 << 3,
+	/* i386 old_mmap whose argument block could not be read */
+	MT_F_ARGS_UNREAD = 1 << 4,
+};
+
+/* Common header: first member of every record. 32 bytes. */
+struct mt_hdr {
+	__u64 t_ns; /* CLOCK_MONOTONIC, nanoseconds */
+	__u32 pid; /* thread group id (what userspace calls the pid) */
+	__u32 tid;
+	__u16 type; /* enum mt_type */
+	__u16 size; /* size of the whole record, header included */
+	__u8 abi; /* enum mt_abi */
+	__u8 _pad0;
+	__u16 flags; /* enum mt_hdr_flags */
+	__u32 stack_id; /* 0: no user stack recorded */
+	__u32 _pad1;
+};
+
+/* mmap(2); i386 mmap2 is normalised to a byte offset. */
+struct mt_mmap {
+	struct mt_hdr h;
+	__u64 addr; /* requested address (hint, or the fixed address) */
+	__u64 len;
+	__s64 ret; /* mapped address, or -errno */
+	__u64 off; /* file offset in bytes */
+	__u32 prot;
+	__u32 flags;
+	__s32 fd;
+	__u32 _pad;
+};
+
+struct mt_munmap {
+	struct mt_hdr h;
+	__u64 addr;
+	__u64 len;
+	__s64 ret;
+};
+
+struct mt_mremap {
+	struct mt_hdr h;
+	__u64 old_addr;
+	__u64 old_len;
+	__u64 new_len;
+	__u64 new_addr; /* argument; only meaningful with MREMAP_FIXED */
+	__s64 ret; /* resulting address, or -errno */
+	__u32 flags; /* MREMAP_* */
+	__u32 _pad;
+};
+
+/*
+ * madvise(2), and one record per iovec entry of process_madvise(2). For
+ * process_madvise, .ret is the call's return value (bytes advised in total,
+ * or -errno), and .target_pid is the process whose memory was advised.
+ */
+struct mt_madvise {
+	struct mt_hdr h;
+	__u64 addr;
+	__u64 len;
+	__s64 ret;
+	__s32 advice;
+	__u32 target_pid; /* == h.pid for madvise(2) */
+};
+
+struct mt_brk {
+	struct mt_hdr h;
+	__u64 addr; /* requested break (0 queries) */
+	__s64 ret; /* resulting break */
+};
+
+struct mt_mprotect {
+	struct mt_hdr h;
+	__u64 addr;
+	__u64 len;
+	__s64 ret;
+	__u32 prot;
+	__u32 _pad;
+};
+
+/* Why an rss record was emitted. */
+enum mt_rss_reason {
+	MT_RSS_SYSCALL = 1, /* at the exit of a traced call that changed RSS */
+	MT_RSS_FAULT = 2, /* changed by the process itself outside a traced call (page faults); rate-limited */
+	MT_RSS_RECLAIM = 3, /* changed from another context: reclaim, kswapd, another process */
+	MT_RSS_START = 4, /* value when tracing began */
+	MT_RSS_END = 5, /* value when tracing ended (or just before exit teardown) */
+	MT_RSS_SAMPLE = 6, /* periodic sample (e.g. /proc smaps_rollup) */
+};
+
+/* Memory counters of one process, in bytes. */
+struct mt_rss {
+	struct mt_hdr h;
+	__u64 anon;
+	__u64 file;
+	__u64 shmem;
+	__u64 swap;
+	__u64 lazyfree; /* smaps_rollup LazyFree; valid with MT_F_SMAPS */
+	__u64 smaps_rss; /* smaps_rollup Rss; valid with MT_F_SMAPS */
+	__u32 reason; /* enum mt_rss_reason */
+	__u32 _pad;
+};
+
+enum mt_task_event {
+	MT_TASK_ATTACH = 1, /* tracing of an existing process began */
+	MT_TASK_LAUNCH = 2, /* a launched command started running */
+	MT_TASK_FORK = 3, /* new process: .other_pid is the child */
+	MT_TASK_CLONE = 4, /* new thread: .other_pid is the new tid */
+	MT_TASK_EXEC = 5, /* .comm is the new command name */
+	MT_TASK_EXIT = 6, /* whole process exited: .code is the wait status */
+	MT_TASK_THREAD_EXIT = 7, /* one thread exited */
+	MT_TASK_DETACH = 8, /* tracing ended while the process ran on */
+};
+
+struct mt_task {
+	struct mt_hdr h;
+	__u32 event; /* enum mt_task_event */
+	__u32 other_pid;
+	__s32 code;
+	__u32 _pad;
+	char comm[MT_COMM_LEN];
+};
+
+/* Events dropped by the backend (e.g. a full ring buffer) since the last lost record. */
+struct mt_lost {
+	struct mt_hdr h;
+	__u64 count;
+	__u32 cpu; /* ~0u: summed over all CPUs */
+	__u32 _pad;
+};
+
+/* Which backend produced a trace (trace file header). */
+enum mt_backend_id {
+	MT_BACKEND_BPF = 1,
+	MT_BACKEND_PTRACE = 2,
+	MT_BACKEND_PRELOAD = 3,
+};
+
+/* Largest record of this contract version. */
+#define MT_MAX_RECORD_SIZE 256
+
+#endif /* MADVTRACE_H */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What every backend (bpf, ptrace, preload) is given and must do. A backend
+ * turns one tracing session into a stream of records (include/madvtrace.h)
+ * handed to emit(); it knows nothing of files, the live view or the timeline.
+ */
+#ifndef MT_BACKEND_H
+#define MT_BACKEND_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "madvtrace.h"
+
+/* Receives every record, in the order the backend produced it. Returns 0, or -errno to stop the session. */
+typedef int (*mt_emit_fn)(void *ctx, const struct mt_hdr *rec);
+
+struct mt_session {
+	/* what to trace: exactly one of pid > 0 (attach) or argv != NULL (launch) */
+	pid_t pid;
+	char *const *argv;
+	/* launch: run the command as this user (uid == (uid_t)-1: as ourselves) */
+	uid_t uid;
+	gid_t gid;
+	bool follow_forks; /* -f */
+	uint64_t rss_interval_ns; /* --rss-interval */
+	uint64_t smaps_interval_ns; /* --smaps-interval, 0: never */
+	uint64_t duration_ns; /* --duration, 0: until the target exits or we are stopped */
+	uint32_t buffer_bytes; /* --buffer-size (ring buffer for bpf); 0: backend default */
+	int verbose; /* -v count */
+
+	/* set by the signal handlers; the backend polls it and ends the session cleanly */
+	volatile sig_atomic_t *stop;
+
+	mt_emit_fn emit;
+	void *emit_ctx;
+
+	/* filled in by the backend */
+	pid_t target_pid; /* attach: pid; launch: the child's pid, once known */
+	int exit_status; /* launch: wait status of the command, -1 if unknown */
+	uint64_t lost; /* events the backend dropped (also reported as lost records) */
+	/* called once the target is known and tracing is live (e.g. to write the file header); may be NULL */
+	int (*on_start)(struct mt_session *s);
+};
+
+struct mt_backend {
+	const char *name;
+	/* Can this backend run here and now? On false, why (one line) in why. */
+	bool (*available)(char *why, size_t whylen);
+	/* Run the whole session; blocks. 0 on success, or -errno after printing one line on stderr. */
+	int (*run)(struct mt_session *s);
+};
+
+extern const struct mt_backend mt_backend_bpf;
+
+#endif

@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The eBPF backend: open, configure, load, attach (in that order), then start
+ * or adopt the target and drain the ring buffer until the session ends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <grp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "backend.h"
+#include "procfs.h"
+#include "madvtrace.bpf.h"
+#include "madvtrace.skel.h"
+
+#define POLL_MS 50
+#define DEFAULT_BUFFER (16u << 20)
+
+struct bpf_session {
+	struct mt_session *s;
+	struct madvtrace_bpf *skel;
+	struct ring_buffer *rb;
+	uint64_t *traced; /* the program's bitmap of traced tgids, mapped */
+	size_t traced_words;
+	int err; /* first error returned by emit */
+	uint64_t records;
+	uint64_t lost_reported;
+};
+
+static int verbose_level;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && verbose_level < 2)
+		return 0;
+	if (level == LIBBPF_INFO && verbose_level < 1)
+		return 0;
+	/*
+	 * libbpf warns that it cannot raise RLIMIT_MEMLOCK without
+	 * CAP_SYS_RESOURCE; on memcg-accounted kernels that is harmless.
+	 */
+	if (verbose_level < 1 && strstr(fmt, "memlock"))
+		return 0;
+	/* the verifier's log is long: with -vv only */
+	if (verbose_level < 2 && strstr(fmt, "PROG LOAD LOG"))
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static bool bpf_available(char *why, size_t whylen)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	bool bpf, perfmon, admin;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(why, whylen, "this kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		return false;
+	}
+	if (syscall(SYS_capget, &hdr, data)) {
+		snprintf(why, whylen, "cannot read capabilities: %s", strerror(errno));
+		return false;
+	}
+#define HAS(cap) (data[(cap) / 32].effective & (1u << ((cap) % 32)))
+	admin = HAS(CAP_SYS_ADMIN);
+	bpf = HAS(CAP_BPF);
+	perfmon = HAS(CAP_PERFMON);
+#undef HAS
+	if (!admin && !(bpf && perfmon)) {
+		snprintf(why, whylen,
+			 "loading BPF programs needs root, or CAP_BPF and CAP_PERFMON");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Once the programs run we need none of root's powers but reading the
+ * target's /proc files: keep CAP_SYS_PTRACE (smaps_rollup of another
+ * user's process) and drop the rest, for good.
+ */
+static void drop_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	int cap;
+
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	/* no capability comes back through exec or setuid either */
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (cap != CAP_SYS_PTRACE)
+			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	data[0].effective = data[0].permitted = 1u << CAP_SYS_PTRACE;
+	syscall(SYS_capset, &hdr, data);
+}
+
+static int emit(struct bpf_session *bs, const struct mt_hdr *rec)
+{
+	int err;
+
+	bs->records++;
+	err = bs->s->emit(bs->s->emit_ctx, rec);
+	if (err && !bs->err)
+		bs->err = err;
+	return err;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	const struct mt_hdr *rec = data;
+
+	if (size < sizeof(*rec) || rec->size > size)
+		return 0;
+	return emit(ctx, rec);
+}
+
+/* Turn the kernel's per-CPU drop counters into a lost record. */
+static void report_lost(struct bpf_session *bs)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	uint64_t total = 0, vals[ncpu > 0 ? ncpu : 1];
+	uint32_t zero = 0;
+	struct mt_lost r;
+
+	if (ncpu <= 0 || bpf_map__lookup_elem(bs->skel->maps.lost, &zero, sizeof(zero), vals,
+					      sizeof(uint64_t) * ncpu, 0))
+		return;
+	for (i = 0; i < ncpu; i++)
+		total += vals[i];
+	if (total <= bs->lost_reported)
+		return;
+	mt_hdr_init(&r.h, MT_LOST, sizeof(r), bs->s->target_pid, bs->s->target_pid, mt_now_ns());
+	r.count = total - bs->lost_reported;
+	r.cpu = ~0u;
+	bs->lost_reported = total;
+	bs->s->lost = total;
+	emit(bs, &r.h);
+}
+
+static void flush_rss(struct bpf_session *bs)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	bpf_prog_test_run_opts(bpf_program__fd(bs->skel->progs.flush_rss), &opts);
+}
+
+/* Call fn for each traced tgid; returns how many there are. */
+static int for_each_traced(struct bpf_session *bs, void (*fn)(struct bpf_session *, pid_t))
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < bs->traced_words; i++) {
+		uint64_t w = __atomic_load_n(&bs->traced[i], __ATOMIC_RELAXED);
+
+		while (w) {
+			int bit = __builtin_ctzll(w);
+
+			w &= w - 1;
+			n++;
+			if (fn)
+				fn(bs, i * 64 + bit);
+		}
+	}
+	return n;
+}
+
+static int read_pid_max(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v > 0 ? v : 4194304; /* the kernel's upper limit */
+}
+
+/* Start mirroring the RSS of an already running process. */
+static int adopt(struct bpf_session *bs, pid_t pid)
+{
+	struct mt_adopt_args args = { .pid = pid };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args),
+		    .ctx_out = &args, .ctx_size_out = sizeof(args));
+	int err = bpf_prog_test_run_opts(bpf_program__fd(bs->skel->progs.adopt), &opts);
+
+	return err ? err : args.ret;
+}
+
+static void emit_proc_rss(struct bpf_session *bs, pid_t pid, uint32_t reason, bool smaps)
+{
+	struct mt_rss r;
+
+	mt_hdr_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
+	r.h.flags = MT_F_SYNTH;
+	r.reason = reason;
+	if (mt_proc_rss(pid, &r))
+		return;
+	if (smaps)
+		mt_proc_smaps(pid, &r);
+	emit(bs, &r.h);
+}
+
+static void sample_smaps(struct bpf_session *bs, pid_t pid)
+{
+	emit_proc_rss(bs, pid, MT_RSS_SAMPLE, true);
+}
+
+static void emit_task_rec(struct bpf_session *bs, pid_t pid, uint32_t event);
+
+static void end_traced(struct bpf_session *bs, pid_t pid)
+{
+	if (!mt_proc_alive(pid))
+		return;
+	emit_proc_rss(bs, pid, MT_RSS_END, true);
+	emit_task_rec(bs, pid, MT_TASK_DETACH);
+}
+
+static void emit_task_rec(struct bpf_session *bs, pid_t pid, uint32_t event)
+{
+	struct mt_task t;
+
+	mt_hdr_init(&t.h, MT_TASK, sizeof(t), pid, pid, mt_now_ns());
+	t.event = event;
+	if (event == MT_TASK_LAUNCH) {
+		/* still our own fork: name it after the command it is about to become */
+		const char *base = strrchr(bs->s->argv[0], '/');
+
+		snprintf(t.comm, sizeof(t.comm), "%s", base ? base + 1 : bs->s->argv[0]);
+	} else {
+		mt_proc_comm(pid, t.comm);
+	}
+	emit(bs, &t.h);
+}
+
+struct child {
+	pid_t pid;
+	int go_fd; /* write a byte to let the child exec */
+	int err_fd; /* the child writes errno here if exec fails; EOF on success */
+};
+
+/*
+ * Fork the command and hold it before exec, so the tracer is in place before
+ * its first instruction.
+ */
+static int spawn_held(struct mt_session *s, struct child *c)
+{
+	int go[2], err[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char b;
+		int e;
+
+		close(go[1]);
+		close(err[0]);
+		if (s->uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) || setgid(s->gid) || setuid(s->uid))) {
+			e = errno;
+			if (write(err[1], &e, sizeof(e)) < 0)
+				_exit(127);
+			_exit(127);
+		}
+		if (read(go[0], &b, 1) != 1)
+			_exit(127); /* the tracer went away: do not run untraced */
+		execvp(s->argv[0], s->argv);
+		e = errno;
+		if (write(err[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(err[1]);
+	c->pid = pid;
+	c->go_fd = go[1];
+	c->err_fd = err[0];
+	return 0;
+}
+
+/* Release the held child; 0 once it has exec'd, or -errno of the failed exec. */
+static int release_child(struct child *c)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(c->go_fd, "g", 1) != 1)
+		return -errno;
+	close(c->go_fd);
+	c->go_fd = -1;
+	do
+		n = read(c->err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(c->err_fd);
+	c->err_fd = -1;
+	return n == sizeof(e) ? -e : 0;
+}
+
+static int bpf_run(struct mt_session *s)
+{
+	struct bpf_session bs = { .s = s };
+	struct child child = { .pid = -1, .go_fd = -1, .err_fd = -1 };
+	uint64_t start, next_flush, next_smaps, now;
+	uint8_t one = 1;
+	size_t map_bytes = 0;
+	uint32_t key;
+	bool launched = s->argv != NULL, child_done = false;
+	int err, status;
+
+	verbose_level = s->verbose;
+	s->exit_status = -1;
+	libbpf_set_print(libbpf_log);
+
+	if (!launched && kill(s->pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "madvtrace: no such process: %d\n", s->pid);
+		return -ESRCH;
+	}
+
+	/* open */
+	bs.skel = madvtrace_bpf__open();
+	if (!bs.skel) {
+		err = -errno;
+		fprintf(stderr, "madvtrace: cannot open the BPF object: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	/* configure */
+	bs.skel->rodata->rss_interval_ns = s->rss_interval_ns;
+	bs.skel->rodata->follow_forks = s->follow_forks;
+	bpf_map__set_max_entries(bs.skel->maps.rb, s->buffer_bytes ? s->buffer_bytes : DEFAULT_BUFFER);
+	bs.traced_words = (read_pid_max() + 63) / 64;
+	bpf_map__set_max_entries(bs.skel->maps.traced, bs.traced_words);
+	bs.skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
+	bs.skel->rodata->wakeup_bytes = bpf_map__max_entries(bs.skel->maps.rb) / 4;
+	/* load */
+	err = madvtrace_bpf__load(bs.skel);
+	if (err) {
+		fprintf(stderr, "madvtrace: cannot load the BPF programs: %s%s\n", strerror(-err),
+			err == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON; "
+					"--backend=ptrace works without)"
+				      : " (run with -vv for the verifier log)");
+		goto cleanup;
+	}
+	/* attach */
+	err = madvtrace_bpf__attach(bs.skel);
+	if (err) {
+		fprintf(stderr, "madvtrace: cannot attach the BPF programs: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	map_bytes = (bs.traced_words * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	bs.traced = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(bs.skel->maps.traced), 0);
+	if (bs.traced == MAP_FAILED) {
+		err = -errno;
+		bs.traced = NULL;
+		fprintf(stderr, "madvtrace: cannot map the traced set: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	bs.rb = ring_buffer__new(bpf_map__fd(bs.skel->maps.rb), on_record, &bs, NULL);
+	if (!bs.rb) {
+		err = -errno;
+		fprintf(stderr, "madvtrace: cannot set up the ring buffer: %s\n", strerror(-err));
+		goto cleanup;
+	}
+
+	if (launched) {
+		err = spawn_held(s, &child);
+		if (err) {
+			fprintf(stderr, "madvtrace: cannot start %s: %s\n", s->argv[0], strerror(-err));
+			goto cleanup;
+		}
+		s->target_pid = child.pid;
+	} else {
+		s->target_pid = s->pid;
+	}
+	key = s->target_pid;
+	if (launched) {
+		/* held until its exec: its calls until then are madvtrace's own */
+		err = bpf_map__update_elem(bs.skel->maps.held, &key, sizeof(key), &one, sizeof(one),
+					   0);
+		if (err) {
+			fprintf(stderr, "madvtrace: cannot register pid %d: %s\n", key,
+				strerror(-err));
+			goto cleanup;
+		}
+	} else {
+		__atomic_fetch_or(&bs.traced[key / 64], 1ull << (key % 64), __ATOMIC_SEQ_CST);
+		if (!mt_proc_alive(s->pid) || adopt(&bs, s->pid)) {
+			fprintf(stderr, "madvtrace: process %d exited during attach\n", s->pid);
+			err = -ESRCH;
+			goto cleanup;
+		}
+	}
+	if (s->on_start && (err = s->on_start(s)))
+		goto cleanup;
+	if (launched) {
+		emit_task_rec(&bs, s->target_pid, MT_TASK_LAUNCH);
+		err = release_child(&child);
+		if (err) {
+			fprintf(stderr, "madvtrace: cannot run %s: %s\n", s->argv[0], strerror(-err));
+			goto cleanup;
+		}
+	} else {
+		/* the program reports its own baseline at the first event; this one has smaps */
+		emit_task_rec(&bs, s->target_pid, MT_TASK_ATTACH);
+		emit_proc_rss(&bs, s->target_pid, MT_RSS_START, true);
+	}
+	drop_privileges();
+	if (s->verbose)
+		fprintf(stderr, "madvtrace: tracing pid %d with the bpf backend\n", s->target_pid);
+
+	start = mt_now_ns();
+	next_flush = start + s->rss_interval_ns;
+	next_smaps = s->smaps_interval_ns ? start + s->smaps_interval_ns : UINT64_MAX;
+	while (!*s->stop && !bs.err) {
+		err = ring_buffer__poll(bs.rb, POLL_MS);
+		if (err < 0 && err != -EINTR)
+			break;
+		/* records are submitted without wakeup below a threshold: take them now */
+		ring_buffer__consume(bs.rb);
+		now = mt_now_ns();
+		if (now >= next_flush) {
+			flush_rss(&bs);
+			report_lost(&bs);
+			next_flush = now + s->rss_interval_ns;
+		}
+		if (now >= next_smaps) {
+			for_each_traced(&bs, sample_smaps);
+			next_smaps = now + s->smaps_interval_ns;
+		}
+		if (s->duration_ns && now - start >= s->duration_ns)
+			break;
+		if (launched && !child_done && waitpid(child.pid, &status, WNOHANG) == child.pid) {
+			child_done = true;
+			s->exit_status = status;
+		}
+		/* every traced process has exited (the program removes them) */
+		if ((!launched || child_done) && for_each_traced(&bs, NULL) == 0)
+			break;
+	}
+	err = bs.err;
+	ring_buffer__consume(bs.rb);
+	flush_rss(&bs);
+	ring_buffer__consume(bs.rb);
+	report_lost(&bs);
+	/* processes still running: their state as we leave them */
+	for_each_traced(&bs, end_traced);
+
+cleanup:
+	if (child.go_fd >= 0) {
+		/* never run the command untraced: closing the pipe makes it exit */
+		close(child.go_fd);
+		close(child.err_fd);
+		waitpid(child.pid, NULL, 0);
+		child_done = true;
+	}
+	ring_buffer__free(bs.rb);
+	if (bs.traced)
+		munmap(bs.traced, map_bytes);
+	madvtrace_bpf__destroy(bs.skel);
+	/* launch mode: the command is our child; wait for it unless we were told to stop */
+	if (launched && !err && !child_done && child.pid > 0 && !*s->stop && !s->duration_ns) {
+		if (waitpid(child.pid, &status, 0) == child.pid)
+			s->exit_status = status;
+	}
+	return err;
+}
+
+const struct mt_backend mt_backend_bpf = {
+	.name = "bpf",
+	.available = bpf_available,
+	.run = bpf_run,
+};

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The madvtrace command: options, the session, and where its records go. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include "backend.h"
+#include "decode.h"
+#include "procfs.h"
+#include "summary.h"
+#include "tracefile.h"
+
+#ifndef MT_VERSION
+#define MT_VERSION "0.0.0"
+#endif
+
+enum { EXIT_USAGE = 2 };
+
+struct options {
+	struct mt_session s;
+	const char *output;
+	const char *backend;
+	bool live;
+	bool json;
+	bool quiet;
+	const char *user;
+};
+
+struct sink {
+	struct options *o;
+	struct mt_writer *w;
+	int out_fd;
+	struct mt_summary *sum;
+	bool print;
+	bool stdout_broken;
+	char *cmdline;
+	char *target;
+	int64_t clock_offset_ns;
+};
+
+static volatile sig_atomic_t stop_requests;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	/* a second Ctrl-C: leave now; closing our fds detaches every program */
+	if (stop_requests++)
+		_exit(130);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: madvtrace [OPTIONS] -p PID\n"
+		"       madvtrace [OPTIONS] [-o FILE] -- COMMAND [ARGS...]\n"
+		"       madvtrace dump FILE\n"
+		"\n"
+		"Record what a process does with its address space (mmap, munmap, mremap,\n"
+		"madvise, brk, mprotect) and its RSS, and explain why RSS lags behind\n"
+		"what the program released.\n"
+		"\n"
+		"  -p, --pid PID           attach to a running process (all its threads)\n"
+		"  -o, --output FILE       record to a trace file instead of printing calls\n"
+		"      --live              print calls even with -o\n"
+		"  -f, --follow-forks      trace forked children too\n"
+		"  -u, --user USER         run COMMAND as USER (under sudo: the invoking user)\n"
+		"  -d, --duration SECONDS  stop after SECONDS\n"
+		"      --rss-interval MS   at most one RSS record per MS outside traced calls (100)\n"
+		"      --smaps-interval MS sample smaps_rollup (Rss, LazyFree) every MS (1000; 0: off)\n"
+		"      --backend NAME      bpf (default when BPF programs can be loaded)\n"
+		"      --buffer-size MIB   BPF ring buffer size (16)\n"
+		"      --json              print calls as JSON Lines (as `dump` does)\n"
+		"  -q, --quiet             no summary at the end\n"
+		"  -v, --verbose           more messages; -vv adds libbpf's log\n"
+		"  -h, --help              this help\n"
+		"  -V, --version           the version\n"
+		"\n"
+		"  dump FILE               print a trace file's records as JSON Lines\n"
+		"\n"
+		"See madvtrace(1).\n");
+}
+
+static int die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "madvtrace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see madvtrace --help)\n");
+	return EXIT_USAGE;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_seconds(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e9)
+		return false;
+	*ns = (uint64_t)(v * 1e9);
+	return true;
+}
+
+static char *join_args(char *const *argv)
+{
+	size_t len = 1;
+	char *buf, *p;
+	int i;
+
+	for (i = 0; argv[i]; i++)
+		len += strlen(argv[i]) + 1;
+	buf = calloc(1, len);
+	if (!buf)
+		return NULL;
+	for (p = buf, i = 0; argv[i]; i++)
+		p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
+	return buf;
+}
+
+/*
+ * Create the trace file as the user who ran sudo (so they own it and so
+ * their permissions, not root's, decide where it may be written) and never
+ * through a symlink someone planted at that path.
+ */
+static int create_output(const char *path)
+{
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	uid_t uid = su ? (uid_t)strtoul(su, NULL, 10) : (uid_t)-1;
+	gid_t gid = sg ? (gid_t)strtoul(sg, NULL, 10) : (gid_t)-1;
+	int fd, e;
+
+	if (geteuid() == 0 && su && sg) {
+		setfsgid(gid);
+		setfsuid(uid);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	e = errno;
+	if (geteuid() == 0 && su && sg) {
+		setfsuid(0);
+		setfsgid(0);
+	}
+	if (fd < 0) {
+		fprintf(stderr, "madvtrace: cannot create %s: %s%s\n", path, strerror(e),
+			e == ELOOP ? " (it is a symbolic link)" : "");
+		return -e;
+	}
+	return fd;
+}
+
+static int sink_start(struct mt_session *s)
+{
+	struct sink *k = s->emit_ctx;
+	struct options *o = k->o;
+	struct mt_file_info info = { 0 };
+	struct timespec rt, mono;
+	struct utsname u;
+	char comm[MT_COMM_LEN] = "", tbuf[64];
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	k->clock_offset_ns = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000ll +
+			     (rt.tv_nsec - mono.tv_nsec);
+	if (!o->output)
+		return 0;
+	if (!s->argv) {
+		mt_proc_comm(s->target_pid, comm);
+		snprintf(tbuf, sizeof(tbuf), "pid %d (%s)", s->target_pid, comm);
+		k->target = strdup(tbuf);
+	}
+	uname(&u);
+	info.page_size = sysconf(_SC_PAGESIZE);
+	info.clock_id = CLOCK_MONOTONIC;
+	info.clock_offset_ns = k->clock_offset_ns;
+	info.start_ns = mt_now_ns();
+	info.backend = MT_BACKEND_BPF;
+	info.target_pid = s->target_pid;
+	info.kernel_release = u.release;
+	info.cmdline = k->cmdline;
+	info.target = k->target ? k->target : "";
+	k->w = mt_writer__new(k->out_fd, &info);
+	if (!k->w) {
+		fprintf(stderr, "madvtrace: cannot write %s: %s\n", o->output, strerror(errno));
+		return -errno;
+	}
+	k->out_fd = -1; /* the writer owns it */
+	return 0;
+}
+
+static int sink_emit(void *ctx, const struct mt_hdr *rec)
+{
+	struct sink *k = ctx;
+	int err;
+
+	mt_summary__add(k->sum, rec);
+	if (k->w) {
+		err = mt_writer__write(k->w, rec);
+		if (err) {
+			fprintf(stderr, "madvtrace: writing %s: %s\n", k->o->output, strerror(-err));
+			return err;
+		}
+	}
+	if (k->print && !k->stdout_broken) {
+		if (k->o->json)
+			mt_record_json(stdout, rec);
+		else
+			mt_record_text(stdout, rec, k->clock_offset_ns);
+		if (putchar('\n') == EOF) {
+			/* the reader went away (`| head`): stop printing, keep recording */
+			k->stdout_broken = true;
+			if (!k->w)
+				stop_requests++;
+		}
+	}
+	return 0;
+}
+
+static const struct mt_backend *backends[] = { &mt_backend_bpf };
+
+static const struct mt_backend *pick_backend(const char *name)
+{
+	char why[256] = "";
+	size_t i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (name && strcmp(name, backends[i]->name))
+			continue;
+		if (backends[i]->available(why, sizeof(why)))
+			return backends[i];
+		if (name) {
+			fprintf(stderr, "madvtrace: the %s backend cannot run here: %s\n", name, why);
+			return NULL;
+		}
+	}
+	if (name)
+		fprintf(stderr, "madvtrace: unknown backend '%s' (known: bpf)\n", name);
+	else
+		fprintf(stderr, "madvtrace: no backend can run here: %s\n", why);
+	return NULL;
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+	const struct mt_hdr *rec;
+	struct mt_reader *r;
+	char err[512];
+	int n;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "madvtrace: usage: madvtrace dump FILE\n");
+		return EXIT_USAGE;
+	}
+	r = mt_reader__open(argv[1], err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "madvtrace: %s\n", err);
+		return 1;
+	}
+	while ((n = mt_reader__next(r, &rec)) == 1) {
+		mt_record_json(stdout, rec);
+		putchar('\n');
+	}
+	if (fflush(stdout) == EOF && errno != EPIPE) {
+		fprintf(stderr, "madvtrace: writing the dump: %s\n", strerror(errno));
+		n = -1;
+	}
+	if (n < 0)
+		fprintf(stderr, "madvtrace: %s: %s\n", argv[1], mt_reader__error(r));
+	else if (mt_reader__truncated(r))
+		fprintf(stderr,
+			"madvtrace: warning: %s is cut short; read up to its last complete record "
+			"(byte %llu)\n",
+			argv[1], (unsigned long long)mt_reader__offset(r));
+	mt_reader__free(r);
+	return n < 0 ? 1 : 0;
+}
+
+static int resolve_user(struct options *o)
+{
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	struct passwd *pw;
+
+	o->s.uid = (uid_t)-1;
+	o->s.gid = (gid_t)-1;
+	if (o->user) {
+		pw = getpwnam(o->user);
+		if (!pw) {
+			fprintf(stderr, "madvtrace: unknown user '%s'\n", o->user);
+			return -1;
+		}
+		o->s.uid = pw->pw_uid;
+		o->s.gid = pw->pw_gid;
+	} else if (geteuid() == 0 && su && sg) {
+		/* under sudo the command runs as the person who typed it, as they expect */
+		o->s.uid = strtoul(su, NULL, 10);
+		o->s.gid = strtoul(sg, NULL, 10);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "live", no_argument, NULL, 'L' },
+		{ "follow-forks", no_argument, NULL, 'f' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "rss-interval", required_argument, NULL, 'R' },
+		{ "smaps-interval", required_argument, NULL, 'S' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "buffer-size", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct options o = { 0 };
+	struct sink k = { .o = &o, .out_fd = -1 };
+	const struct mt_backend *be;
+	struct sigaction sa = { 0 };
+	uint64_t v;
+	int c, err, rc = 1;
+
+	if (argc > 1 && !strcmp(argv[1], "dump"))
+		return cmd_dump(argc - 1, argv + 1);
+
+	o.s.rss_interval_ns = 100 * 1000000ull;
+	o.s.smaps_interval_ns = 1000 * 1000000ull;
+	/* '+': options end at the command, so its own options stay its own */
+	while ((c = getopt_long(argc, argv, "+p:o:fu:d:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!parse_u64(optarg, INT_MAX, &v) || v == 0)
+				return die_usage("invalid PID '%s'", optarg);
+			o.s.pid = v;
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'L':
+			o.live = true;
+			break;
+		case 'f':
+			o.s.follow_forks = true;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, &o.s.duration_ns))
+				return die_usage("invalid duration '%s' (seconds)", optarg);
+			break;
+		case 'R':
+			if (!parse_u64(optarg, 3600000, &v) || v == 0)
+				return die_usage("invalid --rss-interval '%s' (milliseconds, >= 1)",
+						 optarg);
+			o.s.rss_interval_ns = v * 1000000ull;
+			break;
+		case 'S':
+			if (!parse_u64(optarg, 3600000, &v))
+				return die_usage("invalid --smaps-interval '%s' (milliseconds)",
+						 optarg);
+			o.s.smaps_interval_ns = v * 1000000ull;
+			break;
+		case 'B':
+			o.backend = optarg;
+			break;
+		case 'b':
+			if (!parse_u64(optarg, 1024, &v) || v == 0 || (v & (v - 1)))
+				return die_usage("invalid --buffer-size '%s' (MiB, a power of two)",
+						 optarg);
+			o.s.buffer_bytes = v << 20;
+			break;
+		case 'J':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'v':
+			o.s.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("madvtrace %s\n", MT_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "madvtrace: see madvtrace --help\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		o.s.argv = argv + optind;
+	if (!o.s.pid && !o.s.argv)
+		return die_usage("%s", "nothing to trace: give -p PID or -- COMMAND");
+	if (o.s.pid && o.s.argv)
+		return die_usage("%s", "give either -p PID or a command, not both");
+	if (o.user && !o.s.argv)
+		return die_usage("%s", "-u applies to a launched command only");
+	if (resolve_user(&o))
+		return 1;
+
+	be = pick_backend(o.backend);
+	if (!be)
+		return 1;
+
+	k.cmdline = join_args(argv);
+	k.target = o.s.argv ? join_args(o.s.argv) : NULL;
+	k.sum = mt_summary__new();
+	if (!k.cmdline || !k.sum) {
+		fprintf(stderr, "madvtrace: out of memory\n");
+		goto cleanup;
+	}
+	if (o.output) {
+		k.out_fd = create_output(o.output);
+		if (k.out_fd < 0)
+			goto cleanup;
+	}
+	k.print = !o.output || o.live;
+	if (k.print)
+		setvbuf(stdout, NULL, isatty(1) ? _IOLBF : _IOFBF, 1 << 16);
+
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	o.s.stop = &stop_requests;
+	o.s.emit = sink_emit;
+	o.s.emit_ctx = &k;
+	o.s.on_start = sink_start;
+	err = be->run(&o.s);
+	if (k.print)
+		fflush(stdout);
+	if (k.w) {
+		int werr = mt_writer__free(k.w);
+
+		k.w = NULL;
+		if (werr && !err) {
+			fprintf(stderr, "madvtrace: writing %s: %s\n", o.output, strerror(-werr));
+			err = werr;
+		}
+	}
+	if (!o.quiet && (!err || mt_summary__records(k.sum)))
+		mt_summary__print(k.sum, stderr);
+	if (err)
+		goto cleanup;
+	rc = 0;
+	if (o.s.argv && o.s.exit_status != -1) {
+		if (WIFEXITED(o.s.exit_status))
+			rc = WEXITSTATUS(o.s.exit_status);
+		else if (WIFSIGNALED(o.s.exit_status))
+			rc = 128 + WTERMSIG(o.s.exit_status);
+	}
+cleanup:
+	if (k.w)
+		mt_writer__free(k.w);
+	if (k.out_fd >= 0)
+		close(k.out_fd);
+	mt_summary__free(k.sum);
+	free(k.cmdline);
+	free(k.target);
+	return rc;
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "procfs.h"
+
+uint64_t mt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void mt_hdr_init(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
+		 uint64_t t_ns)
+{
+	memset(h, 0, size);
+	h->type = type;
+	h->size = size;
+	h->pid = pid;
+	h->tid = tid;
+	h->t_ns = t_ns;
+}
+
+/* Read a small /proc file whole; returns bytes read or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n, total = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while ((size_t)total < len - 1) {
+		n = read(fd, buf + total, len - 1 - total);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		total += n;
+	}
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+/* Value in kB of "Key:   123 kB" lines, as bytes; 0 if absent. */
+static uint64_t kb_field(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	while ((p = strstr(p, key))) {
+		if ((p == text || p[-1] == '\n') && p[klen] == ':')
+			return strtoull(p + klen + 1, NULL, 10) * 1024;
+		p += klen;
+	}
+	return 0;
+}
+
+int mt_proc_rss(pid_t pid, struct mt_rss *r)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	if (!strstr(buf, "\nRssAnon:"))
+		return -ESRCH; /* a zombie, or a kernel thread: no mm */
+	r->anon = kb_field(buf, "RssAnon");
+	r->file = kb_field(buf, "RssFile");
+	r->shmem = kb_field(buf, "RssShmem");
+	r->swap = kb_field(buf, "VmSwap");
+	return 0;
+}
+
+int mt_proc_smaps(pid_t pid, struct mt_rss *r)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ESRCH;
+	r->smaps_rss = kb_field(buf, "Rss");
+	r->lazyfree = kb_field(buf, "LazyFree");
+	r->h.flags |= MT_F_SMAPS;
+	return 0;
+}
+
+int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN])
+{
+	char path[64], buf[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	memset(comm, 0, MT_COMM_LEN);
+	memcpy(comm, buf, n < MT_COMM_LEN - 1 ? (size_t)n : MT_COMM_LEN - 1);
+	return 0;
+}
+
+int mt_proc_elf_class(pid_t pid)
+{
+	char path[64];
+	unsigned char ident[EI_NIDENT];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, ident, sizeof(ident));
+	close(fd);
+	if (n != (ssize_t)sizeof(ident) || memcmp(ident, ELFMAG, SELFMAG))
+		return -ENOEXEC;
+	return ident[EI_CLASS] == ELFCLASS32 ? 32 : 64;
+}
+
+bool mt_proc_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return false;
+	/* state follows the last ')' (comm may contain parentheses) */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Small readers of /proc/PID, shared by the backends and tests. */
+#ifndef MT_PROCFS_H
+#define MT_PROCFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "madvtrace.h"
+
+/* CLOCK_MONOTONIC now, in ns (the clock of every record). */
+uint64_t mt_now_ns(void);
+/* Fill an rss record (anon/file/shmem/swap) from /proc/PID/status; 0 or -errno. */
+int mt_proc_rss(pid_t pid, struct mt_rss *r);
+/* Add smaps_rollup's Rss and LazyFree (sets MT_F_SMAPS); 0 or -errno. */
+int mt_proc_smaps(pid_t pid, struct mt_rss *r);
+/* Command name of pid into comm[MT_COMM_LEN]; 0 or -errno. */
+int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN]);
+/* The ELF class of /proc/PID/exe: 64, 32, or -errno. */
+int mt_proc_elf_class(pid_t pid);
+/* Does pid exist (as a process, not a zombie)? */
+bool mt_proc_alive(pid_t pid);
+/* Header of a record of type at time t for pid/tid. */
+void mt_hdr_init(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
+		 uint64_t t_ns);
+
+#endif

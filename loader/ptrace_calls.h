@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The calls the ptrace backend records, decoded from what
+ * PTRACE_GET_SYSCALL_INFO reports: which (architecture, number) pairs are
+ * traced, their arguments normalised per ABI (i386 arguments are 32 bits,
+ * mmap2 counts its offset in 4096-byte units, old_mmap passes a block in
+ * tracee memory), and the records a finished call turns into. The meaning of
+ * every field is the bpf backend's (include/madvtrace.h). No tracee needed:
+ * the tracer reads tracee memory and hands the bytes in.
+ */
+#ifndef MT_PTRACE_CALLS_H
+#define MT_PTRACE_CALLS_H
+
+#include <stdint.h>
+#include "backend.h"
+
+/* process_madvise iovec entries recorded per call (the bpf backend's limit) */
+#define MT_PT_MAX_IOV 8
+
+/* What a call is: a record type (MT_MMAP ... MT_MPROTECT), or one of these. */
+enum {
+	MT_PT_OLD_MMAP = 100, /* i386 mmap(struct mmap_arg_struct *) */
+	MT_PT_PROCESS_MADVISE = 101,
+};
+
+struct mt_pt_iov {
+	uint64_t base;
+	uint64_t len;
+};
+
+/* A traced call between its entry and its exit. */
+struct mt_pt_call {
+	uint64_t t_ns; /* entry time */
+	uint64_t args[6];
+	uint16_t op; /* 0: no call pending */
+	uint8_t abi; /* enum mt_abi */
+	uint16_t flags; /* enum mt_hdr_flags */
+	uint32_t target_pid; /* madvise: the caller's tgid; process_madvise: the pidfd's */
+	uint32_t niov;
+	struct mt_pt_iov iov[MT_PT_MAX_IOV];
+};
+
+/*
+ * The op of syscall nr made through the AUDIT_ARCH_* arch, its ABI in *abi;
+ * 0 for a call that is not recorded.
+ */
+int mt_pt_classify(uint32_t arch, uint64_t nr, uint8_t *abi);
+
+/* Start c from an entry (or seccomp) stop; args as the kernel passed them. */
+void mt_pt_call_init(struct mt_pt_call *c, int op, uint8_t abi, const uint64_t args[6],
+		     uint32_t tgid, uint64_t t_ns);
+
+/*
+ * Tracee memory the call's arguments live in, to be read at entry: old_mmap's
+ * block or process_madvise's iovec array. Returns the number of bytes to read
+ * at *addr (0: nothing to read).
+ */
+size_t mt_pt_call_user_args(const struct mt_pt_call *c, uint64_t *addr);
+/*
+ * Hand in what was read (len bytes of buf; len < what was asked, even 0,
+ * when the memory could not be read: the arguments then stay zero and the
+ * record is flagged MT_F_ARGS_UNREAD).
+ */
+void mt_pt_call_set_user_args(struct mt_pt_call *c, const void *buf, size_t len);
+
+/*
+ * Emit the record(s) of the finished call c of thread tid of process pid;
+ * rval is the return value as PTRACE_GET_SYSCALL_INFO reports it (a value or
+ * -errno). Returns 0 or the first error of emit.
+ */
+int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint32_t tid,
+		    mt_emit_fn emit, void *ctx);
+
+#endif

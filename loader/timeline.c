@@ -1,0 +1,1467 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Timeline: per-process region models and RSS, summed into gauges, sampled
+ * on a time grid whose memory is bounded, and a verdict built from what the
+ * records show (and only that).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "decode.h"
+#include "timeline.h"
+
+#define AUTO_FIRST_NS 1000000ull /* 1 ms */
+#define AUTO_MAX_SAMPLES 4096
+#define FIXED_MAX_SAMPLES 65536
+#define TOP_KEEP 16
+#define TID_SLOTS 8
+#define GAUGE_HEADER_EVERY 40
+
+/* madvise advice values (uapi); libc headers may lack the newer ones */
+enum {
+	ADV_DONTNEED = 4,
+	ADV_FREE = 8,
+	ADV_REMOVE = 9,
+	ADV_HUGEPAGE = 14,
+	ADV_NOHUGEPAGE = 15,
+	ADV_DONTNEED_LOCKED = 24,
+	ADV_COLLAPSE = 25,
+};
+
+struct last_call {
+	uint32_t tid;
+	uint8_t cls;
+	bool valid;
+};
+
+struct proc {
+	struct proc *next;
+	uint32_t pid;
+	struct mt_regions *rs;
+	bool exited;
+	bool have_rss, have_smaps;
+	uint64_t anon, file, shmem, swap, lazyfree, smaps_rss;
+	struct last_call calls[TID_SLOTS];
+	unsigned int call_next;
+	char comm[MT_COMM_LEN];
+};
+
+struct mt_timeline {
+	struct mt_timeline_opts opts;
+	struct proc *procs;
+	uint32_t alive;
+	uint32_t smaps_procs;
+	struct mt_gauges cur; /* totals now, and the cumulative counters */
+	struct mt_summary sum;
+	bool started, finished;
+	uint64_t t0, last_t;
+	/* sampling */
+	uint64_t iv, next_t;
+	bool auto_iv, iv_is_2x, raised;
+	struct mt_gauges *samples;
+	size_t n, cap, max;
+	uint64_t peak; /* RSS peak since the previous sample */
+	/* live gauge lines */
+	uint64_t gauge_iv, gauge_next;
+	struct mt_gauges gauge_prev;
+	unsigned int gauge_lines;
+	/* unmapped mappings that released the most */
+	struct mt_mapping_info retired[TOP_KEEP];
+	size_t nretired;
+	struct mt_finding *findings;
+	size_t nfindings;
+	int err;
+};
+
+/* ---- small helpers ---- */
+
+char *mt_fmt_bytes(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	/* 1023.96 MiB would print as "1024.0 MiB": say 1.0 GiB instead */
+	if (v >= 1023.95 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* "+1.234s": time since the start of the trace. */
+static char *fmt_rel(const struct mt_timeline *tl, char *buf, size_t len, uint64_t t)
+{
+	uint64_t d = t > tl->t0 ? t - tl->t0 : 0;
+
+	snprintf(buf, len, "+%" PRIu64 ".%03" PRIu64 "s", d / 1000000000, d / 1000000 % 1000);
+	return buf;
+}
+
+static bool is_err_addr(int64_t ret)
+{
+	return ret < 0 && ret >= -4095;
+}
+
+static uint64_t rss_total(const struct proc *p)
+{
+	return p->anon + p->file + p->shmem;
+}
+
+static void count_call(struct mt_call_stats *s, bool ok, uint64_t bytes, uint64_t t)
+{
+	s->calls++;
+	if (!ok) {
+		s->errors++;
+		return;
+	}
+	s->bytes += bytes;
+	if (s->calls - s->errors == 1)
+		s->first_ns = t;
+	s->last_ns = t;
+}
+
+static struct mt_call_stats *advice_stats(struct mt_timeline *tl, int advice)
+{
+	if (advice < 0 || advice >= MT_ADVICE_SLOTS - 1)
+		advice = MT_ADVICE_SLOTS - 1;
+	return &tl->sum.advice[advice];
+}
+
+/* ---- processes ---- */
+
+static void retire(void *ctx, const struct mt_mapping_info *m)
+{
+	struct mt_timeline *tl = ctx;
+	uint64_t rel = m->released_lazy + m->released_eager;
+	size_t i, min = 0;
+
+	if (!rel)
+		return;
+	if (tl->nretired < TOP_KEEP) {
+		tl->retired[tl->nretired++] = *m;
+		return;
+	}
+	for (i = 1; i < TOP_KEEP; i++)
+		if (tl->retired[i].released_lazy + tl->retired[i].released_eager <
+		    tl->retired[min].released_lazy + tl->retired[min].released_eager)
+			min = i;
+	if (tl->retired[min].released_lazy + tl->retired[min].released_eager < rel)
+		tl->retired[min] = *m;
+}
+
+static struct proc *proc_find(struct mt_timeline *tl, uint32_t pid)
+{
+	struct proc **pp, *p;
+
+	for (pp = &tl->procs; (p = *pp); pp = &p->next) {
+		if (p->pid != pid)
+			continue;
+		/* move to front: records come in runs from one process */
+		*pp = p->next;
+		p->next = tl->procs;
+		tl->procs = p;
+		return p;
+	}
+	return NULL;
+}
+
+static struct proc *proc_new(struct mt_timeline *tl, uint32_t pid, const struct proc *parent)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->rs = parent ? mt_regions__clone(parent->rs, pid) :
+			 mt_regions__new(pid, tl->opts.page_size);
+	if (!p->rs) {
+		free(p);
+		return NULL;
+	}
+	mt_regions__set_retire(p->rs, retire, tl);
+	if (parent)
+		memcpy(p->comm, parent->comm, sizeof(p->comm));
+	p->next = tl->procs;
+	tl->procs = p;
+	tl->alive++;
+	tl->sum.processes++;
+	if (!tl->sum.target_pid)
+		tl->sum.target_pid = pid;
+	if (parent) {
+		for (int s = 0; s < MT_RS_NR; s++)
+			tl->cur.state[s] += mt_regions__bytes(p->rs, s);
+	}
+	return p;
+}
+
+static struct proc *proc_get(struct mt_timeline *tl, uint32_t pid)
+{
+	struct proc *p = proc_find(tl, pid);
+
+	if (!p) {
+		p = proc_new(tl, pid, NULL);
+		if (!p)
+			tl->err = -ENOMEM;
+	}
+	return p;
+}
+
+/* Take a process's gauges out of the totals and forget it. */
+static void proc_drop(struct mt_timeline *tl, struct proc *p, uint64_t t)
+{
+	struct proc **pp;
+
+	for (int s = 0; s < MT_RS_NR; s++)
+		tl->cur.state[s] -= mt_regions__bytes(p->rs, s);
+	if (p->have_rss) {
+		tl->cur.rss_anon -= p->anon;
+		tl->cur.rss_file -= p->file;
+		tl->cur.rss_shmem -= p->shmem;
+		tl->cur.swap -= p->swap;
+	}
+	if (p->have_smaps) {
+		tl->cur.lazyfree -= p->lazyfree;
+		tl->cur.smaps_rss -= p->smaps_rss;
+		tl->smaps_procs--;
+		tl->cur.have_smaps = tl->smaps_procs > 0;
+	}
+	mt_regions__clear(p->rs, t); /* retires its mappings into the top list */
+	for (pp = &tl->procs; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	mt_regions__free(p->rs);
+	free(p);
+}
+
+static void note_call(struct proc *p, uint32_t tid, enum mt_call_class cls)
+{
+	for (unsigned int i = 0; i < TID_SLOTS; i++) {
+		if (p->calls[i].valid && p->calls[i].tid == tid) {
+			p->calls[i].cls = (uint8_t)cls;
+			return;
+		}
+	}
+	p->calls[p->call_next].tid = tid;
+	p->calls[p->call_next].cls = (uint8_t)cls;
+	p->calls[p->call_next].valid = true;
+	p->call_next = (p->call_next + 1) % TID_SLOTS;
+}
+
+static enum mt_call_class last_call(const struct proc *p, uint32_t tid)
+{
+	for (unsigned int i = 0; i < TID_SLOTS; i++)
+		if (p->calls[i].valid && p->calls[i].tid == tid)
+			return p->calls[i].cls;
+	return MT_CL_OTHER;
+}
+
+/* ---- sampling ---- */
+
+static void decimate(struct mt_timeline *tl)
+{
+	uint64_t factor = tl->auto_iv && tl->iv_is_2x ? 5 : 2;
+	uint64_t niv = tl->iv * factor, peak = 0, last;
+	size_t i, j = 0;
+
+	last = tl->samples[tl->n - 1].t_ns;
+	for (i = 0; i < tl->n; i++) {
+		struct mt_gauges *s = &tl->samples[i];
+
+		if (s->rss_peak > peak)
+			peak = s->rss_peak;
+		if ((s->t_ns - tl->t0) % niv)
+			continue;
+		tl->samples[j] = *s;
+		tl->samples[j].rss_peak = peak;
+		j++;
+		peak = 0;
+	}
+	/* the peak of dropped trailing samples belongs to the next one */
+	if (peak > tl->peak)
+		tl->peak = peak;
+	tl->n = j;
+	if (tl->auto_iv)
+		tl->iv_is_2x = !tl->iv_is_2x;
+	else
+		tl->raised = true;
+	tl->iv = niv;
+	tl->next_t = tl->t0 + ((last - tl->t0) / niv + 1) * niv;
+}
+
+static int push_sample(struct mt_timeline *tl, uint64_t t)
+{
+	struct mt_gauges *g;
+	uint64_t rss = mt_gauges_rss(&tl->cur);
+
+	if (tl->n == tl->cap) {
+		size_t cap = tl->cap ? tl->cap * 2 : 256;
+
+		if (cap > tl->max)
+			cap = tl->max;
+		g = realloc(tl->samples, cap * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		tl->samples = g;
+		tl->cap = cap;
+	}
+	g = &tl->samples[tl->n++];
+	*g = tl->cur;
+	g->t_ns = t;
+	g->rss_peak = tl->peak > rss ? tl->peak : rss;
+	tl->peak = rss;
+	return 0;
+}
+
+/* Take the grid samples due before time t (state after records up to each grid point). */
+static int advance(struct mt_timeline *tl, uint64_t t)
+{
+	while (t > tl->next_t) {
+		uint64_t at = tl->next_t;
+		int err = push_sample(tl, at);
+
+		if (err)
+			return err;
+		if (tl->n >= tl->max)
+			decimate(tl);
+		else
+			tl->next_t = at + tl->iv;
+	}
+	return 0;
+}
+
+static void gauge_time(const struct mt_timeline *tl, char *buf, size_t len, uint64_t t)
+{
+	if (tl->opts.clock_offset_ns) {
+		time_t sec = (time_t)(((int64_t)t + tl->opts.clock_offset_ns) / 1000000000);
+		struct tm tm;
+
+		localtime_r(&sec, &tm);
+		strftime(buf, len, "%H:%M:%S", &tm);
+	} else {
+		fmt_rel(tl, buf, len, t);
+	}
+}
+
+static void fmt_col(char *buf, size_t len, uint64_t v, bool known)
+{
+	if (known)
+		mt_fmt_bytes(buf, len, v);
+	else
+		snprintf(buf, len, "-");
+}
+
+void mt_timeline__print_gauge_header(FILE *out)
+{
+	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7s %10s %10s\n", "time", "RSS",
+		"LazyFree", "committed", "rel.lazy", "rel.eager", "reserved", "calls", "released",
+		"reclaimed");
+}
+
+static void gauge_line(const struct mt_timeline *tl, FILE *out, uint64_t t,
+		       const struct mt_gauges *prev)
+{
+	const struct mt_gauges *g = &tl->cur;
+	char ts[32], c[7][24];
+	uint64_t rel = g->free_bytes + g->dontneed_bytes, prel = 0, pcalls = 0, prec = 0;
+
+	if (prev) {
+		prel = prev->free_bytes + prev->dontneed_bytes;
+		pcalls = prev->calls;
+		prec = prev->reclaimed_bytes;
+	}
+	gauge_time(tl, ts, sizeof(ts), t);
+	fmt_col(c[0], sizeof(c[0]), mt_gauges_rss(g), g->have_rss);
+	fmt_col(c[1], sizeof(c[1]), g->lazyfree, g->have_smaps);
+	mt_fmt_bytes(c[2], sizeof(c[2]), g->state[MT_RS_COMMITTED]);
+	mt_fmt_bytes(c[3], sizeof(c[3]), g->state[MT_RS_LAZY]);
+	mt_fmt_bytes(c[4], sizeof(c[4]), g->state[MT_RS_EAGER]);
+	mt_fmt_bytes(c[5], sizeof(c[5]), g->state[MT_RS_RESERVED]);
+	mt_fmt_bytes(c[6], sizeof(c[6]), rel - prel);
+	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7" PRIu64 " %10s ", ts, c[0], c[1], c[2],
+		c[3], c[4], c[5], g->calls - pcalls, c[6]);
+	fprintf(out, "%10s\n", mt_fmt_bytes(c[0], sizeof(c[0]), g->reclaimed_bytes - prec));
+}
+
+void mt_timeline__print_gauge_line(const struct mt_timeline *tl, FILE *out)
+{
+	gauge_line(tl, out, tl->last_t, NULL);
+}
+
+/* Live --gauges: one line per elapsed interval, for the gauges before time t. */
+static void gauges_due(struct mt_timeline *tl, uint64_t t)
+{
+	if (!tl->opts.gauges_out || t <= tl->gauge_next)
+		return;
+	if (tl->gauge_lines % GAUGE_HEADER_EVERY == 0)
+		mt_timeline__print_gauge_header(tl->opts.gauges_out);
+	gauge_line(tl, tl->opts.gauges_out, tl->gauge_next, &tl->gauge_prev);
+	fflush(tl->opts.gauges_out);
+	tl->gauge_lines++;
+	tl->gauge_prev = tl->cur;
+	/* an idle stretch without ticks gets one line, not one per interval missed */
+	tl->gauge_next += (t - tl->gauge_next + tl->gauge_iv - 1) / tl->gauge_iv * tl->gauge_iv;
+}
+
+static void start(struct mt_timeline *tl, uint64_t t)
+{
+	tl->started = true;
+	tl->t0 = tl->opts.start_ns && tl->opts.start_ns <= t ? tl->opts.start_ns : t;
+	tl->last_t = tl->t0;
+	tl->next_t = tl->t0; /* the first sample: the state at time zero */
+	tl->gauge_next = tl->t0 + tl->gauge_iv;
+	tl->sum.start_ns = tl->t0;
+}
+
+static int time_passes(struct mt_timeline *tl, uint64_t t)
+{
+	int err;
+
+	if (!tl->started)
+		start(tl, t);
+	if (t < tl->last_t)
+		t = tl->last_t; /* records from several CPUs may be slightly out of order */
+	err = advance(tl, t);
+	if (err)
+		return err;
+	gauges_due(tl, t);
+	tl->last_t = t;
+	return 0;
+}
+
+/* ---- records ---- */
+
+static void regions_before(const struct proc *p, uint64_t before[MT_RS_NR])
+{
+	for (int s = 0; s < MT_RS_NR; s++)
+		before[s] = mt_regions__bytes(p->rs, s);
+}
+
+static void regions_after(struct mt_timeline *tl, const struct proc *p,
+			  const uint64_t before[MT_RS_NR])
+{
+	for (int s = 0; s < MT_RS_NR; s++)
+		tl->cur.state[s] += mt_regions__bytes(p->rs, s) - before[s];
+}
+
+static void model_result(struct mt_timeline *tl, int err, const struct mt_rdelta *d, uint64_t t)
+{
+	struct mt_summary *s = &tl->sum;
+
+	if (err == -ENOMEM)
+		tl->err = err;
+	else if (err)
+		s->inconsistent++;
+	s->released_fresh += d->released;
+	s->rereleased += d->rereleased;
+	s->escalated += d->escalated;
+	s->recommitted += d->recommitted;
+	s->hp_released += d->hp_released;
+	s->filled += d->filled;
+	if (!s->first_release_ns && d->released + d->rereleased + d->escalated)
+		s->first_release_ns = t;
+}
+
+static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap *m, uint64_t t)
+{
+	bool ok = !is_err_addr(m->ret);
+	struct mt_rdelta d = { 0 };
+	uint64_t before[MT_RS_NR];
+	enum mt_call_class cls = MT_CL_OTHER;
+	int err;
+
+	count_call(&tl->sum.syscall[MT_MMAP], ok, m->len, t);
+	if (ok && m->h.flags & MT_F_ARGS_UNREAD) {
+		tl->sum.inconsistent++; /* mapped, but where and how long is unknown */
+	} else if (ok) {
+		regions_before(p, before);
+		err = mt_regions__mmap(p->rs, t, (uint64_t)m->ret, m->len, m->prot, m->flags, m->fd,
+				       &d);
+		regions_after(tl, p, before);
+		model_result(tl, err, &d, t);
+		if (d.released + d.escalated) {
+			tl->sum.none_remap_calls++;
+			tl->sum.none_remap_bytes += d.released + d.escalated;
+			cls = MT_CL_NONE_REMAP;
+		}
+	}
+	if (ok)
+		tl->sum.class_calls[cls]++;
+	note_call(p, m->h.tid, cls);
+}
+
+static void on_munmap(struct mt_timeline *tl, struct proc *p, const struct mt_munmap *m,
+		      uint64_t t)
+{
+	bool ok = m->ret == 0;
+	struct mt_rdelta d = { 0 };
+	uint64_t before[MT_RS_NR];
+	int err;
+
+	count_call(&tl->sum.syscall[MT_MUNMAP], ok, m->len, t);
+	if (ok) {
+		tl->cur.munmap_calls++;
+		tl->cur.munmap_bytes += m->len;
+		tl->sum.class_calls[MT_CL_MUNMAP]++;
+		regions_before(p, before);
+		err = mt_regions__munmap(p->rs, t, m->addr, m->len, &d);
+		regions_after(tl, p, before);
+		model_result(tl, err, &d, t);
+	}
+	note_call(p, m->h.tid, MT_CL_MUNMAP);
+}
+
+static void on_mremap(struct mt_timeline *tl, struct proc *p, const struct mt_mremap *m,
+		      uint64_t t)
+{
+	bool ok = !is_err_addr(m->ret);
+	struct mt_rdelta d = { 0 };
+	uint64_t before[MT_RS_NR];
+	int err;
+
+	count_call(&tl->sum.syscall[MT_MREMAP], ok, m->new_len, t);
+	if (ok) {
+		tl->sum.class_calls[MT_CL_OTHER]++;
+		regions_before(p, before);
+		err = mt_regions__mremap(p->rs, t, m->old_addr, m->old_len, (uint64_t)m->ret,
+					 m->new_len, m->flags, &d);
+		regions_after(tl, p, before);
+		model_result(tl, err, &d, t);
+	}
+	note_call(p, m->h.tid, MT_CL_OTHER);
+}
+
+static enum mt_call_class advice_class(int advice)
+{
+	switch (advice) {
+	case ADV_FREE:
+		return MT_CL_FREE;
+	case ADV_DONTNEED:
+	case ADV_DONTNEED_LOCKED:
+		return MT_CL_DONTNEED;
+	case ADV_REMOVE:
+		return MT_CL_REMOVE;
+	default:
+		return MT_CL_OTHER;
+	}
+}
+
+static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_madvise *a,
+		       uint64_t t)
+{
+	bool pm = a->h.flags & MT_F_PROCESS_MADVISE;
+	bool ok = pm ? a->ret >= 0 : a->ret == 0;
+	/* madvise(2) applies the advice to the mapped parts of a range with holes, then fails ENOMEM */
+	bool applied = ok || (!pm && a->ret == -ENOMEM);
+	enum mt_call_class cls = advice_class(a->advice);
+	struct mt_rdelta d = { 0 };
+	uint64_t before[MT_RS_NR];
+	struct proc *tp = p;
+	int err;
+
+	count_call(&tl->sum.syscall[MT_MADVISE], ok, a->len, t);
+	count_call(advice_stats(tl, a->advice), ok, a->len, t);
+	if (pm)
+		tl->sum.process_madvise_records++;
+	if (ok) {
+		tl->sum.class_calls[cls]++;
+		switch (a->advice) {
+		case ADV_FREE:
+			tl->cur.free_calls++;
+			tl->cur.free_bytes += a->len;
+			break;
+		case ADV_DONTNEED:
+		case ADV_DONTNEED_LOCKED:
+		case ADV_REMOVE:
+			tl->cur.dontneed_calls++;
+			tl->cur.dontneed_bytes += a->len;
+			break;
+		case ADV_HUGEPAGE:
+		case ADV_NOHUGEPAGE:
+		case ADV_COLLAPSE:
+			tl->cur.hugepage_calls++;
+			break;
+		}
+	}
+	if (pm && a->target_pid != a->h.pid) {
+		tp = proc_find(tl, a->target_pid); /* only a traced target has a model */
+		if (tp && tp->exited)
+			tp = NULL;
+	}
+	if (applied && tp) {
+		regions_before(tp, before);
+		err = mt_regions__madvise(tp->rs, t, a->addr, a->len, a->advice, ok && !pm, &d);
+		regions_after(tl, tp, before);
+		model_result(tl, err, &d, t);
+	}
+	note_call(p, a->h.tid, cls);
+}
+
+static void on_brk(struct mt_timeline *tl, struct proc *p, const struct mt_brk *b, uint64_t t)
+{
+	/* brk returns the break in force: one that differs from the request is a refusal */
+	bool ok = !b->addr || (uint64_t)b->ret == b->addr;
+	struct mt_rdelta d = { 0 };
+	uint64_t before[MT_RS_NR];
+	int err = 0;
+
+	if (b->ret > 0) {
+		regions_before(p, before);
+		err = mt_regions__brk(p->rs, t, (uint64_t)b->ret, &d);
+		regions_after(tl, p, before);
+		model_result(tl, err, &d, t);
+	}
+	count_call(&tl->sum.syscall[MT_BRK], ok, d.mapped + d.unmapped, t);
+	if (ok)
+		tl->sum.class_calls[MT_CL_OTHER]++;
+	note_call(p, b->h.tid, MT_CL_OTHER);
+}
+
+static void on_mprotect(struct mt_timeline *tl, struct proc *p, const struct mt_mprotect *m,
+			uint64_t t)
+{
+	bool ok = m->ret == 0;
+	struct mt_rdelta d = { 0 };
+	uint64_t before[MT_RS_NR];
+	int err;
+
+	count_call(&tl->sum.syscall[MT_MPROTECT], ok, m->len, t);
+	if (ok || m->ret == -ENOMEM) {
+		regions_before(p, before);
+		err = mt_regions__mprotect(p->rs, t, m->addr, m->len, m->prot, ok, &d);
+		regions_after(tl, p, before);
+		model_result(tl, err, &d, t);
+	}
+	if (ok)
+		tl->sum.class_calls[MT_CL_OTHER]++;
+	note_call(p, m->h.tid, MT_CL_OTHER);
+}
+
+static void on_rss(struct mt_timeline *tl, struct proc *p, const struct mt_rss *r, uint64_t t)
+{
+	struct mt_summary *s = &tl->sum;
+	struct mt_gauges *g = &tl->cur;
+	bool smaps = r->h.flags & MT_F_SMAPS;
+	bool had = p->have_rss;
+	uint64_t old = rss_total(p), old_swap = p->swap, now;
+	int64_t delta;
+
+	s->rss_records++;
+	/* a record with only smaps_rollup values must not zero the status counters */
+	if (!smaps || r->anon || r->file || r->shmem || !r->smaps_rss) {
+		if (had) {
+			g->rss_anon -= p->anon;
+			g->rss_file -= p->file;
+			g->rss_shmem -= p->shmem;
+			g->swap -= p->swap;
+		}
+		p->anon = r->anon;
+		p->file = r->file;
+		p->shmem = r->shmem;
+		p->swap = r->swap;
+		g->rss_anon += p->anon;
+		g->rss_file += p->file;
+		g->rss_shmem += p->shmem;
+		g->swap += p->swap;
+		p->have_rss = g->have_rss = true;
+	}
+	if (smaps) {
+		s->smaps_records++;
+		if (p->have_smaps) {
+			g->lazyfree -= p->lazyfree;
+			g->smaps_rss -= p->smaps_rss;
+		} else {
+			p->have_smaps = true;
+			tl->smaps_procs++;
+		}
+		p->lazyfree = r->lazyfree;
+		p->smaps_rss = r->smaps_rss;
+		g->lazyfree += p->lazyfree;
+		g->smaps_rss += p->smaps_rss;
+		g->have_smaps = true;
+		if (g->lazyfree >= s->lazyfree_max) {
+			s->lazyfree_max = g->lazyfree;
+			s->lazyfree_max_ns = t;
+		}
+		s->lazyfree_last_ns = t;
+	}
+	if (!p->have_rss)
+		return;
+	now = rss_total(p);
+	if (!s->rss_first_ns && !s->rss_max) {
+		s->rss_first = mt_gauges_rss(g);
+		s->rss_first_ns = t;
+	}
+	if (mt_gauges_rss(g) > s->rss_max) {
+		s->rss_max = mt_gauges_rss(g);
+		s->rss_max_ns = t;
+	}
+	if (mt_gauges_rss(g) > tl->peak)
+		tl->peak = mt_gauges_rss(g);
+	if (!had)
+		return;
+	delta = (int64_t)(now - old);
+	switch (r->reason) {
+	case MT_RSS_SYSCALL: {
+		enum mt_call_class cls = last_call(p, r->h.tid);
+
+		s->rss_after[cls]++;
+		if (delta < 0)
+			s->rss_down[cls] += (uint64_t)-delta;
+		else
+			s->rss_up[cls] += (uint64_t)delta;
+		break;
+	}
+	case MT_RSS_RECLAIM:
+		if (delta < 0) {
+			if (!s->reclaim_records++)
+				s->first_reclaim_ns = t;
+			s->last_reclaim_ns = t;
+			s->reclaimed_bytes += (uint64_t)-delta;
+			g->reclaimed_bytes += (uint64_t)-delta;
+			if (p->swap > old_swap)
+				s->swap_growth += p->swap - old_swap;
+		}
+		break;
+	case MT_RSS_FAULT:
+		if (delta > 0 && s->first_release_ns)
+			s->fault_growth += (uint64_t)delta;
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task *k, uint64_t t)
+{
+	struct proc *child;
+	bool target = k->h.pid == tl->sum.target_pid;
+
+	switch (k->event) {
+	case MT_TASK_ATTACH:
+	case MT_TASK_LAUNCH:
+	case MT_TASK_EXEC:
+		memcpy(p->comm, k->comm, MT_COMM_LEN);
+		p->comm[MT_COMM_LEN - 1] = '\0';
+		if (target)
+			memcpy(tl->sum.target_comm, p->comm, MT_COMM_LEN);
+		if (k->event == MT_TASK_EXEC) {
+			uint64_t before[MT_RS_NR];
+
+			regions_before(p, before);
+			mt_regions__clear(p->rs, t); /* a new address space */
+			regions_after(tl, p, before);
+		}
+		break;
+	case MT_TASK_FORK:
+		child = proc_find(tl, k->other_pid);
+		if (child)
+			break; /* its records came first; its model started empty */
+		if (!proc_new(tl, k->other_pid, p))
+			tl->err = -ENOMEM;
+		break;
+	case MT_TASK_EXIT:
+		if (target) {
+			tl->sum.target_exited = true;
+			tl->sum.target_status = k->code;
+			tl->sum.target_exit_ns = t;
+		}
+		p->exited = true;
+		/*
+		 * The exit teardown unmaps everything and explains nothing: the
+		 * last process keeps its figures as they were just before it.
+		 */
+		if (tl->alive > 1)
+			proc_drop(tl, p, t);
+		tl->alive--;
+		break;
+	default:
+		break;
+	}
+}
+
+int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
+{
+	uint64_t t;
+	struct proc *p = NULL;
+	int err;
+
+	if (tl->err)
+		return tl->err;
+	if (tl->finished)
+		return -EINVAL;
+	err = time_passes(tl, rec->t_ns);
+	if (err)
+		return tl->err = err;
+	t = tl->last_t;
+	tl->sum.records++;
+	if (rec->type == MT_LOST) {
+		const struct mt_lost *l = (const void *)rec;
+
+		if (!tl->sum.lost_events)
+			tl->sum.first_lost_ns = t;
+		tl->sum.lost_events += l->count;
+		return 0;
+	}
+	if (rec->type < MT_MMAP || rec->type > MT_TASK) {
+		tl->sum.unknown_records++;
+		return 0;
+	}
+	p = proc_find(tl, rec->pid);
+	if (p && p->exited) {
+		tl->sum.after_exit_records++;
+		return 0;
+	}
+	if (!p && !(p = proc_get(tl, rec->pid)))
+		return tl->err;
+	if (rec->type != MT_RSS && rec->type != MT_TASK)
+		tl->cur.calls++;
+	switch (rec->type) {
+	case MT_MMAP:
+		on_mmap(tl, p, (const void *)rec, t);
+		break;
+	case MT_MUNMAP:
+		on_munmap(tl, p, (const void *)rec, t);
+		break;
+	case MT_MREMAP:
+		on_mremap(tl, p, (const void *)rec, t);
+		break;
+	case MT_MADVISE:
+		on_madvise(tl, p, (const void *)rec, t);
+		break;
+	case MT_BRK:
+		on_brk(tl, p, (const void *)rec, t);
+		break;
+	case MT_MPROTECT:
+		on_mprotect(tl, p, (const void *)rec, t);
+		break;
+	case MT_RSS:
+		on_rss(tl, p, (const void *)rec, t);
+		break;
+	case MT_TASK:
+		on_task(tl, p, (const void *)rec, t);
+		break;
+	}
+	return tl->err;
+}
+
+void mt_timeline__tick(struct mt_timeline *tl, uint64_t now_ns)
+{
+	if (tl->err || tl->finished || !tl->started)
+		return;
+	if (time_passes(tl, now_ns))
+		tl->err = -ENOMEM;
+}
+
+/* ---- lifecycle ---- */
+
+struct mt_timeline *mt_timeline__new(const struct mt_timeline_opts *opts)
+{
+	struct mt_timeline *tl = calloc(1, sizeof(*tl));
+
+	if (!tl)
+		return NULL;
+	tl->opts = *opts;
+	tl->opts.target = NULL; /* not kept: the caller owns the string */
+	tl->sum.target_pid = opts->target_pid;
+	tl->auto_iv = !opts->interval_ns;
+	tl->iv = opts->interval_ns ? opts->interval_ns : AUTO_FIRST_NS;
+	tl->max = tl->auto_iv ? AUTO_MAX_SAMPLES : FIXED_MAX_SAMPLES;
+	tl->gauge_iv = opts->gauges_interval_ns ? opts->gauges_interval_ns : 1000000000ull;
+	return tl;
+}
+
+static void free_findings(struct mt_timeline *tl)
+{
+	for (size_t i = 0; i < tl->nfindings; i++)
+		free(tl->findings[i].text);
+	free(tl->findings);
+	tl->findings = NULL;
+	tl->nfindings = 0;
+}
+
+void mt_timeline__free(struct mt_timeline *tl)
+{
+	struct proc *p, *next;
+
+	if (!tl)
+		return;
+	for (p = tl->procs; p; p = next) {
+		next = p->next;
+		mt_regions__free(p->rs);
+		free(p);
+	}
+	free(tl->samples);
+	free_findings(tl);
+	free(tl);
+}
+
+const struct mt_summary *mt_timeline__summary(const struct mt_timeline *tl)
+{
+	return &tl->sum;
+}
+
+const struct mt_gauges *mt_timeline__samples(const struct mt_timeline *tl, size_t *n)
+{
+	*n = tl->n;
+	return tl->samples;
+}
+
+uint64_t mt_timeline__interval(const struct mt_timeline *tl)
+{
+	return tl->iv;
+}
+
+bool mt_timeline__interval_raised(const struct mt_timeline *tl)
+{
+	return tl->raised;
+}
+
+const struct mt_finding *mt_timeline__findings(const struct mt_timeline *tl, size_t *n)
+{
+	*n = tl->nfindings;
+	return tl->findings;
+}
+
+struct top_ctx {
+	struct mt_mapping_info *out;
+	size_t max, n;
+};
+
+static bool ranks_before(const struct mt_mapping_info *a, const struct mt_mapping_info *b)
+{
+	uint64_t ra = a->released_lazy + a->released_eager;
+	uint64_t rb = b->released_lazy + b->released_eager;
+
+	if (ra != rb)
+		return ra > rb;
+	if (a->pid != b->pid)
+		return a->pid < b->pid;
+	return a->start < b->start;
+}
+
+static int top_add(void *ctx, const struct mt_mapping_info *m)
+{
+	struct top_ctx *c = ctx;
+	size_t i;
+
+	if (!(m->released_lazy + m->released_eager) || !c->max)
+		return 0;
+	if (c->n == c->max && !ranks_before(m, &c->out[c->n - 1]))
+		return 0;
+	i = c->n < c->max ? c->n++ : c->n - 1;
+	while (i > 0 && ranks_before(m, &c->out[i - 1])) {
+		c->out[i] = c->out[i - 1];
+		i--;
+	}
+	c->out[i] = *m;
+	return 0;
+}
+
+size_t mt_timeline__top_regions(const struct mt_timeline *tl, struct mt_mapping_info *out,
+				size_t max)
+{
+	struct top_ctx c = { .out = out, .max = max };
+
+	for (const struct proc *p = tl->procs; p; p = p->next)
+		mt_regions__foreach_mapping(p->rs, top_add, &c);
+	for (size_t i = 0; i < tl->nretired; i++)
+		top_add(&c, &tl->retired[i]);
+	return c.n;
+}
+
+/* ---- the verdict ---- */
+
+static void __attribute__((format(printf, 3, 4)))
+add_finding(struct mt_timeline *tl, const char *kind, const char *fmt, ...)
+{
+	struct mt_finding *f;
+	va_list ap;
+	char *text;
+	int n;
+
+	if (tl->err)
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		tl->err = -ENOMEM;
+		return;
+	}
+	f = realloc(tl->findings, (tl->nfindings + 1) * sizeof(*f));
+	if (!f) {
+		free(text);
+		tl->err = -ENOMEM;
+		return;
+	}
+	tl->findings = f;
+	f[tl->nfindings].kind = kind;
+	f[tl->nfindings].text = text;
+	tl->nfindings++;
+}
+
+/* "in 12 calls between +1.000s and +2.000s" / "in 1 call at +1.000s" */
+static char *fmt_calls(const struct mt_timeline *tl, char *buf, size_t len, uint64_t calls,
+		       uint64_t first, uint64_t last)
+{
+	char a[32], b[32];
+
+	if (calls == 1 || first == last)
+		snprintf(buf, len, "in %" PRIu64 " call%s at %s", calls, calls == 1 ? "" : "s",
+			 fmt_rel(tl, a, sizeof(a), first));
+	else
+		snprintf(buf, len, "in %" PRIu64 " calls between %s and %s", calls,
+			 fmt_rel(tl, a, sizeof(a), first), fmt_rel(tl, b, sizeof(b), last));
+	return buf;
+}
+
+static uint64_t ok_calls(const struct mt_call_stats *s)
+{
+	return s->calls - s->errors;
+}
+
+static void verdict_scope(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	char a[32], who[64];
+
+	if (s->target_comm[0])
+		snprintf(who, sizeof(who), "pid %" PRIu32 " (%s)", s->target_pid, s->target_comm);
+	else
+		snprintf(who, sizeof(who), "pid %" PRIu32, s->target_pid);
+	add_finding(tl, "scope", "Trace of %s%s over %" PRIu64 ".%03" PRIu64 " s: %" PRIu64
+		    " records%s%s.",
+		    who, s->processes > 1 ? " and its children" : "",
+		    (s->end_ns - s->start_ns) / 1000000000,
+		    (s->end_ns - s->start_ns) / 1000000 % 1000, s->records,
+		    s->target_exited ? "; the process exited at " : "",
+		    s->target_exited ? fmt_rel(tl, a, sizeof(a), s->target_exit_ns) : "");
+	if (s->lost_events)
+		add_finding(tl, "lost",
+			    "WARNING: %" PRIu64 " events were lost by the recorder (the first at %s): "
+			    "calls after that may be missing, so the figures below can be wrong.",
+			    s->lost_events, fmt_rel(tl, a, sizeof(a), s->first_lost_ns));
+	if (s->unknown_records)
+		add_finding(tl, "unknown_records",
+			    "%" PRIu64 " records of a type this version does not know were skipped.",
+			    s->unknown_records);
+	if (s->inconsistent)
+		add_finding(tl, "inconsistent",
+			    "%" PRIu64 " successful calls could not be applied to the region model "
+			    "(a range the kernel would have refused, or arguments that were not "
+			    "read); the gauges leave them out.",
+			    s->inconsistent);
+}
+
+static void verdict_releases(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	static const struct {
+		int advice;
+		const char *how;
+	} rel[] = {
+		{ ADV_FREE, "lazily: the pages stay mapped and counted in RSS (as LazyFree) until "
+			    "the kernel reclaims them under memory pressure or the program writes "
+			    "to them again" },
+		{ ADV_DONTNEED, "eagerly: the pages were dropped at once and leave RSS immediately" },
+		{ ADV_DONTNEED_LOCKED, "eagerly, locked pages included" },
+		{ ADV_REMOVE, "eagerly, with their backing store" },
+	};
+	char b[32], c[96];
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		const struct mt_call_stats *a = &s->advice[rel[i].advice];
+
+		if (!a->calls)
+			continue;
+		if (ok_calls(a)) {
+			any = true;
+			add_finding(tl, rel[i].advice == ADV_FREE ? "lazy_release" : "eager_release",
+				    "%s released %s %s, %s.", mt_advice_name(rel[i].advice),
+				    mt_fmt_bytes(b, sizeof(b), a->bytes),
+				    fmt_calls(tl, c, sizeof(c), ok_calls(a), a->first_ns, a->last_ns),
+				    rel[i].how);
+		}
+		if (a->errors)
+			add_finding(tl, "failed_release", "%" PRIu64 " %s call%s failed.", a->errors,
+				    mt_advice_name(rel[i].advice), a->errors == 1 ? "" : "s");
+	}
+	if (s->none_remap_calls) {
+		any = true;
+		add_finding(tl, "eager_release",
+			    "mmap(PROT_NONE, MAP_FIXED) over accessible memory dropped %s in %" PRIu64
+			    " call%s (a hard decommit: the pages leave RSS at once).",
+			    mt_fmt_bytes(b, sizeof(b), s->none_remap_bytes), s->none_remap_calls,
+			    s->none_remap_calls == 1 ? "" : "s");
+	}
+	if (ok_calls(&s->syscall[MT_MUNMAP])) {
+		const struct mt_call_stats *m = &s->syscall[MT_MUNMAP];
+
+		add_finding(tl, "unmap", "munmap unmapped %s %s.",
+			    mt_fmt_bytes(b, sizeof(b), m->bytes),
+			    fmt_calls(tl, c, sizeof(c), ok_calls(m), m->first_ns, m->last_ns));
+	}
+	if (!any)
+		add_finding(tl, "no_release",
+			    "No memory was released with madvise: there is no MADV_FREE, "
+			    "MADV_DONTNEED or MADV_REMOVE call and no PROT_NONE remap in the trace%s.",
+			    ok_calls(&s->syscall[MT_MUNMAP]) ? " (only munmap)" : "");
+}
+
+static void verdict_rss_at_release(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	static const struct {
+		enum mt_call_class cls;
+		const char *name;
+	} cl[] = {
+		{ MT_CL_FREE, "MADV_FREE" },	{ MT_CL_DONTNEED, "MADV_DONTNEED" },
+		{ MT_CL_REMOVE, "MADV_REMOVE" }, { MT_CL_NONE_REMAP, "PROT_NONE remap" },
+		{ MT_CL_MUNMAP, "munmap" },
+	};
+	char b[32], c[48];
+
+	for (size_t i = 0; i < sizeof(cl) / sizeof(cl[0]); i++) {
+		enum mt_call_class k = cl[i].cls;
+
+		if (!s->class_calls[k])
+			continue;
+		if (!s->rss_records) {
+			add_finding(tl, "rss_at_release",
+				    "The trace has no rss records, so what RSS did at the %s calls is "
+				    "unknown.",
+				    cl[i].name);
+			continue;
+		}
+		if (!s->rss_after[k]) {
+			add_finding(tl, "rss_at_release",
+				    k == MT_CL_FREE ?
+					    "RSS did not change at the %s calls (no rss record after "
+					    "them): lazily freed pages stay in RSS." :
+					    "RSS did not change at the %s calls (no rss record after "
+					    "them): the pages released were not resident.",
+				    cl[i].name);
+			continue;
+		}
+		c[0] = '\0';
+		if (s->rss_up[k]) {
+			char up[32];
+
+			snprintf(c, sizeof(c), " and rose by %s",
+				 mt_fmt_bytes(up, sizeof(up), s->rss_up[k]));
+		}
+		add_finding(tl, "rss_at_release",
+			    "RSS fell by %s%s at the %s calls (%" PRIu64
+			    " rss record%s right after them).",
+			    mt_fmt_bytes(b, sizeof(b), s->rss_down[k]), c, cl[i].name, s->rss_after[k],
+			    s->rss_after[k] == 1 ? "" : "s");
+	}
+}
+
+static void verdict_end(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	const struct mt_gauges *e = &s->end;
+	char t[32], b[6][32], sw[48] = "";
+
+	fmt_rel(tl, t, sizeof(t), s->end_ns);
+	mt_fmt_bytes(b[2], sizeof(b[2]), e->state[MT_RS_LAZY]);
+	mt_fmt_bytes(b[3], sizeof(b[3]), e->state[MT_RS_EAGER]);
+	mt_fmt_bytes(b[4], sizeof(b[4]), e->state[MT_RS_COMMITTED]);
+	mt_fmt_bytes(b[5], sizeof(b[5]), e->state[MT_RS_RESERVED]);
+	if (!e->have_rss) {
+		add_finding(tl, "end_state",
+			    "At the end (%s) RSS is unknown: the trace has no rss records. The region "
+			    "model counts %s released lazily, %s released eagerly, %s committed and "
+			    "%s reserved.",
+			    t, b[2], b[3], b[4], b[5]);
+		return;
+	}
+	if (e->swap) {
+		char x[32];
+
+		snprintf(sw, sizeof(sw), ", swap %s", mt_fmt_bytes(x, sizeof(x), e->swap));
+	}
+	mt_fmt_bytes(b[0], sizeof(b[0]), mt_gauges_rss(e));
+	mt_fmt_bytes(b[1], sizeof(b[1]), e->rss_anon);
+	{
+		char f[32], sh[32];
+
+		add_finding(tl, "end_state",
+			    "At the end (%s%s) RSS was %s (anon %s, file %s, shmem %s%s). The region "
+			    "model counts %s released lazily, %s released eagerly, %s committed and "
+			    "%s reserved.",
+			    t, s->target_exited ? ", just before the exit teardown" : "", b[0], b[1],
+			    mt_fmt_bytes(f, sizeof(f), e->rss_file),
+			    mt_fmt_bytes(sh, sizeof(sh), e->rss_shmem), sw, b[2], b[3], b[4], b[5]);
+	}
+}
+
+static void verdict_lazyfree(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	const struct mt_gauges *e = &s->end;
+	char t[32], a[32], b[32], c[32];
+	uint64_t lazy = e->state[MT_RS_LAZY];
+
+	if (e->have_smaps) {
+		uint64_t held = e->smaps_rss > e->lazyfree ? e->smaps_rss - e->lazyfree : 0;
+
+		add_finding(tl, "lazyfree",
+			    "smaps_rollup at %s (the last sample): Rss %s, LazyFree %s. LazyFree is "
+			    "memory released with MADV_FREE that is still resident; the kernel can "
+			    "take it back at any time without writing anything out. What the process "
+			    "really holds is Rss - LazyFree = %s.",
+			    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
+			    mt_fmt_bytes(a, sizeof(a), e->smaps_rss),
+			    mt_fmt_bytes(b, sizeof(b), e->lazyfree), mt_fmt_bytes(c, sizeof(c), held));
+		if (!e->lazyfree && lazy)
+			add_finding(tl, "lazyfree",
+				    "LazyFree was 0 although %s is released lazily: those pages were "
+				    "reclaimed or written again before the last sample.",
+				    mt_fmt_bytes(a, sizeof(a), lazy));
+	} else if (lazy) {
+		uint64_t bound = lazy < e->rss_anon ? lazy : e->rss_anon;
+
+		add_finding(tl, "lazyfree",
+			    "The trace has no smaps_rollup samples (recorded with --smaps-interval "
+			    "0?), so LazyFree is unknown: up to %s of RSS may be lazily freed memory "
+			    "(the bytes released lazily, at most the anonymous RSS).",
+			    mt_fmt_bytes(a, sizeof(a), e->have_rss ? bound : lazy));
+	}
+}
+
+static void verdict_reclaim(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	const struct mt_gauges *e = &s->end;
+	char a[32], b[32], t1[32], t2[32], sw[96] = "", lf[160] = "";
+
+	if (s->reclaim_records) {
+		if (s->swap_growth)
+			snprintf(sw, sizeof(sw), "; swap grew by %s, so part of it was swapped out",
+				 mt_fmt_bytes(a, sizeof(a), s->swap_growth));
+		if (e->have_smaps && s->lazyfree_max > e->lazyfree)
+			snprintf(lf, sizeof(lf), "; LazyFree fell from %s (%s) to %s (%s)",
+				 mt_fmt_bytes(a, sizeof(a), s->lazyfree_max),
+				 fmt_rel(tl, t1, sizeof(t1), s->lazyfree_max_ns),
+				 mt_fmt_bytes(b, sizeof(b), e->lazyfree),
+				 fmt_rel(tl, t2, sizeof(t2), s->lazyfree_last_ns));
+		add_finding(tl, "reclaim",
+			    "Reclaim seen: RSS fell by %s in %" PRIu64
+			    " step%s between %s and %s without any call from the process (rss "
+			    "records with reason reclaim)%s%s.",
+			    mt_fmt_bytes(b, sizeof(b), s->reclaimed_bytes), s->reclaim_records,
+			    s->reclaim_records == 1 ? "" : "s",
+			    fmt_rel(tl, t1, sizeof(t1), s->first_reclaim_ns),
+			    fmt_rel(tl, t2, sizeof(t2), s->last_reclaim_ns), sw, lf);
+	} else if (e->state[MT_RS_LAZY]) {
+		add_finding(tl, "no_reclaim",
+			    "No reclaim was seen: nothing took the lazily freed pages back during "
+			    "the trace, as is usual while the system and the cgroup have memory to "
+			    "spare.");
+	}
+}
+
+static void verdict_reuse(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	char a[32];
+
+	if (s->rereleased)
+		add_finding(tl, "reuse",
+			    "%s was released again while already released. A program usually "
+			    "releases only memory it has used since, so this points to re-use of "
+			    "released ranges (inferred: madvtrace does not see writes).",
+			    mt_fmt_bytes(a, sizeof(a), s->rereleased));
+	if (s->recommitted)
+		add_finding(tl, "reuse",
+			    "%s of released memory was made usable again by explicit calls (mmap "
+			    "MAP_FIXED, mprotect, MADV_POPULATE_READ/WRITE or MADV_COLLAPSE over "
+			    "released ranges).",
+			    mt_fmt_bytes(a, sizeof(a), s->recommitted));
+	if (s->fault_growth)
+		add_finding(tl, "reuse",
+			    "After the first release RSS grew by %s through page faults outside "
+			    "traced calls; writes into released ranges would show this way, as would "
+			    "new memory (inferred: RSS does not say which pages were written).",
+			    mt_fmt_bytes(a, sizeof(a), s->fault_growth));
+}
+
+static void verdict_hugepages(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	static const int hp[] = { ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_COLLAPSE };
+	char list[256] = "", a[32];
+	size_t off = 0;
+
+	for (size_t i = 0; i < sizeof(hp) / sizeof(hp[0]); i++) {
+		const struct mt_call_stats *c = &s->advice[hp[i]];
+
+		if (!ok_calls(c) || off >= sizeof(list))
+			continue;
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %" PRIu64 " call%s over %s",
+					off ? ", " : "", mt_advice_name(hp[i]), ok_calls(c),
+					ok_calls(c) == 1 ? "" : "s",
+					mt_fmt_bytes(a, sizeof(a), c->bytes));
+	}
+	if (!off)
+		return;
+	add_finding(tl, "hugepage", "Huge-page advice: %s.", list);
+	if (s->hp_released)
+		add_finding(tl, "hugepage",
+			    "%s of released memory was later advised MADV_HUGEPAGE. Go 1.12 to 1.20 "
+			    "does this when it takes released memory back into use; and with "
+			    "transparent huge pages, khugepaged may fill such ranges with huge pages, "
+			    "making them resident again.",
+			    mt_fmt_bytes(a, sizeof(a), s->hp_released));
+	if (s->released_thp)
+		add_finding(tl, "hugepage",
+			    "At the end %s of released memory lies in ranges whose last huge-page "
+			    "advice is MADV_HUGEPAGE: khugepaged may collapse it into huge pages and "
+			    "bring it back into RSS.",
+			    mt_fmt_bytes(a, sizeof(a), s->released_thp));
+	if (ok_calls(&s->advice[ADV_COLLAPSE]))
+		add_finding(tl, "hugepage",
+			    "MADV_COLLAPSE makes its range resident at once as huge pages, released "
+			    "parts included.");
+}
+
+static void verdict_advice(struct mt_timeline *tl)
+{
+	const struct mt_summary *s = &tl->sum;
+	const struct mt_gauges *e = &s->end;
+	char a[32], b[32];
+
+	if (ok_calls(&s->advice[ADV_FREE]) && e->state[MT_RS_LAZY]) {
+		add_finding(tl, "advice",
+			    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
+			    "uses; LazyFree goes back to the system as soon as the kernel needs it. "
+			    "To make RSS fall at release instead, release with MADV_DONTNEED. If the "
+			    "program is written in Go: Go 1.12 to 1.15 release with MADV_FREE, and "
+			    "GODEBUG=madvdontneed=1 switches them to MADV_DONTNEED; Go 1.16 and later "
+			    "use MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set, so look for that "
+			    "setting in the environment of this process; Go up to 1.11 always used "
+			    "MADV_DONTNEED.");
+	} else if (e->state[MT_RS_EAGER] || s->none_remap_calls) {
+		add_finding(tl, "advice",
+			    "Released memory left RSS at once. What RSS holds now is memory in use: "
+			    "%s committed by the model and %s of file pages. Eager release (the Go "
+			    "default from 1.16, GODEBUG=madvdontneed=1) costs page faults when the "
+			    "memory is used again.",
+			    mt_fmt_bytes(a, sizeof(a), e->state[MT_RS_COMMITTED]),
+			    mt_fmt_bytes(b, sizeof(b), e->rss_file));
+	} else if (e->state[MT_RS_LAZY]) {
+		add_finding(tl, "advice",
+			    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
+			    "uses.");
+	} else {
+		add_finding(tl, "advice",
+			    "RSS is memory in use or not yet released: the program released nothing "
+			    "that is still released at the end. A Go program releases idle heap "
+			    "through its background scavenger over time, or at once with "
+			    "debug.FreeOSMemory().");
+	}
+}
+
+static int count_thp(struct mt_timeline *tl)
+{
+	uint64_t sum = 0;
+
+	for (const struct proc *p = tl->procs; p; p = p->next)
+		sum += mt_regions__released_thp(p->rs);
+	tl->sum.released_thp = sum;
+	return 0;
+}
+
+int mt_timeline__finish(struct mt_timeline *tl)
+{
+	struct mt_summary *s = &tl->sum;
+	int err;
+
+	if (tl->finished)
+		return tl->err;
+	if (tl->err)
+		return tl->err;
+	tl->finished = true;
+	if (!tl->started) {
+		add_finding(tl, "empty", "The trace has no records.");
+		return tl->err;
+	}
+	err = advance(tl, tl->last_t);
+	if (!err && (!tl->n || tl->samples[tl->n - 1].t_ns != tl->last_t))
+		err = push_sample(tl, tl->last_t);
+	if (err)
+		return tl->err = err;
+	s->end = tl->cur;
+	s->end.t_ns = tl->last_t;
+	s->end.rss_peak = tl->samples[tl->n - 1].rss_peak;
+	s->end_ns = tl->last_t;
+	count_thp(tl);
+	verdict_scope(tl);
+	verdict_releases(tl);
+	verdict_rss_at_release(tl);
+	verdict_end(tl);
+	verdict_lazyfree(tl);
+	verdict_reclaim(tl);
+	verdict_reuse(tl);
+	verdict_hugepages(tl);
+	verdict_advice(tl);
+	return tl->err;
+}
+
+/* Print text wrapped at width with a hanging indent. */
+static void print_wrapped(FILE *out, const char *text, const char *first, const char *rest,
+			  size_t width)
+{
+	const char *p = text, *indent = first;
+
+	while (*p) {
+		size_t avail = width - strlen(indent), len = strlen(p), cut = len;
+
+		if (len > avail) {
+			cut = avail;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (!cut) { /* one long word */
+				cut = avail;
+				while (p[cut] && p[cut] != ' ')
+					cut++;
+			}
+		}
+		fprintf(out, "%s%.*s\n", indent, (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+		indent = rest;
+	}
+}
+
+int mt_timeline__print_verdict(struct mt_timeline *tl, FILE *out)
+{
+	int err = mt_timeline__finish(tl);
+
+	if (err)
+		return err;
+	fprintf(out, "Verdict\n");
+	for (size_t i = 0; i < tl->nfindings; i++)
+		print_wrapped(out, tl->findings[i].text, "  * ", "    ", 79);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The timeline: records in (live, record by record, or from a trace file),
+ * gauges over time and a plain-language verdict out. One region model per
+ * traced process (regions.h) gives the reserved/committed/released gauges;
+ * rss records give RSS and smaps_rollup LazyFree. The report and the live
+ * view share this one code path: `madvtrace report` is a reader loop that
+ * feeds a timeline.
+ *
+ * Live use:
+ *	tl = mt_timeline__new(&opts);        (opts.gauges_out = stdout for --gauges)
+ *	mt_timeline__feed(tl, rec);           for every record
+ *	mt_timeline__tick(tl, mt_now_ns());   now and then, so idle intervals print
+ *	mt_timeline__finish(tl);
+ *	mt_timeline__print_verdict(tl, stderr);
+ *	mt_timeline__free(tl);
+ */
+#ifndef MT_TIMELINE_H
+#define MT_TIMELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "madvtrace.h"
+#include "regions.h"
+
+/* Advice values are counted individually below this; larger or negative ones share the last slot. */
+#define MT_ADVICE_SLOTS 128
+
+/* The gauges at one moment, summed over the traced processes. */
+struct mt_gauges {
+	uint64_t t_ns;
+	uint64_t rss_anon, rss_file, rss_shmem, swap; /* last rss records */
+	uint64_t rss_peak; /* highest anon+file+shmem since the previous sample */
+	uint64_t lazyfree, smaps_rss; /* last smaps_rollup values; valid if have_smaps */
+	uint64_t state[MT_RS_NR]; /* reserved, committed, released lazily, released eagerly */
+	/* cumulative since the start */
+	uint64_t calls; /* traced calls (process_madvise: one per iovec entry) */
+	uint64_t free_calls, free_bytes; /* MADV_FREE */
+	uint64_t dontneed_calls, dontneed_bytes; /* MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_REMOVE */
+	uint64_t munmap_calls, munmap_bytes;
+	uint64_t hugepage_calls; /* MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE */
+	uint64_t reclaimed_bytes; /* RSS decrease in rss records with reason reclaim */
+	bool have_rss, have_smaps;
+};
+
+static inline uint64_t mt_gauges_rss(const struct mt_gauges *g)
+{
+	return g->rss_anon + g->rss_file + g->rss_shmem;
+}
+
+struct mt_call_stats {
+	uint64_t calls, errors;
+	uint64_t bytes; /* successful calls: length (mremap: new length; brk: break movement) */
+	uint64_t first_ns, last_ns; /* successful calls */
+};
+
+/* Calls grouped by what they did to RSS (rss records right after them). */
+enum mt_call_class {
+	MT_CL_FREE, /* MADV_FREE */
+	MT_CL_DONTNEED, /* MADV_DONTNEED, MADV_DONTNEED_LOCKED */
+	MT_CL_REMOVE, /* MADV_REMOVE */
+	MT_CL_MUNMAP,
+	MT_CL_NONE_REMAP, /* mmap(PROT_NONE, MAP_FIXED) over accessible memory */
+	MT_CL_OTHER,
+	MT_CL_NR,
+};
+
+struct mt_summary {
+	struct mt_gauges end; /* at the end of the trace, or just before the exit teardown */
+	uint64_t start_ns, end_ns;
+	uint64_t records, unknown_records, after_exit_records;
+	uint64_t inconsistent; /* records the model had to refuse (e.g. unaligned address with ret 0) */
+	uint64_t lost_events, first_lost_ns;
+	struct mt_call_stats syscall[MT_TYPE_MAX]; /* by enum mt_type; MT_MMAP..MT_MPROTECT */
+	struct mt_call_stats advice[MT_ADVICE_SLOTS];
+	uint64_t process_madvise_records;
+	uint64_t none_remap_calls, none_remap_bytes; /* PROT_NONE remaps that dropped pages */
+	/* the region model's view of releases (bytes) */
+	uint64_t released_fresh; /* committed memory released */
+	uint64_t rereleased; /* released again while released: the program re-used it (inferred) */
+	uint64_t escalated; /* lazily released, then eagerly */
+	uint64_t recommitted; /* released memory committed again by a call */
+	uint64_t hp_released; /* released memory later advised MADV_HUGEPAGE */
+	uint64_t released_thp; /* at the end: released bytes whose last THP advice is MADV_HUGEPAGE */
+	uint64_t filled; /* memory from before the trace learned through calls */
+	/* RSS */
+	uint64_t rss_records, smaps_records;
+	uint64_t rss_first, rss_first_ns; /* first rss record */
+	uint64_t rss_max, rss_max_ns;
+	uint64_t rss_down[MT_CL_NR], rss_up[MT_CL_NR]; /* RSS change in rss records after calls */
+	uint64_t rss_after[MT_CL_NR]; /* such rss records */
+	uint64_t class_calls[MT_CL_NR]; /* successful calls per class */
+	uint64_t reclaim_records, reclaimed_bytes, first_reclaim_ns, last_reclaim_ns;
+	uint64_t swap_growth; /* swap increase seen in reclaim records */
+	uint64_t fault_growth; /* RSS growth by page faults after the first release */
+	uint64_t lazyfree_max, lazyfree_max_ns, lazyfree_last_ns;
+	uint64_t first_release_ns; /* first call that released memory; 0 if none */
+	/* processes */
+	uint32_t processes; /* seen */
+	uint32_t target_pid;
+	char target_comm[MT_COMM_LEN];
+	bool target_exited;
+	int32_t target_status; /* wait status, valid if target_exited */
+	uint64_t target_exit_ns;
+};
+
+/* One sentence-sized statement of the verdict. */
+struct mt_finding {
+	const char *kind; /* stable key, e.g. "lazy_release" (docs/report-format.md) */
+	char *text;
+};
+
+struct mt_timeline_opts {
+	uint64_t start_ns; /* time zero of the report (trace header); 0: the first record */
+	int64_t clock_offset_ns; /* realtime - monotonic, for wall-clock times in gauge lines */
+	uint64_t interval_ns; /* sample interval; 0: automatic, bounded (1 ms growing as needed) */
+	uint32_t page_size; /* 0: 4096 */
+	uint32_t target_pid; /* the process the verdict is about first; 0: the first seen */
+	const char *target; /* the traced command line, for messages; may be NULL */
+	/* live --gauges: one line per gauges_interval_ns on this stream (NULL: none) */
+	FILE *gauges_out;
+	uint64_t gauges_interval_ns; /* 0: 1 s */
+};
+
+struct mt_timeline;
+
+struct mt_timeline *mt_timeline__new(const struct mt_timeline_opts *opts);
+/* Apply one record. 0, or -ENOMEM (the timeline is then unusable). */
+int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec);
+/* Let time pass without a record (live mode): samples and gauge lines up to now. */
+void mt_timeline__tick(struct mt_timeline *tl, uint64_t now_ns);
+/* The end of the trace: take the final sample and work out the verdict. Idempotent. */
+int mt_timeline__finish(struct mt_timeline *tl);
+void mt_timeline__free(struct mt_timeline *tl);
+
+/* After finish: */
+const struct mt_summary *mt_timeline__summary(const struct mt_timeline *tl);
+/* The samples, oldest first; the last one is the end of the trace. */
+const struct mt_gauges *mt_timeline__samples(const struct mt_timeline *tl, size_t *n);
+/* Sample interval in use (it grows when automatic, or when a fixed one would not fit). */
+uint64_t mt_timeline__interval(const struct mt_timeline *tl);
+/* True when a fixed interval had to be raised to bound memory. */
+bool mt_timeline__interval_raised(const struct mt_timeline *tl);
+const struct mt_finding *mt_timeline__findings(const struct mt_timeline *tl, size_t *n);
+/* Top mappings by released bytes (live and unmapped), up to max; returns how many. */
+size_t mt_timeline__top_regions(const struct mt_timeline *tl, struct mt_mapping_info *out,
+				size_t max);
+/* The verdict as indented, wrapped text (finishes the timeline if needed). */
+int mt_timeline__print_verdict(struct mt_timeline *tl, FILE *out);
+/* Live --gauges: the column header, and one line for the gauges now. */
+void mt_timeline__print_gauge_header(FILE *out);
+void mt_timeline__print_gauge_line(const struct mt_timeline *tl, FILE *out);
+
+/* "512.0 MiB", "4.0 KiB", "100 B" (binary units, one decimal); returns buf. */
+char *mt_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Trace file v1: writer and reader. The format is specified in docs/trace-format.md. */
+#ifndef MT_TRACEFILE_H
+#define MT_TRACEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "madvtrace.h"
+
+#define MT_FILE_VERSION 1
+
+/* What the header says about a recording. Strings are NUL-terminated, owned by the reader/caller. */
+struct mt_file_info {
+	uint32_t version; /* set by the reader; ignored by the writer */
+	uint32_t page_size;
+	uint32_t clock_id; /* CLOCK_MONOTONIC for every backend today */
+	int64_t clock_offset_ns; /* CLOCK_REALTIME - clock_id at start: add to t_ns for wall time */
+	uint64_t start_ns; /* clock_id time at which recording began */
+	uint32_t backend; /* enum mt_backend */
+	int32_t target_pid; /* -p PID, or the launched child's pid */
+	const char *kernel_release; /* uname -r */
+	const char *cmdline; /* madvtrace's own command line */
+	const char *target; /* the traced command line, or "pid N (comm)" */
+};
+
+struct mt_writer;
+
+/*
+ * Start a trace on an already open, writable fd (the caller decides how the
+ * file is created: O_NOFOLLOW, as which user). The writer takes ownership of
+ * fd. Extra header entries (key=value strings) can be added with
+ * mt_writer__set() before the first record. Returns NULL with errno set.
+ */
+struct mt_writer *mt_writer__new(int fd, const struct mt_file_info *info);
+/* Add a header entry; only valid before the first record is written. */
+int mt_writer__set(struct mt_writer *w, const char *key, const char *value);
+/* Append one record (its size is rec->size). 0, or -errno (e.g. -ENOSPC). */
+int mt_writer__write(struct mt_writer *w, const struct mt_hdr *rec);
+/* Push buffered records to the file. 0 or -errno. */
+int mt_writer__flush(struct mt_writer *w);
+/* Flush, close the fd, free. Returns the first error seen (0 if none). */
+int mt_writer__free(struct mt_writer *w);
+
+struct mt_reader;
+
+/*
+ * Open a trace file for reading. On failure returns NULL and writes one
+ * human-readable line (no trailing newline) into err: missing file, not a
+ * madvtrace trace, unsupported version, corrupt header.
+ */
+struct mt_reader *mt_reader__open(const char *path, char *err, size_t errlen);
+const struct mt_file_info *mt_reader__info(const struct mt_reader *r);
+/* A header entry by key (including the ones in mt_file_info), or NULL. */
+const char *mt_reader__get(const struct mt_reader *r, const char *key);
+/*
+ * Next record. Returns 1 and points *rec at a record valid until the next
+ * call (zero-filled up to the size this contract knows for its type, so
+ * callers may read any field of the struct for rec->type); 0 at the end of
+ * the trace; -1 on a corrupt record (message in mt_reader__error()).
+ * A file cut short in the middle of a record ends cleanly with 0 and
+ * mt_reader__truncated() true.
+ */
+int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec);
+bool mt_reader__truncated(const struct mt_reader *r);
+const char *mt_reader__error(const struct mt_reader *r);
+/* Byte offset of the next record (for messages). */
+uint64_t mt_reader__offset(const struct mt_reader *r);
+void mt_reader__free(struct mt_reader *r);
+
+#endif

@@ -1,0 +1,430 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Shared helpers of the integration tests (python3 standard library only).
+
+Every test is a script run by ctest as
+    test_x.py --madvtrace PATH --workloads DIR [--tally32 PATH]
+It exits 0 on success, 1 on failure (with the reason on stderr), and 77 (the
+SKIP_RETURN_CODE ctest is told about) only when not run as root.
+
+The oracles: the workloads print what they did themselves (tally), /proc
+(rssdrop), and strace. `madvtrace dump` gives the recording as JSON Lines.
+"""
+import argparse
+import errno
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+SYSCALLS = ("mmap", "munmap", "mremap", "madvise", "brk", "mprotect")
+
+ADVICE = {
+    "MADV_NORMAL": 0, "MADV_RANDOM": 1, "MADV_SEQUENTIAL": 2, "MADV_WILLNEED": 3,
+    "MADV_DONTNEED": 4, "MADV_FREE": 8, "MADV_REMOVE": 9, "MADV_DONTFORK": 10,
+    "MADV_DOFORK": 11, "MADV_MERGEABLE": 12, "MADV_UNMERGEABLE": 13, "MADV_HUGEPAGE": 14,
+    "MADV_NOHUGEPAGE": 15, "MADV_DONTDUMP": 16, "MADV_DODUMP": 17, "MADV_WIPEONFORK": 18,
+    "MADV_KEEPONFORK": 19, "MADV_COLD": 20, "MADV_PAGEOUT": 21, "MADV_POPULATE_READ": 22,
+    "MADV_POPULATE_WRITE": 23, "MADV_DONTNEED_LOCKED": 24, "MADV_COLLAPSE": 25,
+    "MADV_HWPOISON": 100, "MADV_SOFT_OFFLINE": 101, "MADV_GUARD_INSTALL": 102,
+    "MADV_GUARD_REMOVE": 103,
+}
+PROT = {"PROT_NONE": 0, "PROT_READ": 1, "PROT_WRITE": 2, "PROT_EXEC": 4, "PROT_SEM": 8,
+        "PROT_GROWSDOWN": 0x01000000, "PROT_GROWSUP": 0x02000000}
+MAP = {"MAP_SHARED": 1, "MAP_PRIVATE": 2, "MAP_SHARED_VALIDATE": 3, "MAP_FIXED": 0x10,
+       "MAP_ANONYMOUS": 0x20, "MAP_ANON": 0x20, "MAP_32BIT": 0x40, "MAP_GROWSDOWN": 0x100,
+       "MAP_DENYWRITE": 0x800, "MAP_EXECUTABLE": 0x1000, "MAP_LOCKED": 0x2000,
+       "MAP_NORESERVE": 0x4000, "MAP_POPULATE": 0x8000, "MAP_NONBLOCK": 0x10000,
+       "MAP_STACK": 0x20000, "MAP_HUGETLB": 0x40000, "MAP_SYNC": 0x80000,
+       "MAP_FIXED_NOREPLACE": 0x100000, "MAP_UNINITIALIZED": 0x4000000}
+MREMAP = {"MREMAP_MAYMOVE": 1, "MREMAP_FIXED": 2, "MREMAP_DONTUNMAP": 4}
+
+# Keys a dump record must have for a tally entry; others are compared if present.
+OPTIONAL_KEYS = {"mremap": {"flags"}, "mprotect": {"prot"}}
+
+
+class TestFailure(Exception):
+    pass
+
+
+def fail(msg):
+    raise TestFailure(msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Env:
+    """Paths from the command line, and a scratch directory removed at the end."""
+
+    def __init__(self, args):
+        self.madvtrace = os.path.abspath(args.madvtrace)
+        self.workloads = os.path.abspath(args.workloads)
+        self.tally32 = os.path.abspath(args.tally32) if args.tally32 else None
+        self.tmp = tempfile.mkdtemp(prefix="mt-integration-")
+
+    def wl(self, name):
+        return os.path.join(self.workloads, name)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+
+def main(test, description):
+    """Parse the arguments, skip unless root, run test(env), map the outcome to an exit code."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--madvtrace", required=True)
+    ap.add_argument("--workloads", required=True)
+    ap.add_argument("--tally32")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (loading BPF programs); run ctest as root", file=sys.stderr)
+        sys.exit(SKIP)
+    for p in (args.madvtrace,):
+        if not os.access(p, os.X_OK):
+            print(f"FAIL: {p} is not an executable: build it first", file=sys.stderr)
+            sys.exit(1)
+    env = Env(args)
+    rc = 1
+    try:
+        test(env)
+        rc = 0
+        log("PASS")
+    except TestFailure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL: timed out: {e}", file=sys.stderr)
+    finally:
+        if args.keep or rc:
+            print(f"(scratch files kept in {env.tmp})", file=sys.stderr)
+        else:
+            shutil.rmtree(env.tmp, ignore_errors=True)
+    sys.exit(rc)
+
+
+def run(cmd, timeout=120, **kw):
+    """Run cmd to completion, capturing text output."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.run(cmd, timeout=timeout, text=True, **kw)
+
+
+def show(cp):
+    """A finished process's output, for failure messages."""
+    out = (cp.stdout or "")[-2000:]
+    err = (cp.stderr or "")[-2000:]
+    return f"exit {cp.returncode}\n--- stdout (tail) ---\n{out}\n--- stderr (tail) ---\n{err}"
+
+
+def json_lines(text, what):
+    objs = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            objs.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            fail(f"{what}: line {n} is not JSON ({e}): {line[:200]}")
+    return objs
+
+
+def read_tallies(path):
+    """The tally objects a tally run wrote (-o FILE), by role."""
+    with open(path) as f:
+        objs = json_lines(f.read(), f"tally output {path}")
+    check(objs, f"tally wrote nothing to {path}")
+    return objs
+
+
+def dump(env, trace):
+    """`madvtrace dump TRACE` as a list of dicts; the dump must succeed cleanly."""
+    cp = run([env.madvtrace, "dump", trace], timeout=300)
+    check(cp.returncode == 0, f"madvtrace dump {trace} failed: {show(cp)}")
+    check(cp.stderr.strip() == "", f"madvtrace dump {trace} complained: {cp.stderr.strip()}")
+    recs = []
+    for n, line in enumerate(cp.stdout.splitlines(), 1):
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as e:
+            fail(f"dump line {n} is not JSON ({e}): {line[:200]}")
+        for k in ("type", "t_ns", "pid", "tid"):
+            check(k in r, f"dump line {n} lacks key {k!r}: {line[:200]}")
+        recs.append(r)
+    check(recs, f"dump of {trace} is empty")
+    return recs
+
+
+# --- normalisation of values that may be printed by name or by number ---
+
+def advice_value(v):
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        if v in ADVICE:
+            return ADVICE[v]
+        # an advice without a name: "1234", "0x4d2" or the decoder's "MADV_#1234"
+        m = re.fullmatch(r"(?:MADV_#)?(-?(?:0x[0-9a-fA-F]+|\d+))", v)
+        if m:
+            return int(m.group(1), 0)
+    fail(f"cannot read advice {v!r}")
+
+
+def flags_value(v, table):
+    """A flag word given as a number, or as NAME|NAME|0x10 (strace, the decoder)."""
+    if isinstance(v, int):
+        return v
+    if not isinstance(v, str):
+        fail(f"cannot read flags {v!r}")
+    total = 0
+    for part in v.split("|"):
+        part = part.strip()
+        if part in table:
+            total |= table[part]
+        elif re.fullmatch(r"0x[0-9a-fA-F]+|\d+", part):
+            total |= int(part, 0)
+        else:
+            fail(f"unknown flag {part!r} in {v!r}")
+    return total
+
+
+def value_of(type_, key, v):
+    if key == "advice":
+        return advice_value(v)
+    if key == "prot":
+        return flags_value(v, PROT)
+    if key == "flags":
+        return flags_value(v, MREMAP if type_ == "mremap" else MAP)
+    return v
+
+
+def abi_name(v):
+    return {0: "x86_64", 1: "i386", 2: "x32"}.get(v, v) if isinstance(v, int) else v
+
+
+# --- comparison of a recording with a tally ---
+
+def syscall_records(recs, pid):
+    return [r for r in recs if r["type"] in SYSCALLS and r["pid"] == pid]
+
+
+def is_marker(r, addr):
+    return r["type"] == "madvise" and r.get("addr") == addr and r.get("len") == 0 \
+        and advice_value(r.get("advice")) == 0
+
+
+def record_matches(rec, call):
+    """None if the record is the call the tally lists, else what differs."""
+    if rec["type"] != call["type"]:
+        return f"type {rec['type']} != {call['type']}"
+    if rec["tid"] != call["tid"]:
+        return f"tid {rec['tid']} != {call['tid']}"
+    for key, want in call.items():
+        if key in ("type", "tid"):
+            continue
+        if key not in rec:
+            if key in OPTIONAL_KEYS.get(call["type"], ()):
+                continue
+            return f"key {key!r} missing"
+        got = value_of(call["type"], key, rec[key])
+        if got != value_of(call["type"], key, want):
+            return f"{key} {rec[key]!r} != {want!r}"
+    return None
+
+
+def brief(r):
+    keys = [k for k in r if k not in ("t_ns", "stack_id")]
+    return "{" + ", ".join(f"{k}: {r[k]}" for k in keys) + "}"
+
+
+def compare_tally(recs, tally, abi=None):
+    """
+    The recorded calls of each of the tally's threads, from its begin marker
+    to its end marker, must be exactly the calls the tally lists: same count,
+    order, arguments, advice and return values. Returns per-type counts.
+    """
+    pid = tally["pid"]
+    mine = syscall_records(recs, pid)
+    check(mine, f"no syscall record at all for pid {pid} ({tally['role']})")
+    tids = set(tally["tids"])
+    strangers = {r["tid"] for r in mine} - tids
+    check(not strangers, f"pid {pid}: records from tids {sorted(strangers)} that are not "
+          f"the workload's threads {sorted(tids)}")
+    begin, end = tally["markers"]["begin"], tally["markers"]["end"]
+    counts = {}
+    for tid in tally["tids"]:
+        seq = [r for r in mine if r["tid"] == tid]
+        want = [c for c in tally["calls"] if c["tid"] == tid]
+        b = [i for i, r in enumerate(seq) if is_marker(r, begin)]
+        e = [i for i, r in enumerate(seq) if is_marker(r, end)]
+        check(len(b) == 1 and len(e) == 1,
+              f"pid {pid} tid {tid}: expected one begin and one end marker, found "
+              f"{len(b)} and {len(e)} among {len(seq)} records")
+        window = seq[b[0]:e[0] + 1]
+        for i, (rec, call) in enumerate(zip(window, want)):
+            why = record_matches(rec, call)
+            if why:
+                ctx = "\n".join(f"  recorded: {brief(r)}" for r in window[max(0, i - 2):i + 3])
+                fail(f"pid {pid} tid {tid}: call {i} of {len(want)} differs ({why})\n"
+                     f"  expected: {call}\n{ctx}")
+        check(len(window) == len(want),
+              f"pid {pid} tid {tid}: {len(window)} calls recorded between the markers, the "
+              f"workload made {len(want)}")
+        if abi is not None:
+            bad = [r for r in window if abi_name(r.get("abi")) != abi]
+            check(not bad, f"pid {pid} tid {tid}: {len(bad)} records not marked abi {abi}, "
+                  f"e.g. {brief(bad[0]) if bad else ''}")
+        for r in window:
+            counts[r["type"]] = counts.get(r["type"], 0) + 1
+    check(counts == {k: v for k, v in tally["counts"].items() if v},
+          f"pid {pid}: recorded counts {counts} != tally {tally['counts']}")
+    # Nothing else in the process uses MADV_FREE: the whole recording must agree too.
+    frees = sum(1 for r in mine if r["type"] == "madvise" and advice_value(r["advice"]) == 8)
+    check(frees == tally["advice"].get("MADV_FREE", 0),
+          f"pid {pid}: {frees} MADV_FREE records in the whole trace, the workload made "
+          f"{tally['advice'].get('MADV_FREE', 0)}")
+    return counts
+
+
+def check_no_lost(recs):
+    lost = sum(r.get("count", 0) for r in recs if r["type"] == "lost")
+    check(lost == 0, f"{lost} events lost")
+
+
+# --- processes ---
+
+class PtyReader:
+    """
+    Runs a command with stdout on a pseudo-terminal (so madvtrace prints each
+    line as it happens, as on a terminal) and collects what it prints; stderr
+    is collected separately.
+    """
+
+    def __init__(self, cmd):
+        master, slave = pty.openpty()
+        self.proc = subprocess.Popen(cmd, stdout=slave, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        os.close(slave)
+        self.master = master
+        self.out = bytearray()
+        self.err = b""
+        self.lock = threading.Lock()
+        self.t_out = threading.Thread(target=self._read_out, daemon=True)
+        self.t_err = threading.Thread(target=self._read_err, daemon=True)
+        self.t_out.start()
+        self.t_err.start()
+
+    def _read_out(self):
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # EIO: the other side is closed
+                break
+            if not chunk:
+                break
+            with self.lock:
+                self.out += chunk
+
+    def _read_err(self):
+        self.err = self.proc.stderr.read()
+
+    def text(self):
+        with self.lock:
+            return self.out.decode(errors="replace")
+
+    def wait_for(self, pattern, timeout):
+        """Wait until the output matches the regex; False on timeout or exit."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if rx.search(self.text()):
+                return True
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                return bool(rx.search(self.text()))
+            time.sleep(0.02)
+        return False
+
+    def finish(self, timeout):
+        self.proc.wait(timeout=timeout)
+        self.t_out.join(5)
+        self.t_err.join(5)
+        os.close(self.master)
+        return self.proc.returncode
+
+    def stderr(self):
+        return self.err.decode(errors="replace")
+
+
+def read_line_with_timeout(stream, timeout):
+    """One line from a pipe, or None if none comes in time."""
+    fd = stream.fileno()
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.monotonic()))
+        if not r:
+            break
+        c = os.read(fd, 1)
+        if not c:
+            break
+        if c == b"\n":
+            return buf.decode(errors="replace")
+        buf += c
+    return None
+
+
+def start_waiting_tally(env, args, tally_out):
+    """Start tally -w (it waits for SIGUSR1); return (Popen, pid) once it said ready."""
+    p = subprocess.Popen([env.wl("tally"), "-o", tally_out] + args, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    line = read_line_with_timeout(p.stderr, 10)
+    if not line or not line.startswith("ready "):
+        p.kill()
+        fail(f"tally did not say ready (got {line!r})")
+    return p, int(line.split()[1])
+
+
+# The probe address tally -w issues while waiting (madvise(PROBE, 0, MADV_NORMAL)).
+PROBE_RX = r"(?i)0x5a1d0000|1511849984"
+
+
+def proc_state(pid):
+    """The state letter of /proc/PID/stat, or None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except OSError:
+        return None
+    return s[s.rindex(")") + 2]
+
+
+def stderr_lines(text):
+    return [l for l in text.splitlines() if l.strip()]
+
+
+def errno_value(name):
+    v = getattr(errno, name, None)
+    if v is None:
+        fail(f"unknown errno name {name}")
+    return v
+
+
+def signal_name(sig):
+    return signal.Signals(sig).name
