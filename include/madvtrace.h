@@ -55,7 +55,12 @@ enum mt_hdr_flags {
 	MT_F_ARGS_UNREAD = 1 << 4,
 };
 
-/* Common header: first member of every record. 32 bytes. */
+/*
+ * Common header: first member of every record. 32 bytes.
+ * t_ns of a syscall record is when the call returned (its effect is then in
+ * place). Records arrive nearly, not strictly, in t_ns order: a consumer must
+ * tolerate small steps back (say, between two threads, or a periodic sample).
+ */
 struct mt_hdr {
 	__u64 t_ns; /* CLOCK_MONOTONIC, nanoseconds */
 	__u32 pid; /* thread group id (what userspace calls the pid) */
@@ -132,14 +137,18 @@ struct mt_mprotect {
 /* Why an rss record was emitted. */
 enum mt_rss_reason {
 	MT_RSS_SYSCALL = 1, /* at the exit of a traced call that changed RSS */
-	MT_RSS_FAULT = 2, /* changed by the process itself outside a traced call (page faults); rate-limited */
-	MT_RSS_RECLAIM = 3, /* changed from another context: reclaim, kswapd, another process */
-	MT_RSS_START = 4, /* value when tracing began */
-	MT_RSS_END = 5, /* value when tracing ended (or just before exit teardown) */
-	MT_RSS_SAMPLE = 6, /* periodic sample (e.g. /proc smaps_rollup) */
+	MT_RSS_FAULT = 2, /* grew outside a traced call (page faults); sampled, at most once per interval */
+	MT_RSS_RECLAIM = 3, /* fell outside a traced call: reclaim, kswapd, another process */
+	MT_RSS_START = 4, /* baseline of a newly traced address space (attach, exec, fork) */
+	MT_RSS_END = 5, /* when tracing ended, or at exit just before the teardown frees everything */
+	MT_RSS_SAMPLE = 6, /* periodic sample from /proc, with smaps_rollup (MT_F_SMAPS) */
 };
 
-/* Memory counters of one process, in bytes. */
+/*
+ * Memory counters of one process, in bytes, as the kernel keeps them (the
+ * same counters /proc/PID/status shows). The kernel folds per-CPU deltas into
+ * them in batches, so a value may lag the truth by up to 32 pages per CPU.
+ */
 struct mt_rss {
 	struct mt_hdr h;
 	__u64 anon;

@@ -53,5 +53,6 @@ struct mt_backend {
 };
 
 extern const struct mt_backend mt_backend_bpf;
+extern const struct mt_backend mt_backend_ptrace;
 
 #endif

@@ -547,16 +547,28 @@ char *mt_size_str(char *buf, size_t len, uint64_t bytes)
 	return buf;
 }
 
-/* A syscall argument: the human size when exact, else every byte ("65537 B"). */
+/*
+ * A syscall argument must stay exact: the largest binary unit that divides
+ * it ("1368 KiB"), else every byte ("65537 B").
+ */
 static void sb_size_arg(struct sb *s, uint64_t bytes)
 {
-	size_t mark = s->n;
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 
-	if (!sb_size(s, bytes)) {
-		s->n = mark;
-		sb_u64(s, bytes);
-		sb_lit(s, " B");
+	if (bytes >= 10240) {
+		for (int u = 5; u >= 0; u--) {
+			uint64_t div = 1ull << (10 * (u + 1));
+
+			if (bytes >= div && bytes % div == 0) {
+				sb_u64(s, bytes / div);
+				sb_chr(s, ' ');
+				sb_str(s, units[u]);
+				return;
+			}
+		}
 	}
+	sb_u64(s, bytes);
+	sb_lit(s, " B");
 }
 
 /* Linux returns -4095..-1 for errors; anything else is a value (e.g. an address). */
@@ -662,9 +674,9 @@ static void sb_json_bytes(struct sb *s, const unsigned char *p, size_t n)
 				if ((p[i + k] & 0xc0) != 0x80)
 					break;
 			/* reject overlong, surrogate and out-of-range forms */
-			if (k == seq && ((c == 0xe0 && p[i + 1] < 0xa0) ||
-					 (c == 0xed && p[i + 1] > 0x9f) ||
-					 (c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] > 0x8f)))
+			if (k == seq &&
+			    ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] > 0x9f) ||
+			     (c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] > 0x8f)))
 				k = 0;
 			if (k == seq) {
 				sb_mem(s, (const char *)p + i, seq);

@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "decode.h"
 #include "procfs.h"
+#include "report.h"
 #include "summary.h"
 #include "tracefile.h"
 
@@ -29,6 +30,7 @@ enum { EXIT_USAGE = 2 };
 
 struct options {
 	struct mt_session s;
+	const struct mt_backend *be;
 	const char *output;
 	const char *backend;
 	bool live;
@@ -65,6 +67,7 @@ static void usage(FILE *f)
 		"Usage: madvtrace [OPTIONS] -p PID\n"
 		"       madvtrace [OPTIONS] [-o FILE] -- COMMAND [ARGS...]\n"
 		"       madvtrace dump FILE\n"
+		"       madvtrace report [--format text|json|csv|perfetto|svg] FILE\n"
 		"\n"
 		"Record what a process does with its address space (mmap, munmap, mremap,\n"
 		"madvise, brk, mprotect) and its RSS, and explain why RSS lags behind\n"
@@ -78,7 +81,7 @@ static void usage(FILE *f)
 		"  -d, --duration SECONDS  stop after SECONDS\n"
 		"      --rss-interval MS   at most one RSS record per MS outside traced calls (100)\n"
 		"      --smaps-interval MS sample smaps_rollup (Rss, LazyFree) every MS (1000; 0: off)\n"
-		"      --backend NAME      bpf (default when BPF programs can be loaded)\n"
+		"      --backend NAME      bpf (default when BPF programs can be loaded) or ptrace\n"
 		"      --buffer-size MIB   BPF ring buffer size (16)\n"
 		"      --json              print calls as JSON Lines (as `dump` does)\n"
 		"  -q, --quiet             no summary at the end\n"
@@ -87,6 +90,7 @@ static void usage(FILE *f)
 		"  -V, --version           the version\n"
 		"\n"
 		"  dump FILE               print a trace file's records as JSON Lines\n"
+		"  report FILE             the timeline and why RSS lags (report --help)\n"
 		"\n"
 		"See madvtrace(1).\n");
 }
@@ -196,7 +200,7 @@ static int sink_start(struct mt_session *s)
 	info.clock_id = CLOCK_MONOTONIC;
 	info.clock_offset_ns = k->clock_offset_ns;
 	info.start_ns = mt_now_ns();
-	info.backend = MT_BACKEND_BPF;
+	info.backend = !strcmp(o->be->name, "ptrace") ? MT_BACKEND_PTRACE : MT_BACKEND_BPF;
 	info.target_pid = s->target_pid;
 	info.kernel_release = u.release;
 	info.cmdline = k->cmdline;
@@ -238,25 +242,33 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 	return 0;
 }
 
-static const struct mt_backend *backends[] = { &mt_backend_bpf };
+/* In order of preference when none is named. */
+static const struct mt_backend *backends[] = { &mt_backend_bpf, &mt_backend_ptrace };
 
 static const struct mt_backend *pick_backend(const char *name)
 {
-	char why[256] = "";
+	char why[256] = "", first_why[256] = "";
 	size_t i;
 
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		if (name && strcmp(name, backends[i]->name))
 			continue;
-		if (backends[i]->available(why, sizeof(why)))
+		if (backends[i]->available(why, sizeof(why))) {
+			/* say which one, as perf and bpftrace do when they fall back */
+			if (!name && i > 0)
+				fprintf(stderr, "madvtrace: using the %s backend (%s: %s)\n",
+					backends[i]->name, backends[0]->name, first_why);
 			return backends[i];
+		}
 		if (name) {
 			fprintf(stderr, "madvtrace: the %s backend cannot run here: %s\n", name, why);
 			return NULL;
 		}
+		if (i == 0)
+			snprintf(first_why, sizeof(first_why), "%s", why);
 	}
 	if (name)
-		fprintf(stderr, "madvtrace: unknown backend '%s' (known: bpf)\n", name);
+		fprintf(stderr, "madvtrace: unknown backend '%s' (known: bpf, ptrace)\n", name);
 	else
 		fprintf(stderr, "madvtrace: no backend can run here: %s\n", why);
 	return NULL;
@@ -282,13 +294,12 @@ static int cmd_dump(int argc, char **argv)
 		mt_record_json(stdout, rec);
 		putchar('\n');
 	}
-	if (fflush(stdout) == EOF && errno != EPIPE) {
-		fprintf(stderr, "madvtrace: writing the dump: %s\n", strerror(errno));
-		n = -1;
-	}
 	if (n < 0)
 		fprintf(stderr, "madvtrace: %s: %s\n", argv[1], mt_reader__error(r));
-	else if (mt_reader__truncated(r))
+	else if (fflush(stdout) == EOF && errno != EPIPE) {
+		fprintf(stderr, "madvtrace: writing the dump: %s\n", strerror(errno));
+		n = -1;
+	} else if (mt_reader__truncated(r))
 		fprintf(stderr,
 			"madvtrace: warning: %s is cut short; read up to its last complete record "
 			"(byte %llu)\n",
@@ -349,11 +360,14 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "dump"))
 		return cmd_dump(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return mt_report_main(argc - 1, argv + 1);
 
 	o.s.rss_interval_ns = 100 * 1000000ull;
 	o.s.smaps_interval_ns = 1000 * 1000000ull;
+	opterr = 0; /* our own one-line messages instead of getopt's */
 	/* '+': options end at the command, so its own options stay its own */
-	while ((c = getopt_long(argc, argv, "+p:o:fu:d:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:fu:d:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_u64(optarg, INT_MAX, &v) || v == 0)
@@ -412,9 +426,10 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("madvtrace %s\n", MT_VERSION);
 			return 0;
+		case ':':
+			return die_usage("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			fprintf(stderr, "madvtrace: see madvtrace --help\n");
-			return EXIT_USAGE;
+			return die_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -431,6 +446,7 @@ int main(int argc, char **argv)
 	be = pick_backend(o.backend);
 	if (!be)
 		return 1;
+	o.be = be;
 
 	k.cmdline = join_args(argv);
 	k.target = o.s.argv ? join_args(o.s.argv) : NULL;

@@ -69,6 +69,7 @@ struct proc {
 	struct mt_rss exit_rss; /* read at a thread's PTRACE_EVENT_EXIT stop */
 	bool have_exit_rss;
 	uint64_t term_sig_ns; /* when the last SIGINT/SIGTERM/SIGHUP/SIGQUIT reached it */
+	char comm[MT_COMM_LEN]; /* for records of threads already gone */
 	struct proc *next;
 };
 
@@ -97,6 +98,7 @@ struct pt {
 	int errpipe; /* launch: the child reports a failed setup or exec here */
 	bool attaching; /* hold every task at its first stop */
 	bool ending; /* detaching or killing: no records, no new attachments kept */
+	bool no_swap; /* no swap space configured: statm suffices to follow RSS */
 	long page;
 	/* launch mode after a stop request */
 	bool stopping;
@@ -244,14 +246,20 @@ static void for_each_task(struct pt *pt, void (*fn)(struct pt *, struct task *))
 	}
 }
 
-/* A "Key:\t123" line of /proc/PID/status (Tgid, TracerPid); -errno if unreadable. */
-static long status_field(pid_t tid, const char *key)
+/* What the ptrace backend needs of /proc/PID/status. */
+struct task_status {
+	long tgid;
+	long tracer;
+	char comm[MT_COMM_LEN];
+};
+
+static int read_status(pid_t tid, struct task_status *st)
 {
 	char path[64], buf[2048], *p;
-	size_t klen = strlen(key);
 	ssize_t n;
 	int fd;
 
+	memset(st, 0, sizeof(*st));
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -261,11 +269,15 @@ static long status_field(pid_t tid, const char *key)
 	if (n <= 0)
 		return -ESRCH;
 	buf[n] = '\0';
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (!strncmp(p, key, klen) && p[klen] == ':')
-			return strtol(p + klen + 1, NULL, 10);
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, "Name:\t", 6))
+			sscanf(p + 6, "%15[^\n]", st->comm);
+		else if (!strncmp(p, "Tgid:", 5))
+			st->tgid = strtol(p + 5, NULL, 10);
+		else if (!strncmp(p, "TracerPid:", 10))
+			st->tracer = strtol(p + 10, NULL, 10);
 	}
-	return -ENOENT;
+	return 0;
 }
 
 /*
@@ -275,22 +287,23 @@ static long status_field(pid_t tid, const char *key)
  */
 static struct task *adopt_task(struct pt *pt, pid_t tid)
 {
-	long tgid = status_field(tid, "Tgid");
+	struct task_status st;
 	struct proc *p;
 	struct task *t;
 
-	if (tgid <= 0)
-		tgid = tid;
-	p = find_proc(pt, (pid_t)tgid);
+	if (read_status(tid, &st) || st.tgid <= 0)
+		st.tgid = tid;
+	p = find_proc(pt, (pid_t)st.tgid);
 	if (!p) {
 		/* a new process: recorded and kept only with -f (launch mode keeps it regardless) */
 		bool follow = pt->s->follow_forks && !pt->ending;
 
-		p = new_proc(pt, (pid_t)tgid, follow && !pt->err, follow || pt->launch);
+		p = new_proc(pt, (pid_t)st.tgid, follow && !pt->err, follow || pt->launch);
 		if (!p)
 			return NULL;
+		memcpy(p->comm, st.comm, sizeof(p->comm));
 	}
-	t = add_task(pt, tid, p, T_NEW | (pt->ending && !pt->launch ? T_DETACH : 0));
+	t = add_task(pt, tid, p, T_NEW | (pt->ending ? T_DETACH : 0));
 	if (!t && p->ntasks == 0)
 		free_proc(pt, p);
 	return t;
@@ -302,7 +315,7 @@ static void emit(struct pt *pt, const struct mt_hdr *h)
 {
 	int err;
 
-	if (pt->err)
+	if (pt->err || pt->ending)
 		return;
 	err = pt->s->emit(pt->s->emit_ctx, h);
 	if (err) {
@@ -328,14 +341,18 @@ static void emit_task(struct pt *pt, struct proc *p, pid_t tid, uint32_t event, 
 	r.event = event;
 	r.other_pid = other;
 	r.code = code;
-	mt_proc_comm(tid, r.comm);
+	/* the thread's own name; once it is gone, the process's last known one */
+	if (mt_proc_comm(tid, r.comm))
+		memcpy(r.comm, p->comm, sizeof(r.comm));
+	else if (tid == p->tgid)
+		memcpy(p->comm, r.comm, sizeof(p->comm));
 	emit(pt, &r.h);
 }
 
 /* RSS of p from /proc/PID/statm, in pages: cheap enough to read after every call. */
 static int read_statm(struct pt *pt, struct proc *p, uint64_t *resident, uint64_t *shared)
 {
-	char path[64], buf[160];
+	char path[64], buf[160], *end;
 	unsigned long long size, res, sh;
 	ssize_t n;
 
@@ -349,7 +366,11 @@ static int read_statm(struct pt *pt, struct proc *p, uint64_t *resident, uint64_
 	if (n <= 0)
 		return n < 0 ? -errno : -ESRCH;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu %llu", &size, &res, &sh) != 3)
+	/* "size resident shared text lib data dt" */
+	size = strtoull(buf, &end, 10);
+	res = strtoull(end, &end, 10);
+	sh = strtoull(end, &end, 10);
+	if (*end != ' ' || !size)
 		return -EINVAL;
 	(void)pt;
 	*resident = res;
@@ -386,21 +407,59 @@ static void emit_rss(struct pt *pt, struct proc *p, uint32_t reason, bool smaps)
 
 /*
  * Has p's RSS moved since its last rss record? Then record it: reason
- * MT_RSS_SYSCALL after a traced call; between calls (reason 0) growth is
- * reported as MT_RSS_FAULT and shrinking as MT_RSS_RECLAIM, the only causes
- * a process's RSS has outside these calls.
+ * MT_RSS_SYSCALL after a traced call, or (reason 0, the periodic check)
+ * MT_RSS_FAULT or MT_RSS_RECLAIM as the bpf backend tells them apart.
  */
 static void rss_check(struct pt *pt, struct proc *p, uint32_t reason)
 {
-	uint64_t res, sh;
+	uint64_t res = 0, sh = 0;
+	struct mt_rss r;
 
 	if (!p->record || pt->err || read_statm(pt, p, &res, &sh))
 		return;
 	if (p->em_valid && res == p->em_resident && sh == p->em_shared)
 		return;
+	/* outside a call, only another context takes pages away (anon or file/shmem) */
 	if (!reason)
-		reason = !p->em_valid || res >= p->em_resident ? MT_RSS_FAULT : MT_RSS_RECLAIM;
-	emit_rss(pt, p, reason, false);
+		reason = p->em_valid && (sh < p->em_shared || res - sh < p->em_resident - p->em_shared)
+				 ? MT_RSS_RECLAIM
+				 : MT_RSS_FAULT;
+	if (!pt->no_swap || !p->em_valid || sh != p->em_shared) {
+		emit_rss(pt, p, reason, false);
+		return;
+	}
+	/*
+	 * Only anonymous memory moved (the usual case: the allocator's calls).
+	 * statm's resident - shared is exactly RssAnon; file and shmem stand as
+	 * last read, and without swap there is no swap to count: no need for
+	 * the ten times dearer /proc/PID/status.
+	 */
+	r = p->last_rss;
+	r.h.t_ns = mt_now_ns();
+	r.h.flags = MT_F_SYNTH;
+	r.reason = reason;
+	r.anon = (res - sh) * pt->page;
+	r.lazyfree = r.smaps_rss = 0;
+	emit(pt, &r.h);
+	remember_rss(pt, p, &r);
+}
+
+/* Is any swap space configured? Without it, no process has swapped pages. */
+static bool swap_configured(void)
+{
+	char line[128];
+	bool swap = true;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "SwapTotal:", 10)) {
+			swap = strtoull(line + 10, NULL, 10) != 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return swap;
 }
 
 /* ---- resuming ---- */
@@ -432,10 +491,12 @@ static void act(struct pt *pt, struct task *t, enum action a, int sig)
 
 static void release_held(struct pt *pt, struct task *t)
 {
+	bool listen = t->flags & T_HELD_LISTEN;
+
 	if (!(t->flags & T_HELD))
 		return;
 	t->flags &= ~(T_HELD | T_HELD_LISTEN);
-	act(pt, t, t->flags & T_HELD_LISTEN ? A_LISTEN : A_RESUME, t->held_sig);
+	act(pt, t, listen ? A_LISTEN : A_RESUME, t->held_sig);
 }
 
 /* ---- calls ---- */
@@ -477,7 +538,7 @@ static void begin_call(struct pt *pt, struct task *t, uint32_t arch, uint64_t nr
 	op = mt_pt_classify(arch, nr, &abi);
 	if (!op)
 		return;
-	mt_pt_call_init(&t->call, op, abi, args, t->proc->tgid, mt_now_ns());
+	mt_pt_call_init(&t->call, op, abi, args, t->proc->tgid);
 	need = mt_pt_call_user_args(&t->call, &addr);
 	if (need) {
 		/* arguments in tracee memory must be read before the call runs */
@@ -496,7 +557,8 @@ static void end_call(struct pt *pt, struct task *t, int64_t rval)
 {
 	struct proc *target;
 
-	mt_pt_call_emit(&t->call, rval, t->proc->tgid, t->tid, emit_fn, pt);
+	/* a call's record carries the time it returned: its effect is then in place */
+	mt_pt_call_emit(&t->call, rval, t->proc->tgid, t->tid, mt_now_ns(), emit_fn, pt);
 	rss_check(pt, t->proc, MT_RSS_SYSCALL);
 	/* process_madvise can change the RSS of another traced process */
 	if (t->call.op == MT_PT_PROCESS_MADVISE && t->call.target_pid != (uint32_t)t->proc->tgid) {
@@ -545,11 +607,14 @@ static void child_event(struct pt *pt, struct task *t, int event)
 		c = adopt_task(pt, (pid_t)msg);
 	if (!c || !t->proc->record)
 		return;
-	if (c->proc == t->proc)
+	if (c->proc == t->proc) {
 		emit_task(pt, t->proc, t->tid, MT_TASK_CLONE, c->tid, 0);
-	else if (pt->s->follow_forks)
-		emit_task(pt, t->proc, t->tid, MT_TASK_FORK, c->proc->tgid, 0);
-	(void)event;
+		return;
+	}
+	emit_task(pt, t->proc, t->tid, MT_TASK_FORK, c->proc->tgid, 0);
+	/* a followed child's own address space; a vfork child borrows its parent's until exec */
+	if (c->proc->record && event != PTRACE_EVENT_VFORK)
+		emit_rss(pt, c->proc, MT_RSS_START, false);
 }
 
 /*
@@ -580,12 +645,10 @@ static struct task *exec_event(struct pt *pt, struct task *t)
 		p->record = !pt->err;
 		close(pt->errpipe);
 		pt->errpipe = -1;
-		if (p->record) {
-			emit_task(pt, p, t->tid, MT_TASK_LAUNCH, 0, 0);
-			emit_rss(pt, p, MT_RSS_START, true);
-		}
-	} else if (p->record) {
+	}
+	if (p->record) {
 		emit_task(pt, p, t->tid, MT_TASK_EXEC, old ? (uint32_t)old : (uint32_t)t->tid, 0);
+		emit_rss(pt, p, MT_RSS_START, false);
 	}
 	return t;
 }
@@ -673,15 +736,18 @@ static void task_gone(struct pt *pt, struct task *t, int status)
 
 	if (p->record && !pt->ending) {
 		if (leader) {
-			struct mt_rss *r = p->have_exit_rss ? &p->exit_rss : &p->last_rss;
+			struct mt_rss *r = &p->exit_rss;
 
-			/* the last value seen before exit teardown */
+			emit_task(pt, p, t->tid, MT_TASK_EXIT, 0, status);
+			/* the last value seen before the exit teardown */
+			if (!p->have_exit_rss ||
+			    (p->em_valid && p->last_rss.h.t_ns > p->exit_rss.h.t_ns))
+				r = &p->last_rss;
 			if (p->have_exit_rss || p->em_valid) {
 				r->reason = MT_RSS_END;
 				r->h.flags = MT_F_SYNTH;
 				emit(pt, &r->h);
 			}
-			emit_task(pt, p, t->tid, MT_TASK_EXIT, 0, status);
 		} else {
 			emit_task(pt, p, t->tid, MT_TASK_THREAD_EXIT, 0, status);
 		}
@@ -785,6 +851,7 @@ static void sample_all(struct pt *pt, bool smaps)
 static void periodic(struct pt *pt, uint64_t now)
 {
 	if (now >= pt->next_smaps_ns) {
+		pt->no_swap = !swap_configured(); /* swapon may have come since */
 		sample_all(pt, true);
 		pt->next_smaps_ns = now + pt->s->smaps_interval_ns;
 	}
@@ -799,7 +866,8 @@ static void periodic(struct pt *pt, uint64_t now)
 static void explain_attach(pid_t pid, int err)
 {
 	char comm[MT_COMM_LEN] = "?", tcomm[MT_COMM_LEN] = "?", path[64];
-	long tracer = status_field(pid, "TracerPid");
+	struct task_status ts;
+	long tracer = read_status(pid, &ts) ? 0 : ts.tracer;
 	struct stat st;
 	char line[256];
 	FILE *f;
@@ -854,18 +922,20 @@ static void explain_attach(pid_t pid, int err)
 	}
 	if (f)
 		fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d", pid);
+	/* a zombie has no address space, so no dumpable owner either: first */
+	if (!mt_proc_alive(pid)) {
+		fprintf(stderr, "madvtrace: cannot trace process %d (%s): it is exiting\n", pid,
+			comm);
+		return;
+	}
+	/* a non-dumpable process's /proc files (not its directory) belong to root */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (!stat(path, &st) && st.st_uid != getuid()) {
 		fprintf(stderr,
 			"madvtrace: cannot trace process %d (%s): it is not dumpable (a setuid "
 			"program, or it called prctl(PR_SET_DUMPABLE, 0)); tracing it needs "
 			"CAP_SYS_PTRACE\n",
 			pid, comm);
-		return;
-	}
-	if (mt_proc_alive(pid) == false) {
-		fprintf(stderr, "madvtrace: cannot trace process %d (%s): it is exiting\n", pid,
-			comm);
 		return;
 	}
 	fprintf(stderr,
@@ -878,6 +948,7 @@ static void explain_attach(pid_t pid, int err)
 /* Seize the threads of p not yet known; returns how many were new. */
 static int seize_threads(struct pt *pt, struct proc *p)
 {
+	struct task_status st;
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
@@ -899,7 +970,7 @@ static int seize_threads(struct pt *pt, struct proc *p)
 			}
 			ptrace(PTRACE_INTERRUPT, tid, 0L, 0L);
 			n++;
-		} else if (errno == EPERM && status_field(tid, "TracerPid") == getpid()) {
+		} else if (errno == EPERM && !read_status(tid, &st) && st.tracer == getpid()) {
 			/* created by a thread we had seized: auto-attached, its stop is on the way */
 			if (add_task(pt, tid, p, T_NEW))
 				n++;
@@ -924,7 +995,6 @@ static int wait_one(struct pt *pt)
 static int attach(struct pt *pt)
 {
 	struct mt_session *s = pt->s;
-	char state[8];
 	struct proc *p;
 	int err;
 
@@ -970,9 +1040,11 @@ static int attach(struct pt *pt)
 			s->pid);
 		return -ESRCH;
 	}
-	if (*s->stop)
+	if (*s->stop) {
+		fprintf(stderr, "madvtrace: stopped before the attach to %d was complete; nothing "
+				"recorded\n", s->pid);
 		return -EINTR;
-	state[0] = '\0';
+	}
 	s->target_pid = s->pid;
 	if (s->on_start && (err = s->on_start(s)))
 		return err;
@@ -982,7 +1054,6 @@ static int attach(struct pt *pt)
 		"madvtrace: attached to %d with ptrace: it stops at every system call and runs "
 		"slower than under the bpf backend or when launched by madvtrace\n",
 		s->pid);
-	(void)state;
 	for_each_task(pt, release_held);
 	return 0;
 }
@@ -1006,6 +1077,18 @@ struct launch_args {
 	int go_fd; /* read end: one byte once we are seized */
 	int err_fd; /* write end, close-on-exec: a report if setup or exec fails */
 };
+
+/* Still our own fork: named after the command it is about to become. */
+static void emit_launch(struct pt *pt, struct proc *p)
+{
+	const char *base = strrchr(pt->s->argv[0], '/');
+	struct mt_task r;
+
+	mt_hdr_init(&r.h, MT_TASK, sizeof(r), p->tgid, p->tgid, mt_now_ns());
+	r.event = MT_TASK_LAUNCH;
+	snprintf(r.comm, sizeof(r.comm), "%s", base ? base + 1 : pt->s->argv[0]);
+	emit(pt, &r.h);
+}
 
 static void child_fail(int fd, int stage, int err)
 {
@@ -1097,7 +1180,7 @@ static int launch(struct pt *pt)
 	struct launch_args a = { .argv = s->argv, .uid = s->uid, .gid = s->gid };
 	struct mt_seccomp_filter *filter;
 	int go[2] = { -1, -1 }, ep[2] = { -1, -1 }, err = 0;
-	long tracer;
+	struct task_status st;
 	struct proc *p;
 	pid_t pid;
 
@@ -1143,12 +1226,11 @@ static int launch(struct pt *pt)
 	/* seized while it waits on the pipe: no stop needed to attach */
 	if (ptrace(PTRACE_SEIZE, pid, 0L, (long)pt->opts)) {
 		err = -errno;
-		tracer = status_field(pid, "TracerPid");
-		if (tracer > 0)
+		if (!read_status(pid, &st) && st.tracer > 0)
 			fprintf(stderr,
 				"madvtrace: cannot trace %s: it is already traced by process %ld "
 				"(is madvtrace itself run under a tracer?)\n",
-				s->argv[0], tracer);
+				s->argv[0], st.tracer);
 		else
 			fprintf(stderr, "madvtrace: cannot trace %s: %s%s\n", s->argv[0],
 				strerror(-err),
@@ -1177,6 +1259,7 @@ static int launch(struct pt *pt)
 		go[1] = -1;
 		goto cleanup;
 	}
+	emit_launch(pt, p);
 	if (write(go[1], "g", 1) != 1) {
 		err = -errno;
 		goto cleanup;
@@ -1253,6 +1336,26 @@ static void kill_all(struct pt *pt)
 	}
 }
 
+/* Is the process in a group-stop (state T, or t while we hold it listening)? */
+static bool proc_stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the state follows the command name, which may hold ')' */
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
 /*
  * Launch mode: a stop request does not end tracing while the command runs
  * (it cannot run untraced). The command is asked to stop instead: Ctrl-C
@@ -1278,7 +1381,8 @@ static void launch_stopping(struct pt *pt, uint64_t now, bool duration)
 	if (pt->s->verbose)
 		fprintf(stderr, "madvtrace: sending SIGTERM to %d\n", p->tgid);
 	kill(p->tgid, SIGTERM);
-	kill(p->tgid, SIGCONT); /* a stopped command would not act on it */
+	if (proc_stopped(p->tgid))
+		kill(p->tgid, SIGCONT); /* a stopped command would not act on it */
 }
 
 static bool session_over(struct pt *pt, uint64_t now)
@@ -1321,6 +1425,7 @@ static int ptrace_run(struct mt_session *s)
 	pt->launch = s->argv != NULL;
 	pt->errpipe = -1;
 	pt->page = sysconf(_SC_PAGESIZE);
+	pt->no_swap = !swap_configured();
 	pt->opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
 		   PTRACE_O_TRACECLONE;
 	if (pt->launch) {

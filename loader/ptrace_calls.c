@@ -43,14 +43,13 @@ int mt_pt_classify(uint32_t arch, uint64_t nr, uint8_t *abi)
 }
 
 void mt_pt_call_init(struct mt_pt_call *c, int op, uint8_t abi, const uint64_t args[6],
-		     uint32_t tgid, uint64_t t_ns)
+		     uint32_t tgid)
 {
 	int i;
 
 	memset(c, 0, sizeof(*c));
 	c->op = op;
 	c->abi = abi;
-	c->t_ns = t_ns;
 	c->target_pid = tgid;
 	/* i386 registers are 32 bits: the upper halves are not the caller's */
 	for (i = 0; i < 6; i++)
@@ -134,7 +133,7 @@ void mt_pt_call_set_user_args(struct mt_pt_call *c, const void *buf, size_t len)
 }
 
 int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint32_t tid,
-		    mt_emit_fn emit, void *ctx)
+		    uint64_t t_ns, mt_emit_fn emit, void *ctx)
 {
 	union {
 		struct mt_hdr h;
@@ -155,7 +154,7 @@ int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint
 	switch (c->op) {
 	case MT_MMAP:
 	case MT_PT_OLD_MMAP:
-		mt_hdr_init(&r.h, MT_MMAP, sizeof(r.mmap), pid, tid, c->t_ns);
+		mt_hdr_init(&r.h, MT_MMAP, sizeof(r.mmap), pid, tid, t_ns);
 		r.mmap.addr = c->args[0];
 		r.mmap.len = c->args[1];
 		r.mmap.prot = c->args[2];
@@ -167,13 +166,13 @@ int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint
 		r.mmap.ret = rval;
 		break;
 	case MT_MUNMAP:
-		mt_hdr_init(&r.h, MT_MUNMAP, sizeof(r.munmap), pid, tid, c->t_ns);
+		mt_hdr_init(&r.h, MT_MUNMAP, sizeof(r.munmap), pid, tid, t_ns);
 		r.munmap.addr = c->args[0];
 		r.munmap.len = c->args[1];
 		r.munmap.ret = rval;
 		break;
 	case MT_MREMAP:
-		mt_hdr_init(&r.h, MT_MREMAP, sizeof(r.mremap), pid, tid, c->t_ns);
+		mt_hdr_init(&r.h, MT_MREMAP, sizeof(r.mremap), pid, tid, t_ns);
 		r.mremap.old_addr = c->args[0];
 		r.mremap.old_len = c->args[1];
 		r.mremap.new_len = c->args[2];
@@ -182,7 +181,7 @@ int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint
 		r.mremap.ret = rval;
 		break;
 	case MT_MADVISE:
-		mt_hdr_init(&r.h, MT_MADVISE, sizeof(r.madvise), pid, tid, c->t_ns);
+		mt_hdr_init(&r.h, MT_MADVISE, sizeof(r.madvise), pid, tid, t_ns);
 		r.madvise.addr = c->args[0];
 		r.madvise.len = c->args[1];
 		r.madvise.advice = (int32_t)c->args[2];
@@ -190,12 +189,12 @@ int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint
 		r.madvise.target_pid = c->target_pid;
 		break;
 	case MT_BRK:
-		mt_hdr_init(&r.h, MT_BRK, sizeof(r.brk), pid, tid, c->t_ns);
+		mt_hdr_init(&r.h, MT_BRK, sizeof(r.brk), pid, tid, t_ns);
 		r.brk.addr = c->args[0];
 		r.brk.ret = rval;
 		break;
 	case MT_MPROTECT:
-		mt_hdr_init(&r.h, MT_MPROTECT, sizeof(r.mprotect), pid, tid, c->t_ns);
+		mt_hdr_init(&r.h, MT_MPROTECT, sizeof(r.mprotect), pid, tid, t_ns);
 		r.mprotect.addr = c->args[0];
 		r.mprotect.len = c->args[1];
 		r.mprotect.prot = c->args[2];
@@ -204,7 +203,7 @@ int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint
 	case MT_PT_PROCESS_MADVISE:
 		/* one record per iovec entry, each with the call's result */
 		for (i = 0; i < c->niov; i++) {
-			mt_hdr_init(&r.h, MT_MADVISE, sizeof(r.madvise), pid, tid, c->t_ns);
+			mt_hdr_init(&r.h, MT_MADVISE, sizeof(r.madvise), pid, tid, t_ns);
 			r.h.abi = c->abi;
 			r.h.flags = c->flags;
 			r.madvise.addr = c->iov[i].base;

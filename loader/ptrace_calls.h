@@ -30,7 +30,6 @@ struct mt_pt_iov {
 
 /* A traced call between its entry and its exit. */
 struct mt_pt_call {
-	uint64_t t_ns; /* entry time */
 	uint64_t args[6];
 	uint16_t op; /* 0: no call pending */
 	uint8_t abi; /* enum mt_abi */
@@ -48,7 +47,7 @@ int mt_pt_classify(uint32_t arch, uint64_t nr, uint8_t *abi);
 
 /* Start c from an entry (or seccomp) stop; args as the kernel passed them. */
 void mt_pt_call_init(struct mt_pt_call *c, int op, uint8_t abi, const uint64_t args[6],
-		     uint32_t tgid, uint64_t t_ns);
+		     uint32_t tgid);
 
 /*
  * Tracee memory the call's arguments live in, to be read at entry: old_mmap's
@@ -64,11 +63,11 @@ size_t mt_pt_call_user_args(const struct mt_pt_call *c, uint64_t *addr);
 void mt_pt_call_set_user_args(struct mt_pt_call *c, const void *buf, size_t len);
 
 /*
- * Emit the record(s) of the finished call c of thread tid of process pid;
- * rval is the return value as PTRACE_GET_SYSCALL_INFO reports it (a value or
- * -errno). Returns 0 or the first error of emit.
+ * Emit the record(s) of the finished call c of thread tid of process pid,
+ * which returned at t_ns; rval is the return value as PTRACE_GET_SYSCALL_INFO
+ * reports it (a value or -errno). Returns 0 or the first error of emit.
  */
 int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint32_t tid,
-		    mt_emit_fn emit, void *ctx);
+		    uint64_t t_ns, mt_emit_fn emit, void *ctx);
 
 #endif

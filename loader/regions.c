@@ -467,7 +467,7 @@ static void release(struct mt_regions *rs, struct region *r, int rel, struct mt_
 	region_set(rs, r, &a, NULL);
 }
 
-static void recommit(struct mt_regions *rs, struct region *r, struct attrs *a, struct mt_rdelta *d)
+static void recommit(struct region *r, struct attrs *a, struct mt_rdelta *d)
 {
 	uint64_t len = r->end - r->start;
 
@@ -610,8 +610,13 @@ static struct region *clone_tree(struct mt_regions *dst, const struct region *r,
 			*err = -ENOMEM;
 			return NULL;
 		}
+		/* the state is inherited, the history of releases is the parent's */
 		m->info = r->map->info;
 		m->info.pid = dst->pid;
+		m->info.released_lazy = m->info.released_eager = 0;
+		m->info.rereleased = m->info.recommitted = 0;
+		m->info.release_calls = 0;
+		m->info.first_release_ns = m->info.last_release_ns = 0;
 		r->map->clone = m;
 	}
 	n->map = m;
@@ -825,14 +830,17 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 		return 0;
 	}
 	if (new_addr == old_addr) {
-		if (ne < oe)
-			return unmap_range(rs, ne, oe, d);
-		if (ne == oe)
-			return 0;
-		err = isolate(rs, old_addr, oe);
+		/* the kept part was mapped, or the call would have failed */
+		keep = ne < oe ? ne : oe;
+		err = isolate(rs, old_addr, keep);
 		if (!err)
-			err = fill_holes(rs, old_addr, oe, d);
-		return err ? err : extend(rs, oe, ne, d);
+			err = fill_holes(rs, old_addr, keep, d);
+		if (!err && ne < oe)
+			err = unmap_range(rs, ne, oe, d);
+		else if (!err && ne > oe)
+			err = extend(rs, oe, ne, d);
+		merge_range(rs, old_addr, keep);
+		return err;
 	}
 
 	/* moved: the pages of the kept part go along with their states */
@@ -897,6 +905,8 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 			return err;
 	}
 	merge_range(rs, new_addr, ne);
+	if (flags & MREMAP_DONTUNMAP)
+		merge_range(rs, old_addr, old_addr + keep);
 	return 0;
 }
 
@@ -958,7 +968,7 @@ int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uin
 			break;
 		case 4:
 			if (r->rel != REL_NONE && r->prot) {
-				recommit(rs, r, &a, d);
+				recommit(r, &a, d);
 				region_set(rs, r, &a, NULL);
 			}
 			break;
@@ -1004,7 +1014,7 @@ int mt_regions__mprotect(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, ui
 		if (prot) {
 			/* PROT_NONE-decommitted memory opened again: committed anew */
 			if (r->rel == REL_EAGER && !r->prot)
-				recommit(rs, r, &a, d);
+				recommit(r, &a, d);
 			a.touched = 1;
 		}
 		a.prot = prot;
@@ -1149,7 +1159,7 @@ const char *mt_rstate_name(enum mt_rstate s)
 const char *mt_rkind_name(enum mt_rkind k)
 {
 	static const char *const names[] = { "anon", "shared anon", "file", "shared file",
-					     "heap", "before trace" };
+					     "heap", "pre-trace" };
 
 	return k < MT_RK_NR ? names[k] : "?";
 }

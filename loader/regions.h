@@ -34,7 +34,7 @@ enum mt_rkind {
 	MT_RK_FILE = 2, /* private file mapping */
 	MT_RK_SHARED_FILE = 3,
 	MT_RK_HEAP = 4, /* the brk heap */
-	MT_RK_UNKNOWN = 5, /* mapped before tracing began */
+	MT_RK_UNKNOWN = 5, /* mapped before tracing began ("pre-trace") */
 	MT_RK_NR,
 };
 
@@ -145,6 +145,7 @@ int mt_regions__foreach_mapping(const struct mt_regions *rs,
 				int (*fn)(void *ctx, const struct mt_mapping_info *m), void *ctx);
 
 const char *mt_rstate_name(enum mt_rstate s); /* "reserved", "committed", ... */
-const char *mt_rkind_name(enum mt_rkind k); /* "anon", "shared anon", "file", ... */
+/* "anon", "shared anon", "file", "shared file", "heap", "pre-trace" */
+const char *mt_rkind_name(enum mt_rkind k);
 
 #endif

@@ -22,6 +22,7 @@ struct proc {
 	bool has_rss;
 	bool has_brk;
 	struct mt_summary_rss rss;
+	uint64_t first_t, last_t, lazy_t; /* t_ns of rss.first, rss.last, rss.lazyfree */
 	uint64_t cur; /* latest rss value, part of the running total */
 	uint64_t brk; /* latest break */
 };
@@ -143,16 +144,24 @@ static int add_rss(struct mt_summary *s, const struct mt_rss *r)
 
 	if (!p)
 		return -ENOMEM;
+	/* records come nearly, not strictly, in time order: first and last go by t_ns */
+	if (!p->has_rss || r->h.t_ns < p->first_t) {
+		p->rss.first = v;
+		p->first_t = r->h.t_ns;
+	}
+	if (!p->has_rss || r->h.t_ns >= p->last_t) {
+		p->rss.last = v;
+		p->last_t = r->h.t_ns;
+	}
 	if (!p->has_rss) {
 		p->has_rss = true;
-		p->rss.first = v;
 		p->rss.peak = v;
 		s->nr_rss_procs++;
 	}
-	p->rss.last = v;
 	if (v > p->rss.peak)
 		p->rss.peak = v;
-	if (r->h.flags & MT_F_SMAPS) {
+	if ((r->h.flags & MT_F_SMAPS) && (!p->rss.has_lazyfree || r->h.t_ns >= p->lazy_t)) {
+		p->lazy_t = r->h.t_ns;
 		p->rss.lazyfree = r->lazyfree;
 		p->rss.has_lazyfree = true;
 	}
@@ -192,8 +201,8 @@ int mt_summary__add(struct mt_summary *s, const struct mt_hdr *rec)
 		k->errors += c.failed;
 		k->bytes += bytes;
 		if (rec->type == MT_MADVISE) {
-			struct counts *a =
-				advice_get(s, ((const struct mt_madvise *)(const void *)rec)->advice);
+			const struct mt_madvise *m = (const void *)rec;
+			struct counts *a = advice_get(s, m->advice);
 
 			if (!a)
 				return -ENOMEM;
@@ -338,8 +347,8 @@ void mt_summary__print(const struct mt_summary *s, FILE *out)
 		if (!s->sys[t].calls || !ti)
 			continue;
 		if (!any) {
-			fprintf(out, "%-*s %10s %8s %12s\n%s\n", NAME_W, "syscall", "calls", "errors",
-				"bytes", RULE);
+			fprintf(out, "%-*s %10s %8s %12s\n%s\n", NAME_W, "syscall", "calls",
+				"errors", "bytes", RULE);
 			any = true;
 		}
 		print_row(out, ti->name, &s->sys[t]);
@@ -379,7 +388,8 @@ void mt_summary__print(const struct mt_summary *s, FILE *out)
 		if (s->nr_rss_procs > 1 || !proc_find(s, s->main_pid) ||
 		    !proc_find(s, s->main_pid)->has_rss) {
 			mt_summary__rss_total(s, &rss);
-			snprintf(label, sizeof(label), "all %" PRIu32 " processes", s->nr_rss_procs);
+			snprintf(label, sizeof(label), "all %" PRIu32 " processes",
+				 s->nr_rss_procs);
 			print_rss_row(out, label, &rss);
 		}
 	}

@@ -17,8 +17,8 @@ struct mt_summary;
 
 /* RSS (anon + file + shmem) of one process, or summed over all of them. */
 struct mt_summary_rss {
-	uint64_t first; /* at its first rss record */
-	uint64_t last; /* at its last rss record */
+	uint64_t first; /* at its earliest rss record (by t_ns) */
+	uint64_t last; /* at its latest rss record (by t_ns) */
 	uint64_t peak; /* largest value seen */
 	uint64_t lazyfree; /* LazyFree of the last rss record with smaps values */
 	bool has_lazyfree;
@@ -51,7 +51,7 @@ uint32_t mt_summary__nr_rss_procs(const struct mt_summary *s);
 bool mt_summary__rss(const struct mt_summary *s, uint32_t pid, struct mt_summary_rss *out);
 /*
  * RSS summed over all processes: first = sum of first values, last = sum of
- * last values, peak = the largest sum of the latest values at any record.
+ * last values, peak = the largest sum of the most recently received values.
  * false if there was no rss record at all.
  */
 bool mt_summary__rss_total(const struct mt_summary *s, struct mt_summary_rss *out);

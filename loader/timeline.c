@@ -19,6 +19,7 @@
 #define TOP_KEEP 16
 #define TID_SLOTS 8
 #define GAUGE_HEADER_EVERY 40
+#define EXITED_KEEP 64
 
 /* madvise advice values (uapi); libc headers may lack the newer ones */
 enum {
@@ -73,6 +74,9 @@ struct mt_timeline {
 	size_t nretired;
 	struct mt_finding *findings;
 	size_t nfindings;
+	/* processes dropped at exit, so their late records are not taken for a new one */
+	uint32_t gone[EXITED_KEEP];
+	unsigned int gone_next;
 	int err;
 };
 
@@ -245,8 +249,24 @@ static void proc_drop(struct mt_timeline *tl, struct proc *p, uint64_t t)
 			break;
 		}
 	}
+	tl->gone[tl->gone_next++ % EXITED_KEEP] = p->pid;
 	mt_regions__free(p->rs);
 	free(p);
+}
+
+static bool is_gone(const struct mt_timeline *tl, uint32_t pid)
+{
+	for (unsigned int i = 0; i < EXITED_KEEP; i++)
+		if (tl->gone[i] == pid && pid)
+			return true;
+	return false;
+}
+
+static void forget_gone(struct mt_timeline *tl, uint32_t pid)
+{
+	for (unsigned int i = 0; i < EXITED_KEEP; i++)
+		if (tl->gone[i] == pid)
+			tl->gone[i] = 0;
 }
 
 static void note_call(struct proc *p, uint32_t tid, enum mt_call_class cls)
@@ -373,19 +393,17 @@ void mt_timeline__print_gauge_header(FILE *out)
 		"reclaimed");
 }
 
-static void gauge_line(const struct mt_timeline *tl, FILE *out, uint64_t t,
-		       const struct mt_gauges *prev)
+void mt_gauges_print_row(FILE *out, const char *time, const struct mt_gauges *g,
+			 const struct mt_gauges *prev)
 {
-	const struct mt_gauges *g = &tl->cur;
-	char ts[32], c[7][24];
 	uint64_t rel = g->free_bytes + g->dontneed_bytes, prel = 0, pcalls = 0, prec = 0;
+	char c[8][24];
 
 	if (prev) {
 		prel = prev->free_bytes + prev->dontneed_bytes;
 		pcalls = prev->calls;
 		prec = prev->reclaimed_bytes;
 	}
-	gauge_time(tl, ts, sizeof(ts), t);
 	fmt_col(c[0], sizeof(c[0]), mt_gauges_rss(g), g->have_rss);
 	fmt_col(c[1], sizeof(c[1]), g->lazyfree, g->have_smaps);
 	mt_fmt_bytes(c[2], sizeof(c[2]), g->state[MT_RS_COMMITTED]);
@@ -393,14 +411,17 @@ static void gauge_line(const struct mt_timeline *tl, FILE *out, uint64_t t,
 	mt_fmt_bytes(c[4], sizeof(c[4]), g->state[MT_RS_EAGER]);
 	mt_fmt_bytes(c[5], sizeof(c[5]), g->state[MT_RS_RESERVED]);
 	mt_fmt_bytes(c[6], sizeof(c[6]), rel - prel);
-	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7" PRIu64 " %10s ", ts, c[0], c[1], c[2],
-		c[3], c[4], c[5], g->calls - pcalls, c[6]);
-	fprintf(out, "%10s\n", mt_fmt_bytes(c[0], sizeof(c[0]), g->reclaimed_bytes - prec));
+	mt_fmt_bytes(c[7], sizeof(c[7]), g->reclaimed_bytes - prec);
+	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7" PRIu64 " %10s %10s\n", time, c[0],
+		c[1], c[2], c[3], c[4], c[5], g->calls - pcalls, c[6], c[7]);
 }
 
 void mt_timeline__print_gauge_line(const struct mt_timeline *tl, FILE *out)
 {
-	gauge_line(tl, out, tl->last_t, NULL);
+	char ts[32];
+
+	gauge_time(tl, ts, sizeof(ts), tl->last_t);
+	mt_gauges_print_row(out, ts, &tl->cur, NULL);
 }
 
 /* Live --gauges: one line per elapsed interval, for the gauges before time t. */
@@ -410,7 +431,12 @@ static void gauges_due(struct mt_timeline *tl, uint64_t t)
 		return;
 	if (tl->gauge_lines % GAUGE_HEADER_EVERY == 0)
 		mt_timeline__print_gauge_header(tl->opts.gauges_out);
-	gauge_line(tl, tl->opts.gauges_out, tl->gauge_next, &tl->gauge_prev);
+	{
+		char ts[32];
+
+		gauge_time(tl, ts, sizeof(ts), tl->gauge_next);
+		mt_gauges_print_row(tl->opts.gauges_out, ts, &tl->cur, &tl->gauge_prev);
+	}
 	fflush(tl->opts.gauges_out);
 	tl->gauge_lines++;
 	tl->gauge_prev = tl->cur;
@@ -608,6 +634,10 @@ static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_m
 		err = mt_regions__madvise(tp->rs, t, a->addr, a->len, a->advice, ok && !pm, &d);
 		regions_after(tl, tp, before);
 		model_result(tl, err, &d, t);
+		if (!ok) {
+			tl->sum.partial_calls++;
+			tl->sum.partial_released += d.released + d.rereleased + d.escalated;
+		}
 	}
 	note_call(p, a->h.tid, cls);
 }
@@ -728,9 +758,20 @@ static void on_rss(struct mt_timeline *tl, struct proc *p, const struct mt_rss *
 		break;
 	}
 	case MT_RSS_RECLAIM:
+	case MT_RSS_SAMPLE:
+	case MT_RSS_END:
+		/*
+		 * A fall seen outside any traced call (a call would have had its
+		 * own rss record): reclaim, whether the recorder caught it as it
+		 * happened or a periodic sample found it.
+		 */
 		if (delta < 0) {
-			if (!s->reclaim_records++)
+			if (!(s->reclaim_records + s->sample_drops))
 				s->first_reclaim_ns = t;
+			if (r->reason == MT_RSS_RECLAIM)
+				s->reclaim_records++;
+			else
+				s->sample_drops++;
 			s->last_reclaim_ns = t;
 			s->reclaimed_bytes += (uint64_t)-delta;
 			g->reclaimed_bytes += (uint64_t)-delta;
@@ -769,6 +810,7 @@ static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task
 		}
 		break;
 	case MT_TASK_FORK:
+		forget_gone(tl, k->other_pid); /* a pid used again */
 		child = proc_find(tl, k->other_pid);
 		if (child)
 			break; /* its records came first; its model started empty */
@@ -823,7 +865,7 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 		return 0;
 	}
 	p = proc_find(tl, rec->pid);
-	if (p && p->exited) {
+	if ((p && p->exited) || (!p && is_gone(tl, rec->pid))) {
 		tl->sum.after_exit_records++;
 		return 0;
 	}
@@ -1059,8 +1101,9 @@ static void verdict_scope(struct mt_timeline *tl)
 			    s->lost_events, fmt_rel(tl, a, sizeof(a), s->first_lost_ns));
 	if (s->unknown_records)
 		add_finding(tl, "unknown_records",
-			    "%" PRIu64 " records of a type this version does not know were skipped.",
-			    s->unknown_records);
+			    "%" PRIu64 " record%s of a type this version does not know %s skipped.",
+			    s->unknown_records, s->unknown_records == 1 ? "" : "s",
+			    s->unknown_records == 1 ? "was" : "were");
 	if (s->inconsistent)
 		add_finding(tl, "inconsistent",
 			    "%" PRIu64 " successful calls could not be applied to the region model "
@@ -1103,6 +1146,13 @@ static void verdict_releases(struct mt_timeline *tl)
 			add_finding(tl, "failed_release", "%" PRIu64 " %s call%s failed.", a->errors,
 				    mt_advice_name(rel[i].advice), a->errors == 1 ? "" : "s");
 	}
+	if (s->partial_calls)
+		add_finding(tl, "partial_release",
+			    "%" PRIu64 " madvise call%s failed with ENOMEM because the range had "
+			    "unmapped holes; the kernel still applied the advice to the mapped parts, "
+			    "and the model counts them (%s released that way).",
+			    s->partial_calls, s->partial_calls == 1 ? "" : "s",
+			    mt_fmt_bytes(b, sizeof(b), s->partial_released));
 	if (s->none_remap_calls) {
 		any = true;
 		add_finding(tl, "eager_release",
@@ -1158,6 +1208,15 @@ static void verdict_rss_at_release(struct mt_timeline *tl)
 					    "RSS did not change at the %s calls (no rss record after "
 					    "them): the pages released were not resident.",
 				    cl[i].name);
+			continue;
+		}
+		if (!s->rss_down[k]) {
+			add_finding(tl, "rss_at_release",
+				    "RSS did not fall at the %s calls: the %" PRIu64
+				    " rss record%s right after them show%s a rise of %s.",
+				    cl[i].name, s->rss_after[k], s->rss_after[k] == 1 ? "" : "s",
+				    s->rss_after[k] == 1 ? "s" : "",
+				    mt_fmt_bytes(b, sizeof(b), s->rss_up[k]));
 			continue;
 		}
 		c[0] = '\0';
@@ -1221,7 +1280,13 @@ static void verdict_lazyfree(struct mt_timeline *tl)
 	char t[32], a[32], b[32], c[32];
 	uint64_t lazy = e->state[MT_RS_LAZY];
 
-	if (e->have_smaps) {
+	if (e->have_smaps && !e->lazyfree && !lazy) {
+		add_finding(tl, "lazyfree",
+			    "smaps_rollup at %s (the last sample): Rss %s, LazyFree 0 B: none of RSS "
+			    "is lazily freed memory.",
+			    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
+			    mt_fmt_bytes(a, sizeof(a), e->smaps_rss));
+	} else if (e->have_smaps) {
 		uint64_t held = e->smaps_rss > e->lazyfree ? e->smaps_rss - e->lazyfree : 0;
 
 		add_finding(tl, "lazyfree",
@@ -1254,7 +1319,15 @@ static void verdict_reclaim(struct mt_timeline *tl)
 	const struct mt_gauges *e = &s->end;
 	char a[32], b[32], t1[32], t2[32], sw[96] = "", lf[160] = "";
 
-	if (s->reclaim_records) {
+	if (s->reclaim_records + s->sample_drops) {
+		char steps[96];
+
+		if (s->sample_drops)
+			snprintf(steps, sizeof(steps), "rss records: %" PRIu64 " with reason reclaim, %" PRIu64
+				 " periodic sample%s", s->reclaim_records, s->sample_drops,
+				 s->sample_drops == 1 ? "" : "s");
+		else
+			snprintf(steps, sizeof(steps), "rss records with reason reclaim");
 		if (s->swap_growth)
 			snprintf(sw, sizeof(sw), "; swap grew by %s, so part of it was swapped out",
 				 mt_fmt_bytes(a, sizeof(a), s->swap_growth));
@@ -1266,12 +1339,12 @@ static void verdict_reclaim(struct mt_timeline *tl)
 				 fmt_rel(tl, t2, sizeof(t2), s->lazyfree_last_ns));
 		add_finding(tl, "reclaim",
 			    "Reclaim seen: RSS fell by %s in %" PRIu64
-			    " step%s between %s and %s without any call from the process (rss "
-			    "records with reason reclaim)%s%s.",
-			    mt_fmt_bytes(b, sizeof(b), s->reclaimed_bytes), s->reclaim_records,
-			    s->reclaim_records == 1 ? "" : "s",
+			    " step%s between %s and %s without any call from the process (%s)%s%s.",
+			    mt_fmt_bytes(b, sizeof(b), s->reclaimed_bytes),
+			    s->reclaim_records + s->sample_drops,
+			    s->reclaim_records + s->sample_drops == 1 ? "" : "s",
 			    fmt_rel(tl, t1, sizeof(t1), s->first_reclaim_ns),
-			    fmt_rel(tl, t2, sizeof(t2), s->last_reclaim_ns), sw, lf);
+			    fmt_rel(tl, t2, sizeof(t2), s->last_reclaim_ns), steps, sw, lf);
 	} else if (e->state[MT_RS_LAZY]) {
 		add_finding(tl, "no_reclaim",
 			    "No reclaim was seen: nothing took the lazily freed pages back during "
@@ -1361,13 +1434,16 @@ static void verdict_advice(struct mt_timeline *tl)
 			    "setting in the environment of this process; Go up to 1.11 always used "
 			    "MADV_DONTNEED.");
 	} else if (e->state[MT_RS_EAGER] || s->none_remap_calls) {
+		char c[32];
+
 		add_finding(tl, "advice",
-			    "Released memory left RSS at once. What RSS holds now is memory in use: "
-			    "%s committed by the model and %s of file pages. Eager release (the Go "
-			    "default from 1.16, GODEBUG=madvdontneed=1) costs page faults when the "
-			    "memory is used again.",
-			    mt_fmt_bytes(a, sizeof(a), e->state[MT_RS_COMMITTED]),
-			    mt_fmt_bytes(b, sizeof(b), e->rss_file));
+			    "Released memory left RSS at once, so the RSS that remains (%s, of it %s "
+			    "of file pages) is memory in use, within the %s the model counts as "
+			    "committed. Eager release (the Go default from 1.16, "
+			    "GODEBUG=madvdontneed=1) costs page faults when the memory is used again.",
+			    e->have_rss ? mt_fmt_bytes(c, sizeof(c), mt_gauges_rss(e)) : "unknown",
+			    mt_fmt_bytes(b, sizeof(b), e->rss_file),
+			    mt_fmt_bytes(a, sizeof(a), e->state[MT_RS_COMMITTED]));
 	} else if (e->state[MT_RS_LAZY]) {
 		add_finding(tl, "advice",
 			    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "

@@ -41,7 +41,7 @@ struct mt_gauges {
 	uint64_t dontneed_calls, dontneed_bytes; /* MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_REMOVE */
 	uint64_t munmap_calls, munmap_bytes;
 	uint64_t hugepage_calls; /* MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE */
-	uint64_t reclaimed_bytes; /* RSS decrease in rss records with reason reclaim */
+	uint64_t reclaimed_bytes; /* RSS fall outside any call (reclaim records, samples) */
 	bool have_rss, have_smaps;
 };
 
@@ -76,6 +76,8 @@ struct mt_summary {
 	struct mt_call_stats syscall[MT_TYPE_MAX]; /* by enum mt_type; MT_MMAP..MT_MPROTECT */
 	struct mt_call_stats advice[MT_ADVICE_SLOTS];
 	uint64_t process_madvise_records;
+	/* madvise calls that failed with ENOMEM (holes) after applying to the mapped parts */
+	uint64_t partial_calls, partial_released;
 	uint64_t none_remap_calls, none_remap_bytes; /* PROT_NONE remaps that dropped pages */
 	/* the region model's view of releases (bytes) */
 	uint64_t released_fresh; /* committed memory released */
@@ -92,7 +94,8 @@ struct mt_summary {
 	uint64_t rss_down[MT_CL_NR], rss_up[MT_CL_NR]; /* RSS change in rss records after calls */
 	uint64_t rss_after[MT_CL_NR]; /* such rss records */
 	uint64_t class_calls[MT_CL_NR]; /* successful calls per class */
-	uint64_t reclaim_records, reclaimed_bytes, first_reclaim_ns, last_reclaim_ns;
+	/* RSS falls seen outside any call: in rss records with reason reclaim, or in samples */
+	uint64_t reclaim_records, sample_drops, reclaimed_bytes, first_reclaim_ns, last_reclaim_ns;
 	uint64_t swap_growth; /* swap increase seen in reclaim records */
 	uint64_t fault_growth; /* RSS growth by page faults after the first release */
 	uint64_t lazyfree_max, lazyfree_max_ns, lazyfree_last_ns;
@@ -152,6 +155,12 @@ int mt_timeline__print_verdict(struct mt_timeline *tl, FILE *out);
 /* Live --gauges: the column header, and one line for the gauges now. */
 void mt_timeline__print_gauge_header(FILE *out);
 void mt_timeline__print_gauge_line(const struct mt_timeline *tl, FILE *out);
+/*
+ * One row of that table: gauges g at time (already formatted); calls,
+ * released and reclaimed are counted since prev (NULL: since the start).
+ */
+void mt_gauges_print_row(FILE *out, const char *time, const struct mt_gauges *g,
+			 const struct mt_gauges *prev);
 
 /* "512.0 MiB", "4.0 KiB", "100 B" (binary units, one decimal); returns buf. */
 char *mt_fmt_bytes(char *buf, size_t len, uint64_t bytes);

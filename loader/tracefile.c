@@ -336,7 +336,6 @@ int mt_writer__free(struct mt_writer *w)
 
 struct mt_reader {
 	int fd;
-	char *path;
 	struct mt_file_info info;
 	struct entry *ents;
 	size_t nents;
@@ -346,7 +345,7 @@ struct mt_reader {
 	bool truncated;
 	int status; /* 0 while reading; 1 at a clean end; -1 after an error */
 	uint64_t offset; /* file offset of buf[pos] */
-	char err[256];
+	char err[160]; /* the last error, without the path: callers prefix it */
 	/* records are copied here: aligned, and zero-filled to their contract size */
 	union {
 		struct mt_hdr h;
@@ -457,12 +456,12 @@ static int reader_header(struct mt_reader *r, const char *path, char *err, size_
 		set_msg(err, errlen, "%s: not a madvtrace trace (bad magic)", path);
 		return -1;
 	}
-	if (n < PREFIX_LEN) {
+	if (n < 12) {
 		set_msg(err, errlen, "%s: truncated header (%zd bytes)", path, n);
 		return -1;
 	}
+	/* the version first: a newer format may lay out everything after it differently */
 	version = get_u32(prefix + 8);
-	hlen = get_u32(prefix + 12);
 	if (version > MT_FILE_VERSION) {
 		set_msg(err, errlen,
 			"%s: trace format version %" PRIu32
@@ -475,6 +474,11 @@ static int reader_header(struct mt_reader *r, const char *path, char *err, size_
 			version);
 		return -1;
 	}
+	if (n < PREFIX_LEN) {
+		set_msg(err, errlen, "%s: truncated header (%zd bytes)", path, n);
+		return -1;
+	}
+	hlen = get_u32(prefix + 12);
 	if (hlen < MIN_HEADER_LEN || hlen > MAX_HEADER_LEN) {
 		set_msg(err, errlen, "%s: corrupt header (header length %" PRIu32 " out of range)",
 			path, hlen);
@@ -568,9 +572,8 @@ struct mt_reader *mt_reader__open(const char *path, char *err, size_t errlen)
 		set_msg(err, errlen, "%s: %s", path, strerror(errno));
 		goto cleanup;
 	}
-	r->path = strdup(path);
 	r->buf = malloc(READER_BUF);
-	if (!r->path || !r->buf) {
+	if (!r->buf) {
 		set_msg(err, errlen, "%s: %s", path, strerror(ENOMEM));
 		goto cleanup;
 	}
@@ -602,13 +605,9 @@ static int reader_fail(struct mt_reader *r, const char *fmt, ...)
 static int reader_fail(struct mt_reader *r, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	n = snprintf(r->err, sizeof(r->err), "%s: ", r->path);
-	if (n < 0 || (size_t)n >= sizeof(r->err))
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(r->err + n, sizeof(r->err) - (size_t)n, fmt, ap);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
 	va_end(ap);
 	r->status = -1;
 	return -1;
@@ -626,8 +625,8 @@ int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 	if (avail < FRAME_LEN) {
 		avail = reader_fill(r, FRAME_LEN);
 		if (avail < 0)
-			return reader_fail(r, "read error at byte offset %" PRIu64 ": %s", r->offset,
-					   strerror((int)-avail));
+			return reader_fail(r, "read error at byte offset %" PRIu64 ": %s",
+					   r->offset, strerror((int)-avail));
 		if (avail == 0) {
 			r->status = 1;
 			return 0;
@@ -644,8 +643,8 @@ int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 	if ((size_t)avail < FRAME_LEN + len) {
 		avail = reader_fill(r, FRAME_LEN + len);
 		if (avail < 0)
-			return reader_fail(r, "read error at byte offset %" PRIu64 ": %s", r->offset,
-					   strerror((int)-avail));
+			return reader_fail(r, "read error at byte offset %" PRIu64 ": %s",
+					   r->offset, strerror((int)-avail));
 		if ((size_t)avail < FRAME_LEN + len)
 			goto truncated;
 	}
@@ -691,7 +690,6 @@ void mt_reader__free(struct mt_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	entries_free(r->ents, r->nents);
-	free(r->path);
 	free(r->buf);
 	free(r);
 }

@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${MT_BUILD_DIR:-$top/build}
 
 pkgs=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-	libseccomp-dev libcmocka-dev libclang-rt-14-dev golang-go strace linux-perf python3
+	libseccomp-dev libcmocka-dev libclang-rt-14-dev gcc-multilib golang-go strace linux-perf python3
 	util-linux procps)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -3,6 +3,7 @@
 """
 Attach mode: attach to an already running 8-thread tally, let it run, and
 find exactly its calls in the recording; madvtrace stops when it exits.
+Then the same with threads the target creates after the attach (tally -L).
 """
 import os
 import signal
@@ -11,13 +12,14 @@ import mtest
 from mtest import check, fail, log
 
 
-def test(env):
-    trace, tally_out = env.path("attach.mtr"), env.path("tally.jsonl")
-    tally, pid = mtest.start_waiting_tally(env, ["-t", "8", "-n", "32", "-w", "60"], tally_out)
+def attach_run(env, name, args, threads_before):
+    trace, tally_out = env.path(f"{name}.mtr"), env.path(f"{name}.jsonl")
+    tally, pid = mtest.start_waiting_tally(env, args + ["-w", "60"], tally_out)
     mt = None
     try:
         nthreads = len(os.listdir(f"/proc/{pid}/task"))
-        check(nthreads == 8, f"tally has {nthreads} threads before attach, not 8")
+        check(nthreads == threads_before,
+              f"tally has {nthreads} threads before attach, not {threads_before}")
         # --live on a terminal: the probe tally issues while waiting shows tracing is on
         mt = mtest.PtyReader([env.madvtrace, "-o", trace, "--live", "-p", str(pid)])
         if not mt.wait_for(mtest.PROBE_RX, 10):
@@ -37,7 +39,16 @@ def test(env):
     recs = mtest.dump(env, trace)
     counts = mtest.compare_tally(recs, tallies[0])
     mtest.check_no_lost(recs)
-    log(f"attach: pid {pid}, 8 threads: {counts} recorded exactly as tallied")
+    return pid, len(tallies[0]["tids"]), counts
+
+
+def test(env):
+    pid, n, counts = attach_run(env, "attach", ["-t", "8", "-n", "32"], 8)
+    log(f"attach: pid {pid}, {n} threads running before the attach: {counts} recorded "
+        "exactly as tallied")
+    pid, n, counts = attach_run(env, "late", ["-t", "4", "-n", "32", "-L"], 1)
+    log(f"attach: pid {pid}, {n - 1} of {n} threads created after the attach: {counts} "
+        "recorded exactly as tallied")
 
 
 if __name__ == "__main__":

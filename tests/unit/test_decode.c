@@ -388,7 +388,8 @@ static void test_mmap(void **state)
 	m.fd = -1;
 	assert_string_equal(json(&m),
 			    "{\"type\":\"mmap\"," HDR_JSON ",\"addr\":0,\"len\":65536,"
-			    "\"ret\":139887554592768,\"prot\":3,\"prot_s\":\"PROT_READ|PROT_WRITE\","
+			    "\"ret\":139887554592768,\"prot\":3,"
+			    "\"prot_s\":\"PROT_READ|PROT_WRITE\","
 			    "\"flags\":34,\"flags_s\":\"MAP_PRIVATE|MAP_ANONYMOUS\",\"fd\":-1,"
 			    "\"off\":0}");
 	assert_string_equal(text(&m), "1.000000 1234/1240 mmap(NULL, 64 KiB, PROT_READ|PROT_WRITE, "
@@ -457,7 +458,20 @@ static void test_munmap(void **state)
 	u.h.abi = MT_ABI_X32;
 	assert_string_equal(json(&u), "{\"type\":\"munmap\"," HDR_JSON ",\"abi\":\"x32\","
 				      "\"addr\":139887554592768,\"len\":65536,\"ret\":0}");
-	assert_string_equal(text(&u), "1.000000 1234/1240 [x32] munmap(0x7f3a1c000000, 64 KiB) = 0");
+	assert_string_equal(text(&u),
+			    "1.000000 1234/1240 [x32] munmap(0x7f3a1c000000, 64 KiB) = 0");
+	/* exact in KiB but not in MiB */
+	u.h.abi = 0;
+	u.len = 1400832;
+	assert_string_equal(text(&u), "1.000000 1234/1240 munmap(0x7f3a1c000000, 1368 KiB) = 0");
+	u.len = 3ull << 30;
+	assert_string_equal(text(&u), "1.000000 1234/1240 munmap(0x7f3a1c000000, 3 GiB) = 0");
+	u.len = (1ull << 30) + 4096;
+	assert_string_equal(text(&u), "1.000000 1234/1240 munmap(0x7f3a1c000000, 1048580 KiB) = 0");
+	u.len = UINT64_MAX;
+	assert_string_equal(text(&u),
+			    "1.000000 1234/1240 munmap(0x7f3a1c000000, 18446744073709551615 B) = 0");
+	u.len = 65536;
 	u.h.abi = 9;
 	assert_string_equal(json(&u), "{\"type\":\"munmap\"," HDR_JSON ",\"abi\":\"#9\","
 				      "\"addr\":139887554592768,\"len\":65536,\"ret\":0}");
@@ -541,14 +555,16 @@ static void test_madvise(void **state)
 	a.ret = -22;
 	assert_string_equal(json(&a), "{\"type\":\"madvise\"," HDR_JSON ",\"addr\":139887554592768,"
 				      "\"len\":65536,\"ret\":-22,\"err\":\"EINVAL\","
-				      "\"advice\":\"MADV_#77\",\"advice_n\":77,\"target_pid\":1234}");
+				      "\"advice\":\"MADV_#77\",\"advice_n\":77,"
+				      "\"target_pid\":1234}");
 	assert_string_equal(text(&a), "1.000000 1234/1240 madvise(0x7f3a1c000000, 64 KiB, "
 				      "MADV_#77) = -1 EINVAL (Invalid argument)");
 	a.advice = -3;
 	a.ret = -22;
 	assert_string_equal(json(&a), "{\"type\":\"madvise\"," HDR_JSON ",\"addr\":139887554592768,"
 				      "\"len\":65536,\"ret\":-22,\"err\":\"EINVAL\","
-				      "\"advice\":\"MADV_#-3\",\"advice_n\":-3,\"target_pid\":1234}");
+				      "\"advice\":\"MADV_#-3\",\"advice_n\":-3,"
+				      "\"target_pid\":1234}");
 }
 
 static void test_brk_mprotect(void **state)
@@ -569,8 +585,9 @@ static void test_brk_mprotect(void **state)
 	hdr(&p, MT_MPROTECT, sizeof(p));
 	p.addr = ADDR;
 	p.len = 4096;
-	assert_string_equal(json(&p), "{\"type\":\"mprotect\"," HDR_JSON ",\"addr\":139887554592768,"
-				      "\"len\":4096,\"ret\":0,\"prot\":0,\"prot_s\":\"PROT_NONE\"}");
+	assert_string_equal(json(&p), "{\"type\":\"mprotect\"," HDR_JSON
+				      ",\"addr\":139887554592768,\"len\":4096,\"ret\":0,"
+				      "\"prot\":0,\"prot_s\":\"PROT_NONE\"}");
 	assert_string_equal(text(&p),
 			    "1.000000 1234/1240 mprotect(0x7f3a1c000000, 4096 B, PROT_NONE) = 0");
 	p.prot = 1;
@@ -603,7 +620,8 @@ static void test_rss(void **state)
 	r.reason = MT_RSS_SAMPLE;
 	assert_string_equal(json(&r), "{\"type\":\"rss\"," HDR_JSON ",\"synth\":true,"
 				      "\"anon\":12587008,\"file\":3250585,\"shmem\":4096,"
-				      "\"swap\":1048576,\"lazyfree\":2097152,\"smaps_rss\":15740928,"
+				      "\"swap\":1048576,\"lazyfree\":2097152,"
+				      "\"smaps_rss\":15740928,"
 				      "\"reason\":\"sample\"}");
 	assert_string_equal(text(&r), "1.000000 1234/1240 rss anon=12.0 MiB file=3.1 MiB "
 				      "shmem=4096 B swap=1 MiB lazyfree=2 MiB smaps_rss=15.0 MiB "

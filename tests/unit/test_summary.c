@@ -127,7 +127,8 @@ static void gen(struct mt_summary *s, struct tally *t)
 			if (kind == 2 && t->has_brk[p] && t->brk[p] != base)
 				u.brk.ret = (int64_t)t->brk[p];
 			else
-				u.brk.ret = (int64_t)(kind == 0 && t->has_brk[p] ? t->brk[p] : base);
+				u.brk.ret = (int64_t)(kind == 0 && t->has_brk[p] ? t->brk[p]
+										 : base);
 			ok = !u.brk.addr || (uint64_t)u.brk.ret == u.brk.addr;
 			len = 0;
 			if (ok && t->has_brk[p]) {
@@ -323,6 +324,44 @@ static void test_empty(void **state)
 	mt_summary__free(NULL);
 }
 
+/* Records come nearly in time order: first and last go by t_ns, not arrival. */
+static void test_out_of_order(void **state)
+{
+	struct mt_summary *s = mt_summary__new();
+	struct mt_summary_rss got;
+	static const struct {
+		uint64_t t, anon, lazy;
+		bool smaps;
+	} recs[] = {
+		{ 1000, 10 << 20, 0, false }, { 900, 7 << 20, 1 << 20, true }, /* a late sample */
+		{ 3000, 30 << 20, 0, false }, { 5000, 20 << 20, 0, false },
+		{ 4000, 40 << 20, 3 << 20, true }, /* arrives after t=5000 */
+	};
+	struct mt_rss r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		r.h.type = MT_RSS;
+		r.h.size = sizeof(r);
+		r.h.pid = 7;
+		r.h.t_ns = recs[i].t;
+		r.anon = recs[i].anon;
+		if (recs[i].smaps) {
+			r.h.flags = MT_F_SMAPS;
+			r.lazyfree = recs[i].lazy;
+		}
+		assert_int_equal(mt_summary__add(s, &r.h), 0);
+	}
+	assert_true(mt_summary__rss(s, 7, &got));
+	assert_int_equal(got.first, 7 << 20);
+	assert_int_equal(got.last, 20 << 20);
+	assert_int_equal(got.peak, 40 << 20);
+	assert_true(got.has_lazyfree);
+	assert_int_equal(got.lazyfree, 3 << 20);
+	mt_summary__free(s);
+}
+
 /* Thousands of processes (-f on a forking server) grow the pid table. */
 static void test_many_pids(void **state)
 {
@@ -360,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_many_pids),
 	};
 

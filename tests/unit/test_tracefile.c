@@ -123,7 +123,7 @@ static unsigned char *read_whole(const char *path, size_t *len)
 
 static void test_round_trip(void **state)
 {
-	unsigned char recs[16][MT_MAX_RECORD_SIZE];
+	_Alignas(8) unsigned char recs[16][MT_MAX_RECORD_SIZE];
 	const char *path = tmp_path("rt.mtr");
 	const struct mt_file_info *info;
 	struct mt_writer *w;
@@ -185,7 +185,7 @@ static void test_round_trip(void **state)
 static void test_short_long_records(void **state)
 {
 	const char *path = tmp_path("sl.mtr");
-	unsigned char buf[MT_MAX_RECORD_SIZE];
+	_Alignas(8) unsigned char buf[MT_MAX_RECORD_SIZE];
 	struct mt_mmap m;
 	struct mt_writer *w;
 	struct mt_reader *r;
@@ -203,8 +203,8 @@ static void test_short_long_records(void **state)
 	fill(buf, MT_MADVISE, 80, 4);
 	assert_int_equal(mt_writer__write(w, (struct mt_hdr *)buf), 0);
 	/* a header-only record of a known type */
-	fill(buf + 100, MT_RSS, 32, 5);
-	assert_int_equal(mt_writer__write(w, (struct mt_hdr *)(buf + 100)), 0);
+	fill(buf + 128, MT_RSS, 32, 5);
+	assert_int_equal(mt_writer__write(w, (struct mt_hdr *)(buf + 128)), 0);
 	assert_int_equal(mt_writer__free(w), 0);
 
 	r = mt_reader__open(path, err, sizeof(err));
@@ -278,7 +278,7 @@ static void test_empty_trace(void **state)
  */
 static void test_truncation(void **state)
 {
-	unsigned char recs[16][MT_MAX_RECORD_SIZE];
+	_Alignas(8) unsigned char recs[16][MT_MAX_RECORD_SIZE];
 	const char *path = tmp_path("full.mtr"), *cut_path = tmp_path("cut.mtr");
 	size_t n = make_records(recs, 9), len, ends[16], hlen;
 	struct mt_writer *w;
@@ -312,7 +312,7 @@ static void test_truncation(void **state)
 		assert_null(mt_reader__open(cut_path, err, sizeof(err)));
 		assert_true(strlen(err) > 0);
 		assert_null(strchr(err, '\n'));
-		if (cut >= 16)
+		if (cut >= 8)
 			assert_non_null(strstr(err, "truncated header"));
 	}
 	/* from the start of the third-last record to the end */
@@ -392,6 +392,9 @@ static void test_corrupt_header(void **state)
 	snprintf(want, sizeof(want),
 		 "%s: trace format version 7 is newer than this madvtrace supports (1)", bad);
 	expect_open_error(bad, want);
+	/* magic and version are enough to tell */
+	write_file(bad, copy, 12);
+	expect_open_error(bad, want);
 	copy[OFF_VERSION] = 0;
 	write_file(bad, copy, len);
 	expect_open_error(bad, "unsupported trace format version 0");
@@ -462,6 +465,7 @@ static void test_corrupt_frame(void **state)
 	(void)state;
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		unsigned char frame[4 + 64] = { 0 };
+		struct mt_munmap bad;
 
 		w = mt_writer__new(create(path), &test_info);
 		assert_non_null(w);
@@ -469,8 +473,9 @@ static void test_corrupt_frame(void **state)
 		assert_int_equal(mt_writer__write(w, &u.h), 0);
 		assert_int_equal(mt_writer__free(w), 0);
 		memcpy(frame, &cases[c].len, 4);
-		fill(frame + 4, MT_MUNMAP, 56, 2);
-		memcpy(frame + 4 + offsetof(struct mt_hdr, size), &cases[c].size, 2);
+		fill(&bad, MT_MUNMAP, sizeof(bad), 2);
+		bad.h.size = cases[c].size;
+		memcpy(frame + 4, &bad, sizeof(bad));
 		append(path, frame, sizeof(frame));
 
 		r = mt_reader__open(path, err, sizeof(err));
@@ -478,11 +483,11 @@ static void test_corrupt_frame(void **state)
 		assert_int_equal(mt_reader__next(r, &rec), 1);
 		off = mt_reader__offset(r);
 		assert_int_equal(mt_reader__next(r, &rec), -1);
-		snprintf(want, sizeof(want), "corrupt record at byte offset %llu: ",
-			 (unsigned long long)off);
-		if (!strstr(mt_reader__error(r), want) || !strstr(mt_reader__error(r), cases[c].msg))
-			fail_msg("unexpected error: %s", mt_reader__error(r));
-		assert_non_null(strstr(mt_reader__error(r), path));
+		snprintf(want, sizeof(want), "corrupt record at byte offset %llu: %s",
+			 (unsigned long long)off, cases[c].msg);
+		assert_string_equal(mt_reader__error(r), want);
+		/* no path: the caller prefixes it, as for any file error */
+		assert_null(strstr(mt_reader__error(r), path));
 		/* the error sticks */
 		assert_int_equal(mt_reader__next(r, &rec), -1);
 		assert_false(mt_reader__truncated(r));
@@ -493,7 +498,7 @@ static void test_corrupt_frame(void **state)
 /* A full disk must surface as -ENOSPC, from write, flush or free. */
 static void test_enospc(void **state)
 {
-	unsigned char recs[16][MT_MAX_RECORD_SIZE];
+	_Alignas(8) unsigned char recs[16][MT_MAX_RECORD_SIZE];
 	size_t n = make_records(recs, 5);
 	struct mt_writer *w;
 	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC), ret = 0;
@@ -523,7 +528,7 @@ static void test_enospc(void **state)
 /* An error after the header (reader gone): records fail with -EPIPE, and it sticks. */
 static void test_error_after_header(void **state)
 {
-	unsigned char recs[16][MT_MAX_RECORD_SIZE];
+	_Alignas(8) unsigned char recs[16][MT_MAX_RECORD_SIZE];
 	size_t n = make_records(recs, 6);
 	struct mt_writer *w;
 	int p[2], ret = 0, i;

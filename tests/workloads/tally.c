@@ -446,14 +446,26 @@ static void wait_for_start(double seconds, const sigset_t *usr1)
 	} while (mono_ns() < end);
 }
 
+static void start_threads(struct worker *ws, int nthreads)
+{
+	for (int t = 1; t < nthreads; t++) {
+		if (pthread_create(&ws[t].thread, NULL, worker_main, &ws[t])) {
+			fprintf(stderr, "tally: pthread_create failed\n");
+			/* the barrier would never open: nothing sane to do but leave */
+			_exit(1);
+		}
+	}
+}
+
 static void usage(void)
 {
 	static const char text[] =
-		"usage: tally [-t THREADS] [-n ITERATIONS] [-w SECONDS] [-F] [-o FILE]\n"
+		"usage: tally [-t THREADS] [-n ITERATIONS] [-w SECONDS] [-F] [-L] [-o FILE]\n"
 		"  -t N   threads making calls, the main thread included (default 1)\n"
 		"  -n N   iterations per thread (default 8)\n"
 		"  -w S   print \"ready PID\" on stderr, then wait for SIGUSR1 (at most S s)\n"
 		"  -F     fork a child that makes its own calls and prints its own tally\n"
+		"  -L     create the other threads late: after the wait of -w\n"
 		"  -o F   append the tally to F instead of printing it on stdout\n";
 
 	fputs(text, stderr);
@@ -468,9 +480,9 @@ int main(int argc, char **argv)
 	struct worker *ws = NULL;
 	sigset_t usr1;
 	pid_t child = -1;
-	int created = 0;
+	bool late = false;
 
-	while ((opt = getopt(argc, argv, "t:n:w:Fo:h")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:w:FLo:h")) != -1) {
 		switch (opt) {
 		case 't':
 			nthreads = atoi(optarg);
@@ -483,6 +495,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			fork_child = true;
+			break;
+		case 'L':
+			late = true;
 			break;
 		case 'o':
 			out_path = optarg;
@@ -513,16 +528,12 @@ int main(int argc, char **argv)
 	if (pthread_barrier_init(&start_barrier, NULL, (unsigned)nthreads))
 		goto cleanup;
 	ws[0].tid = (pid_t)syscall(SYS_gettid);
-	for (created = 1; created < nthreads; created++) {
-		if (pthread_create(&ws[created].thread, NULL, worker_main, &ws[created])) {
-			fprintf(stderr, "tally: pthread_create failed\n");
-			/* the barrier would never open: nothing sane to do but leave */
-			_exit(1);
-		}
-	}
-
+	if (!late)
+		start_threads(ws, nthreads);
 	if (wait_s >= 0)
 		wait_for_start(wait_s, &usr1);
+	if (late)
+		start_threads(ws, nthreads);
 
 	if (fork_child) {
 		fflush(NULL); /* nothing buffered may be written twice */

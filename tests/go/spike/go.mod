@@ -1,0 +1,3 @@
+module madvtrace.test/spike
+
+go 1.19

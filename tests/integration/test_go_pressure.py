@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""
+Reclaim under memory pressure. The Go spike runs with GODEBUG=madvdontneed=0
+in a cgroup v1 memory group of its own (it moves itself in before exec).
+Once it has released its 512 MiB with MADV_FREE (it creates a file then),
+the group's limit is lowered to 128 MiB: the kernel takes the lazily freed
+pages back. The report must show it: rss records with reason reclaim, RSS
+falling by more than 300 MiB, and no release call from the process after the
+limit was lowered; the spike's own LazyFree (its oracle) fell too.
+
+    test_go_pressure.py --madvtrace PATH --report CMD --spike PATH
+Exit 0 on success, 1 on failure, 77 (skipped) when not root, without Go or
+without the cgroup v1 memory controller.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+MIB = 1 << 20
+CG_ROOT = "/sys/fs/cgroup/memory"
+LIMIT = 128 * MIB
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def mib(v):
+    return f"{v / MIB:.1f} MiB"
+
+
+def run(args, tmp, group):
+    trace = os.path.join(tmp, "pressure.mtr")
+    ready = os.path.join(tmp, "released")
+    inner = (f"echo $$ > {group}/cgroup.procs && exec {args.spike} -hold 6s -ready {ready}")
+    env = dict(os.environ, GODEBUG="madvdontneed=0")
+    p = subprocess.Popen([args.madvtrace, "-o", trace, "--", "/bin/sh", "-c", inner], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(ready):
+            check(p.poll() is None, f"madvtrace ended early: {p.communicate()[1][-2000:]}")
+            check(time.monotonic() < deadline, "the spike never released its memory")
+            time.sleep(0.05)
+        time.sleep(0.3)  # let a sample of the released state be taken
+        with open(f"{group}/memory.usage_in_bytes") as f:
+            before = int(f.read())
+        lowered = time.monotonic_ns()
+        with open(f"{group}/memory.limit_in_bytes", "w") as f:
+            f.write(str(LIMIT))
+        with open(f"{group}/memory.usage_in_bytes") as f:
+            after = int(f.read())
+        print(f"cgroup usage {mib(before)} -> {mib(after)} with the limit at {mib(LIMIT)}")
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(p.returncode == 0, f"madvtrace exited {p.returncode}: {err[-2000:]}")
+    spikes = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    check(len(spikes) == 1, f"the spike printed {len(spikes)} JSON objects")
+    return trace, spikes[0], before, lowered
+
+
+def test(args, tmp, group):
+    trace, spike, before, lowered = run(args, tmp, group)
+    check(before > 400 * MIB, f"the group used only {mib(before)} before the limit was lowered")
+    # the oracle: the spike's own view after the pressure
+    check(spike["LazyFree_bytes"] < 200 * MIB and spike["VmRSS_bytes"] < 200 * MIB,
+          f"the spike still has LazyFree {mib(spike['LazyFree_bytes'])}, VmRSS "
+          f"{mib(spike['VmRSS_bytes'])}: no reclaim happened")
+    rep = subprocess.run([args.report, "report", "--format", "json", "--interval", "50ms", trace],
+                         capture_output=True, text=True, timeout=120)
+    check(rep.returncode == 0, f"report failed: {rep.stderr}")
+    doc = json.loads(rep.stdout)
+    s = doc["summary"]
+    rc = s["reclaim"]
+    print(f"report: reclaim records {rc['records']}, sample drops {rc['sample_drops']}, "
+          f"RSS fell by {mib(rc['bytes'])} between {rc['first_t_ns']} and {rc['last_t_ns']}; "
+          f"RSS at the end {mib(s['rss_bytes'])}, LazyFree {mib(s['lazyfree_bytes'] or 0)}")
+    check(rc["records"] > 0, "no rss record with reason reclaim")
+    check(rc["bytes"] > 300 * MIB, f"RSS fell by only {mib(rc['bytes'])} without calls")
+    check(s["rss_bytes"] < 200 * MIB, f"RSS at the end is {mib(s['rss_bytes'])}")
+    check(s["released_lazy_bytes"] > 400 * MIB,
+          "the released range must stay released lazily in the model")
+    # no release call from the process between the first reclaim and the end
+    tl = doc["timeline"]
+    first = rc["first_t_ns"]
+    before_rows = [r for r in tl if r["t_ns"] < first]
+    check(before_rows, "no timeline row before the reclaim")
+    b, e = before_rows[-1], tl[-1]
+    for k in ("madv_free_calls", "madv_dontneed_calls", "munmap_calls"):
+        check(b[k] == e[k], f"{k} went from {b[k]} to {e[k]} during the reclaim")
+    check(b["rss_bytes"] - e["rss_bytes"] > 300 * MIB,
+          f"the timeline shows RSS {mib(b['rss_bytes'])} -> {mib(e['rss_bytes'])}")
+    v = s["verdict"]
+    check("Reclaim seen" in v, f"the verdict does not report the reclaim: {v}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--madvtrace", required=True)
+    ap.add_argument("--report", required=True)
+    ap.add_argument("--spike", default="")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("skipped: needs root (BPF, cgroups)")
+        return SKIP
+    if not args.spike or not os.path.exists(args.spike):
+        print("skipped: the Go spike was not built (no go compiler?)")
+        return SKIP
+    if not os.path.exists(f"{CG_ROOT}/memory.limit_in_bytes"):
+        print(f"skipped: no cgroup v1 memory controller at {CG_ROOT}")
+        return SKIP
+    group = f"{CG_ROOT}/mt-test-{os.getpid()}"
+    os.mkdir(group)
+    tmp = tempfile.mkdtemp(prefix="mt-pressure-")
+    try:
+        test(args, tmp, group)
+    except (Failure, subprocess.TimeoutExpired) as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for _ in range(50):  # the group can be removed once its last task is reaped
+            try:
+                os.rmdir(group)
+                break
+            except OSError:
+                time.sleep(0.1)
+    print("go pressure: all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Golden tests of `madvtrace report` (python3 standard library only).
+
+    test_golden.py --report CMD --gen GEN_TRACES --data tests/data/golden [--update]
+
+CMD is `mt_report` (or `madvtrace`): it is run as `CMD report ...`.
+For every scenario NAME in the data directory:
+  - NAME.mtr, committed, must be what gen_traces writes today (the trace
+    format is a stable interface: a change here is a format change);
+  - the report of NAME.mtr as text, json and csv must equal NAME.txt,
+    NAME.json and NAME.csv (reviewed by hand when they were made);
+  - the json summary must agree with NAME.expect.json, the figures the
+    scenario's author worked out from the calls gen_traces writes;
+  - the perfetto and svg outputs must be well-formed and account for every
+    call.
+Then the bad inputs: missing, truncated, corrupt, newer-version and empty
+files, an unknown format, a bad interval.
+
+--update rewrites the committed files from the current code; review the diff.
+"""
+import argparse
+import csv
+import difflib
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+SCENARIOS = ("go-lazy", "go-eager", "reclaim", "mixed")
+FORMATS = (("text", "txt"), ("json", "json"), ("csv", "csv"))
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def run_report(args, report, *opts, ok=True, cwd=None):
+    env = dict(os.environ, TZ="UTC", LC_ALL="C")
+    p = subprocess.run([os.path.abspath(report), "report", *opts], capture_output=True,
+                       text=True, env=env, timeout=60, cwd=cwd)
+    if ok and p.returncode != 0:
+        raise Failure(f"report {' '.join(opts)} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def diff(expected, got, name):
+    if expected == got:
+        return
+    lines = difflib.unified_diff(expected.splitlines(True), got.splitlines(True),
+                                 f"{name} (expected)", f"{name} (got)")
+    raise Failure("".join(list(lines)[:80]))
+
+
+def check_expect(name, summary, expect):
+    for key, want in expect.items():
+        if key == "calls":
+            by = summary["calls"]["by_syscall"]
+            for sc, n in want.items():
+                check(by[sc]["calls"] == n, f"{name}: {sc} calls {by[sc]['calls']} != {n}")
+            continue
+        if key == "verdict_names":
+            for word in want:
+                check(word in summary["verdict"], f"{name}: the verdict does not say {word!r}")
+            continue
+        check(summary[key] == want, f"{name}: summary {key} = {summary[key]} != {want}")
+
+
+def check_perfetto(name, text, summary):
+    doc = json.loads(text)
+    events = doc["traceEvents"]
+    calls = 0
+    counters = set()
+    for e in events:
+        check("ph" in e and "pid" in e, f"{name}: perfetto event without ph/pid: {e}")
+        if e["ph"] == "C":
+            counters.add(e["name"])
+            check(list(e["args"]) == ["bytes"], f"{name}: counter args {e['args']}")
+        elif e["ph"] == "X":
+            check(e["dur"] > 0, f"{name}: slice without duration")
+            calls += e["args"]["calls"]
+        elif e["ph"] == "i" and e.get("s") == "t":
+            calls += 1
+    want = sum(v["calls"] for v in summary["calls"]["by_syscall"].values())
+    check(calls == want, f"{name}: perfetto has {calls} calls, the summary {want}")
+    for c in ("RSS", "committed", "released lazily", "released eagerly", "reserved"):
+        check(c in counters, f"{name}: perfetto lacks the {c!r} counter track")
+
+
+def check_svg(name, text):
+    root = ET.fromstring(text)
+    ns = "{http://www.w3.org/2000/svg}"
+    check(root.tag == ns + "svg", f"{name}: not an svg document")
+    lines = root.findall(f".//{ns}polyline")
+    check(len(lines) >= 2, f"{name}: svg has {len(lines)} series")
+    labels = "".join(t.text or "" for t in root.iter(ns + "text"))
+    for word in ("RSS", "MADV_FREE", "MiB"):
+        check(word in labels, f"{name}: svg text lacks {word!r}")
+
+
+def golden(args, tmp):
+    gen_dir = os.path.join(tmp, "gen")
+    os.mkdir(gen_dir)
+    subprocess.run([args.gen, gen_dir], check=True)
+    for name in SCENARIOS:
+        committed = os.path.join(args.data, name + ".mtr")
+        fresh = os.path.join(gen_dir, name + ".mtr")
+        for suffix in (".mtr", ".expect.json"):
+            if args.update:
+                shutil.copyfile(os.path.join(gen_dir, name + suffix),
+                                os.path.join(args.data, name + suffix))
+            with open(os.path.join(gen_dir, name + suffix), "rb") as a, \
+                    open(os.path.join(args.data, name + suffix), "rb") as b:
+                check(a.read() == b.read(),
+                      f"{name}{suffix}: gen_traces writes something else than the committed "
+                      "file (a trace format change?); see --update")
+        for fmt, ext in FORMATS:
+            # relative to the data directory: the reports name the file
+            got = run_report(args, args.report, "--format", fmt, name + ".mtr",
+                             cwd=args.data).stdout
+            path = os.path.join(args.data, f"{name}.{ext}")
+            if args.update:
+                with open(path, "w") as f:
+                    f.write(got)
+            with open(path) as f:
+                diff(f.read(), got, f"{name}.{ext}")
+        summary = json.loads(run_report(args, args.report, "-f", "json", fresh).stdout)["summary"]
+        with open(os.path.join(args.data, name + ".expect.json")) as f:
+            check_expect(name, summary, json.load(f))
+        rows = list(csv.DictReader(io.StringIO(
+            run_report(args, args.report, "-f", "csv", committed).stdout)))
+        check(rows and int(rows[-1]["released_lazy_bytes"]) == summary["released_lazy_bytes"],
+              f"{name}: the last csv row is not the end of the trace")
+        check_perfetto(name, run_report(args, args.report, "-f", "perfetto", committed).stdout,
+                       summary)
+        out = os.path.join(tmp, name + ".svg")
+        run_report(args, args.report, "-f", "svg", "-o", out, committed)
+        with open(out) as f:
+            check_svg(name, f.read())
+        print(f"ok {name}")
+
+
+def expect_error(args, opts, rc, words, name):
+    p = run_report(args, args.report, *opts, ok=False)
+    check(p.returncode == rc, f"{name}: exit {p.returncode}, expected {rc} ({p.stderr.strip()})")
+    lines = p.stderr.strip().splitlines()
+    check(len(lines) == 1 and lines[0].startswith("madvtrace: "),
+          f"{name}: expected one 'madvtrace: ' line on stderr, got {p.stderr!r}")
+    for w in words:
+        check(w in lines[0], f"{name}: the message does not say {w!r}: {lines[0]}")
+    check(p.stdout == "", f"{name}: printed a report anyway")
+    print(f"ok bad input: {name}")
+
+
+def bad_inputs(args, tmp):
+    src = os.path.join(args.data, "go-lazy.mtr")
+    with open(src, "rb") as f:
+        data = f.read()
+    hdr_len = struct.unpack_from("<I", data, 12)[0]
+
+    expect_error(args, [os.path.join(tmp, "missing.mtr")], 1, ["missing.mtr", "No such file"],
+                 "missing file")
+    empty = os.path.join(tmp, "empty.mtr")
+    with open(empty, "wb") as f:
+        f.write(data[:hdr_len])
+    expect_error(args, [empty], 1, ["no records"], "header only")
+    zero = os.path.join(tmp, "zero.mtr")
+    open(zero, "wb").close()
+    expect_error(args, [zero], 1, ["zero.mtr"], "empty file")
+    newer = os.path.join(tmp, "newer.mtr")
+    with open(newer, "wb") as f:
+        f.write(data[:8] + struct.pack("<I", 99) + data[12:])
+    expect_error(args, [newer], 1, ["version"], "newer version")
+    notrace = os.path.join(tmp, "text.mtr")
+    with open(notrace, "w") as f:
+        f.write("this is not a trace\n" * 10)
+    expect_error(args, [notrace], 1, ["not a madvtrace trace"], "not a trace")
+    # a record frame claiming a size smaller than a record header
+    corrupt = os.path.join(tmp, "corrupt.mtr")
+    with open(corrupt, "wb") as f:
+        f.write(data[:hdr_len] + struct.pack("<I", 3) + data[hdr_len + 4:])
+    expect_error(args, [corrupt], 1, ["corrupt.mtr"], "corrupt record")
+    expect_error(args, ["--format", "pdf", src], 2, ["pdf"], "unknown format")
+    expect_error(args, ["--interval", "soon", src], 2, ["soon"], "bad interval")
+    expect_error(args, [], 2, ["no trace file"], "no file")
+    expect_error(args, [src, src], 2, ["more than one"], "two files")
+    # truncated in the middle of a record: a report up to there, a warning, exit 0
+    cut = os.path.join(tmp, "cut.mtr")
+    with open(cut, "wb") as f:
+        f.write(data[:-20])
+    p = run_report(args, args.report, "-f", "json", cut, ok=False)
+    check(p.returncode == 0, f"truncated: exit {p.returncode}: {p.stderr}")
+    check("truncated" in p.stderr and p.stderr.startswith("madvtrace: warning: "),
+          f"truncated: no warning: {p.stderr!r}")
+    doc = json.loads(p.stdout)
+    full = json.loads(run_report(args, args.report, "-f", "json", src).stdout)
+    check(doc["trace"]["truncated"] and doc["trace"]["records"] == full["trace"]["records"] - 1,
+          "truncated: the report should hold every complete record")
+    print("ok bad input: truncated")
+    # output to a place that cannot be written
+    expect_error(args, ["-o", os.path.join(tmp, "no", "such", "dir.txt"), src], 1, ["dir.txt"],
+                 "unwritable output")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--report", required=True)
+    ap.add_argument("--gen", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--update", action="store_true")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="mt-golden-")
+    try:
+        golden(args, tmp)
+        bad_inputs(args, tmp)
+    except Failure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("golden: all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""
+Attach to 64 threads that keep creating and ending short-lived threads, then
+SIGINT madvtrace (once right away, during the attach, and once well after):
+no thread is left in a tracing stop, the workload finishes on its own, and
+each short thread's recorded marker calls are exactly the first k of its 4
+(what it did before the detach), with nothing recorded twice or out of order.
+"""
+import os
+import signal
+import subprocess
+import time
+
+import mtest
+import ptrace_env
+from mtest import check, fail, log
+
+MARK = 0x100000000000
+PER_THREAD = 4
+
+
+def run(env, name, attach_for):
+    trace, listing = env.path(f"{name}.mtr"), env.path(f"{name}.txt")
+    w = subprocess.Popen(env.user(env.cases("churn", "6", listing)), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    mt = None
+    try:
+        pid = ptrace_env.read_ready(w.stderr)
+        time.sleep(0.3)
+        mt = subprocess.Popen(env.mt("-q", "-o", trace, "-p", str(pid)),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        if attach_for:
+            ptrace_env.wait_attached(mt.stderr, timeout=30)
+            time.sleep(attach_for)
+        else:
+            # in the middle of the attach: as soon as the first thread is seized
+            deadline = time.monotonic() + 10
+            while ptrace_env.tracer_of(pid) != mt.pid and time.monotonic() < deadline:
+                time.sleep(0.001)
+        t0 = time.monotonic()
+        mt.send_signal(signal.SIGINT)
+        rc = mt.wait(timeout=30)
+        took = time.monotonic() - t0
+        err = mt.stderr.read().decode(errors="replace")
+        # every thread runs on: none in a tracing stop, none traced
+        time.sleep(0.2)
+        for _ in range(5):
+            states = ptrace_env.thread_states(pid)
+            stuck = {t: s for t, s in states.items() if s in "tT"}
+            check(not stuck, f"threads left stopped after the detach: {stuck}")
+            check(ptrace_env.tracer_of(pid) in (0, None), "still traced after the detach")
+            time.sleep(0.05)
+        out, _ = w.communicate(timeout=60)
+    finally:
+        ptrace_env.stop(w)
+        ptrace_env.stop(mt)
+    check(w.returncode == 0, f"the workload failed ({w.returncode}): {out!r}")
+    r = ptrace_env.case_result(out.decode(), "churn")
+    check(r["failed"] == 0, f"calls failed in the workload: {r}")
+    return pid, rc, err, took, trace, listing, r
+
+
+def check_prefixes(env, pid, trace, listing):
+    """Each short thread's recorded markers: the first k of its own, in order."""
+    shorts = set()
+    with open(listing) as f:
+        for line in f:
+            tid, seq = map(int, line.split())
+            shorts.add((tid, seq))
+    recs = mtest.dump(env, trace)
+    by_thread = {}
+    for r in recs:
+        if r["type"] == "madvise" and r["pid"] == pid and r.get("len") == 0 \
+                and r.get("addr", 0) >= MARK:
+            n = (r["addr"] - MARK) // 4096
+            check(r["ret"] == 0, f"a marker call failed: {r}")
+            by_thread.setdefault((r["tid"], n - n % PER_THREAD), []).append(n)
+    full = partial = 0
+    for (tid, base), seqs in by_thread.items():
+        check((tid, base) in shorts, f"markers {seqs} of tid {tid}: not a thread the workload ran")
+        check(seqs == list(range(base, base + len(seqs))),
+              f"tid {tid}: recorded markers {seqs} are not a prefix of {base}..{base + 3}")
+        full += len(seqs) == PER_THREAD
+        partial += len(seqs) < PER_THREAD
+    return sum(len(s) for s in by_thread.values()), len(shorts), full, partial
+
+
+def test(env):
+    # SIGINT during the attach
+    pid, rc, err, took, trace, listing, r = run(env, "early", 0)
+    check(rc in (0, 1), f"madvtrace ended with {rc} (a signal?): {err}")
+    if rc:
+        check("nothing recorded" in err or "exited" in err, f"unclear message: {err!r}")
+    log(f"SIGINT during the attach: madvtrace left in {took:.2f} s (exit {rc}); all "
+        f"{r['short_threads']} short threads of the workload ran to the end")
+
+    pid, rc, err, took, trace, listing, r = run(env, "late", 1.5)
+    check(rc == 0, f"madvtrace -p exited with {rc} on SIGINT: {err}")
+    recorded, n, full, partial = check_prefixes(env, pid, trace, listing)
+    check(full > 0, "no short thread recorded whole while attached")
+    check(recorded < r["calls"], "everything was recorded: the detach came after the end?")
+    log(f"SIGINT after 1.5 s: detached in {took:.2f} s; {recorded} of {r['calls']} marker calls "
+        f"recorded ({full} threads whole, {partial} cut by the detach), the rest made after it")
+
+
+if __name__ == "__main__":
+    ptrace_env.main(test, __doc__)

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The timeline fed with hand-made records: gauges summed over processes,
+ * exit and fork handling, RSS attributed to calls, reclaim, bounded
+ * sampling on a grid, live gauge lines, top regions and the verdict.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <cmocka.h>
+#include "timeline.h"
+
+#define MiB (1024ull * 1024)
+#define MS 1000000ull
+#define T0 1000000000000ull
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+
+static void hdr(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint64_t t)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->size = size;
+	h->pid = pid;
+	h->tid = pid;
+	h->t_ns = t;
+}
+
+static void f_mmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len,
+		   uint32_t prot, uint32_t flags)
+{
+	struct mt_mmap r = { 0 };
+
+	hdr(&r.h, MT_MMAP, sizeof(r), pid, t);
+	r.addr = addr;
+	r.len = len;
+	r.prot = prot;
+	r.flags = flags;
+	r.fd = -1;
+	r.ret = (int64_t)addr;
+	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
+}
+
+static void f_madvise(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr,
+		      uint64_t len, int advice, int64_t ret)
+{
+	struct mt_madvise r = { 0 };
+
+	hdr(&r.h, MT_MADVISE, sizeof(r), pid, t);
+	r.addr = addr;
+	r.len = len;
+	r.advice = advice;
+	r.ret = ret;
+	r.target_pid = pid;
+	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
+}
+
+static void f_munmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len)
+{
+	struct mt_munmap r = { 0 };
+
+	hdr(&r.h, MT_MUNMAP, sizeof(r), pid, t);
+	r.addr = addr;
+	r.len = len;
+	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
+}
+
+static void f_rss(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t reason,
+		  uint64_t anon, int64_t lazyfree)
+{
+	struct mt_rss r = { 0 };
+
+	hdr(&r.h, MT_RSS, sizeof(r), pid, t);
+	r.anon = anon;
+	r.reason = reason;
+	if (lazyfree >= 0) {
+		r.h.flags = MT_F_SMAPS;
+		r.lazyfree = (uint64_t)lazyfree;
+		r.smaps_rss = anon;
+	}
+	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
+}
+
+static void f_task(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t ev, uint32_t other)
+{
+	struct mt_task r = { 0 };
+
+	hdr(&r.h, MT_TASK, sizeof(r), pid, t);
+	r.event = ev;
+	r.other_pid = other;
+	strcpy(r.comm, "prog");
+	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
+}
+
+static struct mt_timeline *new_tl(uint64_t interval)
+{
+	struct mt_timeline_opts o = { .start_ns = T0, .interval_ns = interval };
+	struct mt_timeline *tl = mt_timeline__new(&o);
+
+	assert_non_null(tl);
+	return tl;
+}
+
+static bool has_finding(const struct mt_timeline *tl, const char *kind, const char *words)
+{
+	size_t n;
+	const struct mt_finding *f = mt_timeline__findings(tl, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(f[i].kind, kind) && (!words || strstr(f[i].text, words)))
+			return true;
+	return false;
+}
+
+static void test_lazy_release(void **state)
+{
+	struct mt_timeline *tl = new_tl(0);
+	const struct mt_summary *s;
+
+	(void)state;
+	f_task(tl, 10, T0, MT_TASK_LAUNCH, 0);
+	f_rss(tl, 10, T0, MT_RSS_START, 1 * MiB, -1);
+	f_mmap(tl, 10, T0 + 1 * MS, 0x7f0000000000, 64 * MiB, RW, ANON);
+	f_rss(tl, 10, T0 + 2 * MS, MT_RSS_FAULT, 65 * MiB, -1);
+	f_madvise(tl, 10, T0 + 3 * MS, 0x7f0000000000, 32 * MiB, 8 /* FREE */, 0);
+	f_rss(tl, 10, T0 + 500 * MS, MT_RSS_SAMPLE, 65 * MiB, 32 * MiB);
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	s = mt_timeline__summary(tl);
+	assert_int_equal(s->end.state[MT_RS_LAZY], 32 * MiB);
+	assert_int_equal(s->end.state[MT_RS_COMMITTED], 32 * MiB);
+	assert_int_equal(mt_gauges_rss(&s->end), 65 * MiB);
+	assert_int_equal(s->end.lazyfree, 32 * MiB);
+	assert_int_equal(s->advice[8].calls, 1);
+	assert_int_equal(s->advice[8].bytes, 32 * MiB);
+	assert_int_equal(s->end.free_calls, 1);
+	assert_int_equal(s->released_fresh, 32 * MiB);
+	assert_int_equal(s->rss_max, 65 * MiB);
+	assert_true(has_finding(tl, "lazy_release", "MADV_FREE released 32.0 MiB"));
+	assert_true(has_finding(tl, "lazyfree", "Rss - LazyFree = 33.0 MiB"));
+	assert_true(has_finding(tl, "no_reclaim", NULL));
+	assert_true(has_finding(tl, "advice", "GODEBUG=madvdontneed=1"));
+	assert_false(has_finding(tl, "reclaim", NULL));
+	/* finish is idempotent; no feeding afterwards */
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	assert_int_equal(mt_timeline__feed(tl, &(struct mt_hdr){ .type = MT_RSS, .t_ns = T0 }),
+			 -EINVAL);
+	mt_timeline__free(tl);
+}
+
+static void test_rss_at_calls_and_reclaim(void **state)
+{
+	struct mt_timeline *tl = new_tl(0);
+	const struct mt_summary *s;
+
+	(void)state;
+	f_rss(tl, 10, T0, MT_RSS_START, 70 * MiB, -1);
+	f_mmap(tl, 10, T0 + 1 * MS, 0x10000000, 64 * MiB, RW, ANON);
+	f_madvise(tl, 10, T0 + 2 * MS, 0x10000000, 16 * MiB, 4 /* DONTNEED */, 0);
+	f_rss(tl, 10, T0 + 2 * MS, MT_RSS_SYSCALL, 54 * MiB, -1);
+	f_munmap(tl, 10, T0 + 3 * MS, 0x10000000 + 16 * MiB, 8 * MiB);
+	f_rss(tl, 10, T0 + 3 * MS, MT_RSS_SYSCALL, 46 * MiB, -1);
+	f_madvise(tl, 10, T0 + 4 * MS, 0x10000000 + 24 * MiB, 40 * MiB, 8 /* FREE */, 0);
+	f_rss(tl, 10, T0 + 10 * MS, MT_RSS_RECLAIM, 30 * MiB, -1);
+	f_rss(tl, 10, T0 + 20 * MS, MT_RSS_RECLAIM, 6 * MiB, -1);
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	s = mt_timeline__summary(tl);
+	assert_int_equal(s->rss_down[MT_CL_DONTNEED], 16 * MiB);
+	assert_int_equal(s->rss_after[MT_CL_DONTNEED], 1);
+	assert_int_equal(s->rss_down[MT_CL_MUNMAP], 8 * MiB);
+	assert_int_equal(s->rss_after[MT_CL_FREE], 0);
+	assert_int_equal(s->reclaim_records, 2);
+	assert_int_equal(s->reclaimed_bytes, 40 * MiB);
+	assert_int_equal(s->first_reclaim_ns, T0 + 10 * MS);
+	assert_int_equal(s->end.reclaimed_bytes, 40 * MiB);
+	assert_int_equal(s->end.state[MT_RS_EAGER], 16 * MiB);
+	assert_int_equal(s->end.state[MT_RS_LAZY], 40 * MiB);
+	assert_true(has_finding(tl, "rss_at_release", "RSS fell by 16.0 MiB at the MADV_DONTNEED"));
+	assert_true(has_finding(tl, "rss_at_release", "RSS did not change at the MADV_FREE"));
+	assert_true(has_finding(tl, "reclaim", "RSS fell by 40.0 MiB in 2 steps"));
+	mt_timeline__free(tl);
+}
+
+static void test_processes(void **state)
+{
+	struct mt_timeline *tl = new_tl(0);
+	const struct mt_summary *s;
+	struct mt_madvise pm = { 0 };
+
+	(void)state;
+	f_task(tl, 10, T0, MT_TASK_LAUNCH, 0);
+	f_mmap(tl, 10, T0 + 1, 0x10000000, 8 * MiB, RW, ANON);
+	f_rss(tl, 10, T0 + 1, MT_RSS_START, 8 * MiB, -1);
+	f_task(tl, 10, T0 + 2, MT_TASK_FORK, 11);
+	f_rss(tl, 11, T0 + 3, MT_RSS_START, 8 * MiB, -1);
+	s = mt_timeline__summary(tl);
+	/* the child's copy of the address space counts too while it lives */
+	f_madvise(tl, 11, T0 + 4, 0x10000000, 2 * MiB, 8, 0);
+	/* process_madvise from the parent on the child's memory */
+	hdr(&pm.h, MT_MADVISE, sizeof(pm), 10, T0 + 5);
+	pm.h.flags = MT_F_PROCESS_MADVISE;
+	pm.addr = 0x10000000 + 2 * MiB;
+	pm.len = 2 * MiB;
+	pm.advice = 25; /* MADV_COLLAPSE: a refill */
+	pm.ret = 2 * MiB;
+	pm.target_pid = 11;
+	assert_int_equal(mt_timeline__feed(tl, &pm.h), 0);
+	f_task(tl, 11, T0 + 6, MT_TASK_EXIT, 0);
+	/* records of an exited process are counted, not applied */
+	f_madvise(tl, 11, T0 + 7, 0x10000000, 8 * MiB, 4, 0);
+	f_madvise(tl, 10, T0 + 8, 0x10000000, 4 * MiB, 4, 0);
+	f_rss(tl, 10, T0 + 9, MT_RSS_END, 4 * MiB, -1);
+	f_task(tl, 10, T0 + 9, MT_TASK_EXIT, 0);
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	s = mt_timeline__summary(tl);
+	assert_int_equal(s->processes, 2);
+	assert_int_equal(s->after_exit_records, 1);
+	assert_int_equal(s->process_madvise_records, 1);
+	/* the last process keeps its figures: the exit teardown explains nothing */
+	assert_true(s->target_exited);
+	assert_int_equal(s->target_pid, 10);
+	assert_string_equal(s->target_comm, "prog");
+	assert_int_equal(s->end.state[MT_RS_EAGER], 4 * MiB);
+	assert_int_equal(s->end.state[MT_RS_COMMITTED], 4 * MiB);
+	assert_int_equal(s->end.state[MT_RS_LAZY], 0);
+	assert_int_equal(mt_gauges_rss(&s->end), 4 * MiB);
+	/* the child's release was counted while it lived */
+	assert_int_equal(s->released_fresh, 2 * MiB + 4 * MiB);
+	mt_timeline__free(tl);
+}
+
+static void test_sampling_bounded(void **state)
+{
+	struct mt_timeline *tl = new_tl(0);
+	size_t n;
+	const struct mt_gauges *g;
+	uint64_t iv, max_rss = 0;
+
+	(void)state;
+	/* an hour of records every 3.7 ms, with one short RSS spike */
+	for (uint64_t i = 0; i < 1000000; i++) {
+		uint64_t t = T0 + i * 3700000ull;
+		uint64_t rss = i == 123457 ? 900 * MiB : (1 + i % 7) * MiB;
+
+		f_rss(tl, 10, t, MT_RSS_FAULT, rss, -1);
+	}
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	g = mt_timeline__samples(tl, &n);
+	iv = mt_timeline__interval(tl);
+	assert_true(n <= 4096);
+	assert_true(n >= 4096 / 5);
+	/* the automatic interval is 1, 2, 10, 20, 100 ... ms */
+	assert_true(iv % MS == 0);
+	for (size_t i = 0; i + 1 < n; i++) {
+		assert_int_equal((g[i].t_ns - T0) % iv, 0);
+		assert_true(i == 0 || g[i].t_ns == g[i - 1].t_ns + iv);
+		if (g[i].rss_peak > max_rss)
+			max_rss = g[i].rss_peak;
+	}
+	/* the last sample is the end of the trace */
+	assert_int_equal(g[n - 1].t_ns, T0 + 999999 * 3700000ull);
+	/* a spike between samples survives as a peak */
+	assert_int_equal(max_rss, 900 * MiB);
+	assert_false(mt_timeline__interval_raised(tl));
+	mt_timeline__free(tl);
+}
+
+static void test_fixed_interval(void **state)
+{
+	struct mt_timeline *tl = new_tl(250 * MS);
+	size_t n;
+	const struct mt_gauges *g;
+
+	(void)state;
+	f_rss(tl, 10, T0 + 100 * MS, MT_RSS_START, 1 * MiB, -1);
+	f_rss(tl, 10, T0 + 600 * MS, MT_RSS_FAULT, 2 * MiB, -1);
+	f_rss(tl, 10, T0 + 1100 * MS, MT_RSS_FAULT, 3 * MiB, -1);
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	g = mt_timeline__samples(tl, &n);
+	/* 0, 250, 500, 750, 1000 ms and the end */
+	assert_int_equal(n, 6);
+	assert_false(g[0].have_rss);
+	assert_int_equal(mt_gauges_rss(&g[1]), 1 * MiB);
+	assert_int_equal(mt_gauges_rss(&g[2]), 1 * MiB);
+	assert_int_equal(mt_gauges_rss(&g[3]), 2 * MiB);
+	assert_int_equal(g[4].t_ns, T0 + 1000 * MS);
+	assert_int_equal(mt_gauges_rss(&g[5]), 3 * MiB);
+	mt_timeline__free(tl);
+
+	/* a fixed interval that would hold too many samples is raised */
+	tl = new_tl(1000);
+	f_rss(tl, 10, T0, MT_RSS_START, 1 * MiB, -1);
+	f_rss(tl, 10, T0 + 1000 * MS, MT_RSS_FAULT, 2 * MiB, -1);
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	g = mt_timeline__samples(tl, &n);
+	assert_true(mt_timeline__interval_raised(tl));
+	assert_true(n <= 65536);
+	assert_int_equal(mt_gauges_rss(&g[n - 1]), 2 * MiB);
+	mt_timeline__free(tl);
+}
+
+static void test_gauge_lines(void **state)
+{
+	struct mt_timeline_opts o = { .start_ns = T0, .gauges_interval_ns = 1000 * MS };
+	struct mt_timeline *tl;
+	char *buf = NULL;
+	size_t len = 0, lines = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(out);
+	o.gauges_out = out;
+	tl = mt_timeline__new(&o);
+	f_rss(tl, 10, T0 + 500 * MS, MT_RSS_START, 5 * MiB, -1);
+	f_rss(tl, 10, T0 + 1500 * MS, MT_RSS_FAULT, 7 * MiB, -1); /* line for 1 s */
+	mt_timeline__tick(tl, T0 + 2100 * MS); /* line for 2 s */
+	mt_timeline__tick(tl, T0 + 9500 * MS); /* idle: one line, not seven */
+	mt_timeline__free(tl);
+	fclose(out);
+	for (char *p = buf; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 4); /* header + 3 */
+	assert_non_null(strstr(buf, "LazyFree"));
+	assert_non_null(strstr(buf, "+1.000s"));
+	assert_non_null(strstr(buf, "5.0 MiB"));
+	assert_non_null(strstr(buf, "7.0 MiB"));
+	free(buf);
+}
+
+static void test_top_regions(void **state)
+{
+	struct mt_timeline *tl = new_tl(0);
+	struct mt_mapping_info top[3];
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		uint64_t a = 0x10000000ull + (uint64_t)i * 0x1000000;
+
+		f_mmap(tl, 10, T0 + 1, a, 4 * MiB, RW, ANON);
+		f_madvise(tl, 10, T0 + 2, a, (uint64_t)(i + 1) * 512 * 1024, 4, 0);
+	}
+	/* the biggest one goes away, and must still be reported */
+	f_munmap(tl, 10, T0 + 3, 0x10000000ull + 4 * 0x1000000, 4 * MiB);
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	n = mt_timeline__top_regions(tl, top, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(top[0].released_eager, 5 * 512 * 1024);
+	assert_true(top[0].unmapped);
+	assert_int_equal(top[1].released_eager, 4 * 512 * 1024);
+	assert_int_equal(top[2].released_eager, 3 * 512 * 1024);
+	assert_int_equal(top[2].cur[MT_RS_EAGER], 3 * 512 * 1024);
+	mt_timeline__free(tl);
+}
+
+static void test_empty_and_odd(void **state)
+{
+	struct mt_timeline *tl = new_tl(0);
+	struct {
+		struct mt_hdr h;
+		uint64_t x;
+	} odd;
+
+	(void)state;
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	assert_true(has_finding(tl, "empty", NULL));
+	mt_timeline__free(tl);
+
+	tl = new_tl(0);
+	hdr(&odd.h, 77, sizeof(odd), 10, T0 + 5);
+	assert_int_equal(mt_timeline__feed(tl, &odd.h), 0);
+	/* out of order by a little: time does not run backwards */
+	f_rss(tl, 10, T0 + 3, MT_RSS_START, 1 * MiB, -1);
+	/* an unaligned address with ret 0 cannot have happened: counted, not applied */
+	f_madvise(tl, 10, T0 + 6, 0x1001, 4096, 8, 0);
+	assert_int_equal(mt_timeline__finish(tl), 0);
+	assert_int_equal(mt_timeline__summary(tl)->unknown_records, 1);
+	assert_int_equal(mt_timeline__summary(tl)->inconsistent, 1);
+	assert_int_equal(mt_timeline__summary(tl)->end_ns, T0 + 6);
+	assert_true(has_finding(tl, "unknown_records", NULL));
+	mt_timeline__free(tl);
+}
+
+static void test_fmt_bytes(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(mt_fmt_bytes(b, sizeof(b), 0), "0 B");
+	assert_string_equal(mt_fmt_bytes(b, sizeof(b), 1023), "1023 B");
+	assert_string_equal(mt_fmt_bytes(b, sizeof(b), 1024), "1.0 KiB");
+	assert_string_equal(mt_fmt_bytes(b, sizeof(b), 1536 * 1024), "1.5 MiB");
+	assert_string_equal(mt_fmt_bytes(b, sizeof(b), 1024 * MiB - 1), "1.0 GiB");
+	assert_string_equal(mt_fmt_bytes(b, sizeof(b), UINT64_MAX), "16.0 EiB");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lazy_release),
+		cmocka_unit_test(test_rss_at_calls_and_reclaim),
+		cmocka_unit_test(test_processes),
+		cmocka_unit_test(test_sampling_bounded),
+		cmocka_unit_test(test_fixed_interval),
+		cmocka_unit_test(test_gauge_lines),
+		cmocka_unit_test(test_top_regions),
+		cmocka_unit_test(test_empty_and_odd),
+		cmocka_unit_test(test_fmt_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
