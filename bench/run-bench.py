@@ -231,7 +231,9 @@ NAMES = {
 def render(info):
     L = [SECTION, "",
          f"Measured {info['date']} with `sudo bench/run-bench.py BUILD_DIR --write` "
-         f"({info['build_type']} build) on {info['machine']}.", ""]
+         f"({info['build_type']} build) on {info['machine']}; load average "
+         f"{info['load'][0]:.2f} at the start, {info['load'][1]:.2f} at the end (other work on "
+         "the machine inflates the traced runs most: the recorder needs a CPU of its own).", ""]
     L += ["### The churn loop", "",
           "Each iteration: mmap 64 KiB anonymous, touch one page, madvise MADV_FREE or "
           "MADV_DONTNEED (alternately), munmap. "
@@ -338,6 +340,9 @@ def main():
         m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", open(cache).read(), re.M)
         build_type = m.group(1) if m and m.group(1) else "?"
 
+    load0 = os.getloadavg()[0]
+    if load0 > 0.5:
+        note(f"warning: load average {load0:.2f}: other work will skew the figures")
     tmp = tempfile.mkdtemp(prefix="mt-bench-")
     try:
         n = a.iterations or calibrate(b["churn"], a.seconds, [])
@@ -360,6 +365,7 @@ def main():
             note(f"getppid loop: {gn} calls")
             info["gn"] = gn
             info["getppid"] = loop_bench(b, gtools, a.runs, gn, ["-g"], tmp, "getppid")
+        info["load"] = (load0, os.getloadavg()[0])
         text = render(info)
         print()
         print(text)

@@ -29,6 +29,7 @@ const volatile __u64 rss_interval_ns = 100000000;
 const volatile bool follow_forks = false;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 page_shift = 12;
+const volatile bool capture_stacks = true;
 
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit syscall */
 #define X32_SYSCALL_BIT 0x40000000
@@ -73,6 +74,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+/* user stacks of releases, by id; the loader writes each one to the trace once */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MT_MAX_STACK * sizeof(__u64));
+} stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -263,6 +272,7 @@ struct call {
 	__u64 a[6];
 	__u64 t_ns;
 	__u32 pid, tid;
+	__u32 stack_id;
 	__u8 abi;
 	__u16 flags;
 };
@@ -272,6 +282,7 @@ static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, s
 	fill_hdr(h, type, size, c->pid, c->tid, c->t_ns);
 	h->abi = c->abi;
 	h->flags = c->flags;
+	h->stack_id = c->stack_id;
 }
 
 /* compat calls return 32-bit addresses: keep errors negative, addresses unsigned */
@@ -436,7 +447,23 @@ static __always_inline void emit_process_madvise(struct call *c, __u32 target, l
 }
 
 /* One traced call, at its exit: regs are the caller's saved user registers. */
-static __always_inline int on_call(__u32 op, struct pt_regs *regs, long ret, bool compat)
+/* Calls that give memory back (or may replace a mapping): who made them is the question. */
+static __always_inline bool is_release(__u32 op, struct call *c)
+{
+	switch (op) {
+	case MT_MADVISE:
+	case MT_MUNMAP:
+	case MT_MREMAP:
+	case OP_PROCESS_MADVISE:
+		return true;
+	case MT_MMAP:
+		return c->a[3] & 0x10; /* MAP_FIXED: may replace what was there */
+	}
+	return false;
+}
+
+static __always_inline int on_call(void *ctx, __u32 op, struct pt_regs *regs, long ret,
+				   bool compat)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -473,6 +500,14 @@ static __always_inline int on_call(__u32 op, struct pt_regs *regs, long ret, boo
 		c.a[3] = regs->r10;
 		c.a[4] = regs->r8;
 		c.a[5] = regs->r9;
+	}
+	c.stack_id = 0;
+	if (capture_stacks && caller_traced && is_release(op, &c)) {
+		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+		/* ids start at 0; 0 in a record means "no stack" */
+		if (id >= 0)
+			c.stack_id = id + 1;
 	}
 	if (op == OP_PROCESS_MADVISE) {
 		__u32 target = pidfd_tgid(t, (int)c.a[0]);
@@ -537,7 +572,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	op = classify(id, compat);
 	if (!op)
 		return 0;
-	return on_call(op, regs, ret, compat);
+	return on_call(ctx, op, regs, ret, compat);
 }
 
 /*

@@ -31,6 +31,8 @@ enum mt_type {
 	MT_RSS = 7,
 	MT_TASK = 8,
 	MT_LOST = 9,
+	MT_STACK = 10, /* variable size: a user stack, referenced by hdr.stack_id */
+	MT_INFO = 11, /* variable size: a "key=value" fact learned while tracing */
 	MT_TYPE_MAX, /* one past the last known type */
 };
 
@@ -70,7 +72,7 @@ struct mt_hdr {
 	__u8 abi; /* enum mt_abi */
 	__u8 _pad0;
 	__u16 flags; /* enum mt_hdr_flags */
-	__u32 stack_id; /* 0: no user stack recorded */
+	__u32 stack_id; /* 0: no user stack recorded; else the id of an MT_STACK record */
 	__u32 _pad1;
 };
 
@@ -189,6 +191,34 @@ struct mt_lost {
 	__u32 _pad;
 };
 
+#define MT_MAX_STACK 64 /* frames kept per user stack */
+
+/*
+ * A user stack, innermost frame first. Written once per distinct stack, at
+ * some point after (not necessarily before) the records that reference it.
+ * Ids are shared by all traced processes: the ips belong to the address space
+ * of the process of the record that references the stack (hdr.pid is 0).
+ */
+struct mt_stack {
+	struct mt_hdr h;
+	__u32 id; /* what hdr.stack_id of other records refers to */
+	__u32 nr; /* frames that follow */
+	__u64 ips[]; /* nr return addresses (h.size = sizeof(struct mt_stack) + 8 * nr) */
+};
+
+#define MT_MAX_INFO 1024
+
+/*
+ * A fact about a traced process learned while tracing, as "key=value"
+ * (NUL-terminated; h.size covers it): "exe=/usr/bin/foo", "exe_base=0x...",
+ * "go_version=go1.19.8", "env.GODEBUG=madvdontneed=1". Later records with the
+ * same key and pid supersede earlier ones.
+ */
+struct mt_info {
+	struct mt_hdr h;
+	char text[];
+};
+
 /* Which backend produced a trace (trace file header). */
 enum mt_backend_id {
 	MT_BACKEND_BPF = 1,
@@ -197,6 +227,6 @@ enum mt_backend_id {
 };
 
 /* Largest record of this contract version. */
-#define MT_MAX_RECORD_SIZE 256
+#define MT_MAX_RECORD_SIZE (sizeof(struct mt_hdr) + 8 + 8 * MT_MAX_STACK + MT_MAX_INFO)
 
 #endif /* MADVTRACE_H */

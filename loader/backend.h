@@ -24,6 +24,7 @@ struct mt_session {
 	uid_t uid;
 	gid_t gid;
 	bool follow_forks; /* -f */
+	bool stacks; /* record the user stack of each release (MT_STACK records) */
 	uint64_t rss_interval_ns; /* --rss-interval */
 	uint64_t smaps_interval_ns; /* --smaps-interval, 0: never */
 	uint64_t duration_ns; /* --duration, 0: until the target exits or we are stopped */

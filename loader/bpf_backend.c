@@ -24,6 +24,8 @@
 #include "madvtrace.skel.h"
 
 #define POLL_MS 50
+#define MAX_STACK_IDS 8192 /* the program's stack map size */
+#define STACK_EVERY_NS 1000000000ull
 #define DEFAULT_BUFFER (16u << 20)
 
 struct bpf_session {
@@ -35,6 +37,7 @@ struct bpf_session {
 	int err; /* first error returned by emit */
 	uint64_t records;
 	uint64_t lost_reported;
+	uint64_t stacks_written[MAX_STACK_IDS / 64]; /* ids already in the trace */
 };
 
 static int verbose_level;
@@ -147,6 +150,36 @@ static void report_lost(struct bpf_session *bs)
 	emit(bs, &r.h);
 }
 
+/* Write each user stack the program has captured since the last call, once. */
+static void drain_stacks(struct bpf_session *bs)
+{
+	int fd = bpf_map__fd(bs->skel->maps.stacks);
+	uint32_t key, next, *prev = NULL, nr;
+	union {
+		struct mt_stack st;
+		uint8_t b[sizeof(struct mt_stack) + MT_MAX_STACK * sizeof(uint64_t)];
+	} u;
+	uint64_t ips[MT_MAX_STACK];
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key >= MAX_STACK_IDS || (bs->stacks_written[key / 64] & (1ull << (key % 64))))
+			continue;
+		if (bpf_map_lookup_elem(fd, &key, ips))
+			continue;
+		for (nr = 0; nr < MT_MAX_STACK && ips[nr]; nr++)
+			;
+		mt_hdr_init(&u.st.h, MT_STACK, sizeof(u.st) + nr * sizeof(uint64_t), 0, 0,
+			    mt_now_ns());
+		u.st.id = key + 1; /* as the records refer to it: 0 means none */
+		u.st.nr = nr;
+		memcpy(u.st.ips, ips, nr * sizeof(uint64_t));
+		bs->stacks_written[key / 64] |= 1ull << (key % 64);
+		emit(bs, &u.st.h);
+	}
+}
+
 static void flush_rss(struct bpf_session *bs)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
@@ -192,8 +225,8 @@ static int read_pid_max(void)
 static int adopt(struct bpf_session *bs, pid_t pid)
 {
 	struct mt_adopt_args args = { .pid = pid };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args),
-		    .ctx_out = &args, .ctx_size_out = sizeof(args));
+	/* a syscall program's context is copied back into ctx_in */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 	int err = bpf_prog_test_run_opts(bpf_program__fd(bs->skel->progs.adopt), &opts);
 
 	return err ? err : args.ret;
@@ -316,7 +349,7 @@ static int bpf_run(struct mt_session *s)
 {
 	struct bpf_session bs = { .s = s };
 	struct child child = { .pid = -1, .go_fd = -1, .err_fd = -1 };
-	uint64_t start, next_flush, next_smaps, now;
+	uint64_t start, next_flush, next_smaps, next_stacks, now;
 	uint8_t one = 1;
 	size_t map_bytes = 0;
 	uint32_t key;
@@ -346,6 +379,9 @@ static int bpf_run(struct mt_session *s)
 	bs.traced_words = (read_pid_max() + 63) / 64;
 	bpf_map__set_max_entries(bs.skel->maps.traced, bs.traced_words);
 	bs.skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
+	bs.skel->rodata->capture_stacks = s->stacks;
+	if (!s->stacks) /* the map must exist for the program to load, not be large */
+		bpf_map__set_max_entries(bs.skel->maps.stacks, 1);
 	bs.skel->rodata->wakeup_bytes = bpf_map__max_entries(bs.skel->maps.rb) / 4;
 	/* load */
 	err = madvtrace_bpf__load(bs.skel);
@@ -400,9 +436,14 @@ static int bpf_run(struct mt_session *s)
 		}
 	} else {
 		__atomic_fetch_or(&bs.traced[key / 64], 1ull << (key % 64), __ATOMIC_SEQ_CST);
-		if (!mt_proc_alive(s->pid) || adopt(&bs, s->pid)) {
-			fprintf(stderr, "madvtrace: process %d exited during attach\n", s->pid);
-			err = -ESRCH;
+		err = mt_proc_alive(s->pid) ? adopt(&bs, s->pid) : -ESRCH;
+		if (err) {
+			if (err == -ESRCH)
+				fprintf(stderr, "madvtrace: process %d exited during attach\n",
+					s->pid);
+			else
+				fprintf(stderr, "madvtrace: cannot attach to %d: %s\n", s->pid,
+					strerror(-err));
 			goto cleanup;
 		}
 	}
@@ -427,6 +468,7 @@ static int bpf_run(struct mt_session *s)
 	start = mt_now_ns();
 	next_flush = start + s->rss_interval_ns;
 	next_smaps = s->smaps_interval_ns ? start + s->smaps_interval_ns : UINT64_MAX;
+	next_stacks = s->stacks ? start + STACK_EVERY_NS : UINT64_MAX;
 	while (!*s->stop && !bs.err) {
 		err = ring_buffer__poll(bs.rb, POLL_MS);
 		if (err < 0 && err != -EINTR)
@@ -438,6 +480,10 @@ static int bpf_run(struct mt_session *s)
 			flush_rss(&bs);
 			report_lost(&bs);
 			next_flush = now + s->rss_interval_ns;
+		}
+		if (now >= next_stacks) {
+			drain_stacks(&bs);
+			next_stacks = now + STACK_EVERY_NS;
 		}
 		if (now >= next_smaps) {
 			for_each_traced(&bs, sample_smaps);
@@ -458,6 +504,8 @@ static int bpf_run(struct mt_session *s)
 	flush_rss(&bs);
 	ring_buffer__consume(bs.rb);
 	report_lost(&bs);
+	if (s->stacks)
+		drain_stacks(&bs);
 	/* processes still running: their state as we leave them */
 	for_each_traced(&bs, end_traced);
 

@@ -257,7 +257,7 @@ static const char *errno_desc(int err)
 /* ---- string builder ---- */
 
 /* Big enough for any record of this contract; appends past the end are dropped. */
-#define SB_CAP 1536
+#define SB_CAP 4096
 
 struct sb {
 	size_t n;
@@ -950,6 +950,55 @@ static void json_lost(struct sb *s, const struct mt_hdr *rec)
 	}
 }
 
+static void json_stack(struct sb *s, const struct mt_hdr *rec)
+{
+	const struct mt_stack *r = (const void *)rec;
+	uint32_t i, nr = r->nr;
+
+	/* never trust nr beyond what the record holds */
+	if (nr > (rec->size - sizeof(*r)) / sizeof(r->ips[0]))
+		nr = (rec->size - sizeof(*r)) / sizeof(r->ips[0]);
+	if (nr > MT_MAX_STACK)
+		nr = MT_MAX_STACK;
+	J(s, "id");
+	sb_u64(s, r->id);
+	J(s, "ips");
+	sb_chr(s, '[');
+	for (i = 0; i < nr; i++) {
+		if (i)
+			sb_chr(s, ',');
+		sb_u64(s, r->ips[i]);
+	}
+	sb_chr(s, ']');
+}
+
+/* The text of an info record, bounded by the record. */
+static size_t info_len(const struct mt_hdr *rec)
+{
+	const struct mt_info *r = (const void *)rec;
+	size_t max = rec->size > sizeof(*r) ? rec->size - sizeof(*r) : 0;
+
+	return strnlen(r->text, max);
+}
+
+static void json_info(struct sb *s, const struct mt_hdr *rec)
+{
+	const struct mt_info *r = (const void *)rec;
+	size_t n = info_len(rec);
+	const char *eq = memchr(r->text, '=', n);
+	size_t klen = eq ? (size_t)(eq - r->text) : n;
+
+	J(s, "key");
+	sb_chr(s, '"');
+	sb_json_bytes(s, (const unsigned char *)r->text, klen);
+	sb_chr(s, '"');
+	J(s, "value");
+	sb_chr(s, '"');
+	if (eq)
+		sb_json_bytes(s, (const unsigned char *)eq + 1, n - klen - 1);
+	sb_chr(s, '"');
+}
+
 /* Text: "0x..." or "NULL" for an address argument. */
 static void sb_addr(struct sb *s, uint64_t addr)
 {
@@ -1178,6 +1227,25 @@ static void text_task(struct sb *s, const struct mt_hdr *rec)
 	sb_lit(s, " +++");
 }
 
+static void text_stack(struct sb *s, const struct mt_hdr *rec)
+{
+	const struct mt_stack *r = (const void *)rec;
+
+	sb_lit(s, "stack #");
+	sb_u64(s, r->id);
+	sb_lit(s, " (");
+	sb_u64(s, r->nr);
+	sb_lit(s, " frames)");
+}
+
+static void text_info(struct sb *s, const struct mt_hdr *rec)
+{
+	const struct mt_info *r = (const void *)rec;
+
+	sb_lit(s, "info ");
+	sb_text_bytes(s, (const unsigned char *)r->text, info_len(rec));
+}
+
 static void text_lost(struct sb *s, const struct mt_hdr *rec)
 {
 	const struct mt_lost *r = (const void *)rec;
@@ -1214,6 +1282,8 @@ static const struct type_desc types[] = {
 	TYPE(MT_RSS, "rss", mt_rss, NULL, json_rss, text_rss),
 	TYPE(MT_TASK, "task", mt_task, NULL, json_task, text_task),
 	TYPE(MT_LOST, "lost", mt_lost, NULL, json_lost, text_lost),
+	TYPE(MT_STACK, "stack", mt_stack, NULL, json_stack, text_stack),
+	TYPE(MT_INFO, "info", mt_info, NULL, json_info, text_info),
 };
 #undef TYPE
 

@@ -46,6 +46,7 @@ struct sink {
 	struct mt_summary *sum;
 	bool print;
 	bool stdout_broken;
+	bool write_failed;
 	char *cmdline;
 	char *target;
 	int64_t clock_offset_ns;
@@ -84,6 +85,7 @@ static void usage(FILE *f)
 		"      --backend NAME      bpf (default when BPF programs can be loaded) or ptrace\n"
 		"      --buffer-size MIB   BPF ring buffer size (16)\n"
 		"      --json              print calls as JSON Lines (as `dump` does)\n"
+		"      --no-stacks         do not record the user stack of each release\n"
 		"  -q, --quiet             no summary at the end\n"
 		"  -v, --verbose           more messages; -vv adds libbpf's log\n"
 		"  -h, --help              this help\n"
@@ -223,7 +225,11 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 	if (k->w) {
 		err = mt_writer__write(k->w, rec);
 		if (err) {
-			fprintf(stderr, "madvtrace: writing %s: %s\n", k->o->output, strerror(-err));
+			/* the writer keeps its first error: say it once */
+			if (!k->write_failed)
+				fprintf(stderr, "madvtrace: writing %s: %s\n", k->o->output,
+					strerror(-err));
+			k->write_failed = true;
 			return err;
 		}
 	}
@@ -345,6 +351,7 @@ int main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'B' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -364,6 +371,7 @@ int main(int argc, char **argv)
 		return mt_report_main(argc - 1, argv + 1);
 
 	o.s.rss_interval_ns = 100 * 1000000ull;
+	o.s.stacks = true;
 	o.s.smaps_interval_ns = 1000 * 1000000ull;
 	opterr = 0; /* our own one-line messages instead of getopt's */
 	/* '+': options end at the command, so its own options stay its own */
@@ -413,6 +421,9 @@ int main(int argc, char **argv)
 			break;
 		case 'J':
 			o.json = true;
+			break;
+		case 'N':
+			o.s.stacks = false;
 			break;
 		case 'q':
 			o.quiet = true;
@@ -482,7 +493,7 @@ int main(int argc, char **argv)
 		int werr = mt_writer__free(k.w);
 
 		k.w = NULL;
-		if (werr && !err) {
+		if (werr && !k.write_failed) {
 			fprintf(stderr, "madvtrace: writing %s: %s\n", o.output, strerror(-werr));
 			err = werr;
 		}

@@ -58,7 +58,7 @@ enum task_flags {
 struct proc {
 	pid_t tgid;
 	unsigned int ntasks;
-	bool record; /* emit records (false: the launched command before exec, unfollowed children) */
+	bool record; /* false: the launched command before its exec, children without -f */
 	bool keep; /* stays traced (attach mode: a child we do not follow is detached) */
 	bool exited; /* its leader's exit was reported */
 	int statm_fd;
@@ -97,6 +97,7 @@ struct pt {
 	int err; /* first error from emit: recording stops there */
 	int errpipe; /* launch: the child reports a failed setup or exec here */
 	bool attaching; /* hold every task at its first stop */
+	bool started; /* on_start done: records may flow */
 	bool ending; /* detaching or killing: no records, no new attachments kept */
 	bool no_swap; /* no swap space configured: statm suffices to follow RSS */
 	long page;
@@ -295,7 +296,7 @@ static struct task *adopt_task(struct pt *pt, pid_t tid)
 		st.tgid = tid;
 	p = find_proc(pt, (pid_t)st.tgid);
 	if (!p) {
-		/* a new process: recorded and kept only with -f (launch mode keeps it regardless) */
+		/* a new process: recorded only with -f; launch mode keeps it traced regardless */
 		bool follow = pt->s->follow_forks && !pt->ending;
 
 		p = new_proc(pt, (pid_t)st.tgid, follow && !pt->err, follow || pt->launch);
@@ -315,7 +316,7 @@ static void emit(struct pt *pt, const struct mt_hdr *h)
 {
 	int err;
 
-	if (pt->err || pt->ending)
+	if (pt->err || pt->ending || !pt->started)
 		return;
 	err = pt->s->emit(pt->s->emit_ctx, h);
 	if (err) {
@@ -421,7 +422,8 @@ static void rss_check(struct pt *pt, struct proc *p, uint32_t reason)
 		return;
 	/* outside a call, only another context takes pages away (anon or file/shmem) */
 	if (!reason)
-		reason = p->em_valid && (sh < p->em_shared || res - sh < p->em_resident - p->em_shared)
+		reason = p->em_valid && (sh < p->em_shared ||
+					 res - sh < p->em_resident - p->em_shared)
 				 ? MT_RSS_RECLAIM
 				 : MT_RSS_FAULT;
 	if (!pt->no_swap || !p->em_valid || sh != p->em_shared) {
@@ -971,7 +973,7 @@ static int seize_threads(struct pt *pt, struct proc *p)
 			ptrace(PTRACE_INTERRUPT, tid, 0L, 0L);
 			n++;
 		} else if (errno == EPERM && !read_status(tid, &st) && st.tracer == getpid()) {
-			/* created by a thread we had seized: auto-attached, its stop is on the way */
+			/* made by a thread we had seized: attached already, its stop is coming */
 			if (add_task(pt, tid, p, T_NEW))
 				n++;
 		}
@@ -1041,13 +1043,16 @@ static int attach(struct pt *pt)
 		return -ESRCH;
 	}
 	if (*s->stop) {
-		fprintf(stderr, "madvtrace: stopped before the attach to %d was complete; nothing "
-				"recorded\n", s->pid);
+		fprintf(stderr,
+			"madvtrace: stopped before the attach to %d was complete: nothing "
+			"recorded\n",
+			s->pid);
 		return -EINTR;
 	}
 	s->target_pid = s->pid;
 	if (s->on_start && (err = s->on_start(s)))
 		return err;
+	pt->started = true;
 	emit_task(pt, p, p->tgid, MT_TASK_ATTACH, 0, 0);
 	emit_rss(pt, p, MT_RSS_START, true);
 	fprintf(stderr,
@@ -1259,6 +1264,7 @@ static int launch(struct pt *pt)
 		go[1] = -1;
 		goto cleanup;
 	}
+	pt->started = true;
 	emit_launch(pt, p);
 	if (write(go[1], "g", 1) != 1) {
 		err = -errno;
@@ -1485,6 +1491,8 @@ cleanup:
 		else
 			detach_all(pt);
 	}
+	/* gone from under us (ECHILD): only our bookkeeping is left */
+	for_each_task(pt, remove_task);
 	while (pt->procs)
 		free_proc(pt, pt->procs);
 	if (!err && pt->err)

@@ -44,6 +44,7 @@ struct mapping {
 
 struct region {
 	struct region *left, *right;
+	struct region *prev, *next; /* address order: walking a range costs O(1) a step */
 	uint64_t start, end;
 	struct mapping *map;
 	uint32_t prot;
@@ -129,17 +130,22 @@ static struct region *rebalance(struct region *n)
 	return n;
 }
 
-static struct region *avl_insert(struct region *root, struct region *n)
+/* Insert n; *pred and *succ become its neighbours in address order. */
+static struct region *avl_insert(struct region *root, struct region *n, struct region **pred,
+				 struct region **succ)
 {
 	if (!root) {
 		n->left = n->right = NULL;
 		n->height = 1;
 		return n;
 	}
-	if (n->start < root->start)
-		root->left = avl_insert(root->left, n);
-	else
-		root->right = avl_insert(root->right, n);
+	if (n->start < root->start) {
+		*succ = root;
+		root->left = avl_insert(root->left, n, pred, succ);
+	} else {
+		*pred = root;
+		root->right = avl_insert(root->right, n, pred, succ);
+	}
 	return rebalance(root);
 }
 
@@ -207,6 +213,31 @@ static struct region *avl_ceil(struct region *n, uint64_t key)
 		}
 	}
 	return best;
+}
+
+static void tree_insert(struct mt_regions *rs, struct region *n)
+{
+	struct region *pred = NULL, *succ = NULL;
+
+	rs->root = avl_insert(rs->root, n, &pred, &succ);
+	n->prev = pred;
+	n->next = succ;
+	if (pred)
+		pred->next = n;
+	if (succ)
+		succ->prev = n;
+	rs->count++;
+}
+
+static void tree_remove(struct mt_regions *rs, struct region *n)
+{
+	rs->root = avl_remove(rs->root, n->start);
+	if (n->prev)
+		n->prev->next = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	n->prev = n->next = NULL;
+	rs->count--;
 }
 
 /* ---- mappings ---- */
@@ -307,8 +338,7 @@ static struct region *region_add(struct mt_regions *rs, uint64_t start, uint64_t
 	r->touched = a->touched;
 	r->map = m;
 	m->refs++;
-	rs->root = avl_insert(rs->root, r);
-	rs->count++;
+	tree_insert(rs, r);
 	account(rs, r, 1);
 	return r;
 }
@@ -318,8 +348,7 @@ static void region_del(struct mt_regions *rs, struct region *r)
 	struct mapping *m = r->map;
 
 	account(rs, r, -1);
-	rs->root = avl_remove(rs->root, r->start);
-	rs->count--;
+	tree_remove(rs, r);
 	free(r);
 	map_unref(rs, m);
 }
@@ -359,8 +388,7 @@ static int split_at(struct mt_regions *rs, uint64_t addr)
 	n->start = addr;
 	r->end = addr; /* same state on both sides: the totals do not change */
 	n->map->refs++;
-	rs->root = avl_insert(rs->root, n);
-	rs->count++;
+	tree_insert(rs, n);
 	return 0;
 }
 
@@ -387,11 +415,10 @@ static void merge_range(struct mt_regions *rs, uint64_t s, uint64_t e)
 	if (!r)
 		r = avl_ceil(rs->root, s);
 	while (r && r->start <= e) {
-		n = avl_ceil(rs->root, r->end);
+		n = r->next;
 		if (n && mergeable(r, n)) {
 			r->end = n->end; /* same state and mapping: totals unchanged */
-			rs->root = avl_remove(rs->root, n->start);
-			rs->count--;
+			tree_remove(rs, n);
 			n->map->refs--; /* r still holds the mapping */
 			free(n);
 			continue;
@@ -478,14 +505,13 @@ static void recommit(struct region *r, struct attrs *a, struct mt_rdelta *d)
 
 static int unmap_range(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_rdelta *d)
 {
-	struct region *r;
-	uint64_t next;
+	struct region *r, *next;
 	int err = isolate(rs, s, e);
 
 	if (err)
 		return err;
-	for (r = avl_ceil(rs->root, s); r && r->start < e; r = avl_ceil(rs->root, next)) {
-		next = r->end;
+	for (r = avl_ceil(rs->root, s); r && r->start < e; r = next) {
+		next = r->next;
 		d->unmapped += r->end - r->start;
 		region_del(rs, r);
 	}
@@ -534,7 +560,7 @@ static int fill_holes(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_r
 		if (!r || r->start >= e)
 			break;
 		cur = r->end;
-		r = avl_ceil(rs->root, cur);
+		r = r->next;
 	}
 	return 0;
 }
@@ -627,6 +653,21 @@ static struct region *clone_tree(struct mt_regions *dst, const struct region *r,
 	return n;
 }
 
+/* Thread the address-order list through a tree built without it (a clone). */
+static struct region *relink(struct region *r, struct region *prev)
+{
+	while (r) {
+		prev = relink(r->left, prev);
+		r->prev = prev;
+		r->next = NULL;
+		if (prev)
+			prev->next = r;
+		prev = r;
+		r = r->right;
+	}
+	return prev;
+}
+
 struct mt_regions *mt_regions__clone(const struct mt_regions *src, uint32_t pid)
 {
 	struct mt_regions *dst = mt_regions__new(pid, (uint32_t)(src->page_mask + 1));
@@ -640,6 +681,7 @@ struct mt_regions *mt_regions__clone(const struct mt_regions *src, uint32_t pid)
 	dst->retire_ctx = src->retire_ctx;
 	memcpy(dst->bytes, src->bytes, sizeof(dst->bytes));
 	dst->root = clone_tree(dst, src->root, &err);
+	relink(dst->root, NULL);
 	for (m = src->maps; m; m = m->next)
 		m->clone = NULL; /* scratch pointers only; src is unchanged otherwise */
 	if (err) {
@@ -684,7 +726,7 @@ int mt_regions__mmap(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64
 	 * part of its reservation) keeps that mapping, so its releases are
 	 * reported together.
 	 */
-	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = avl_ceil(rs->root, r->end)) {
+	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = r->next) {
 		if (!same)
 			same = r->map;
 		else if (r->map != same)
@@ -699,7 +741,7 @@ int mt_regions__mmap(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64
 			return -ENOMEM;
 	}
 	m->refs++; /* hold it while its own regions are replaced */
-	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = avl_ceil(rs->root, r->end)) {
+	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = r->next) {
 		struct attrs a = fresh;
 		uint64_t l = r->end - r->start;
 
@@ -735,7 +777,7 @@ int mt_regions__mmap(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64
 		if (!r || r->start >= e)
 			break;
 		cur = r->end;
-		r = avl_ceil(rs->root, cur);
+		r = r->next;
 	}
 	map_unref(rs, m);
 	merge_range(rs, addr, e);
@@ -851,7 +893,7 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 	if (err)
 		return err;
 	for (r = avl_ceil(rs->root, old_addr); r && r->start < old_addr + keep; r = next) {
-		next = avl_ceil(rs->root, r->end);
+		next = r->next;
 		if (flags & MREMAP_DONTUNMAP) {
 			/* the old range stays mapped (empty); the copy moves */
 			struct region *c = malloc(sizeof(*c));
@@ -865,8 +907,7 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 			r = c;
 		} else {
 			account(rs, r, -1);
-			rs->root = avl_remove(rs->root, r->start);
-			rs->count--;
+			tree_remove(rs, r);
 		}
 		r->left = NULL;
 		*tail = r;
@@ -893,8 +934,7 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 			r->map->info.start += delta;
 			r->map->info.end += delta;
 		}
-		rs->root = avl_insert(rs->root, r);
-		rs->count++;
+		tree_insert(rs, r);
 		account(rs, r, 1);
 	}
 	if (err)
@@ -950,7 +990,7 @@ int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uin
 		err = fill_holes(rs, addr, e, d);
 	if (err)
 		return err;
-	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = avl_ceil(rs->root, r->end)) {
+	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = r->next) {
 		struct attrs a = attrs_of(r);
 
 		switch (what) {
@@ -997,7 +1037,7 @@ int mt_regions__mprotect(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, ui
 		if (!r || r->end <= addr)
 			return 0;
 		cur = r->end;
-		while (cur < e && (r = avl_ceil(rs->root, cur)) && r->start == cur)
+		while (cur < e && (r = r->next) && r->start == cur)
 			cur = r->end;
 		if (cur < e)
 			e = cur;
@@ -1008,7 +1048,7 @@ int mt_regions__mprotect(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, ui
 		err = fill_holes(rs, addr, e, d);
 	if (err)
 		return err;
-	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = avl_ceil(rs->root, r->end)) {
+	for (r = avl_ceil(rs->root, addr); r && r->start < e; r = r->next) {
 		struct attrs a = attrs_of(r);
 
 		if (prot) {

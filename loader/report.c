@@ -652,10 +652,11 @@ static int render_json(struct report *rp)
 		", \"unknown_records\": %" PRIu64 ", \"inconsistent_records\": %" PRIu64
 		", \"after_exit_records\": %" PRIu64 ", \"partial_calls\": %" PRIu64
 		", \"rss_records\": %" PRIu64
-		", \"smaps_records\": %" PRIu64 ", \"processes\": %" PRIu32 ",\n",
+		", \"smaps_records\": %" PRIu64 ", \"processes\": %" PRIu32
+		", \"regions\": %" PRIu64 ",\n",
 		s->lost_events, s->records, s->unknown_records, s->inconsistent,
 		s->after_exit_records, s->partial_calls, s->rss_records, s->smaps_records,
-		s->processes);
+		s->processes, s->regions);
 	fprintf(o, "    \"target\": {\"pid\": %" PRIu32 ", \"comm\": ", s->target_pid);
 	json_str(o, s->target_comm);
 	fprintf(o, ", \"exited\": %s, \"exit_status\": ", s->target_exited ? "true" : "false");

@@ -1461,8 +1461,11 @@ static int count_thp(struct mt_timeline *tl)
 {
 	uint64_t sum = 0;
 
-	for (const struct proc *p = tl->procs; p; p = p->next)
+	tl->sum.regions = 0;
+	for (const struct proc *p = tl->procs; p; p = p->next) {
 		sum += mt_regions__released_thp(p->rs);
+		tl->sum.regions += mt_regions__count(p->rs);
+	}
 	tl->sum.released_thp = sum;
 	return 0;
 }

@@ -87,6 +87,7 @@ struct mt_summary {
 	uint64_t hp_released; /* released memory later advised MADV_HUGEPAGE */
 	uint64_t released_thp; /* at the end: released bytes whose last THP advice is MADV_HUGEPAGE */
 	uint64_t filled; /* memory from before the trace learned through calls */
+	uint64_t regions; /* at the end: regions in the model (its memory is proportional) */
 	/* RSS */
 	uint64_t rss_records, smaps_records;
 	uint64_t rss_first, rss_first_ns; /* first rss record */

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import mtest
@@ -32,6 +33,9 @@ USER = os.environ.get("MT_TEST_USER", "mtuser")
 class PtraceEnv(mtest.Env):
     def __init__(self, args):
         super().__init__(args)
+        # a name of our own: other suites may sweep theirs
+        os.rmdir(self.tmp)
+        self.tmp = tempfile.mkdtemp(prefix="mt-ptrace-")
         self.root = os.geteuid() == 0
         self.orig_madvtrace = self.madvtrace
         self.cases32 = os.path.abspath(args.cases32) if args.cases32 else None

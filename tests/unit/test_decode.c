@@ -78,6 +78,7 @@ static void test_type_table(void **state)
 		{ 1, "mmap", 80 }, { 2, "munmap", 56 }, { 3, "mremap", 80 },
 		{ 4, "madvise", 64 }, { 5, "brk", 48 },	 { 6, "mprotect", 64 },
 		{ 7, "rss", 88 },  { 8, "task", 64 },	 { 9, "lost", 48 },
+		{ 10, "stack", 40 }, { 11, "info", 32 },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -90,7 +91,7 @@ static void test_type_table(void **state)
 		assert_int_equal(mt_type_by_name(want[i].name), want[i].type);
 	}
 	assert_null(mt_type_info(0));
-	assert_null(mt_type_info(10));
+	assert_null(mt_type_info(MT_TYPE_MAX));
 	assert_null(mt_type_info(0xffff));
 	assert_int_equal(mt_type_by_name("unknown"), 0);
 	assert_int_equal(mt_type_by_name(""), 0);
@@ -754,6 +755,44 @@ static void test_lost_unknown(void **state)
 	assert_string_equal(text(&u), "1.000000 1234/1240 unknown record type 42 (40 bytes)");
 }
 
+static void test_stack_info(void **state)
+{
+	union {
+		struct mt_stack st;
+		unsigned char b[sizeof(struct mt_stack) + 3 * 8];
+	} u;
+	union {
+		struct mt_info in;
+		unsigned char b[sizeof(struct mt_info) + 32];
+	} v;
+
+	(void)state;
+	hdr(&u, MT_STACK, sizeof(u));
+	u.st.id = 7;
+	u.st.nr = 3;
+	u.st.ips[0] = 0x401000;
+	u.st.ips[1] = 0x402000;
+	u.st.ips[2] = 18446744073709551615ull;
+	assert_string_equal(json(&u), "{\"type\":\"stack\"," HDR_JSON
+				      ",\"id\":7,\"ips\":[4198400,4202496,18446744073709551615]}");
+	assert_string_equal(text(&u), "1.000000 1234/1240 stack #7 (3 frames)");
+	/* a frame count the record cannot hold is cut to what it holds */
+	u.st.nr = 1000;
+	assert_string_equal(json(&u), "{\"type\":\"stack\"," HDR_JSON
+				      ",\"id\":7,\"ips\":[4198400,4202496,18446744073709551615]}");
+
+	hdr(&v, MT_INFO, sizeof(v));
+	memset(v.in.text, 0, 32);
+	strcpy(v.in.text, "env.GODEBUG=madvdontneed=1");
+	assert_string_equal(json(&v), "{\"type\":\"info\"," HDR_JSON
+				      ",\"key\":\"env.GODEBUG\",\"value\":\"madvdontneed=1\"}");
+	assert_string_equal(text(&v), "1.000000 1234/1240 info env.GODEBUG=madvdontneed=1");
+	/* no NUL within the record: bounded by its size */
+	memset(v.in.text, 'a', 32);
+	v.in.text[3] = '=';
+	assert_non_null(strstr(json(&v), "\"key\":\"aaa\",\"value\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"));
+}
+
 static void test_wall_clock(void **state)
 {
 	struct mt_munmap u;
@@ -802,7 +841,7 @@ int main(void)
 		cmocka_unit_test(test_mmap),	   cmocka_unit_test(test_munmap),
 		cmocka_unit_test(test_mremap),	   cmocka_unit_test(test_madvise),
 		cmocka_unit_test(test_brk_mprotect), cmocka_unit_test(test_rss),
-		cmocka_unit_test(test_task),	   cmocka_unit_test(test_lost_unknown),
+		cmocka_unit_test(test_task),	   cmocka_unit_test(test_lost_unknown), cmocka_unit_test(test_stack_info),
 		cmocka_unit_test(test_wall_clock), cmocka_unit_test(test_write_error),
 	};
 

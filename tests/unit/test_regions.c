@@ -747,6 +747,15 @@ static void test_random_vs_oracle(void **state)
 				fputc('\n', stderr);
 			}
 			compare(rs, &o);
+			if (step % 97 == 96) {
+				/* carry on in a fork's copy: it must behave the same */
+				struct mt_regions *c = mt_regions__clone(rs, 2);
+
+				assert_non_null(c);
+				mt_regions__free(rs);
+				rs = c;
+				compare(rs, &o);
+			}
 		}
 		mt_regions__free(rs);
 	}

@@ -68,7 +68,8 @@ static void filtered_child(const struct mt_seccomp_filter *f, int fd, bool i386)
 	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED || mt_seccomp_filter__install(f))
 		_exit(2);
-	r[R_MMAP] = sys(syscall(SYS_mmap, 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	r[R_MMAP] =
+		sys(syscall(SYS_mmap, 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	r[R_MUNMAP] = sys(syscall(SYS_munmap, page, 4096));
 	r[R_MREMAP] = sys(syscall(SYS_mremap, page, 4096, 8192, MREMAP_MAYMOVE));
 	r[R_MADVISE] = sys(syscall(SYS_madvise, page, 4096, MADV_DONTNEED));
@@ -78,7 +79,8 @@ static void filtered_child(const struct mt_seccomp_filter *f, int fd, bool i386)
 	r[R_GETPPID] = sys(syscall(SYS_getppid));
 	r[R_MMAP_PAGE] = ((volatile char *)page)[0] == 0; /* still mapped: munmap did not run */
 	if (i386) {
-		r[R_I386_MMAP2] = int80(192, 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		r[R_I386_MMAP2] =
+			int80(192, 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		r[R_I386_OLD_MMAP] = int80(90, 0, 0, 0, 0, 0, 0);
 		r[R_I386_MADVISE] = int80(219, 0, 0, 0, 0, 0, 0);
 		r[R_I386_GETPPID] = int80(64, 0, 0, 0, 0, 0, 0);

@@ -7,10 +7,12 @@
  * MADV_DONTNEED it drops by the half's size at once, after MADV_FREE it does
  * not (the pages stay resident, counted as LazyFree, until memory pressure).
  *
- * After each pause it makes a checkpoint: maps, touches and unmaps one page.
+ * After each pause it makes a checkpoint: maps, touches and unmaps 1 MiB.
  * The munmap changes RSS inside a traced call, so a recorder emits an rss
  * record right there: the settled value of the pause is in the trace
- * whatever its rate limiting did with the page faults before.
+ * whatever its rate limiting did with the page faults before. (1 MiB, not
+ * a page: the kernel's RSS counters are per-CPU and fold into the total,
+ * which is what rss_stat and /proc report, only in batches of 32+ pages.)
  *
  * Prints "touched BYTES" when the memory is touched, and one JSON object at
  * the end: the steps with the address, length and RssAnon before and after.
@@ -67,15 +69,17 @@ static void pause_ms(long ms)
 		;
 }
 
-static void checkpoint(long page)
+#define CHECKPOINT_LEN (1 << 20)
+
+static void checkpoint(void)
 {
-	char *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	char *p = mmap(NULL, CHECKPOINT_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
 
 	if (p == MAP_FAILED)
 		return;
-	p[0] = 1;
-	munmap(p, (size_t)page);
+	memset(p, 1, CHECKPOINT_LEN);
+	munmap(p, CHECKPOINT_LEN);
 }
 
 int main(int argc, char **argv)
@@ -117,7 +121,7 @@ int main(int argc, char **argv)
 	printf("touched %" PRIu64 "\n", len);
 	fflush(stdout);
 	pause_ms(pause);
-	checkpoint(sysconf(_SC_PAGESIZE));
+	checkpoint();
 
 	for (int i = 0; i < 2; i++) {
 		struct step *s = &steps[i];
@@ -133,7 +137,7 @@ int main(int argc, char **argv)
 		s->anon_after = proc_field("/proc/self/status", "RssAnon");
 		s->lazyfree_after = proc_field("/proc/self/smaps_rollup", "LazyFree");
 		pause_ms(pause);
-		checkpoint(sysconf(_SC_PAGESIZE));
+		checkpoint();
 	}
 
 	printf("{\"pid\":%d,\"touched\":%" PRIu64 ",\"steps\":[", (int)getpid(), len);
