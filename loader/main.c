@@ -85,7 +85,7 @@ static void usage(FILE *f)
 		"      --backend NAME      bpf (default when BPF programs can be loaded) or ptrace\n"
 		"      --buffer-size MIB   BPF ring buffer size (16)\n"
 		"      --json              print calls as JSON Lines (as `dump` does)\n"
-		"      --no-stacks         do not record the user stack of each release\n"
+		"      --stacks            record the user stack of each release (who freed it)\n"
 		"  -q, --quiet             no summary at the end\n"
 		"  -v, --verbose           more messages; -vv adds libbpf's log\n"
 		"  -h, --help              this help\n"
@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'B' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "stacks", no_argument, NULL, 'K' },
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -371,7 +372,8 @@ int main(int argc, char **argv)
 		return mt_report_main(argc - 1, argv + 1);
 
 	o.s.rss_interval_ns = 100 * 1000000ull;
-	o.s.stacks = true;
+	/* a stack walk per release costs more than the rest of the record: opt in */
+	o.s.stacks = false;
 	o.s.smaps_interval_ns = 1000 * 1000000ull;
 	opterr = 0; /* our own one-line messages instead of getopt's */
 	/* '+': options end at the command, so its own options stay its own */
@@ -421,6 +423,9 @@ int main(int argc, char **argv)
 			break;
 		case 'J':
 			o.json = true;
+			break;
+		case 'K':
+			o.s.stacks = true;
 			break;
 		case 'N':
 			o.s.stacks = false;
