@@ -118,13 +118,24 @@ static int emit(struct bpf_session *bs, const struct mt_hdr *rec)
 	return err;
 }
 
+static int emit_cb(void *ctx, const struct mt_hdr *rec)
+{
+	return emit(ctx, rec);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	const struct mt_hdr *rec = data;
+	const struct mt_task *t = data;
+	int err;
 
 	if (size < sizeof(*rec) || rec->size > size)
 		return 0;
-	return emit(ctx, rec);
+	err = emit(ctx, rec);
+	/* a new program: what it is, while /proc still shows it */
+	if (!err && rec->type == MT_TASK && t->event == MT_TASK_EXEC)
+		mt_proc_emit_info(rec->pid, emit_cb, ctx);
+	return err;
 }
 
 /* Turn the kernel's per-CPU drop counters into a lost record. */
@@ -459,6 +470,7 @@ static int bpf_run(struct mt_session *s)
 	} else {
 		/* the program reports its own baseline at the first event; this one has smaps */
 		emit_task_rec(&bs, s->target_pid, MT_TASK_ATTACH);
+		mt_proc_emit_info(s->target_pid, emit_cb, &bs);
 		emit_proc_rss(&bs, s->target_pid, MT_RSS_START, true);
 	}
 	drop_privileges();

@@ -20,6 +20,12 @@ int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN]);
 int mt_proc_elf_class(pid_t pid);
 /* Does pid exist (as a process, not a zombie)? */
 bool mt_proc_alive(pid_t pid);
+typedef int (*mt_proc_emit_fn)(void *ctx, const struct mt_hdr *rec);
+/*
+ * Info records (MT_INFO) about pid's program, for the report to symbolize
+ * and explain later: exe=PATH, exe_base=0x... Returns emit's error, or 0.
+ */
+int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx);
 /* Header of a record of type at time t for pid/tid. */
 void mt_hdr_init(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
 		 uint64_t t_ns);

@@ -11,7 +11,7 @@ sudo=""
 trace=$(mktemp /tmp/madvtrace-demo.XXXXXX.mtr)
 echo
 echo "== madvtrace -o $trace --live -- demo   (every call as it happens)"
-$sudo "$build/loader/madvtrace" -o "$trace" --live -- "$build/tests/workloads/demo"
+$sudo "$build/loader/madvtrace" -o "$trace" --live -- "$build/tests/demo"
 if "$build/loader/madvtrace" report --help >/dev/null 2>&1; then
 	echo
 	echo "== madvtrace report $trace   (the timeline and why RSS lags)"
