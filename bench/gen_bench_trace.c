@@ -45,8 +45,7 @@ struct ctx {
 	int err;
 };
 
-static void put_flags(struct ctx *c, struct mt_hdr *h, uint16_t type, uint16_t size,
-		      uint16_t flags)
+static void put_flags(struct ctx *c, struct mt_hdr *h, uint16_t type, uint16_t size, uint16_t flags)
 {
 	int err;
 
@@ -70,7 +69,7 @@ static void put(struct ctx *c, struct mt_hdr *h, uint16_t type, uint16_t size)
 
 static void madv(struct ctx *c, uint64_t addr, uint64_t len, int advice)
 {
-	struct mt_madvise r = { 0 };
+	struct mt_madvise r = {0};
 
 	r.addr = addr;
 	r.len = len;
@@ -81,7 +80,7 @@ static void madv(struct ctx *c, uint64_t addr, uint64_t len, int advice)
 
 static void mmap_rec(struct ctx *c, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags)
 {
-	struct mt_mmap r = { 0 };
+	struct mt_mmap r = {0};
 
 	r.addr = flags & MAP_FIXED ? addr : 0;
 	r.len = len;
@@ -94,7 +93,7 @@ static void mmap_rec(struct ctx *c, uint64_t addr, uint64_t len, uint32_t prot, 
 
 static void rss(struct ctx *c, uint32_t reason, uint64_t anon, bool smaps)
 {
-	struct mt_rss r = { 0 };
+	struct mt_rss r = {0};
 
 	r.anon = anon;
 	r.file = 8 * MiB;
@@ -109,18 +108,18 @@ static void rss(struct ctx *c, uint32_t reason, uint64_t anon, bool smaps)
 int main(int argc, char **argv)
 {
 	struct mt_file_info info = {
-		.page_size = 4096,
-		.clock_id = 1,
-		.start_ns = 1000000000000ull,
-		.backend = MT_BACKEND_BPF,
-		.target_pid = PID,
-		.kernel_release = "bench",
-		.cmdline = "gen_bench_trace",
-		.target = "synthetic Go-like service",
+	    .page_size = 4096,
+	    .clock_id = 1,
+	    .start_ns = 1000000000000ull,
+	    .backend = MT_BACKEND_BPF,
+	    .target_pid = PID,
+	    .kernel_release = "bench",
+	    .cmdline = "gen_bench_trace",
+	    .target = "synthetic Go-like service",
 	};
-	struct ctx c = { 0 };
-	uint64_t ring_addr[RING] = { 0 }, ring_len[RING] = { 0 }, next_map = MAPS, anon = 64 * MiB;
-	struct mt_task launch = { 0 };
+	struct ctx c = {0};
+	uint64_t ring_addr[RING] = {0}, ring_len[RING] = {0}, next_map = MAPS, anon = 64 * MiB;
+	struct mt_task launch = {0};
 	char *end;
 	int fd;
 
@@ -174,7 +173,7 @@ int main(int argc, char **argv)
 			uint64_t len = (1 + rnd(64)) * 16 * PG;
 
 			if (ring_len[i]) {
-				struct mt_munmap u = { .addr = ring_addr[i], .len = ring_len[i] };
+				struct mt_munmap u = {.addr = ring_addr[i], .len = ring_len[i]};
 
 				put(&c, &u.h, MT_MUNMAP, sizeof(u));
 			}
@@ -185,7 +184,7 @@ int main(int argc, char **argv)
 				 MAP_PRIVATE | MAP_ANONYMOUS);
 		} else if (r < 87 && ring_len[i]) {
 			/* unmap the tail half */
-			struct mt_munmap u = { .addr = ring_addr[i] + ring_len[i] / 2 / PG * PG };
+			struct mt_munmap u = {.addr = ring_addr[i] + ring_len[i] / 2 / PG * PG};
 
 			u.len = ring_addr[i] + ring_len[i] - u.addr;
 			if (u.len) {
@@ -193,13 +192,13 @@ int main(int argc, char **argv)
 				ring_len[i] -= u.len;
 			}
 		} else if (r < 93 && ring_len[i]) {
-			struct mt_mprotect p = { .addr = ring_addr[i], .len = PG };
+			struct mt_mprotect p = {.addr = ring_addr[i], .len = PG};
 
 			p.prot = rnd(2) ? PROT_READ : PROT_READ | PROT_WRITE;
 			put(&c, &p.h, MT_MPROTECT, sizeof(p));
 		} else if (r < 96 && ring_len[i]) {
 			/* move it elsewhere, one page bigger */
-			struct mt_mremap m = { .old_addr = ring_addr[i], .old_len = ring_len[i] };
+			struct mt_mremap m = {.old_addr = ring_addr[i], .old_len = ring_len[i]};
 
 			m.new_len = ring_len[i] + PG;
 			m.flags = MREMAP_MAYMOVE;
@@ -209,7 +208,8 @@ int main(int argc, char **argv)
 			ring_len[i] = m.new_len;
 			next_map += m.new_len + PG;
 		} else if (r < 98) {
-			/* re-use: Go commits a released range by writing to it; here an explicit refill */
+			/* re-use: Go commits a released range by writing to it; here an explicit
+			 * refill */
 			madv(&c, HEAP + rnd(HEAP_COMMIT / (16 * KiB)) * 16 * KiB, 16 * KiB,
 			     23 /* MADV_POPULATE_WRITE */);
 		} else {
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!c.err) {
-		struct mt_task exit_rec = { .event = MT_TASK_EXIT };
+		struct mt_task exit_rec = {.event = MT_TASK_EXIT};
 
 		rss(&c, MT_RSS_END, anon, true);
 		put(&c, &exit_rec.h, MT_TASK, sizeof(exit_rec));

@@ -251,6 +251,7 @@ static void for_each_task(struct pt *pt, void (*fn)(struct pt *, struct task *))
 struct task_status {
 	long tgid;
 	long tracer;
+	unsigned int uid[3], gid[3]; /* real, effective, saved */
 	char comm[MT_COMM_LEN];
 };
 
@@ -277,6 +278,10 @@ static int read_status(pid_t tid, struct task_status *st)
 			st->tgid = strtol(p + 5, NULL, 10);
 		else if (!strncmp(p, "TracerPid:", 10))
 			st->tracer = strtol(p + 10, NULL, 10);
+		else if (!strncmp(p, "Uid:", 4))
+			sscanf(p + 4, "%u %u %u", &st->uid[0], &st->uid[1], &st->uid[2]);
+		else if (!strncmp(p, "Gid:", 4))
+			sscanf(p + 4, "%u %u %u", &st->gid[0], &st->gid[1], &st->gid[2]);
 	}
 	return 0;
 }
@@ -869,10 +874,9 @@ static void explain_attach(pid_t pid, int err)
 {
 	char comm[MT_COMM_LEN] = "?", tcomm[MT_COMM_LEN] = "?", path[64];
 	struct task_status ts;
-	long tracer = read_status(pid, &ts) ? 0 : ts.tracer;
+	bool have = !read_status(pid, &ts);
 	struct stat st;
-	char line[256];
-	FILE *f;
+	int i;
 
 	mt_proc_comm(pid, comm);
 	if (err == ESRCH) {
@@ -888,42 +892,34 @@ static void explain_attach(pid_t pid, int err)
 		fprintf(stderr, "madvtrace: cannot trace madvtrace itself (pid %d)\n", pid);
 		return;
 	}
-	if (tracer > 0) {
-		mt_proc_comm((pid_t)tracer, tcomm);
+	if (have && ts.tracer > 0) {
+		mt_proc_comm((pid_t)ts.tracer, tcomm);
 		fprintf(stderr,
 			"madvtrace: cannot trace process %d (%s): it is already traced by process "
 			"%ld (%s), and a process has one tracer at a time\n",
-			pid, comm, tracer, tcomm);
+			pid, comm, ts.tracer, tcomm);
 		return;
 	}
 	/* the same checks as the kernel's ptrace_may_access, to name the one that failed */
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned int r, e, s;
-
-		if (sscanf(line, "Uid: %u %u %u", &r, &e, &s) == 3 &&
-		    (r != getuid() || e != getuid() || s != getuid())) {
+	for (i = 0; have && i < 3; i++) {
+		if (ts.uid[i] != getuid()) {
 			fprintf(stderr,
 				"madvtrace: cannot trace process %d (%s): it runs as user %u and "
 				"tracing another user's process needs CAP_SYS_PTRACE (run "
 				"madvtrace as root, or as that user)\n",
-				pid, comm, e);
-			fclose(f);
-			return;
-		}
-		if (sscanf(line, "Gid: %u %u %u", &r, &e, &s) == 3 &&
-		    (r != getgid() || e != getgid() || s != getgid())) {
-			fprintf(stderr,
-				"madvtrace: cannot trace process %d (%s): it runs with group %u "
-				"(setgid?) and tracing it needs CAP_SYS_PTRACE\n",
-				pid, comm, e);
-			fclose(f);
+				pid, comm, ts.uid[1]);
 			return;
 		}
 	}
-	if (f)
-		fclose(f);
+	for (i = 0; have && i < 3; i++) {
+		if (ts.gid[i] != getgid()) {
+			fprintf(stderr,
+				"madvtrace: cannot trace process %d (%s): it runs with group %u "
+				"(setgid?) and tracing it needs CAP_SYS_PTRACE\n",
+				pid, comm, ts.gid[1]);
+			return;
+		}
+	}
 	/* a zombie has no address space, so no dumpable owner either: first */
 	if (!mt_proc_alive(pid)) {
 		fprintf(stderr, "madvtrace: cannot trace process %d (%s): it is exiting\n", pid,

@@ -36,10 +36,10 @@ enum { REL_NONE, REL_LAZY, REL_EAGER };
 struct mapping {
 	struct mt_mapping_info info;
 	struct mapping *prev, *next; /* the live list of the address space */
-	struct mapping *clone; /* scratch for mt_regions__clone() */
-	uint64_t refs; /* regions pointing here */
-	uint64_t release_seq; /* operation that last counted a release call */
-	uint64_t move_seq; /* operation that last moved the extent */
+	struct mapping *clone;	     /* scratch for mt_regions__clone() */
+	uint64_t refs;		     /* regions pointing here */
+	uint64_t release_seq;	     /* operation that last counted a release call */
+	uint64_t move_seq;	     /* operation that last moved the extent */
 };
 
 struct region {
@@ -317,7 +317,11 @@ static void account(struct mt_regions *rs, const struct region *r, int sign)
 static struct attrs attrs_of(const struct region *r)
 {
 	struct attrs a = {
-		.prot = r->prot, .kind = r->kind, .rel = r->rel, .thp = r->thp, .touched = r->touched,
+	    .prot = r->prot,
+	    .kind = r->kind,
+	    .rel = r->rel,
+	    .thp = r->thp,
+	    .touched = r->touched,
 	};
 	return a;
 }
@@ -402,9 +406,8 @@ static int isolate(struct mt_regions *rs, uint64_t s, uint64_t e)
 
 static bool mergeable(const struct region *a, const struct region *b)
 {
-	return a->end == b->start && a->map == b->map && a->prot == b->prot &&
-	       a->kind == b->kind && a->rel == b->rel && a->thp == b->thp &&
-	       a->touched == b->touched;
+	return a->end == b->start && a->map == b->map && a->prot == b->prot && a->kind == b->kind &&
+	       a->rel == b->rel && a->thp == b->thp && a->touched == b->touched;
 }
 
 /* Merge identical neighbours from the region before s up to the one starting at e. */
@@ -524,7 +527,7 @@ static int unmap_range(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_
  */
 static int fill_holes(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_rdelta *d)
 {
-	struct attrs a = { .prot = PROT_READ | PROT_WRITE, .kind = MT_RK_UNKNOWN, .touched = 1 };
+	struct attrs a = {.prot = PROT_READ | PROT_WRITE, .kind = MT_RK_UNKNOWN, .touched = 1};
 	uint64_t cur = s, hole_end;
 	struct region *r = avl_ceil(rs->root, s), *nb;
 	struct mapping *m;
@@ -704,8 +707,8 @@ void mt_regions__clear(struct mt_regions *rs, uint64_t t_ns)
 int mt_regions__mmap(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64_t len,
 		     uint32_t prot, uint32_t flags, int32_t fd, struct mt_rdelta *d)
 {
-	struct mt_rdelta scratch = { 0 };
-	struct attrs fresh = { .prot = prot, .kind = kind_of(flags, fd), .touched = prot != 0 };
+	struct mt_rdelta scratch = {0};
+	struct attrs fresh = {.prot = prot, .kind = kind_of(flags, fd), .touched = prot != 0};
 	struct mapping *same = NULL, *m;
 	struct region *r;
 	uint64_t e, covered = 0, cur;
@@ -787,7 +790,7 @@ int mt_regions__mmap(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64
 int mt_regions__munmap(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64_t len,
 		       struct mt_rdelta *d)
 {
-	struct mt_rdelta scratch = { 0 };
+	struct mt_rdelta scratch = {0};
 	uint64_t e;
 	int err = range_end(rs, addr, len, &e);
 
@@ -801,7 +804,7 @@ int mt_regions__munmap(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint
 static int extend(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_rdelta *d)
 {
 	struct region *t = s ? avl_floor(rs->root, s - 1) : NULL;
-	struct attrs a = { .prot = PROT_READ | PROT_WRITE, .kind = MT_RK_UNKNOWN, .touched = 1 };
+	struct attrs a = {.prot = PROT_READ | PROT_WRITE, .kind = MT_RK_UNKNOWN, .touched = 1};
 	struct mapping *m;
 	int err;
 
@@ -835,7 +838,7 @@ static int extend(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_rdelt
 int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, uint64_t old_len,
 		       uint64_t new_addr, uint64_t new_len, uint32_t flags, struct mt_rdelta *d)
 {
-	struct mt_rdelta scratch = { 0 };
+	struct mt_rdelta scratch = {0};
 	struct region *r, *list = NULL, **tail = &list, *next;
 	uint64_t oe, ne, keep, delta;
 	int err;
@@ -848,7 +851,8 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 	begin(rs, t_ns);
 	if (oe == old_addr) {
 		/* old_len 0: a second mapping of the same shared pages */
-		struct attrs a = { .prot = PROT_READ | PROT_WRITE, .kind = MT_RK_UNKNOWN, .touched = 1 };
+		struct attrs a = {
+		    .prot = PROT_READ | PROT_WRITE, .kind = MT_RK_UNKNOWN, .touched = 1};
 		struct mapping *m;
 
 		r = avl_floor(rs->root, old_addr);
@@ -974,7 +978,7 @@ static int advice_kind(int advice)
 int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64_t len,
 			int advice, bool all_mapped, struct mt_rdelta *d)
 {
-	struct mt_rdelta scratch = { 0 };
+	struct mt_rdelta scratch = {0};
 	int what = advice_kind(advice), err;
 	struct region *r;
 	uint64_t e;
@@ -1021,7 +1025,7 @@ int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uin
 int mt_regions__mprotect(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uint64_t len,
 			 uint32_t prot, bool all_mapped, struct mt_rdelta *d)
 {
-	struct mt_rdelta scratch = { 0 };
+	struct mt_rdelta scratch = {0};
 	struct region *r;
 	uint64_t e, cur;
 	int err;
@@ -1066,8 +1070,8 @@ int mt_regions__mprotect(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, ui
 
 int mt_regions__brk(struct mt_regions *rs, uint64_t t_ns, uint64_t brk, struct mt_rdelta *d)
 {
-	struct mt_rdelta scratch = { 0 };
-	struct attrs a = { .prot = PROT_READ | PROT_WRITE, .kind = MT_RK_HEAP, .touched = 1 };
+	struct mt_rdelta scratch = {0};
+	struct attrs a = {.prot = PROT_READ | PROT_WRITE, .kind = MT_RK_HEAP, .touched = 1};
 	uint64_t old_end, new_end;
 	struct mapping *m = NULL;
 	struct region *r;
@@ -1128,8 +1132,7 @@ size_t mt_regions__count(const struct mt_regions *rs)
 	return rs->count;
 }
 
-static int walk(const struct region *r, int (*fn)(void *, const struct mt_region_info *),
-		void *ctx)
+static int walk(const struct region *r, int (*fn)(void *, const struct mt_region_info *), void *ctx)
 {
 	struct mt_region_info info;
 	int ret;
@@ -1190,16 +1193,16 @@ uint64_t mt_regions__released_thp(const struct mt_regions *rs)
 
 const char *mt_rstate_name(enum mt_rstate s)
 {
-	static const char *const names[] = { "reserved", "committed", "released lazily",
-					     "released eagerly" };
+	static const char *const names[] = {"reserved", "committed", "released lazily",
+					    "released eagerly"};
 
 	return s < MT_RS_NR ? names[s] : "?";
 }
 
 const char *mt_rkind_name(enum mt_rkind k)
 {
-	static const char *const names[] = { "anon", "shared anon", "file", "shared file",
-					     "heap", "pre-trace" };
+	static const char *const names[] = {"anon",	   "shared anon", "file",
+					    "shared file", "heap",	  "pre-trace"};
 
 	return k < MT_RK_NR ? names[k] : "?";
 }

@@ -21,10 +21,10 @@
 #include <stdint.h>
 
 enum mt_rstate {
-	MT_RS_RESERVED = 0, /* mapped PROT_NONE and not released: address space */
+	MT_RS_RESERVED = 0,  /* mapped PROT_NONE and not released: address space */
 	MT_RS_COMMITTED = 1, /* mapped accessible and not released */
-	MT_RS_LAZY = 2, /* released with MADV_FREE: resident until reclaimed or rewritten */
-	MT_RS_EAGER = 3, /* released with MADV_DONTNEED/REMOVE or a PROT_NONE remap: dropped */
+	MT_RS_LAZY = 2,	     /* released with MADV_FREE: resident until reclaimed or rewritten */
+	MT_RS_EAGER = 3,     /* released with MADV_DONTNEED/REMOVE or a PROT_NONE remap: dropped */
 	MT_RS_NR,
 };
 
@@ -33,7 +33,7 @@ enum mt_rkind {
 	MT_RK_SHARED_ANON = 1,
 	MT_RK_FILE = 2, /* private file mapping */
 	MT_RK_SHARED_FILE = 3,
-	MT_RK_HEAP = 4, /* the brk heap */
+	MT_RK_HEAP = 4,	   /* the brk heap */
 	MT_RK_UNKNOWN = 5, /* mapped before tracing began ("pre-trace") */
 	MT_RK_NR,
 };
@@ -41,7 +41,7 @@ enum mt_rkind {
 /* Transparent huge page advice last given to a range. */
 enum mt_thp {
 	MT_THP_DEFAULT = 0,
-	MT_THP_HUGE = 1, /* MADV_HUGEPAGE */
+	MT_THP_HUGE = 1,   /* MADV_HUGEPAGE */
 	MT_THP_NOHUGE = 2, /* MADV_NOHUGEPAGE */
 };
 
@@ -52,40 +52,40 @@ enum mt_thp {
  */
 struct mt_mapping_info {
 	uint32_t pid;
-	uint64_t start, end; /* extent when created, moved along by mremap */
-	uint64_t created_ns; /* 0: mapped before tracing began */
+	uint64_t start, end;  /* extent when created, moved along by mremap */
+	uint64_t created_ns;  /* 0: mapped before tracing began */
 	uint64_t unmapped_ns; /* when its last region went away; 0 while mapped */
-	uint32_t prot; /* at creation */
-	uint8_t kind; /* enum mt_rkind */
+	uint32_t prot;	      /* at creation */
+	uint8_t kind;	      /* enum mt_rkind */
 	bool unmapped;
-	uint64_t released_lazy; /* bytes put in MT_RS_LAZY by calls, cumulative */
+	uint64_t released_lazy;	 /* bytes put in MT_RS_LAZY by calls, cumulative */
 	uint64_t released_eager; /* bytes put in MT_RS_EAGER by calls, cumulative */
-	uint64_t rereleased; /* part of the two above that was already released */
-	uint64_t recommitted; /* released bytes made usable again by an explicit call */
-	uint64_t release_calls; /* calls that released some of it */
+	uint64_t rereleased;	 /* part of the two above that was already released */
+	uint64_t recommitted;	 /* released bytes made usable again by an explicit call */
+	uint64_t release_calls;	 /* calls that released some of it */
 	uint64_t first_release_ns, last_release_ns;
 	uint64_t cur[MT_RS_NR]; /* bytes in each state now */
 };
 
 /* What one operation did, summed over the regions it touched (bytes). */
 struct mt_rdelta {
-	uint64_t mapped; /* added to the model */
-	uint64_t unmapped; /* removed from the model */
-	uint64_t released; /* committed (accessible, not released) -> released */
-	uint64_t rereleased; /* released again: lazy->lazy, eager->eager, eager->lazy */
-	uint64_t escalated; /* lazily released -> eagerly released (pages dropped now) */
+	uint64_t mapped;      /* added to the model */
+	uint64_t unmapped;    /* removed from the model */
+	uint64_t released;    /* committed (accessible, not released) -> released */
+	uint64_t rereleased;  /* released again: lazy->lazy, eager->eager, eager->lazy */
+	uint64_t escalated;   /* lazily released -> eagerly released (pages dropped now) */
 	uint64_t recommitted; /* released -> committed by an explicit call */
 	uint64_t hp_released; /* released bytes given MADV_HUGEPAGE */
-	uint64_t filled; /* learned to be mapped from before tracing began */
+	uint64_t filled;      /* learned to be mapped from before tracing began */
 };
 
 struct mt_region_info {
 	uint64_t start, end;
 	uint32_t prot;
 	uint8_t state; /* enum mt_rstate */
-	uint8_t kind; /* enum mt_rkind */
-	uint8_t thp; /* enum mt_thp */
-	bool touched; /* was accessible at some point since mapped: may have pages */
+	uint8_t kind;  /* enum mt_rkind */
+	uint8_t thp;   /* enum mt_thp */
+	bool touched;  /* was accessible at some point since mapped: may have pages */
 	const struct mt_mapping_info *map;
 };
 

@@ -21,7 +21,7 @@
 
 enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PERFETTO, FMT_SVG, FMT_NR };
 
-static const char *const format_names[FMT_NR] = { "text", "json", "csv", "perfetto", "svg" };
+static const char *const format_names[FMT_NR] = {"text", "json", "csv", "perfetto", "svg"};
 
 #define TOP_REGIONS 10
 /* calls of one kind from one thread less than this apart form one burst (perfetto) */
@@ -72,8 +72,8 @@ int mt_parse_duration(const char *s, uint64_t *ns)
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = { { "ns", 1 },   { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-		      { "m", 60e9 }, { "min", 60e9 }, { "h", 3600e9 }, { "", 1e9 } };
+	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6},	{"s", 1e9},
+		     {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {"", 1e9}};
 	char *end;
 	double v;
 
@@ -219,6 +219,26 @@ static void xml_str(FILE *out, const char *s)
 	}
 }
 
+/* At most max bytes of s (cut at a character boundary, "..." added). */
+static void xml_str_max(FILE *out, const char *s, size_t max)
+{
+	size_t len = strlen(s);
+	char *cut;
+
+	if (len <= max) {
+		xml_str(out, s);
+		return;
+	}
+	while (max && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--; /* not inside a UTF-8 sequence */
+	cut = strndup(s, max);
+	if (!cut)
+		return;
+	xml_str(out, cut);
+	fputs("...", out);
+	free(cut);
+}
+
 /* Header strings may come from a damaged file; never print a NULL. */
 static const char *hdr_str(const char *s)
 {
@@ -230,7 +250,7 @@ static const char *hdr_str(const char *s)
 /* A round interval (1, 2, 5 x 10^k ns) giving about 20 rows, on the sample grid. */
 static uint64_t auto_row_interval(uint64_t dur, uint64_t iv)
 {
-	static const uint64_t mant[] = { 1, 2, 5 };
+	static const uint64_t mant[] = {1, 2, 5};
 	uint64_t best = iv;
 	double best_err = INFINITY;
 
@@ -346,8 +366,8 @@ static void text_timeline(struct report *rp)
 static void text_calls(struct report *rp)
 {
 	const struct mt_summary *s = mt_timeline__summary(rp->tl);
-	static const uint16_t types[] = { MT_MMAP, MT_MUNMAP, MT_MREMAP, MT_MADVISE, MT_BRK,
-					  MT_MPROTECT };
+	static const uint16_t types[] = {MT_MMAP,    MT_MUNMAP, MT_MREMAP,
+					 MT_MADVISE, MT_BRK,	MT_MPROTECT};
 	char b[32], f[32], l[32];
 	bool any = false;
 
@@ -362,7 +382,8 @@ static void text_calls(struct report *rp)
 			continue;
 		any = true;
 		fprintf(rp->out, "  %-22s %8" PRIu64 " %7" PRIu64 " %11s %9s %9s\n",
-			ti ? ti->name : "?", c->calls, c->errors, mt_fmt_bytes(b, sizeof(b), c->bytes),
+			ti ? ti->name : "?", c->calls, c->errors,
+			mt_fmt_bytes(b, sizeof(b), c->bytes),
 			c->calls > c->errors ? fmt_rel(rp, f, sizeof(f), c->first_ns) : "-",
 			c->calls > c->errors ? fmt_rel(rp, l, sizeof(l), c->last_ns) : "-");
 		if (types[i] != MT_MADVISE)
@@ -375,21 +396,22 @@ static void text_calls(struct report *rp)
 			if (!c2->calls)
 				continue;
 			if (!name) {
-				snprintf(other, sizeof(other), a < MT_ADVICE_SLOTS - 1 ? "advice %d" :
-											 "other advice",
-					 a);
+				snprintf(other, sizeof(other),
+					 a < MT_ADVICE_SLOTS - 1 ? "advice %d" : "other advice", a);
 				name = other;
 			}
-			fprintf(rp->out, "    %-20s %8" PRIu64 " %7" PRIu64 " %11s %9s %9s\n", name,
-				c2->calls, c2->errors, mt_fmt_bytes(b, sizeof(b), c2->bytes),
-				c2->calls > c2->errors ? fmt_rel(rp, f, sizeof(f), c2->first_ns) : "-",
-				c2->calls > c2->errors ? fmt_rel(rp, l, sizeof(l), c2->last_ns) : "-");
+			fprintf(
+			    rp->out, "    %-20s %8" PRIu64 " %7" PRIu64 " %11s %9s %9s\n", name,
+			    c2->calls, c2->errors, mt_fmt_bytes(b, sizeof(b), c2->bytes),
+			    c2->calls > c2->errors ? fmt_rel(rp, f, sizeof(f), c2->first_ns) : "-",
+			    c2->calls > c2->errors ? fmt_rel(rp, l, sizeof(l), c2->last_ns) : "-");
 		}
 	}
 	if (!any)
 		fprintf(rp->out, "  (no calls)\n");
 	if (s->process_madvise_records)
-		fprintf(rp->out, "  (process_madvise counts one call per iovec entry: %" PRIu64 ")\n",
+		fprintf(rp->out,
+			"  (process_madvise counts one call per iovec entry: %" PRIu64 ")\n",
 			s->process_madvise_records);
 	fputc('\n', rp->out);
 }
@@ -401,7 +423,8 @@ static void text_regions(struct report *rp)
 	size_t n = mt_timeline__top_regions(rp->tl, top, TOP_REGIONS);
 	char range[48], size[24], what[40], when[24], b[4][24], prot[8], pid[16] = "";
 
-	fprintf(rp->out, "Top regions by released bytes (rel.: released in all; still: at the end)\n");
+	fprintf(rp->out,
+		"Top regions by released bytes (rel.: released in all; still: at the end)\n");
 	if (!n) {
 		fprintf(rp->out, "  (nothing was released)\n");
 		return;
@@ -501,8 +524,8 @@ static void json_stats(FILE *o, const struct mt_call_stats *c)
 static void json_calls(struct report *rp)
 {
 	const struct mt_summary *s = mt_timeline__summary(rp->tl);
-	static const uint16_t types[] = { MT_MMAP, MT_MUNMAP, MT_MREMAP, MT_MADVISE, MT_BRK,
-					  MT_MPROTECT };
+	static const uint16_t types[] = {MT_MMAP,    MT_MUNMAP, MT_MREMAP,
+					 MT_MADVISE, MT_BRK,	MT_MPROTECT};
 	FILE *o = rp->out;
 	bool first = true;
 
@@ -538,8 +561,8 @@ static void json_calls(struct report *rp)
 static void json_rss_at_calls(struct report *rp)
 {
 	const struct mt_summary *s = mt_timeline__summary(rp->tl);
-	static const char *const names[MT_CL_NR] = { "MADV_FREE", "MADV_DONTNEED", "MADV_REMOVE",
-						      "munmap", "prot_none_remap", "other" };
+	static const char *const names[MT_CL_NR] = {"MADV_FREE", "MADV_DONTNEED",   "MADV_REMOVE",
+						    "munmap",	 "prot_none_remap", "other"};
 	FILE *o = rp->out;
 
 	fputs("    \"rss_at_calls\": {", o);
@@ -565,8 +588,8 @@ static void json_regions(struct report *rp)
 		const struct mt_mapping_info *m = &top[i];
 
 		fprintf(o,
-			"%s\n    {\"pid\": %" PRIu32 ", \"start\": \"0x%" PRIx64 "\", \"end\": \"0x%" PRIx64
-			"\", \"size_bytes\": %" PRIu64 ", \"kind\": ",
+			"%s\n    {\"pid\": %" PRIu32 ", \"start\": \"0x%" PRIx64
+			"\", \"end\": \"0x%" PRIx64 "\", \"size_bytes\": %" PRIu64 ", \"kind\": ",
 			i ? "," : "", m->pid, m->start, m->end, m->end - m->start);
 		json_str(o, mt_rkind_name(m->kind));
 		fprintf(o, ", \"prot\": %" PRIu32 ", \"created_t_ns\": ", m->prot);
@@ -602,7 +625,8 @@ static int render_json(struct report *rp)
 	if (!rows)
 		return -ENOMEM;
 	f = mt_timeline__findings(rp->tl, &nf);
-	fputs("{\n  \"format\": \"madvtrace-report\",\n  \"format_version\": 1,\n  \"trace\": {\"file\": ",
+	fputs("{\n  \"format\": \"madvtrace-report\",\n  \"format_version\": 1,\n  \"trace\": "
+	      "{\"file\": ",
 	      o);
 	json_str(o, rp->path);
 	fprintf(o, ", \"version\": %" PRIu32 ", \"backend\": ", fi->version);
@@ -615,8 +639,9 @@ static int render_json(struct report *rp)
 	json_str(o, hdr_str(fi->cmdline));
 	fprintf(o,
 		", \"target_pid\": %" PRId32 ", \"page_size\": %" PRIu32
-		", \"clock_offset_ns\": %" PRId64 ", \"start_ns\": %" PRIu64 ", \"end_ns\": %" PRIu64
-		", \"duration_ns\": %" PRIu64 ", \"records\": %" PRIu64 ", \"truncated\": %s},\n",
+		", \"clock_offset_ns\": %" PRId64 ", \"start_ns\": %" PRIu64
+		", \"end_ns\": %" PRIu64 ", \"duration_ns\": %" PRIu64 ", \"records\": %" PRIu64
+		", \"truncated\": %s},\n",
 		fi->target_pid, fi->page_size, fi->clock_offset_ns, s->start_ns, s->end_ns,
 		s->end_ns - s->start_ns, s->records, rp->truncated ? "true" : "false");
 
@@ -651,12 +676,12 @@ static int render_json(struct report *rp)
 		"    \"lost_events\": %" PRIu64 ", \"records\": %" PRIu64
 		", \"unknown_records\": %" PRIu64 ", \"inconsistent_records\": %" PRIu64
 		", \"after_exit_records\": %" PRIu64 ", \"partial_calls\": %" PRIu64
-		", \"rss_records\": %" PRIu64
-		", \"smaps_records\": %" PRIu64 ", \"processes\": %" PRIu32
-		", \"regions\": %" PRIu64 ",\n",
+		", \"rss_records\": %" PRIu64 ", \"smaps_records\": %" PRIu64
+		", \"processes\": %" PRIu32 ", \"regions\": %" PRIu64 ", \"info_records\": %" PRIu64
+		", \"stack_records\": %" PRIu64 ",\n",
 		s->lost_events, s->records, s->unknown_records, s->inconsistent,
 		s->after_exit_records, s->partial_calls, s->rss_records, s->smaps_records,
-		s->processes, s->regions);
+		s->processes, s->regions, s->info_records, s->stack_records);
 	fprintf(o, "    \"target\": {\"pid\": %" PRIu32 ", \"comm\": ", s->target_pid);
 	json_str(o, s->target_comm);
 	fprintf(o, ", \"exited\": %s, \"exit_status\": ", s->target_exited ? "true" : "false");
@@ -666,6 +691,16 @@ static int render_json(struct report *rp)
 		fputs("null", o);
 	fputs(", \"exit_t_ns\": ", o);
 	json_u64_or_null(o, s->target_exit_ns, s->target_exited);
+	fputs(", \"go_version\": ", o);
+	if (s->go_version[0])
+		json_str(o, s->go_version);
+	else
+		fputs("null", o);
+	fputs(", \"godebug\": ", o);
+	if (s->godebug_known)
+		json_str(o, s->godebug);
+	else
+		fputs("null", o);
 	fputs("},\n    \"verdict\": \"", o);
 	for (size_t i = 0; i < nf; i++) {
 		/* one string: the findings joined by newlines */
@@ -797,8 +832,9 @@ static void burst_flush(struct report *rp, struct burst *b)
 	fprintf(o, ", \"pid\": %" PRIu32 ", \"tid\": %" PRIu32 ", \"ts\": ", b->pid, b->tid);
 	ts_us(o, b->first_ns);
 	if (b->calls == 1) {
-		fprintf(o, ", \"ph\": \"i\", \"s\": \"t\", \"args\": {\"addr\": \"0x%" PRIx64
-			   "\", \"len\": %" PRIu64 ", \"ret\": ",
+		fprintf(o,
+			", \"ph\": \"i\", \"s\": \"t\", \"args\": {\"addr\": \"0x%" PRIx64
+			"\", \"len\": %" PRIu64 ", \"ret\": ",
 			b->addr, b->len);
 		if (b->ret < 0 && b->ret >= -4095) {
 			const char *en = mt_errno_name((int)-b->ret);
@@ -888,8 +924,9 @@ static void perfetto_instant(struct report *rp, const struct mt_hdr *h, const ch
 	event_sep(rp, o);
 	fputs("{\"name\": ", o);
 	json_str(o, name);
-	fprintf(o, ", \"cat\": \"madvtrace\", \"ph\": \"i\", \"s\": \"%s\", \"pid\": %" PRIu32
-		   ", \"tid\": %" PRIu32 ", \"ts\": ",
+	fprintf(o,
+		", \"cat\": \"madvtrace\", \"ph\": \"i\", \"s\": \"%s\", \"pid\": %" PRIu32
+		", \"tid\": %" PRIu32 ", \"ts\": ",
 		scope, h->pid, h->tid);
 	ts_us(o, h->t_ns);
 }
@@ -955,14 +992,14 @@ static int perfetto_record(struct report *rp, const struct mt_hdr *h)
 		fprintf(rp->events,
 			", \"args\": {\"rss_anon\": %" PRIu64 ", \"rss_file\": %" PRIu64
 			", \"rss_shmem\": %" PRIu64 ", \"swap\": %" PRIu64 "}}",
-			(uint64_t)r->anon, (uint64_t)r->file, (uint64_t)r->shmem, (uint64_t)r->swap);
+			(uint64_t)r->anon, (uint64_t)r->file, (uint64_t)r->shmem,
+			(uint64_t)r->swap);
 		return 0;
 	}
 	case MT_TASK: {
 		const struct mt_task *k = (const void *)h;
-		static const char *const ev[] = { NULL,	    "attach", "launch", "fork",
-						  "clone",  "exec",   "exit",   "thread exit",
-						  "detach" };
+		static const char *const ev[] = {NULL,	 "attach", "launch",	  "fork",  "clone",
+						 "exec", "exit",   "thread exit", "detach"};
 
 		if (k->event == MT_TASK_ATTACH || k->event == MT_TASK_LAUNCH ||
 		    k->event == MT_TASK_EXEC)
@@ -971,7 +1008,8 @@ static int perfetto_record(struct report *rp, const struct mt_hdr *h)
 		    k->event == MT_TASK_THREAD_EXIT)
 			return 0;
 		perfetto_instant(rp, h, ev[k->event], "p");
-		fprintf(rp->events, ", \"args\": {\"other_pid\": %" PRIu32 ", \"code\": %" PRId32 "}}",
+		fprintf(rp->events,
+			", \"args\": {\"other_pid\": %" PRIu32 ", \"code\": %" PRId32 "}}",
 			k->other_pid, k->code);
 		return 0;
 	}
@@ -1020,7 +1058,10 @@ static void counter(struct report *rp, const char *name, uint32_t pid, uint64_t 
 	event_sep(rp, o);
 	fputs("{\"name\": ", o);
 	json_str(o, name);
-	fprintf(o, ", \"cat\": \"gauge\", \"ph\": \"C\", \"pid\": %" PRIu32 ", \"ts\": ", pid);
+	fprintf(o,
+		", \"cat\": \"gauge\", \"ph\": \"C\", \"pid\": %" PRIu32 ", \"tid\": %" PRIu32
+		", \"ts\": ",
+		pid, pid);
 	ts_us(o, t);
 	fprintf(o, ", \"args\": {\"bytes\": %" PRIu64 "}}", v);
 }
@@ -1046,7 +1087,8 @@ static int render_perfetto(struct report *rp)
 	json_str(o, rp->path);
 	fputs(", \"target\": ", o);
 	json_str(o, hdr_str(fi->target));
-	fputs(", \"counters\": \"bytes, summed over the traced processes\"},\n\"traceEvents\": [", o);
+	fputs(", \"counters\": \"bytes, summed over the traced processes\"},\n\"traceEvents\": [",
+	      o);
 	/* the staged call events: each already starts with its separator */
 	rewind(rp->events);
 	while ((got = fread(buf, 1, sizeof(buf), rp->events)) > 0)
@@ -1056,9 +1098,11 @@ static int render_perfetto(struct report *rp)
 	for (size_t i = 0; i < rp->nnames; i++) {
 		for (int k = 0; k < 2; k++) {
 			event_sep(rp, o);
-			fprintf(o, "{\"name\": \"%s\", \"ph\": \"M\", \"pid\": %" PRIu32
-				   ", \"tid\": %" PRIu32 ", \"args\": {\"name\": ",
-				k ? "thread_name" : "process_name", rp->names[i].pid, rp->names[i].pid);
+			fprintf(o,
+				"{\"name\": \"%s\", \"ph\": \"M\", \"pid\": %" PRIu32
+				", \"tid\": %" PRIu32 ", \"args\": {\"name\": ",
+				k ? "thread_name" : "process_name", rp->names[i].pid,
+				rp->names[i].pid);
 			json_str(o, rp->names[i].comm);
 			fputs("}}", o);
 		}
@@ -1071,7 +1115,8 @@ static int render_perfetto(struct report *rp)
 		if (g[i].have_smaps) {
 			counter(rp, "LazyFree", pid, g[i].t_ns, g[i].lazyfree);
 			counter(rp, "Rss - LazyFree", pid, g[i].t_ns,
-				g[i].smaps_rss > g[i].lazyfree ? g[i].smaps_rss - g[i].lazyfree : 0);
+				g[i].smaps_rss > g[i].lazyfree ? g[i].smaps_rss - g[i].lazyfree
+							       : 0);
 		}
 		counter(rp, "committed", pid, g[i].t_ns, g[i].state[MT_RS_COMMITTED]);
 		counter(rp, "released lazily", pid, g[i].t_ns, g[i].state[MT_RS_LAZY]);
@@ -1085,16 +1130,16 @@ static int render_perfetto(struct report *rp)
 /* ---- svg ---- */
 
 #define SVG_W 1000
-#define SVG_H 610
+#define SVG_H 620
 #define PX0 116.0
 #define PX1 968.0
-#define PY0 84.0
-#define PY1 404.0
-#define LANE0 446.0
+#define PY0 96.0
+#define PY1 414.0
+#define LANE0 456.0
 #define LANE_H 16.0
 
 struct svg_axis {
-	double max; /* the axis runs 0..max */
+	double max;  /* the axis runs 0..max */
 	double step; /* tick spacing, in axis units */
 };
 
@@ -1135,12 +1180,12 @@ static const struct {
 	const char *label, *color, *dash;
 	double width;
 } series[S_NR] = {
-	[S_RSS] = { "RSS", "#1f4e9c", NULL, 2.6 },
-	[S_HELD] = { "Rss - LazyFree (really held)", "#1f4e9c", "6 4", 1.6 },
-	[S_LAZYFREE] = { "LazyFree (smaps_rollup)", "#e07b00", NULL, 2.2 },
-	[S_COMMITTED] = { "committed (model)", "#7a7a7a", NULL, 1.6 },
-	[S_LAZY] = { "released lazily (model)", "#e07b00", "2 3", 1.8 },
-	[S_EAGER] = { "released eagerly (model)", "#2a9d4b", NULL, 1.8 },
+    [S_RSS] = {"RSS", "#1f4e9c", NULL, 2.6},
+    [S_HELD] = {"Rss - LazyFree (really held)", "#1f4e9c", "6 4", 1.6},
+    [S_LAZYFREE] = {"LazyFree (smaps_rollup)", "#e07b00", NULL, 2.2},
+    [S_COMMITTED] = {"committed (model)", "#7a7a7a", NULL, 1.6},
+    [S_LAZY] = {"released lazily (model)", "#e07b00", "2 3", 1.8},
+    [S_EAGER] = {"released eagerly (model)", "#2a9d4b", NULL, 1.8},
 };
 
 static bool series_value(enum svg_series k, const struct mt_gauges *g, uint64_t *v)
@@ -1256,7 +1301,7 @@ static int render_svg(struct report *rp)
 	double dur = (double)(s->end_ns - s->start_ns), ymax = 0, div, tdiv;
 	struct svg_axis ya, xa;
 	const char *unit, *tunit;
-	bool shown[S_NR] = { false };
+	bool shown[S_NR] = {false};
 	FILE *o = rp->out;
 	char b[5][32];
 
@@ -1288,16 +1333,25 @@ static int render_svg(struct report *rp)
 	}
 	xa = nice_axis(dur / tdiv, 10);
 
-	fprintf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		   "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n",
-		SVG_W, SVG_H, SVG_W, SVG_H);
+	fprintf(
+	    o,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	    "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n",
+	    SVG_W, SVG_H, SVG_W, SVG_H);
 	fputs("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n", o);
-	fputs("<text x=\"24\" y=\"30\" font-size=\"18\" font-weight=\"bold\">madvtrace: ", o);
-	xml_str(o, rp->info->target && *rp->info->target ? rp->info->target : s->target_comm);
-	fprintf(o, " (pid %" PRIu32 ")</text>\n", s->target_pid);
+	/* the command name is the title; the command line, shortened, goes below */
+	fputs("<text x=\"24\" y=\"28\" font-size=\"18\" font-weight=\"bold\">madvtrace: ", o);
+	if (s->target_comm[0]) {
+		xml_str_max(o, s->target_comm, MT_COMM_LEN);
+		fputc(' ', o);
+	}
+	fprintf(o, "(pid %" PRIu32 ")</text>\n", s->target_pid);
+	fputs("<text x=\"24\" y=\"46\" font-size=\"11\" fill=\"#666\">", o);
+	xml_str_max(o, rp->info->target && *rp->info->target ? rp->info->target : "", 140);
+	fputs("</text>\n", o);
 	fprintf(o,
-		"<text x=\"24\" y=\"52\" font-size=\"13\" fill=\"#333\">At the end%s: RSS %s, "
+		"<text x=\"24\" y=\"64\" font-size=\"13\" fill=\"#333\">At the end%s: RSS %s, "
 		"LazyFree %s, released lazily %s, released eagerly %s</text>\n",
 		s->target_exited ? " (before exit)" : "",
 		e->have_rss ? mt_fmt_bytes(b[0], sizeof(b[0]), mt_gauges_rss(e)) : "unknown",
@@ -1305,7 +1359,7 @@ static int render_svg(struct report *rp)
 		mt_fmt_bytes(b[2], sizeof(b[2]), e->state[MT_RS_LAZY]),
 		mt_fmt_bytes(b[3], sizeof(b[3]), e->state[MT_RS_EAGER]));
 	fprintf(o,
-		"<text x=\"24\" y=\"70\" font-size=\"11\" fill=\"#666\">reserved (PROT_NONE) "
+		"<text x=\"24\" y=\"80\" font-size=\"11\" fill=\"#666\">reserved (PROT_NONE) "
 		"address space, not drawn: %s at the end</text>\n",
 		mt_fmt_bytes(b[4], sizeof(b[4]), e->state[MT_RS_RESERVED]));
 
@@ -1314,10 +1368,12 @@ static int render_svg(struct report *rp)
 		double y = svg_y(ya.max, v);
 
 		svg_fmt_num(b[0], sizeof(b[0]), v);
-		fprintf(o,
-			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n"
-			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\">%s %s</text>\n",
-			PX0, y, PX1, y, PX0 - 8, y + 4, b[0], unit);
+		fprintf(
+		    o,
+		    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n"
+		    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\">%s "
+		    "%s</text>\n",
+		    PX0, y, PX1, y, PX0 - 8, y + 4, b[0], unit);
 	}
 	for (double v = 0; v <= xa.max + xa.step / 2; v += xa.step) {
 		double x = PX0 + (PX1 - PX0) * (v * tdiv / dur);
@@ -1325,27 +1381,31 @@ static int render_svg(struct report *rp)
 		if (x > PX1 + 0.5)
 			break;
 		svg_fmt_num(b[0], sizeof(b[0]), v);
-		fprintf(o,
-			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n"
-			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%s %s</text>\n",
-			x, PY0, x, PY1, x, PY1 + 17, b[0], tunit);
+		fprintf(
+		    o,
+		    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n"
+		    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%s "
+		    "%s</text>\n",
+		    x, PY0, x, PY1, x, PY1 + 17, b[0], tunit);
 	}
 	fprintf(o,
 		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
 		"stroke=\"#444\"/>\n",
 		PX0, PY0, PX1 - PX0, PY1 - PY0);
 	fprintf(o,
-		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" fill=\"#333\">time "
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
+		"fill=\"#333\">time "
 		"since the start of the trace</text>\n",
 		(PX0 + PX1) / 2, PY1 + 33);
-	fprintf(o,
-		"<text x=\"18\" y=\"%.1f\" font-size=\"12\" fill=\"#333\" transform=\"rotate(-90 18 "
-		"%.1f)\" text-anchor=\"middle\">memory</text>\n",
-		(PY0 + PY1) / 2, (PY0 + PY1) / 2);
+	fprintf(
+	    o,
+	    "<text x=\"18\" y=\"%.1f\" font-size=\"12\" fill=\"#333\" transform=\"rotate(-90 18 "
+	    "%.1f)\" text-anchor=\"middle\">memory</text>\n",
+	    (PY0 + PY1) / 2, (PY0 + PY1) / 2);
 
 	/* series, drawn least important first */
-	static const enum svg_series order[] = { S_COMMITTED, S_EAGER, S_LAZY, S_LAZYFREE, S_HELD,
-						 S_RSS };
+	static const enum svg_series order[] = {S_COMMITTED, S_EAGER, S_LAZY,
+						S_LAZYFREE,  S_HELD,  S_RSS};
 	for (size_t oi = 0; oi < sizeof(order) / sizeof(order[0]); oi++) {
 		enum svg_series k = order[oi];
 		bool open = false;
@@ -1362,11 +1422,14 @@ static int render_svg(struct report *rp)
 				continue;
 			}
 			if (!open) {
-				fprintf(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s%s%s "
-					   "stroke-linejoin=\"round\" points=\"",
+				fprintf(o,
+					"<polyline fill=\"none\" stroke=\"%s\" "
+					"stroke-width=\"%.1f\"%s%s%s "
+					"stroke-linejoin=\"round\" points=\"",
 					series[k].color, series[k].width,
 					series[k].dash ? " stroke-dasharray=\"" : "",
-					series[k].dash ? series[k].dash : "", series[k].dash ? "\"" : "");
+					series[k].dash ? series[k].dash : "",
+					series[k].dash ? "\"" : "");
 				open = true;
 			}
 			fprintf(o, "%.1f,%.1f ", svg_x(rp, dur, g[i].t_ns),
@@ -1390,18 +1453,20 @@ static int render_svg(struct report *rp)
 		const char *label, *color;
 		uint64_t (*get)(const struct mt_gauges *);
 	} lanes[] = {
-		{ "MADV_FREE", "#e07b00", get_free },
-		{ "MADV_DONTNEED", "#2a9d4b", get_dontneed },
-		{ "munmap", "#7a7a7a", get_munmap },
-		{ "reclaim", "#c0392b", get_reclaim },
+	    {"MADV_FREE", "#e07b00", get_free},
+	    {"MADV_DONTNEED", "#2a9d4b", get_dontneed},
+	    {"munmap", "#7a7a7a", get_munmap},
+	    {"reclaim", "#c0392b", get_reclaim},
 	};
 	for (size_t l = 0; l < sizeof(lanes) / sizeof(lanes[0]); l++) {
 		double y = LANE0 + l * (LANE_H + 6);
 
-		fprintf(o,
-			"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\"/>\n"
-			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>\n",
-			PX0, y, PX1 - PX0, LANE_H, PX0 - 8, y + 12, lanes[l].label);
+		fprintf(
+		    o,
+		    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+		    "fill=\"#f4f4f4\"/>\n"
+		    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>\n",
+		    PX0, y, PX1 - PX0, LANE_H, PX0 - 8, y + 12, lanes[l].label);
 		svg_lane(rp, o, g, n, dur, (int)l, lanes[l].color, lanes[l].get);
 	}
 	fprintf(o,
@@ -1423,8 +1488,9 @@ static int render_svg(struct report *rp)
 			"stroke-width=\"%.1f\"%s%s%s/>\n<text x=\"%.1f\" y=\"%.1f\" "
 			"font-size=\"12\">%s</text>\n",
 			lx, ly, lx + 26, ly, series[k].color, series[k].width,
-			series[k].dash ? " stroke-dasharray=\"" : "", series[k].dash ? series[k].dash : "",
-			series[k].dash ? "\"" : "", lx + 32, ly + 4, series[k].label);
+			series[k].dash ? " stroke-dasharray=\"" : "",
+			series[k].dash ? series[k].dash : "", series[k].dash ? "\"" : "", lx + 32,
+			ly + 4, series[k].label);
 		lx += 44 + 7.0 * (double)strlen(series[k].label);
 	}
 	fputs("</svg>\n", o);
@@ -1435,29 +1501,30 @@ static int render_svg(struct report *rp)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: madvtrace report [--format text|json|csv|perfetto|svg] [--interval DUR] "
-		"[-o OUT] FILE\n"
-		"  -f, --format FMT     text (default): verdict, timeline table, calls, top regions\n"
-		"                       json: summary + timeline (docs/report-format.md)\n"
-		"                       csv: the timeline with a header row\n"
-		"                       perfetto: Chrome trace-event JSON (ui.perfetto.dev, "
-		"chrome://tracing)\n"
-		"                       svg: a chart of RSS, LazyFree and the released gauges\n"
-		"  -i, --interval DUR   timeline rows every DUR (100ms, 1s, ...); default: about "
-		"20 rows\n"
-		"  -o, --output OUT     write to OUT instead of stdout\n"
-		"  -h, --help\n");
+	fprintf(
+	    out,
+	    "usage: madvtrace report [--format text|json|csv|perfetto|svg] [--interval DUR] "
+	    "[-o OUT] FILE\n"
+	    "  -f, --format FMT     text (default): verdict, timeline table, calls, top regions\n"
+	    "                       json: summary + timeline (docs/report-format.md)\n"
+	    "                       csv: the timeline with a header row\n"
+	    "                       perfetto: Chrome trace-event JSON (ui.perfetto.dev, "
+	    "chrome://tracing)\n"
+	    "                       svg: a chart of RSS, LazyFree and the released gauges\n"
+	    "  -i, --interval DUR   timeline rows every DUR (100ms, 1s, ...); default: about "
+	    "20 rows\n"
+	    "  -o, --output OUT     write to OUT instead of stdout\n"
+	    "  -h, --help\n");
 }
 
 static int parse_args(struct report *rp, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"format", required_argument, NULL, 'f'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, i;
 
@@ -1498,14 +1565,17 @@ static int parse_args(struct report *rp, int argc, char **argv)
 				argv[optind - 1]);
 			return 2;
 		default:
-			fprintf(stderr, "madvtrace: report: unknown option '%s' (see madvtrace report --help)\n",
+			fprintf(stderr,
+				"madvtrace: report: unknown option '%s' (see madvtrace report "
+				"--help)\n",
 				argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "madvtrace: report: %s (usage: madvtrace report [--format FMT] "
-				"[--interval DUR] [-o OUT] FILE)\n",
+		fprintf(stderr,
+			"madvtrace: report: %s (usage: madvtrace report [--format FMT] "
+			"[--interval DUR] [-o OUT] FILE)\n",
 			optind >= argc ? "no trace file given" : "more than one trace file given");
 		return 2;
 	}
@@ -1543,8 +1613,8 @@ static int read_trace(struct report *rp)
 
 int mt_report_main(int argc, char **argv)
 {
-	struct report rp = { .fmt = FMT_TEXT };
-	struct mt_timeline_opts to = { 0 };
+	struct report rp = {.fmt = FMT_TEXT};
+	struct mt_timeline_opts to = {0};
 	char err[512];
 	int ret = 1, rc;
 

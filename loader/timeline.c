@@ -33,6 +33,7 @@ enum {
 };
 
 struct last_call {
+	uint64_t t_ns;
 	uint32_t tid;
 	uint8_t cls;
 	bool valid;
@@ -45,8 +46,9 @@ struct proc {
 	bool exited;
 	bool have_rss, have_smaps;
 	uint64_t anon, file, shmem, swap, lazyfree, smaps_rss;
-	struct last_call calls[TID_SLOTS];
+	struct last_call calls[TID_SLOTS]; /* the last call of each recent thread */
 	unsigned int call_next;
+	uint8_t last_cls; /* the process's last call */
 	char comm[MT_COMM_LEN];
 };
 
@@ -84,7 +86,7 @@ struct mt_timeline {
 
 char *mt_fmt_bytes(char *buf, size_t len, uint64_t bytes)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	double v = (double)bytes;
 	int u = -1;
 
@@ -112,6 +114,17 @@ static char *fmt_rel(const struct mt_timeline *tl, char *buf, size_t len, uint64
 
 	snprintf(buf, len, "+%" PRIu64 ".%03" PRIu64 "s", d / 1000000000, d / 1000000 % 1000);
 	return buf;
+}
+
+/* Time arithmetic that stops at the end of time instead of wrapping (a damaged record's t_ns). */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
 static bool is_err_addr(int64_t ret)
@@ -189,13 +202,14 @@ static struct proc *proc_new(struct mt_timeline *tl, uint32_t pid, const struct 
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	p->rs = parent ? mt_regions__clone(parent->rs, pid) :
-			 mt_regions__new(pid, tl->opts.page_size);
+	p->rs =
+	    parent ? mt_regions__clone(parent->rs, pid) : mt_regions__new(pid, tl->opts.page_size);
 	if (!p->rs) {
 		free(p);
 		return NULL;
 	}
 	mt_regions__set_retire(p->rs, retire, tl);
+	p->last_cls = MT_CL_OTHER;
 	if (parent)
 		memcpy(p->comm, parent->comm, sizeof(p->comm));
 	p->next = tl->procs;
@@ -269,26 +283,41 @@ static void forget_gone(struct mt_timeline *tl, uint32_t pid)
 			tl->gone[i] = 0;
 }
 
-static void note_call(struct proc *p, uint32_t tid, enum mt_call_class cls)
+static void note_call(struct proc *p, uint32_t tid, uint64_t t, enum mt_call_class cls)
 {
-	for (unsigned int i = 0; i < TID_SLOTS; i++) {
-		if (p->calls[i].valid && p->calls[i].tid == tid) {
-			p->calls[i].cls = (uint8_t)cls;
-			return;
-		}
+	unsigned int i;
+
+	p->last_cls = (uint8_t)cls;
+	for (i = 0; i < TID_SLOTS; i++)
+		if (p->calls[i].valid && p->calls[i].tid == tid)
+			break;
+	if (i == TID_SLOTS) {
+		i = p->call_next;
+		p->call_next = (p->call_next + 1) % TID_SLOTS;
 	}
-	p->calls[p->call_next].tid = tid;
-	p->calls[p->call_next].cls = (uint8_t)cls;
-	p->calls[p->call_next].valid = true;
-	p->call_next = (p->call_next + 1) % TID_SLOTS;
+	p->calls[i] = (struct last_call){ .t_ns = t, .tid = tid, .cls = (uint8_t)cls, .valid = true };
 }
 
-static enum mt_call_class last_call(const struct proc *p, uint32_t tid)
+/*
+ * The call an rss record with reason syscall follows. The recorder stamps it
+ * with the call's time (and may name the process, not the thread, as tid):
+ * match the time first, then the thread, else the process's last call.
+ */
+static enum mt_call_class last_call(const struct proc *p, uint32_t tid, uint64_t t)
 {
-	for (unsigned int i = 0; i < TID_SLOTS; i++)
-		if (p->calls[i].valid && p->calls[i].tid == tid)
-			return p->calls[i].cls;
-	return MT_CL_OTHER;
+	const struct last_call *same_tid = NULL;
+
+	for (unsigned int i = 0; i < TID_SLOTS; i++) {
+		const struct last_call *c = &p->calls[i];
+
+		if (!c->valid)
+			continue;
+		if (c->t_ns == t)
+			return c->cls;
+		if (c->tid == tid)
+			same_tid = c;
+	}
+	return same_tid ? same_tid->cls : p->last_cls;
 }
 
 /* ---- sampling ---- */
@@ -321,7 +350,7 @@ static void decimate(struct mt_timeline *tl)
 	else
 		tl->raised = true;
 	tl->iv = niv;
-	tl->next_t = tl->t0 + ((last - tl->t0) / niv + 1) * niv;
+	tl->next_t = add_sat(tl->t0, mul_sat((last - tl->t0) / niv + 1, niv));
 }
 
 static int push_sample(struct mt_timeline *tl, uint64_t t)
@@ -351,7 +380,7 @@ static int push_sample(struct mt_timeline *tl, uint64_t t)
 /* Take the grid samples due before time t (state after records up to each grid point). */
 static int advance(struct mt_timeline *tl, uint64_t t)
 {
-	while (t > tl->next_t) {
+	while (t > tl->next_t && tl->next_t != UINT64_MAX) {
 		uint64_t at = tl->next_t;
 		int err = push_sample(tl, at);
 
@@ -360,7 +389,7 @@ static int advance(struct mt_timeline *tl, uint64_t t)
 		if (tl->n >= tl->max)
 			decimate(tl);
 		else
-			tl->next_t = at + tl->iv;
+			tl->next_t = add_sat(at, tl->iv);
 	}
 	return 0;
 }
@@ -441,7 +470,8 @@ static void gauges_due(struct mt_timeline *tl, uint64_t t)
 	tl->gauge_lines++;
 	tl->gauge_prev = tl->cur;
 	/* an idle stretch without ticks gets one line, not one per interval missed */
-	tl->gauge_next += (t - tl->gauge_next + tl->gauge_iv - 1) / tl->gauge_iv * tl->gauge_iv;
+	tl->gauge_next = add_sat(tl->gauge_next, mul_sat((t - tl->gauge_next - 1) / tl->gauge_iv + 1,
+							 tl->gauge_iv));
 }
 
 static void start(struct mt_timeline *tl, uint64_t t)
@@ -450,7 +480,7 @@ static void start(struct mt_timeline *tl, uint64_t t)
 	tl->t0 = tl->opts.start_ns && tl->opts.start_ns <= t ? tl->opts.start_ns : t;
 	tl->last_t = tl->t0;
 	tl->next_t = tl->t0; /* the first sample: the state at time zero */
-	tl->gauge_next = tl->t0 + tl->gauge_iv;
+	tl->gauge_next = add_sat(tl->t0, tl->gauge_iv);
 	tl->sum.start_ns = tl->t0;
 }
 
@@ -506,7 +536,7 @@ static void model_result(struct mt_timeline *tl, int err, const struct mt_rdelta
 static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap *m, uint64_t t)
 {
 	bool ok = !is_err_addr(m->ret);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	enum mt_call_class cls = MT_CL_OTHER;
 	int err;
@@ -528,14 +558,13 @@ static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap
 	}
 	if (ok)
 		tl->sum.class_calls[cls]++;
-	note_call(p, m->h.tid, cls);
+	note_call(p, m->h.tid, m->h.t_ns, cls);
 }
 
-static void on_munmap(struct mt_timeline *tl, struct proc *p, const struct mt_munmap *m,
-		      uint64_t t)
+static void on_munmap(struct mt_timeline *tl, struct proc *p, const struct mt_munmap *m, uint64_t t)
 {
 	bool ok = m->ret == 0;
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	int err;
 
@@ -549,14 +578,13 @@ static void on_munmap(struct mt_timeline *tl, struct proc *p, const struct mt_mu
 		regions_after(tl, p, before);
 		model_result(tl, err, &d, t);
 	}
-	note_call(p, m->h.tid, MT_CL_MUNMAP);
+	note_call(p, m->h.tid, m->h.t_ns, MT_CL_MUNMAP);
 }
 
-static void on_mremap(struct mt_timeline *tl, struct proc *p, const struct mt_mremap *m,
-		      uint64_t t)
+static void on_mremap(struct mt_timeline *tl, struct proc *p, const struct mt_mremap *m, uint64_t t)
 {
 	bool ok = !is_err_addr(m->ret);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	int err;
 
@@ -569,7 +597,7 @@ static void on_mremap(struct mt_timeline *tl, struct proc *p, const struct mt_mr
 		regions_after(tl, p, before);
 		model_result(tl, err, &d, t);
 	}
-	note_call(p, m->h.tid, MT_CL_OTHER);
+	note_call(p, m->h.tid, m->h.t_ns, MT_CL_OTHER);
 }
 
 static enum mt_call_class advice_class(int advice)
@@ -592,10 +620,11 @@ static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_m
 {
 	bool pm = a->h.flags & MT_F_PROCESS_MADVISE;
 	bool ok = pm ? a->ret >= 0 : a->ret == 0;
-	/* madvise(2) applies the advice to the mapped parts of a range with holes, then fails ENOMEM */
+	/* madvise(2) applies the advice to the mapped parts of a range with holes, then fails
+	 * ENOMEM */
 	bool applied = ok || (!pm && a->ret == -ENOMEM);
 	enum mt_call_class cls = advice_class(a->advice);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	struct proc *tp = p;
 	int err;
@@ -639,14 +668,14 @@ static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_m
 			tl->sum.partial_released += d.released + d.rereleased + d.escalated;
 		}
 	}
-	note_call(p, a->h.tid, cls);
+	note_call(p, a->h.tid, a->h.t_ns, cls);
 }
 
 static void on_brk(struct mt_timeline *tl, struct proc *p, const struct mt_brk *b, uint64_t t)
 {
 	/* brk returns the break in force: one that differs from the request is a refusal */
 	bool ok = !b->addr || (uint64_t)b->ret == b->addr;
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	int err = 0;
 
@@ -659,14 +688,14 @@ static void on_brk(struct mt_timeline *tl, struct proc *p, const struct mt_brk *
 	count_call(&tl->sum.syscall[MT_BRK], ok, d.mapped + d.unmapped, t);
 	if (ok)
 		tl->sum.class_calls[MT_CL_OTHER]++;
-	note_call(p, b->h.tid, MT_CL_OTHER);
+	note_call(p, b->h.tid, b->h.t_ns, MT_CL_OTHER);
 }
 
 static void on_mprotect(struct mt_timeline *tl, struct proc *p, const struct mt_mprotect *m,
 			uint64_t t)
 {
 	bool ok = m->ret == 0;
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	int err;
 
@@ -679,7 +708,7 @@ static void on_mprotect(struct mt_timeline *tl, struct proc *p, const struct mt_
 	}
 	if (ok)
 		tl->sum.class_calls[MT_CL_OTHER]++;
-	note_call(p, m->h.tid, MT_CL_OTHER);
+	note_call(p, m->h.tid, m->h.t_ns, MT_CL_OTHER);
 }
 
 static void on_rss(struct mt_timeline *tl, struct proc *p, const struct mt_rss *r, uint64_t t)
@@ -748,7 +777,7 @@ static void on_rss(struct mt_timeline *tl, struct proc *p, const struct mt_rss *
 	delta = (int64_t)(now - old);
 	switch (r->reason) {
 	case MT_RSS_SYSCALL: {
-		enum mt_call_class cls = last_call(p, r->h.tid);
+		enum mt_call_class cls = last_call(p, r->h.tid, r->h.t_ns);
 
 		s->rss_after[cls]++;
 		if (delta < 0)
@@ -837,6 +866,31 @@ static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task
 	}
 }
 
+/* "key=value" facts; the verdict uses what it knows about the target. */
+static void on_info(struct mt_timeline *tl, const struct mt_hdr *rec)
+{
+	const struct mt_info *r = (const void *)rec;
+	struct mt_summary *s = &tl->sum;
+	size_t n = rec->size > sizeof(*r) ? rec->size - sizeof(*r) : 0;
+	const char *eq;
+	size_t klen;
+
+	s->info_records++;
+	n = strnlen(r->text, n);
+	eq = memchr(r->text, '=', n);
+	if (!eq || (s->target_pid && rec->pid != s->target_pid))
+		return;
+	klen = (size_t)(eq - r->text);
+	eq++;
+	if (klen == 10 && !memcmp(r->text, "go_version", 10)) {
+		snprintf(s->go_version, sizeof(s->go_version), "%.*s",
+			 (int)(n - klen - 1), eq);
+	} else if (klen == 11 && !memcmp(r->text, "env.GODEBUG", 11)) {
+		snprintf(s->godebug, sizeof(s->godebug), "%.*s", (int)(n - klen - 1), eq);
+		s->godebug_known = true;
+	}
+}
+
 int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 {
 	uint64_t t;
@@ -858,6 +912,14 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 		if (!tl->sum.lost_events)
 			tl->sum.first_lost_ns = t;
 		tl->sum.lost_events += l->count;
+		return 0;
+	}
+	if (rec->type == MT_STACK) {
+		tl->sum.stack_records++; /* call sites: not used by the timeline */
+		return 0;
+	}
+	if (rec->type == MT_INFO) {
+		on_info(tl, rec);
 		return 0;
 	}
 	if (rec->type < MT_MMAP || rec->type > MT_TASK) {
@@ -1018,7 +1080,7 @@ static int top_add(void *ctx, const struct mt_mapping_info *m)
 size_t mt_timeline__top_regions(const struct mt_timeline *tl, struct mt_mapping_info *out,
 				size_t max)
 {
-	struct top_ctx c = { .out = out, .max = max };
+	struct top_ctx c = {.out = out, .max = max};
 
 	for (const struct proc *p = tl->procs; p; p = p->next)
 		mt_regions__foreach_mapping(p->rs, top_add, &c);
@@ -1087,16 +1149,16 @@ static void verdict_scope(struct mt_timeline *tl)
 		snprintf(who, sizeof(who), "pid %" PRIu32 " (%s)", s->target_pid, s->target_comm);
 	else
 		snprintf(who, sizeof(who), "pid %" PRIu32, s->target_pid);
-	add_finding(tl, "scope", "Trace of %s%s over %" PRIu64 ".%03" PRIu64 " s: %" PRIu64
-		    " records%s%s.",
-		    who, s->processes > 1 ? " and its children" : "",
-		    (s->end_ns - s->start_ns) / 1000000000,
-		    (s->end_ns - s->start_ns) / 1000000 % 1000, s->records,
-		    s->target_exited ? "; the process exited at " : "",
-		    s->target_exited ? fmt_rel(tl, a, sizeof(a), s->target_exit_ns) : "");
+	add_finding(
+	    tl, "scope", "Trace of %s%s over %" PRIu64 ".%03" PRIu64 " s: %" PRIu64 " records%s%s.",
+	    who, s->processes > 1 ? " and its children" : "",
+	    (s->end_ns - s->start_ns) / 1000000000, (s->end_ns - s->start_ns) / 1000000 % 1000,
+	    s->records, s->target_exited ? "; the process exited at " : "",
+	    s->target_exited ? fmt_rel(tl, a, sizeof(a), s->target_exit_ns) : "");
 	if (s->lost_events)
 		add_finding(tl, "lost",
-			    "WARNING: %" PRIu64 " events were lost by the recorder (the first at %s): "
+			    "WARNING: %" PRIu64
+			    " events were lost by the recorder (the first at %s): "
 			    "calls after that may be missing, so the figures below can be wrong.",
 			    s->lost_events, fmt_rel(tl, a, sizeof(a), s->first_lost_ns));
 	if (s->unknown_records)
@@ -1119,12 +1181,12 @@ static void verdict_releases(struct mt_timeline *tl)
 		int advice;
 		const char *how;
 	} rel[] = {
-		{ ADV_FREE, "lazily: the pages stay mapped and counted in RSS (as LazyFree) until "
-			    "the kernel reclaims them under memory pressure or the program writes "
-			    "to them again" },
-		{ ADV_DONTNEED, "eagerly: the pages were dropped at once and leave RSS immediately" },
-		{ ADV_DONTNEED_LOCKED, "eagerly, locked pages included" },
-		{ ADV_REMOVE, "eagerly, with their backing store" },
+	    {ADV_FREE, "lazily: the pages stay mapped and counted in RSS (as LazyFree) until "
+		       "the kernel reclaims them under memory pressure or the program writes "
+		       "to them again"},
+	    {ADV_DONTNEED, "eagerly: the pages were dropped at once and leave RSS immediately"},
+	    {ADV_DONTNEED_LOCKED, "eagerly, locked pages included"},
+	    {ADV_REMOVE, "eagerly, with their backing store"},
 	};
 	char b[32], c[96];
 	bool any = false;
@@ -1136,30 +1198,34 @@ static void verdict_releases(struct mt_timeline *tl)
 			continue;
 		if (ok_calls(a)) {
 			any = true;
-			add_finding(tl, rel[i].advice == ADV_FREE ? "lazy_release" : "eager_release",
-				    "%s released %s %s, %s.", mt_advice_name(rel[i].advice),
-				    mt_fmt_bytes(b, sizeof(b), a->bytes),
-				    fmt_calls(tl, c, sizeof(c), ok_calls(a), a->first_ns, a->last_ns),
-				    rel[i].how);
+			add_finding(
+			    tl, rel[i].advice == ADV_FREE ? "lazy_release" : "eager_release",
+			    "%s released %s %s, %s.", mt_advice_name(rel[i].advice),
+			    mt_fmt_bytes(b, sizeof(b), a->bytes),
+			    fmt_calls(tl, c, sizeof(c), ok_calls(a), a->first_ns, a->last_ns),
+			    rel[i].how);
 		}
 		if (a->errors)
-			add_finding(tl, "failed_release", "%" PRIu64 " %s call%s failed.", a->errors,
-				    mt_advice_name(rel[i].advice), a->errors == 1 ? "" : "s");
+			add_finding(tl, "failed_release", "%" PRIu64 " %s call%s failed.",
+				    a->errors, mt_advice_name(rel[i].advice),
+				    a->errors == 1 ? "" : "s");
 	}
 	if (s->partial_calls)
-		add_finding(tl, "partial_release",
-			    "%" PRIu64 " madvise call%s failed with ENOMEM because the range had "
-			    "unmapped holes; the kernel still applied the advice to the mapped parts, "
-			    "and the model counts them (%s released that way).",
-			    s->partial_calls, s->partial_calls == 1 ? "" : "s",
-			    mt_fmt_bytes(b, sizeof(b), s->partial_released));
+		add_finding(
+		    tl, "partial_release",
+		    "%" PRIu64 " madvise call%s failed with ENOMEM because the range had "
+		    "unmapped holes; the kernel still applied the advice to the mapped parts, "
+		    "and the model counts them (%s released that way).",
+		    s->partial_calls, s->partial_calls == 1 ? "" : "s",
+		    mt_fmt_bytes(b, sizeof(b), s->partial_released));
 	if (s->none_remap_calls) {
 		any = true;
-		add_finding(tl, "eager_release",
-			    "mmap(PROT_NONE, MAP_FIXED) over accessible memory dropped %s in %" PRIu64
-			    " call%s (a hard decommit: the pages leave RSS at once).",
-			    mt_fmt_bytes(b, sizeof(b), s->none_remap_bytes), s->none_remap_calls,
-			    s->none_remap_calls == 1 ? "" : "s");
+		add_finding(
+		    tl, "eager_release",
+		    "mmap(PROT_NONE, MAP_FIXED) over accessible memory dropped %s in %" PRIu64
+		    " call%s (a hard decommit: the pages leave RSS at once).",
+		    mt_fmt_bytes(b, sizeof(b), s->none_remap_bytes), s->none_remap_calls,
+		    s->none_remap_calls == 1 ? "" : "s");
 	}
 	if (ok_calls(&s->syscall[MT_MUNMAP])) {
 		const struct mt_call_stats *m = &s->syscall[MT_MUNMAP];
@@ -1169,10 +1235,11 @@ static void verdict_releases(struct mt_timeline *tl)
 			    fmt_calls(tl, c, sizeof(c), ok_calls(m), m->first_ns, m->last_ns));
 	}
 	if (!any)
-		add_finding(tl, "no_release",
-			    "No memory was released with madvise: there is no MADV_FREE, "
-			    "MADV_DONTNEED or MADV_REMOVE call and no PROT_NONE remap in the trace%s.",
-			    ok_calls(&s->syscall[MT_MUNMAP]) ? " (only munmap)" : "");
+		add_finding(
+		    tl, "no_release",
+		    "No memory was released with madvise: there is no MADV_FREE, "
+		    "MADV_DONTNEED or MADV_REMOVE call and no PROT_NONE remap in the trace%s.",
+		    ok_calls(&s->syscall[MT_MUNMAP]) ? " (only munmap)" : "");
 }
 
 static void verdict_rss_at_release(struct mt_timeline *tl)
@@ -1182,9 +1249,9 @@ static void verdict_rss_at_release(struct mt_timeline *tl)
 		enum mt_call_class cls;
 		const char *name;
 	} cl[] = {
-		{ MT_CL_FREE, "MADV_FREE" },	{ MT_CL_DONTNEED, "MADV_DONTNEED" },
-		{ MT_CL_REMOVE, "MADV_REMOVE" }, { MT_CL_NONE_REMAP, "PROT_NONE remap" },
-		{ MT_CL_MUNMAP, "munmap" },
+	    {MT_CL_FREE, "MADV_FREE"},	   {MT_CL_DONTNEED, "MADV_DONTNEED"},
+	    {MT_CL_REMOVE, "MADV_REMOVE"}, {MT_CL_NONE_REMAP, "PROT_NONE remap"},
+	    {MT_CL_MUNMAP, "munmap"},
 	};
 	char b[32], c[48];
 
@@ -1194,19 +1261,20 @@ static void verdict_rss_at_release(struct mt_timeline *tl)
 		if (!s->class_calls[k])
 			continue;
 		if (!s->rss_records) {
-			add_finding(tl, "rss_at_release",
-				    "The trace has no rss records, so what RSS did at the %s calls is "
-				    "unknown.",
-				    cl[i].name);
+			add_finding(
+			    tl, "rss_at_release",
+			    "The trace has no rss records, so what RSS did at the %s calls is "
+			    "unknown.",
+			    cl[i].name);
 			continue;
 		}
 		if (!s->rss_after[k]) {
 			add_finding(tl, "rss_at_release",
-				    k == MT_CL_FREE ?
-					    "RSS did not change at the %s calls (no rss record after "
-					    "them): lazily freed pages stay in RSS." :
-					    "RSS did not change at the %s calls (no rss record after "
-					    "them): the pages released were not resident.",
+				    k == MT_CL_FREE
+					? "RSS did not change at the %s calls (no rss record after "
+					  "them): lazily freed pages stay in RSS."
+					: "RSS did not change at the %s calls (no rss record after "
+					  "them): the pages released were not resident.",
 				    cl[i].name);
 			continue;
 		}
@@ -1229,8 +1297,8 @@ static void verdict_rss_at_release(struct mt_timeline *tl)
 		add_finding(tl, "rss_at_release",
 			    "RSS fell by %s%s at the %s calls (%" PRIu64
 			    " rss record%s right after them).",
-			    mt_fmt_bytes(b, sizeof(b), s->rss_down[k]), c, cl[i].name, s->rss_after[k],
-			    s->rss_after[k] == 1 ? "" : "s");
+			    mt_fmt_bytes(b, sizeof(b), s->rss_down[k]), c, cl[i].name,
+			    s->rss_after[k], s->rss_after[k] == 1 ? "" : "s");
 	}
 }
 
@@ -1246,11 +1314,12 @@ static void verdict_end(struct mt_timeline *tl)
 	mt_fmt_bytes(b[4], sizeof(b[4]), e->state[MT_RS_COMMITTED]);
 	mt_fmt_bytes(b[5], sizeof(b[5]), e->state[MT_RS_RESERVED]);
 	if (!e->have_rss) {
-		add_finding(tl, "end_state",
-			    "At the end (%s) RSS is unknown: the trace has no rss records. The region "
-			    "model counts %s released lazily, %s released eagerly, %s committed and "
-			    "%s reserved.",
-			    t, b[2], b[3], b[4], b[5]);
+		add_finding(
+		    tl, "end_state",
+		    "At the end (%s) RSS is unknown: the trace has no rss records. The region "
+		    "model counts %s released lazily, %s released eagerly, %s committed and "
+		    "%s reserved.",
+		    t, b[2], b[3], b[4], b[5]);
 		return;
 	}
 	if (e->swap) {
@@ -1263,13 +1332,14 @@ static void verdict_end(struct mt_timeline *tl)
 	{
 		char f[32], sh[32];
 
-		add_finding(tl, "end_state",
-			    "At the end (%s%s) RSS was %s (anon %s, file %s, shmem %s%s). The region "
-			    "model counts %s released lazily, %s released eagerly, %s committed and "
-			    "%s reserved.",
-			    t, s->target_exited ? ", just before the exit teardown" : "", b[0], b[1],
-			    mt_fmt_bytes(f, sizeof(f), e->rss_file),
-			    mt_fmt_bytes(sh, sizeof(sh), e->rss_shmem), sw, b[2], b[3], b[4], b[5]);
+		add_finding(
+		    tl, "end_state",
+		    "At the end (%s%s) RSS was %s (anon %s, file %s, shmem %s%s). The region "
+		    "model counts %s released lazily, %s released eagerly, %s committed and "
+		    "%s reserved.",
+		    t, s->target_exited ? ", just before the exit teardown" : "", b[0], b[1],
+		    mt_fmt_bytes(f, sizeof(f), e->rss_file),
+		    mt_fmt_bytes(sh, sizeof(sh), e->rss_shmem), sw, b[2], b[3], b[4], b[5]);
 	}
 }
 
@@ -1281,35 +1351,39 @@ static void verdict_lazyfree(struct mt_timeline *tl)
 	uint64_t lazy = e->state[MT_RS_LAZY];
 
 	if (e->have_smaps && !e->lazyfree && !lazy) {
-		add_finding(tl, "lazyfree",
-			    "smaps_rollup at %s (the last sample): Rss %s, LazyFree 0 B: none of RSS "
-			    "is lazily freed memory.",
-			    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
-			    mt_fmt_bytes(a, sizeof(a), e->smaps_rss));
+		add_finding(
+		    tl, "lazyfree",
+		    "smaps_rollup at %s (the last sample): Rss %s, LazyFree 0 B: none of RSS "
+		    "is lazily freed memory.",
+		    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
+		    mt_fmt_bytes(a, sizeof(a), e->smaps_rss));
 	} else if (e->have_smaps) {
 		uint64_t held = e->smaps_rss > e->lazyfree ? e->smaps_rss - e->lazyfree : 0;
 
-		add_finding(tl, "lazyfree",
-			    "smaps_rollup at %s (the last sample): Rss %s, LazyFree %s. LazyFree is "
-			    "memory released with MADV_FREE that is still resident; the kernel can "
-			    "take it back at any time without writing anything out. What the process "
-			    "really holds is Rss - LazyFree = %s.",
-			    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
-			    mt_fmt_bytes(a, sizeof(a), e->smaps_rss),
-			    mt_fmt_bytes(b, sizeof(b), e->lazyfree), mt_fmt_bytes(c, sizeof(c), held));
+		add_finding(
+		    tl, "lazyfree",
+		    "smaps_rollup at %s (the last sample): Rss %s, LazyFree %s. LazyFree is "
+		    "memory released with MADV_FREE that is still resident; the kernel can "
+		    "take it back at any time without writing anything out. What the process "
+		    "really holds is Rss - LazyFree = %s.",
+		    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
+		    mt_fmt_bytes(a, sizeof(a), e->smaps_rss),
+		    mt_fmt_bytes(b, sizeof(b), e->lazyfree), mt_fmt_bytes(c, sizeof(c), held));
 		if (!e->lazyfree && lazy)
-			add_finding(tl, "lazyfree",
-				    "LazyFree was 0 although %s is released lazily: those pages were "
-				    "reclaimed or written again before the last sample.",
-				    mt_fmt_bytes(a, sizeof(a), lazy));
+			add_finding(
+			    tl, "lazyfree",
+			    "LazyFree was 0 although %s is released lazily: those pages were "
+			    "reclaimed or written again before the last sample.",
+			    mt_fmt_bytes(a, sizeof(a), lazy));
 	} else if (lazy) {
 		uint64_t bound = lazy < e->rss_anon ? lazy : e->rss_anon;
 
-		add_finding(tl, "lazyfree",
-			    "The trace has no smaps_rollup samples (recorded with --smaps-interval "
-			    "0?), so LazyFree is unknown: up to %s of RSS may be lazily freed memory "
-			    "(the bytes released lazily, at most the anonymous RSS).",
-			    mt_fmt_bytes(a, sizeof(a), e->have_rss ? bound : lazy));
+		add_finding(
+		    tl, "lazyfree",
+		    "The trace has no smaps_rollup samples (recorded with --smaps-interval "
+		    "0?), so LazyFree is unknown: up to %s of RSS may be lazily freed memory "
+		    "(the bytes released lazily, at most the anonymous RSS).",
+		    mt_fmt_bytes(a, sizeof(a), e->have_rss ? bound : lazy));
 	}
 }
 
@@ -1323,8 +1397,10 @@ static void verdict_reclaim(struct mt_timeline *tl)
 		char steps[96];
 
 		if (s->sample_drops)
-			snprintf(steps, sizeof(steps), "rss records: %" PRIu64 " with reason reclaim, %" PRIu64
-				 " periodic sample%s", s->reclaim_records, s->sample_drops,
+			snprintf(steps, sizeof(steps),
+				 "rss records: %" PRIu64 " with reason reclaim, %" PRIu64
+				 " periodic sample%s",
+				 s->reclaim_records, s->sample_drops,
 				 s->sample_drops == 1 ? "" : "s");
 		else
 			snprintf(steps, sizeof(steps), "rss records with reason reclaim");
@@ -1371,17 +1447,18 @@ static void verdict_reuse(struct mt_timeline *tl)
 			    "released ranges).",
 			    mt_fmt_bytes(a, sizeof(a), s->recommitted));
 	if (s->fault_growth)
-		add_finding(tl, "reuse",
-			    "After the first release RSS grew by %s through page faults outside "
-			    "traced calls; writes into released ranges would show this way, as would "
-			    "new memory (inferred: RSS does not say which pages were written).",
-			    mt_fmt_bytes(a, sizeof(a), s->fault_growth));
+		add_finding(
+		    tl, "reuse",
+		    "After the first release RSS grew by %s through page faults outside "
+		    "traced calls; writes into released ranges would show this way, as would "
+		    "new memory (inferred: RSS does not say which pages were written).",
+		    mt_fmt_bytes(a, sizeof(a), s->fault_growth));
 }
 
 static void verdict_hugepages(struct mt_timeline *tl)
 {
 	const struct mt_summary *s = &tl->sum;
-	static const int hp[] = { ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_COLLAPSE };
+	static const int hp[] = {ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_COLLAPSE};
 	char list[256] = "", a[32];
 	size_t off = 0;
 
@@ -1390,52 +1467,113 @@ static void verdict_hugepages(struct mt_timeline *tl)
 
 		if (!ok_calls(c) || off >= sizeof(list))
 			continue;
-		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %" PRIu64 " call%s over %s",
-					off ? ", " : "", mt_advice_name(hp[i]), ok_calls(c),
-					ok_calls(c) == 1 ? "" : "s",
-					mt_fmt_bytes(a, sizeof(a), c->bytes));
+		off += (size_t)snprintf(
+		    list + off, sizeof(list) - off, "%s%s %" PRIu64 " call%s over %s",
+		    off ? ", " : "", mt_advice_name(hp[i]), ok_calls(c),
+		    ok_calls(c) == 1 ? "" : "s", mt_fmt_bytes(a, sizeof(a), c->bytes));
 	}
 	if (!off)
 		return;
 	add_finding(tl, "hugepage", "Huge-page advice: %s.", list);
 	if (s->hp_released)
-		add_finding(tl, "hugepage",
-			    "%s of released memory was later advised MADV_HUGEPAGE. Go 1.12 to 1.20 "
-			    "does this when it takes released memory back into use; and with "
-			    "transparent huge pages, khugepaged may fill such ranges with huge pages, "
-			    "making them resident again.",
-			    mt_fmt_bytes(a, sizeof(a), s->hp_released));
+		add_finding(
+		    tl, "hugepage",
+		    "%s of released memory was later advised MADV_HUGEPAGE. Go 1.12 to 1.20 "
+		    "does this when it takes released memory back into use; and with "
+		    "transparent huge pages, khugepaged may fill such ranges with huge pages, "
+		    "making them resident again.",
+		    mt_fmt_bytes(a, sizeof(a), s->hp_released));
 	if (s->released_thp)
-		add_finding(tl, "hugepage",
-			    "At the end %s of released memory lies in ranges whose last huge-page "
-			    "advice is MADV_HUGEPAGE: khugepaged may collapse it into huge pages and "
-			    "bring it back into RSS.",
-			    mt_fmt_bytes(a, sizeof(a), s->released_thp));
+		add_finding(
+		    tl, "hugepage",
+		    "At the end %s of released memory lies in ranges whose last huge-page "
+		    "advice is MADV_HUGEPAGE: khugepaged may collapse it into huge pages and "
+		    "bring it back into RSS.",
+		    mt_fmt_bytes(a, sizeof(a), s->released_thp));
 	if (ok_calls(&s->advice[ADV_COLLAPSE]))
-		add_finding(tl, "hugepage",
-			    "MADV_COLLAPSE makes its range resident at once as huge pages, released "
-			    "parts included.");
+		add_finding(
+		    tl, "hugepage",
+		    "MADV_COLLAPSE makes its range resident at once as huge pages, released "
+		    "parts included.");
+}
+
+/* The minor version of "go1.19.8" (19), or -1. */
+static int go_minor(const char *v)
+{
+	const char *p = strstr(v, "go1.");
+	int minor;
+
+	if (!p || sscanf(p + 4, "%d", &minor) != 1 || minor < 0)
+		return -1;
+	return minor;
+}
+
+/* madvdontneed=N in a GODEBUG value: N, or -1 when not set. */
+static int godebug_madvdontneed(const char *godebug)
+{
+	const char *p = godebug;
+	int v = -1;
+
+	while ((p = strstr(p, "madvdontneed="))) {
+		if (p == godebug || p[-1] == ',')
+			v = p[13] == '0' ? 0 : p[13] == '1' ? 1 : v; /* the last one wins */
+		p += 13;
+	}
+	return v;
 }
 
 static void verdict_advice(struct mt_timeline *tl)
 {
 	const struct mt_summary *s = &tl->sum;
 	const struct mt_gauges *e = &s->end;
-	char a[32], b[32];
+	int minor = go_minor(s->go_version);
+	int mdn = s->godebug_known ? godebug_madvdontneed(s->godebug) : -1;
+	char a[32], b[32], c[32], gd[160] = "";
 
+	if (s->godebug_known)
+		snprintf(gd, sizeof(gd), " with GODEBUG=\"%s\"", s->godebug);
 	if (ok_calls(&s->advice[ADV_FREE]) && e->state[MT_RS_LAZY]) {
 		add_finding(tl, "advice",
 			    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
 			    "uses; LazyFree goes back to the system as soon as the kernel needs it. "
-			    "To make RSS fall at release instead, release with MADV_DONTNEED. If the "
-			    "program is written in Go: Go 1.12 to 1.15 release with MADV_FREE, and "
-			    "GODEBUG=madvdontneed=1 switches them to MADV_DONTNEED; Go 1.16 and later "
-			    "use MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set, so look for that "
-			    "setting in the environment of this process; Go up to 1.11 always used "
-			    "MADV_DONTNEED.");
+			    "To make RSS fall at release instead, release with MADV_DONTNEED.");
+		if (minor >= 16 && mdn == 0)
+			add_finding(tl, "advice",
+				    "This is a Go program (%s) running%s: GODEBUG=madvdontneed=0 is "
+				    "why it releases with MADV_FREE. Without it (or with "
+				    "madvdontneed=1) Go 1.16 and later release with MADV_DONTNEED and "
+				    "RSS falls at release.",
+				    s->go_version, gd);
+		else if (minor >= 16)
+			add_finding(tl, "advice",
+				    "This is a Go program (%s)%s. Go 1.16 and later release heap with "
+				    "MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set%s; the MADV_FREE "
+				    "calls may come from other code in the process (cgo, a C "
+				    "allocator).",
+				    s->go_version, gd,
+				    s->godebug_known ? ", which it is not" : "");
+		else if (minor >= 12)
+			add_finding(tl, "advice",
+				    "This is a Go program (%s)%s. Go 1.12 to 1.15 release heap with "
+				    "MADV_FREE by default: run it with GODEBUG=madvdontneed=1 to release "
+				    "with MADV_DONTNEED, or move to Go 1.16 or later, where that is the "
+				    "default.",
+				    s->go_version, gd);
+		else if (minor >= 0)
+			add_finding(tl, "advice",
+				    "This is a Go program (%s): Go up to 1.11 releases heap with "
+				    "MADV_DONTNEED, so the MADV_FREE calls come from other code in the "
+				    "process (cgo, a C allocator).",
+				    s->go_version);
+		else
+			add_finding(tl, "advice",
+				    "If the program is written in Go: Go 1.12 to 1.15 release with "
+				    "MADV_FREE, and GODEBUG=madvdontneed=1 switches them to "
+				    "MADV_DONTNEED; Go 1.16 and later use MADV_DONTNEED unless "
+				    "GODEBUG=madvdontneed=0 is set, so look for that setting in the "
+				    "environment of this process; Go up to 1.11 always used "
+				    "MADV_DONTNEED.");
 	} else if (e->state[MT_RS_EAGER] || s->none_remap_calls) {
-		char c[32];
-
 		add_finding(tl, "advice",
 			    "Released memory left RSS at once, so the RSS that remains (%s, of it %s "
 			    "of file pages) is memory in use, within the %s the model counts as "

@@ -25,22 +25,24 @@
 #include "madvtrace.h"
 #include "regions.h"
 
-/* Advice values are counted individually below this; larger or negative ones share the last slot. */
+/* Advice values are counted individually below this; larger or negative ones share the last slot.
+ */
 #define MT_ADVICE_SLOTS 128
 
 /* The gauges at one moment, summed over the traced processes. */
 struct mt_gauges {
 	uint64_t t_ns;
 	uint64_t rss_anon, rss_file, rss_shmem, swap; /* last rss records */
-	uint64_t rss_peak; /* highest anon+file+shmem since the previous sample */
+	uint64_t rss_peak;	      /* highest anon+file+shmem since the previous sample */
 	uint64_t lazyfree, smaps_rss; /* last smaps_rollup values; valid if have_smaps */
-	uint64_t state[MT_RS_NR]; /* reserved, committed, released lazily, released eagerly */
+	uint64_t state[MT_RS_NR];     /* reserved, committed, released lazily, released eagerly */
 	/* cumulative since the start */
-	uint64_t calls; /* traced calls (process_madvise: one per iovec entry) */
+	uint64_t calls;			 /* traced calls (process_madvise: one per iovec entry) */
 	uint64_t free_calls, free_bytes; /* MADV_FREE */
-	uint64_t dontneed_calls, dontneed_bytes; /* MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_REMOVE */
+	uint64_t dontneed_calls,
+	    dontneed_bytes; /* MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_REMOVE */
 	uint64_t munmap_calls, munmap_bytes;
-	uint64_t hugepage_calls; /* MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE */
+	uint64_t hugepage_calls;  /* MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE */
 	uint64_t reclaimed_bytes; /* RSS fall outside any call (reclaim records, samples) */
 	bool have_rss, have_smaps;
 };
@@ -58,9 +60,9 @@ struct mt_call_stats {
 
 /* Calls grouped by what they did to RSS (rss records right after them). */
 enum mt_call_class {
-	MT_CL_FREE, /* MADV_FREE */
+	MT_CL_FREE,	/* MADV_FREE */
 	MT_CL_DONTNEED, /* MADV_DONTNEED, MADV_DONTNEED_LOCKED */
-	MT_CL_REMOVE, /* MADV_REMOVE */
+	MT_CL_REMOVE,	/* MADV_REMOVE */
 	MT_CL_MUNMAP,
 	MT_CL_NONE_REMAP, /* mmap(PROT_NONE, MAP_FIXED) over accessible memory */
 	MT_CL_OTHER,
@@ -71,7 +73,8 @@ struct mt_summary {
 	struct mt_gauges end; /* at the end of the trace, or just before the exit teardown */
 	uint64_t start_ns, end_ns;
 	uint64_t records, unknown_records, after_exit_records;
-	uint64_t inconsistent; /* records the model had to refuse (e.g. unaligned address with ret 0) */
+	uint64_t
+	    inconsistent; /* records the model had to refuse (e.g. unaligned address with ret 0) */
 	uint64_t lost_events, first_lost_ns;
 	struct mt_call_stats syscall[MT_TYPE_MAX]; /* by enum mt_type; MT_MMAP..MT_MPROTECT */
 	struct mt_call_stats advice[MT_ADVICE_SLOTS];
@@ -81,23 +84,24 @@ struct mt_summary {
 	uint64_t none_remap_calls, none_remap_bytes; /* PROT_NONE remaps that dropped pages */
 	/* the region model's view of releases (bytes) */
 	uint64_t released_fresh; /* committed memory released */
-	uint64_t rereleased; /* released again while released: the program re-used it (inferred) */
-	uint64_t escalated; /* lazily released, then eagerly */
+	uint64_t rereleased;  /* released again while released: the program re-used it (inferred) */
+	uint64_t escalated;   /* lazily released, then eagerly */
 	uint64_t recommitted; /* released memory committed again by a call */
 	uint64_t hp_released; /* released memory later advised MADV_HUGEPAGE */
-	uint64_t released_thp; /* at the end: released bytes whose last THP advice is MADV_HUGEPAGE */
-	uint64_t filled; /* memory from before the trace learned through calls */
+	uint64_t
+	    released_thp; /* at the end: released bytes whose last THP advice is MADV_HUGEPAGE */
+	uint64_t filled;  /* memory from before the trace learned through calls */
 	uint64_t regions; /* at the end: regions in the model (its memory is proportional) */
 	/* RSS */
 	uint64_t rss_records, smaps_records;
 	uint64_t rss_first, rss_first_ns; /* first rss record */
 	uint64_t rss_max, rss_max_ns;
 	uint64_t rss_down[MT_CL_NR], rss_up[MT_CL_NR]; /* RSS change in rss records after calls */
-	uint64_t rss_after[MT_CL_NR]; /* such rss records */
-	uint64_t class_calls[MT_CL_NR]; /* successful calls per class */
+	uint64_t rss_after[MT_CL_NR];		       /* such rss records */
+	uint64_t class_calls[MT_CL_NR];		       /* successful calls per class */
 	/* RSS falls seen outside any call: in rss records with reason reclaim, or in samples */
 	uint64_t reclaim_records, sample_drops, reclaimed_bytes, first_reclaim_ns, last_reclaim_ns;
-	uint64_t swap_growth; /* swap increase seen in reclaim records */
+	uint64_t swap_growth;  /* swap increase seen in reclaim records */
 	uint64_t fault_growth; /* RSS growth by page faults after the first release */
 	uint64_t lazyfree_max, lazyfree_max_ns, lazyfree_last_ns;
 	uint64_t first_release_ns; /* first call that released memory; 0 if none */
@@ -108,6 +112,11 @@ struct mt_summary {
 	bool target_exited;
 	int32_t target_status; /* wait status, valid if target_exited */
 	uint64_t target_exit_ns;
+	/* facts about the target from info records ("" when none was recorded) */
+	char go_version[32]; /* "go1.19.8" */
+	char godebug[128]; /* the GODEBUG of its environment */
+	bool godebug_known; /* an env.GODEBUG record was seen */
+	uint64_t info_records, stack_records;
 };
 
 /* One sentence-sized statement of the verdict. */
@@ -117,12 +126,12 @@ struct mt_finding {
 };
 
 struct mt_timeline_opts {
-	uint64_t start_ns; /* time zero of the report (trace header); 0: the first record */
+	uint64_t start_ns;	 /* time zero of the report (trace header); 0: the first record */
 	int64_t clock_offset_ns; /* realtime - monotonic, for wall-clock times in gauge lines */
 	uint64_t interval_ns; /* sample interval; 0: automatic, bounded (1 ms growing as needed) */
-	uint32_t page_size; /* 0: 4096 */
-	uint32_t target_pid; /* the process the verdict is about first; 0: the first seen */
-	const char *target; /* the traced command line, for messages; may be NULL */
+	uint32_t page_size;   /* 0: 4096 */
+	uint32_t target_pid;  /* the process the verdict is about first; 0: the first seen */
+	const char *target;   /* the traced command line, for messages; may be NULL */
 	/* live --gauges: one line per gauges_interval_ns on this stream (NULL: none) */
 	FILE *gauges_out;
 	uint64_t gauges_interval_ns; /* 0: 1 s */

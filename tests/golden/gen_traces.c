@@ -53,7 +53,7 @@ static void hdr(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, ui
 static void g_mmap(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, uint32_t prot,
 		   uint32_t flags, int32_t fd, int64_t ret)
 {
-	struct mt_mmap r = { 0 };
+	struct mt_mmap r = {0};
 
 	hdr(&r.h, MT_MMAP, sizeof(r), g->pid, t);
 	r.addr = addr;
@@ -67,7 +67,7 @@ static void g_mmap(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, uint3
 
 static void g_munmap(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, int64_t ret)
 {
-	struct mt_munmap r = { 0 };
+	struct mt_munmap r = {0};
 
 	hdr(&r.h, MT_MUNMAP, sizeof(r), g->pid, t);
 	r.addr = addr;
@@ -79,7 +79,7 @@ static void g_munmap(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, int
 static void g_mremap(struct gen *g, uint64_t t, uint64_t old, uint64_t old_len, uint64_t new_len,
 		     uint32_t flags, int64_t ret)
 {
-	struct mt_mremap r = { 0 };
+	struct mt_mremap r = {0};
 
 	hdr(&r.h, MT_MREMAP, sizeof(r), g->pid, t);
 	r.old_addr = old;
@@ -93,7 +93,7 @@ static void g_mremap(struct gen *g, uint64_t t, uint64_t old, uint64_t old_len, 
 static void g_madvise(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, int advice,
 		      int64_t ret)
 {
-	struct mt_madvise r = { 0 };
+	struct mt_madvise r = {0};
 
 	hdr(&r.h, MT_MADVISE, sizeof(r), g->pid, t);
 	r.addr = addr;
@@ -106,7 +106,7 @@ static void g_madvise(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, in
 
 static void g_brk(struct gen *g, uint64_t t, uint64_t addr, int64_t ret)
 {
-	struct mt_brk r = { 0 };
+	struct mt_brk r = {0};
 
 	hdr(&r.h, MT_BRK, sizeof(r), g->pid, t);
 	r.addr = addr;
@@ -117,7 +117,7 @@ static void g_brk(struct gen *g, uint64_t t, uint64_t addr, int64_t ret)
 static void g_mprotect(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, uint32_t prot,
 		       int64_t ret)
 {
-	struct mt_mprotect r = { 0 };
+	struct mt_mprotect r = {0};
 
 	hdr(&r.h, MT_MPROTECT, sizeof(r), g->pid, t);
 	r.addr = addr;
@@ -131,7 +131,7 @@ static void g_mprotect(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, u
 static void g_rss(struct gen *g, uint64_t t, uint32_t reason, uint64_t anon, uint64_t file,
 		  uint64_t lazyfree)
 {
-	struct mt_rss r = { 0 };
+	struct mt_rss r = {0};
 
 	hdr(&r.h, MT_RSS, sizeof(r), g->pid, t);
 	r.anon = anon;
@@ -148,7 +148,7 @@ static void g_rss(struct gen *g, uint64_t t, uint32_t reason, uint64_t anon, uin
 static void g_task(struct gen *g, uint64_t t, uint32_t event, uint32_t other, int32_t code,
 		   const char *comm)
 {
-	struct mt_task r = { 0 };
+	struct mt_task r = {0};
 
 	hdr(&r.h, MT_TASK, sizeof(r), g->pid, t);
 	r.event = event;
@@ -159,17 +159,29 @@ static void g_task(struct gen *g, uint64_t t, uint32_t event, uint32_t other, in
 	emit(g, &r.h);
 }
 
+static void g_info(struct gen *g, uint64_t t, const char *kv)
+{
+	struct {
+		struct mt_info i;
+		char text[128];
+	} r;
+
+	hdr(&r.i.h, MT_INFO, (uint16_t)(sizeof(r.i) + strlen(kv) + 1), g->pid, t);
+	snprintf(r.i.text, sizeof(r.text), "%s", kv);
+	emit(g, &r.i.h);
+}
+
 static struct gen *open_trace(const char *dir, const char *name, const char *target, uint32_t pid)
 {
 	struct mt_file_info info = {
-		.page_size = 4096,
-		.clock_id = 1, /* CLOCK_MONOTONIC */
-		.clock_offset_ns = CLOCK_OFFSET,
-		.start_ns = START_NS,
-		.backend = MT_BACKEND_BPF,
-		.target_pid = (int32_t)pid,
-		.kernel_release = "6.18.0-golden",
-		.target = target,
+	    .page_size = 4096,
+	    .clock_id = 1, /* CLOCK_MONOTONIC */
+	    .clock_offset_ns = CLOCK_OFFSET,
+	    .start_ns = START_NS,
+	    .backend = MT_BACKEND_BPF,
+	    .target_pid = (int32_t)pid,
+	    .kernel_release = "6.18.0-golden",
+	    .target = target,
 	};
 	char path[4096], cmd[512];
 	struct gen *g = calloc(1, sizeof(*g));
@@ -257,20 +269,23 @@ static int go_lazy(const char *dir)
 
 	if (!g)
 		return 1;
+	g_info(g, 0, "go_version=go1.19.8");
+	g_info(g, 0, "env.GODEBUG=madvdontneed=0");
 	go_heap(g, ADV_FREE, false);
 	g_rss(g, 500, MT_RSS_SAMPLE, 17 * MiB, 2 * MiB, 12 * MiB);
 	g_rss(g, 1000, MT_RSS_SAMPLE, 17 * MiB, 2 * MiB, 12 * MiB);
 	g_rss(g, 1500, MT_RSS_END, 17 * MiB, 2 * MiB, 12 * MiB);
 	g_task(g, 1500, MT_TASK_EXIT, 0, 0, NULL);
 	/* reserved 64-16, committed 4 MiB + 132 KiB of heap, 12 MiB released with MADV_FREE */
-	return close_trace(g, dir, "go-lazy",
-			   "{\"rss_bytes\": 19922944, \"lazyfree_bytes\": 12582912, "
-			   "\"reserved_bytes\": 50331648, \"committed_bytes\": 4329472, "
-			   "\"released_lazy_bytes\": 12582912, \"released_eager_bytes\": 0, "
-			   "\"madv_free_calls\": 3, \"madv_free_bytes\": 12582912, "
-			   "\"madv_dontneed_calls\": 0, \"reclaimed_bytes\": 0, "
-			   "\"calls\": {\"mmap\": 5, \"brk\": 2, \"madvise\": 6}, "
-			   "\"lost_events\": 0, \"verdict_names\": [\"MADV_FREE\", \"LazyFree\"]}\n");
+	return close_trace(
+	    g, dir, "go-lazy",
+	    "{\"rss_bytes\": 19922944, \"lazyfree_bytes\": 12582912, "
+	    "\"reserved_bytes\": 50331648, \"committed_bytes\": 4329472, "
+	    "\"released_lazy_bytes\": 12582912, \"released_eager_bytes\": 0, "
+	    "\"madv_free_calls\": 3, \"madv_free_bytes\": 12582912, "
+	    "\"madv_dontneed_calls\": 0, \"reclaimed_bytes\": 0, "
+	    "\"calls\": {\"mmap\": 5, \"brk\": 2, \"madvise\": 6}, "
+	    "\"lost_events\": 0, \"verdict_names\": [\"MADV_FREE\", \"LazyFree\"]}\n");
 }
 
 static int go_eager(const char *dir)
@@ -290,7 +305,8 @@ static int go_eager(const char *dir)
 			   "\"madv_free_calls\": 0, \"madv_dontneed_calls\": 3, "
 			   "\"madv_dontneed_bytes\": 12582912, \"reclaimed_bytes\": 0, "
 			   "\"calls\": {\"mmap\": 5, \"brk\": 2, \"madvise\": 6}, "
-			   "\"lost_events\": 0, \"verdict_names\": [\"MADV_DONTNEED\", \"RSS fell by 12.0 MiB\"]}\n");
+			   "\"lost_events\": 0, \"verdict_names\": [\"MADV_DONTNEED\", \"RSS fell "
+			   "by 12.0 MiB\"]}\n");
 }
 
 /* Lazily freed, then the kernel takes it back under memory pressure. */
@@ -309,13 +325,14 @@ static int reclaim(const char *dir)
 	g_rss(g, 3000, MT_RSS_END, 5 * MiB, 2 * MiB, 0);
 	g_task(g, 3000, MT_TASK_EXIT, 0, 0, NULL);
 	/* the released range stays released (the model's state), its pages are gone */
-	return close_trace(g, dir, "reclaim",
-			   "{\"rss_bytes\": 7340032, \"lazyfree_bytes\": 0, "
-			   "\"reserved_bytes\": 50331648, \"committed_bytes\": 4329472, "
-			   "\"released_lazy_bytes\": 12582912, \"released_eager_bytes\": 0, "
-			   "\"madv_free_calls\": 3, \"reclaimed_bytes\": 12582912, "
-			   "\"calls\": {\"mmap\": 5, \"brk\": 2, \"madvise\": 6}, "
-			   "\"lost_events\": 0, \"verdict_names\": [\"Reclaim seen\", \"12.0 MiB\"]}\n");
+	return close_trace(
+	    g, dir, "reclaim",
+	    "{\"rss_bytes\": 7340032, \"lazyfree_bytes\": 0, "
+	    "\"reserved_bytes\": 50331648, \"committed_bytes\": 4329472, "
+	    "\"released_lazy_bytes\": 12582912, \"released_eager_bytes\": 0, "
+	    "\"madv_free_calls\": 3, \"reclaimed_bytes\": 12582912, "
+	    "\"calls\": {\"mmap\": 5, \"brk\": 2, \"madvise\": 6}, "
+	    "\"lost_events\": 0, \"verdict_names\": [\"Reclaim seen\", \"12.0 MiB\"]}\n");
 }
 
 /*
@@ -331,22 +348,22 @@ static int mixed(const char *dir)
 	struct {
 		struct mt_hdr h;
 		uint64_t x[2];
-	} future = { 0 };
-	struct mt_madvise pm = { 0 };
-	struct mt_lost lost = { 0 };
+	} future = {0};
+	struct mt_madvise pm = {0};
+	struct mt_lost lost = {0};
 
 	if (!g)
 		return 1;
 	g_task(g, 0, MT_TASK_LAUNCH, 0, 0, "mixed");
 	g_rss(g, 0, MT_RSS_START, 1 * MiB, 1 * MiB, UINT64_MAX);
 	g_brk(g, 1, 0, 0x600000);
-	g_brk(g, 2, 0x640000, 0x640000); /* heap +256 KiB */
-	g_brk(g, 3, 0x620000, 0x620000); /* heap -128 KiB */
-	g_brk(g, 4, 0x10000000000ull, 0x620000); /* refused */
+	g_brk(g, 2, 0x640000, 0x640000);				  /* heap +256 KiB */
+	g_brk(g, 3, 0x620000, 0x620000);				  /* heap -128 KiB */
+	g_brk(g, 4, 0x10000000000ull, 0x620000);			  /* refused */
 	g_mmap(g, 10, 0, 1 * MiB, PROT_READ, MAP_PRIVATE, 3, (int64_t)F); /* a file */
 	g_mmap(g, 11, 0, 8 * MiB, RW, ANON, -1, (int64_t)A);
-	g_mmap(g, 12, 0, 1ull << 40, RW, ANON, -1, -ENOMEM); /* failed */
-	g_mremap(g, 20, A, 8 * MiB, 12 * MiB, 0, (int64_t)A); /* grows in place */
+	g_mmap(g, 12, 0, 1ull << 40, RW, ANON, -1, -ENOMEM);   /* failed */
+	g_mremap(g, 20, A, 8 * MiB, 12 * MiB, 0, (int64_t)A);  /* grows in place */
 	g_mremap(g, 21, A, 12 * MiB, 16 * MiB, 1, (int64_t)B); /* moves and grows */
 	g_mprotect(g, 30, B, 1 * MiB, PROT_NONE, 0);
 	g_munmap(g, 31, B + 14 * MiB, 2 * MiB, 0); /* B..B+14 MiB stays */

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Golden tests of `madvtrace report` (python3 standard library only).
 
-    test_golden.py --report CMD --gen GEN_TRACES --data tests/data/golden [--update]
+    test_golden.py --report CMD --gen GEN_TRACES --data tests/data/golden
+                   [--madvtrace PATH] [--update]
 
-CMD is `mt_report` (or `madvtrace`): it is run as `CMD report ...`.
+CMD is `mt_report` (or `madvtrace`): it is run as `CMD report ...`. With
+--madvtrace, once `madvtrace report` exists, its outputs must be mt_report's.
 For every scenario NAME in the data directory:
   - NAME.mtr, committed, must be what gen_traces writes today (the trace
     format is a stable interface: a change here is a format change);
@@ -211,9 +213,29 @@ def bad_inputs(args, tmp):
                  "unwritable output")
 
 
+def dispatch(args):
+    """Once `madvtrace report` exists, it must print what mt_report prints."""
+    if not args.madvtrace:
+        return
+    p = subprocess.run([args.madvtrace, "report", "--help"], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("note: madvtrace has no report command yet; tested through mt_report only")
+        return
+    for name in SCENARIOS:
+        for fmt, _ in FORMATS:
+            a = run_report(args, args.report, "-f", fmt, name + ".mtr", cwd=args.data).stdout
+            b = run_report(args, args.madvtrace, "-f", fmt, name + ".mtr", cwd=args.data).stdout
+            check(a == b, f"madvtrace report -f {fmt} {name}.mtr differs from mt_report's")
+    expect_error(argparse.Namespace(report=args.madvtrace),
+                 ["--format", "pdf", os.path.join(args.data, "go-lazy.mtr")], 2, ["pdf"],
+                 "madvtrace report: unknown format")
+    print("ok madvtrace report")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
+    ap.add_argument("--madvtrace", help="also check `madvtrace report` when it exists")
     ap.add_argument("--gen", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--update", action="store_true")
@@ -222,6 +244,7 @@ def main():
     try:
         golden(args, tmp)
         bad_inputs(args, tmp)
+        dispatch(args)
     except Failure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

@@ -17,13 +17,21 @@
 
 #define PG 4096ull
 #define BASE 0x10000000ull
-#define A(p) (BASE + (uint64_t)(p) * PG)
+#define A(p) (BASE + (uint64_t)(p)*PG)
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define FIXED (ANON | MAP_FIXED)
 
-enum { M_FREE = 8, M_DONTNEED = 4, M_REMOVE = 9, M_HUGE = 14, M_NOHUGE = 15, M_WILLNEED = 3,
-       M_POP_WRITE = 23, M_COLLAPSE = 25 };
+enum {
+	M_FREE = 8,
+	M_DONTNEED = 4,
+	M_REMOVE = 9,
+	M_HUGE = 14,
+	M_NOHUGE = 15,
+	M_WILLNEED = 3,
+	M_POP_WRITE = 23,
+	M_COLLAPSE = 25
+};
 
 /* ---- helpers ---- */
 
@@ -42,7 +50,7 @@ static int collect_fn(void *ctx, const struct mt_region_info *r)
 	struct collect *c = ctx;
 
 	if (c->n < 256)
-		c->segs[c->n++] = (struct seg){ r->start, r->end, r->state };
+		c->segs[c->n++] = (struct seg){r->start, r->end, r->state};
 	return 0;
 }
 
@@ -51,17 +59,16 @@ static char *layout(const struct mt_regions *rs)
 {
 	static char buf[4096];
 	static const char st[] = "RCLE";
-	struct collect c = { .n = 0 };
+	struct collect c = {.n = 0};
 	size_t off = 0;
 
 	mt_regions__foreach(rs, collect_fn, &c);
 	buf[0] = '\0';
 	for (size_t i = 0; i < c.n; i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%llu-%llu:%c",
-					i ? " " : "",
-					(unsigned long long)((c.segs[i].start - BASE) / PG),
-					(unsigned long long)((c.segs[i].end - BASE) / PG),
-					st[c.segs[i].state]);
+		off += (size_t)snprintf(
+		    buf + off, sizeof(buf) - off, "%s%llu-%llu:%c", i ? " " : "",
+		    (unsigned long long)((c.segs[i].start - BASE) / PG),
+		    (unsigned long long)((c.segs[i].end - BASE) / PG), st[c.segs[i].state]);
 	return buf;
 }
 
@@ -90,7 +97,7 @@ static int count_maps(const struct mt_regions *rs)
 static void test_map_unmap_split(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 
 	(void)state;
 	assert_int_equal(mt_regions__mmap(rs, 1, A(0), 16 * PG, RW, ANON, -1, &d), 0);
@@ -137,7 +144,7 @@ static void test_reserve_commit_merge(void **state)
 static void test_release_states(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 
 	(void)state;
 	mt_regions__mmap(rs, 1, A(0), 32 * PG, RW, ANON, -1, NULL);
@@ -171,7 +178,7 @@ static void test_release_states(void **state)
 static void test_release_never_touched(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 
 	(void)state;
 	/* PROT_NONE that was never accessible has no pages: release does nothing */
@@ -192,7 +199,7 @@ static void test_release_never_touched(void **state)
 static void test_map_fixed_over_states(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 
 	(void)state;
 	mt_regions__mmap(rs, 1, A(0), 16 * PG, PROT_NONE, ANON, -1, NULL);
@@ -226,7 +233,7 @@ static void test_map_fixed_over_states(void **state)
 static void test_madvise_over_holes(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 
 	(void)state;
 	mt_regions__mmap(rs, 1, A(0), 4 * PG, RW, ANON, -1, NULL);
@@ -285,7 +292,8 @@ static void test_mremap(void **state)
 	assert_string_equal(layout(rs), "100-102:C 102-104:L 104-116:C");
 	assert_int_equal(pages(rs, MT_RS_COMMITTED), 14);
 	assert_int_equal(pages(rs, MT_RS_LAZY), 2);
-	/* MREMAP_FIXED onto an existing mapping replaces it; shrinking while moving drops the rest */
+	/* MREMAP_FIXED onto an existing mapping replaces it; shrinking while moving drops the rest
+	 */
 	mt_regions__mmap(rs, 6, A(200), 4 * PG, PROT_NONE, ANON, -1, NULL);
 	mt_regions__mremap(rs, 7, A(100), 16 * PG, A(198), 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   NULL);
@@ -318,7 +326,7 @@ static void test_mremap_unknown_source(void **state)
 static void test_brk(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 
 	(void)state;
 	/* the first break seen only tells where the heap ends */
@@ -365,7 +373,7 @@ static void on_retire(void *ctx, const struct mt_mapping_info *m)
 static void test_retire_and_stats(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(7, 0);
-	struct retired r = { 0 };
+	struct retired r = {0};
 
 	(void)state;
 	mt_regions__set_retire(rs, on_retire, &r);
@@ -395,7 +403,7 @@ static void test_retire_and_stats(void **state)
 static void test_clone_and_clear(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0), *child;
-	struct retired r = { 0 };
+	struct retired r = {0};
 
 	(void)state;
 	mt_regions__mmap(rs, 1, A(0), 8 * PG, RW, ANON, -1, NULL);
@@ -423,7 +431,7 @@ static void test_clone_and_clear(void **state)
 static void test_thp(void **state)
 {
 	struct mt_regions *rs = mt_regions__new(1, 0);
-	struct mt_rdelta d = { 0 };
+	struct mt_rdelta d = {0};
 
 	(void)state;
 	mt_regions__mmap(rs, 1, A(0), 1024 * PG, RW, ANON, -1, NULL);
@@ -500,8 +508,8 @@ static void learn(struct oracle *o, int s, int e)
 {
 	for (int i = s; i < e; i++)
 		if (!o->p[i].known)
-			o->p[i] = (struct page){ .known = true, .prot = RW, .kind = MT_RK_UNKNOWN,
-						 .touched = true };
+			o->p[i] = (struct page){
+			    .known = true, .prot = RW, .kind = MT_RK_UNKNOWN, .touched = true};
 }
 
 static void o_mmap(struct oracle *o, int s, int e, uint32_t prot, uint8_t kind)
@@ -510,8 +518,8 @@ static void o_mmap(struct oracle *o, int s, int e, uint32_t prot, uint8_t kind)
 		struct page old = o->p[i];
 
 		o->truth[i] = true;
-		o->p[i] = (struct page){ .known = true, .prot = prot, .kind = kind,
-					 .touched = prot != 0 };
+		o->p[i] =
+		    (struct page){.known = true, .prot = prot, .kind = kind, .touched = prot != 0};
 		if (!prot && old.known && (old.touched || old.rel))
 			o->p[i].rel = 2;
 	}
@@ -612,8 +620,8 @@ static int cmp_fn(void *ctx, const struct mt_region_info *r)
 
 static void compare(const struct mt_regions *rs, const struct oracle *o)
 {
-	struct cmp_ctx c = { .o = o };
-	uint64_t bytes[MT_RS_NR] = { 0 };
+	struct cmp_ctx c = {.o = o};
+	uint64_t bytes[MT_RS_NR] = {0};
 
 	mt_regions__foreach(rs, cmp_fn, &c);
 	for (int i = c.next; i < NP; i++)
@@ -641,11 +649,13 @@ static void test_random_vs_oracle(void **state)
 		struct oracle o;
 
 		memset(&o, 0, sizeof(o));
-		/* some memory mapped before tracing began: the kernel knows it, the model does not */
+		/* some memory mapped before tracing began: the kernel knows it, the model does not
+		 */
 		for (int i = 0; i < NP; i++)
 			o.truth[i] = rnd(4) == 0;
 		for (int step = 0; step < 400; step++) {
-			int s = (int)rnd(NP), len = 1 + (int)rnd(16), e = s + len > NP ? NP : s + len;
+			int s = (int)rnd(NP), len = 1 + (int)rnd(16),
+			    e = s + len > NP ? NP : s + len;
 			int op = (int)rnd(7);
 
 			switch (op) {
@@ -654,8 +664,8 @@ static void test_random_vs_oracle(void **state)
 				bool shared = rnd(6) == 0;
 
 				mt_regions__mmap(rs, step, A(s), (uint64_t)(e - s) * PG, prot,
-						 (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
-							 MAP_FIXED,
+						 (shared ? MAP_SHARED : MAP_PRIVATE) |
+						     MAP_ANONYMOUS | MAP_FIXED,
 						 -1, NULL);
 				o_mmap(&o, s, e, prot, shared ? MT_RK_SHARED_ANON : MT_RK_ANON);
 				break;
@@ -669,13 +679,13 @@ static void test_random_vs_oracle(void **state)
 				break;
 			case 2:
 			case 3: {
-				static const int advs[] = { M_FREE, M_DONTNEED, M_HUGE, M_NOHUGE,
-							    M_POP_WRITE, M_WILLNEED };
+				static const int advs[] = {M_FREE,   M_DONTNEED,  M_HUGE,
+							   M_NOHUGE, M_POP_WRITE, M_WILLNEED};
 				int adv = advs[rnd(6)];
 				bool all = all_truth(&o, s, e);
 
-				mt_regions__madvise(rs, step, A(s), (uint64_t)(e - s) * PG, adv, all,
-						    NULL);
+				mt_regions__madvise(rs, step, A(s), (uint64_t)(e - s) * PG, adv,
+						    all, NULL);
 				o_madvise(&o, s, e, adv, all);
 				break;
 			}
@@ -684,9 +694,10 @@ static void test_random_vs_oracle(void **state)
 				bool all = all_truth(&o, s, e);
 
 				if (!all && !o.truth[s])
-					break; /* the kernel fails at once: no call recorded as applied */
-				mt_regions__mprotect(rs, step, A(s), (uint64_t)(e - s) * PG, prot, all,
-						     NULL);
+					break; /* the kernel fails at once: no call recorded as
+						  applied */
+				mt_regions__mprotect(rs, step, A(s), (uint64_t)(e - s) * PG, prot,
+						     all, NULL);
 				o_mprotect(&o, s, e, prot, all);
 				break;
 			}
@@ -739,11 +750,13 @@ static void test_random_vs_oracle(void **state)
 			}
 			}
 			if (getenv("MT_TEST_VERBOSE")) {
-				fprintf(stderr, "round %d step %d op %d s %d e %d: %s\n  oracle:", round,
+				fprintf(stderr,
+					"round %d step %d op %d s %d e %d: %s\n  oracle:", round,
 					step, op, s, e, layout(rs));
 				for (int i = 0; i < NP; i++)
 					if (o.p[i].known)
-						fprintf(stderr, " %d:%c", i, "RCLE"[page_state(&o.p[i])]);
+						fprintf(stderr, " %d:%c", i,
+							"RCLE"[page_state(&o.p[i])]);
 				fputc('\n', stderr);
 			}
 			compare(rs, &o);

@@ -35,7 +35,7 @@ static void hdr(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, ui
 static void f_mmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len,
 		   uint32_t prot, uint32_t flags)
 {
-	struct mt_mmap r = { 0 };
+	struct mt_mmap r = {0};
 
 	hdr(&r.h, MT_MMAP, sizeof(r), pid, t);
 	r.addr = addr;
@@ -47,10 +47,10 @@ static void f_mmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t ad
 	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
 }
 
-static void f_madvise(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr,
-		      uint64_t len, int advice, int64_t ret)
+static void f_madvise(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len,
+		      int advice, int64_t ret)
 {
-	struct mt_madvise r = { 0 };
+	struct mt_madvise r = {0};
 
 	hdr(&r.h, MT_MADVISE, sizeof(r), pid, t);
 	r.addr = addr;
@@ -63,7 +63,7 @@ static void f_madvise(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t
 
 static void f_munmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len)
 {
-	struct mt_munmap r = { 0 };
+	struct mt_munmap r = {0};
 
 	hdr(&r.h, MT_MUNMAP, sizeof(r), pid, t);
 	r.addr = addr;
@@ -71,10 +71,10 @@ static void f_munmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t 
 	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
 }
 
-static void f_rss(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t reason,
-		  uint64_t anon, int64_t lazyfree)
+static void f_rss(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t reason, uint64_t anon,
+		  int64_t lazyfree)
 {
-	struct mt_rss r = { 0 };
+	struct mt_rss r = {0};
 
 	hdr(&r.h, MT_RSS, sizeof(r), pid, t);
 	r.anon = anon;
@@ -89,7 +89,7 @@ static void f_rss(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t rea
 
 static void f_task(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t ev, uint32_t other)
 {
-	struct mt_task r = { 0 };
+	struct mt_task r = {0};
 
 	hdr(&r.h, MT_TASK, sizeof(r), pid, t);
 	r.event = ev;
@@ -100,7 +100,7 @@ static void f_task(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t ev
 
 static struct mt_timeline *new_tl(uint64_t interval)
 {
-	struct mt_timeline_opts o = { .start_ns = T0, .interval_ns = interval };
+	struct mt_timeline_opts o = {.start_ns = T0, .interval_ns = interval};
 	struct mt_timeline *tl = mt_timeline__new(&o);
 
 	assert_non_null(tl);
@@ -148,7 +148,7 @@ static void test_lazy_release(void **state)
 	assert_false(has_finding(tl, "reclaim", NULL));
 	/* finish is idempotent; no feeding afterwards */
 	assert_int_equal(mt_timeline__finish(tl), 0);
-	assert_int_equal(mt_timeline__feed(tl, &(struct mt_hdr){ .type = MT_RSS, .t_ns = T0 }),
+	assert_int_equal(mt_timeline__feed(tl, &(struct mt_hdr){.type = MT_RSS, .t_ns = T0}),
 			 -EINVAL);
 	mt_timeline__free(tl);
 }
@@ -168,19 +168,40 @@ static void test_rss_at_calls_and_reclaim(void **state)
 	f_madvise(tl, 10, T0 + 4 * MS, 0x10000000 + 24 * MiB, 40 * MiB, 8 /* FREE */, 0);
 	f_rss(tl, 10, T0 + 10 * MS, MT_RSS_RECLAIM, 30 * MiB, -1);
 	f_rss(tl, 10, T0 + 20 * MS, MT_RSS_RECLAIM, 6 * MiB, -1);
+	{
+		/*
+		 * a call from another thread, then one from the main thread; the
+		 * rss record names the process, and carries the first call's time
+		 */
+		struct mt_madvise a = { 0 };
+		struct mt_rss r = { 0 };
+
+		hdr(&a.h, MT_MADVISE, sizeof(a), 10, T0 + 30 * MS);
+		a.h.tid = 12;
+		a.addr = 0x10000000 + 24 * MiB;
+		a.len = 4 * MiB;
+		a.advice = 4;
+		a.target_pid = 10;
+		assert_int_equal(mt_timeline__feed(tl, &a.h), 0);
+		f_madvise(tl, 10, T0 + 31 * MS, 0x10000000 + 40 * MiB, 4096, 15, 0);
+		hdr(&r.h, MT_RSS, sizeof(r), 10, T0 + 30 * MS);
+		r.anon = 4 * MiB;
+		r.reason = MT_RSS_SYSCALL;
+		assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
+	}
 	assert_int_equal(mt_timeline__finish(tl), 0);
 	s = mt_timeline__summary(tl);
-	assert_int_equal(s->rss_down[MT_CL_DONTNEED], 16 * MiB);
-	assert_int_equal(s->rss_after[MT_CL_DONTNEED], 1);
+	assert_int_equal(s->rss_down[MT_CL_DONTNEED], 16 * MiB + 2 * MiB);
+	assert_int_equal(s->rss_after[MT_CL_DONTNEED], 2);
 	assert_int_equal(s->rss_down[MT_CL_MUNMAP], 8 * MiB);
 	assert_int_equal(s->rss_after[MT_CL_FREE], 0);
 	assert_int_equal(s->reclaim_records, 2);
 	assert_int_equal(s->reclaimed_bytes, 40 * MiB);
 	assert_int_equal(s->first_reclaim_ns, T0 + 10 * MS);
 	assert_int_equal(s->end.reclaimed_bytes, 40 * MiB);
-	assert_int_equal(s->end.state[MT_RS_EAGER], 16 * MiB);
-	assert_int_equal(s->end.state[MT_RS_LAZY], 40 * MiB);
-	assert_true(has_finding(tl, "rss_at_release", "RSS fell by 16.0 MiB at the MADV_DONTNEED"));
+	assert_int_equal(s->end.state[MT_RS_EAGER], 20 * MiB);
+	assert_int_equal(s->end.state[MT_RS_LAZY], 36 * MiB);
+	assert_true(has_finding(tl, "rss_at_release", "RSS fell by 18.0 MiB at the MADV_DONTNEED"));
 	assert_true(has_finding(tl, "rss_at_release", "RSS did not change at the MADV_FREE"));
 	assert_true(has_finding(tl, "reclaim", "RSS fell by 40.0 MiB in 2 steps"));
 	mt_timeline__free(tl);
@@ -190,7 +211,7 @@ static void test_processes(void **state)
 {
 	struct mt_timeline *tl = new_tl(0);
 	const struct mt_summary *s;
-	struct mt_madvise pm = { 0 };
+	struct mt_madvise pm = {0};
 
 	(void)state;
 	f_task(tl, 10, T0, MT_TASK_LAUNCH, 0);
@@ -306,7 +327,7 @@ static void test_fixed_interval(void **state)
 
 static void test_gauge_lines(void **state)
 {
-	struct mt_timeline_opts o = { .start_ns = T0, .gauges_interval_ns = 1000 * MS };
+	struct mt_timeline_opts o = {.start_ns = T0, .gauges_interval_ns = 1000 * MS};
 	struct mt_timeline *tl;
 	char *buf = NULL;
 	size_t len = 0, lines = 0;
@@ -318,8 +339,8 @@ static void test_gauge_lines(void **state)
 	tl = mt_timeline__new(&o);
 	f_rss(tl, 10, T0 + 500 * MS, MT_RSS_START, 5 * MiB, -1);
 	f_rss(tl, 10, T0 + 1500 * MS, MT_RSS_FAULT, 7 * MiB, -1); /* line for 1 s */
-	mt_timeline__tick(tl, T0 + 2100 * MS); /* line for 2 s */
-	mt_timeline__tick(tl, T0 + 9500 * MS); /* idle: one line, not seven */
+	mt_timeline__tick(tl, T0 + 2100 * MS);			  /* line for 2 s */
+	mt_timeline__tick(tl, T0 + 9500 * MS);			  /* idle: one line, not seven */
 	mt_timeline__free(tl);
 	fclose(out);
 	for (char *p = buf; *p; p++)
@@ -386,6 +407,104 @@ static void test_empty_and_odd(void **state)
 	mt_timeline__free(tl);
 }
 
+static void f_info(struct mt_timeline *tl, uint32_t pid, uint64_t t, const char *kv)
+{
+	struct {
+		struct mt_info i;
+		char text[64];
+	} r;
+
+	hdr(&r.i.h, MT_INFO, (uint16_t)(sizeof(r.i) + strlen(kv) + 1), pid, t);
+	strcpy(r.i.text, kv);
+	assert_int_equal(mt_timeline__feed(tl, &r.i.h), 0);
+}
+
+/* The verdict says what to change when the records tell the Go version and GODEBUG. */
+static void test_go_facts(void **state)
+{
+	static const struct {
+		const char *version, *godebug, *says;
+	} cases[] = {
+		{ "go1.19.8", "env.GODEBUG=gctrace=1,madvdontneed=0",
+		  "GODEBUG=madvdontneed=0 is why it releases with MADV_FREE" },
+		{ "go1.14.2", NULL, "run it with GODEBUG=madvdontneed=1" },
+		{ "go1.21.0", "env.GODEBUG=", "which it is not" },
+		{ "go1.10", NULL, "come from other code" },
+		{ NULL, NULL, "If the program is written in Go" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mt_timeline *tl = new_tl(0);
+		const struct mt_summary *s;
+
+		f_task(tl, 10, T0, MT_TASK_LAUNCH, 0);
+		if (cases[i].version) {
+			char kv[48];
+
+			snprintf(kv, sizeof(kv), "go_version=%s", cases[i].version);
+			f_info(tl, 10, T0 + 1, kv);
+		}
+		if (cases[i].godebug)
+			f_info(tl, 10, T0 + 1, cases[i].godebug);
+		f_info(tl, 11, T0 + 1, "go_version=go1.99"); /* another process: ignored */
+		f_info(tl, 10, T0 + 1, "no equals sign");
+		f_mmap(tl, 10, T0 + 2, 0x10000000, 8 * MiB, RW, ANON);
+		f_madvise(tl, 10, T0 + 3, 0x10000000, 4 * MiB, 8, 0);
+		assert_int_equal(mt_timeline__finish(tl), 0);
+		s = mt_timeline__summary(tl);
+		assert_string_equal(s->go_version, cases[i].version ? cases[i].version : "");
+		assert_int_equal(s->godebug_known, cases[i].godebug != NULL);
+		assert_int_equal(s->info_records, cases[i].version ? 3 + !!cases[i].godebug : 2);
+		assert_true(has_finding(tl, "advice", cases[i].says));
+		mt_timeline__free(tl);
+	}
+}
+
+/* Garbage records (a damaged file the reader framed correctly) neither crash nor hang it. */
+static void test_garbage(void **state)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	(void)state;
+	for (int round = 0; round < 20; round++) {
+		struct mt_timeline_opts o = { .interval_ns = round % 2 ? 1 : 0,
+					      .gauges_out = NULL };
+		struct mt_timeline *tl = mt_timeline__new(&o);
+		size_t n;
+
+		assert_non_null(tl);
+		for (int i = 0; i < 5000; i++) {
+			union {
+				struct mt_hdr h;
+				uint64_t w[32];
+			} r;
+			uint16_t type;
+
+			for (int k = 0; k < 32; k++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				/* small values are the interesting ones for addresses and pids */
+				r.w[k] = k % 3 ? x : x % 8 * 4096;
+			}
+			type = (uint16_t)(1 + r.w[1] % 12);
+			r.h.type = type;
+			r.h.size = type < 12 ? sizeof(r) : sizeof(r.h);
+			r.h.pid = (uint32_t)(r.w[2] % 4);
+			r.h.t_ns = i % 1000 == 999 ? UINT64_MAX - r.w[4] % 3 : r.w[4] % (1ull << 40);
+			if (type == MT_INFO)
+				((char *)&r)[sizeof(r) - 1] = '\0';
+			if (mt_timeline__feed(tl, &r.h))
+				break;
+		}
+		assert_int_equal(mt_timeline__finish(tl), 0);
+		mt_timeline__samples(tl, &n);
+		assert_true(n >= 1 && n <= 65536);
+		mt_timeline__free(tl);
+	}
+}
+
 static void test_fmt_bytes(void **state)
 {
 	char b[32];
@@ -410,6 +529,8 @@ int main(void)
 		cmocka_unit_test(test_gauge_lines),
 		cmocka_unit_test(test_top_regions),
 		cmocka_unit_test(test_empty_and_odd),
+		cmocka_unit_test(test_go_facts),
+		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_fmt_bytes),
 	};
 

@@ -128,7 +128,7 @@ static int case_signals(int n)
 		kill(getpid(), SIGUSR1);
 	if (arm_guard())
 		return 2;
-	guard_page[0] = 42; /* SIGSEGV once; the handler opens the page */
+	*(volatile char *)guard_page = 42; /* SIGSEGV once; the handler opens the page */
 	printf("{\"case\":\"signals\",\"usr1\":%d,\"usr1_sent\":%d,\"segv\":%d,\"value\":%d}\n",
 	       (int)n_usr1, n, (int)n_segv, guard_page[0]);
 	return n_usr1 == n && n_segv == 1 && guard_page[0] == 42 ? 0 : 1;
@@ -158,7 +158,7 @@ static int case_wait(double seconds)
 		if (p == MAP_FAILED || munmap(p, page))
 			failed++;
 		if (n_usr2 && !touched) {
-			guard_page[0] = 42; /* SIGSEGV once; the handler opens the page */
+			*(volatile char *)guard_page = 42; /* SIGSEGV once; the handler opens the page */
 			touched = true;
 		}
 		printf("tick %lu\n", ++ticks);

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A read-only view of an ELF file on disk (libelf underneath), shared by
+ * goinfo (what the program is) and symbolize (names of its addresses). Every
+ * byte range it hands out has been checked against the file's size, so
+ * callers can parse untrusted files without bounds errors of their own.
+ */
+#ifndef MT_ELFFILE_H
+#define MT_ELFFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mt_elf;
+
+struct mt_elf_sec {
+	const char *name; /* "" when the name is unreadable */
+	uint64_t addr, off, size, flags; /* sh_addr, sh_offset, sh_size, sh_flags */
+	uint32_t type; /* sh_type */
+	const uint8_t *data; /* size bytes, or NULL (SHT_NOBITS, or beyond the end of the file) */
+};
+
+struct mt_elf_seg {
+	uint32_t type, flags; /* p_type, p_flags */
+	uint64_t vaddr, off, filesz, memsz, align;
+};
+
+/*
+ * Open path. NULL on failure, with one line in err: cannot open, not a
+ * regular file, not an ELF file, truncated or corrupt ELF.
+ */
+struct mt_elf *mt_elf__open(const char *path, char *err, size_t errlen);
+void mt_elf__free(struct mt_elf *e);
+
+unsigned mt_elf__class(const struct mt_elf *e); /* 32 or 64 */
+bool mt_elf__big_endian(const struct mt_elf *e);
+uint16_t mt_elf__type(const struct mt_elf *e); /* ET_EXEC, ET_DYN, ... */
+uint16_t mt_elf__machine(const struct mt_elf *e);
+
+size_t mt_elf__nsections(const struct mt_elf *e);
+const struct mt_elf_sec *mt_elf__section_at(const struct mt_elf *e, size_t i);
+/* First section called name, or NULL. */
+const struct mt_elf_sec *mt_elf__section(const struct mt_elf *e, const char *name);
+size_t mt_elf__nsegments(const struct mt_elf *e);
+const struct mt_elf_seg *mt_elf__segment_at(const struct mt_elf *e, size_t i);
+/* The PT_LOAD with the lowest address, or NULL. */
+const struct mt_elf_seg *mt_elf__first_load(const struct mt_elf *e);
+/* Is there an executable PT_LOAD (or SHF_EXECINSTR section) covering vaddr? */
+bool mt_elf__vaddr_exec(const struct mt_elf *e, uint64_t vaddr);
+
+/* len bytes of the file at off, or NULL if they are not all in the file. */
+const uint8_t *mt_elf__bytes(const struct mt_elf *e, uint64_t off, uint64_t len);
+/* The len file bytes that a PT_LOAD maps at vaddr, or NULL. */
+const uint8_t *mt_elf__at_vaddr(const struct mt_elf *e, uint64_t vaddr, uint64_t len);
+
+/* PT_INTERP's path (NUL-terminated in the file), or NULL. */
+const char *mt_elf__interp(const struct mt_elf *e);
+bool mt_elf__has_dynamic(const struct mt_elf *e); /* a PT_DYNAMIC segment */
+/* ET_DYN that is a program, not a library: PT_INTERP or DF_1_PIE. */
+bool mt_elf__pie(const struct mt_elf *e);
+
+/*
+ * Build ids from the notes: the GNU one (NT_GNU_BUILD_ID) in lowercase hex,
+ * and Go's own (the "Go" note of type 4, which the Go linker writes instead
+ * of a GNU one). Empty strings when absent.
+ */
+const char *mt_elf__gnu_build_id(const struct mt_elf *e);
+const char *mt_elf__go_build_id(const struct mt_elf *e);
+/*
+ * The identity a trace records to recognise the file later: the GNU build
+ * id in hex, else "go:" and the Go build id, else "" (none).
+ */
+const char *mt_elf__identity(const struct mt_elf *e);
+
+/*
+ * Call fn for each symbol of .symtab (dynamic false) or .dynsym (true);
+ * stops early when fn returns non-zero. Returns the number of symbols
+ * visited, or -1 when the file has no such table.
+ */
+typedef int (*mt_elf_sym_fn)(void *ctx, const char *name, uint64_t value, uint64_t size,
+			     unsigned type, unsigned shndx);
+long mt_elf__foreach_symbol(const struct mt_elf *e, bool dynamic, mt_elf_sym_fn fn, void *ctx);
+/* The value and size of the first symbol called name in .symtab; false if none. */
+bool mt_elf__symbol(const struct mt_elf *e, const char *name, uint64_t *value, uint64_t *size);
+
+/* Integers in the file's byte order. */
+uint16_t mt_elf__u16(const struct mt_elf *e, const uint8_t *p);
+uint32_t mt_elf__u32(const struct mt_elf *e, const uint8_t *p);
+uint64_t mt_elf__u64(const struct mt_elf *e, const uint8_t *p);
+/* A word of width bytes (4 or 8). */
+uint64_t mt_elf__word(const struct mt_elf *e, const uint8_t *p, unsigned width);
+
+#endif
