@@ -655,6 +655,7 @@ static struct task *exec_event(struct pt *pt, struct task *t)
 	}
 	if (p->record) {
 		emit_task(pt, p, t->tid, MT_TASK_EXEC, old ? (uint32_t)old : (uint32_t)t->tid, 0);
+		mt_proc_emit_info(p->tgid, emit_fn, pt);
 		emit_rss(pt, p, MT_RSS_START, false);
 	}
 	return t;
@@ -1050,6 +1051,7 @@ static int attach(struct pt *pt)
 		return err;
 	pt->started = true;
 	emit_task(pt, p, p->tgid, MT_TASK_ATTACH, 0, 0);
+	mt_proc_emit_info(p->tgid, emit_fn, pt);
 	emit_rss(pt, p, MT_RSS_START, true);
 	fprintf(stderr,
 		"madvtrace: attached to %d with ptrace: it stops at every system call and runs "

@@ -295,7 +295,7 @@ static void note_call(struct proc *p, uint32_t tid, uint64_t t, enum mt_call_cla
 		i = p->call_next;
 		p->call_next = (p->call_next + 1) % TID_SLOTS;
 	}
-	p->calls[i] = (struct last_call){ .t_ns = t, .tid = tid, .cls = (uint8_t)cls, .valid = true };
+	p->calls[i] = (struct last_call){.t_ns = t, .tid = tid, .cls = (uint8_t)cls, .valid = true};
 }
 
 /*
@@ -470,8 +470,8 @@ static void gauges_due(struct mt_timeline *tl, uint64_t t)
 	tl->gauge_lines++;
 	tl->gauge_prev = tl->cur;
 	/* an idle stretch without ticks gets one line, not one per interval missed */
-	tl->gauge_next = add_sat(tl->gauge_next, mul_sat((t - tl->gauge_next - 1) / tl->gauge_iv + 1,
-							 tl->gauge_iv));
+	tl->gauge_next = add_sat(
+	    tl->gauge_next, mul_sat((t - tl->gauge_next - 1) / tl->gauge_iv + 1, tl->gauge_iv));
 }
 
 static void start(struct mt_timeline *tl, uint64_t t)
@@ -883,8 +883,7 @@ static void on_info(struct mt_timeline *tl, const struct mt_hdr *rec)
 	klen = (size_t)(eq - r->text);
 	eq++;
 	if (klen == 10 && !memcmp(r->text, "go_version", 10)) {
-		snprintf(s->go_version, sizeof(s->go_version), "%.*s",
-			 (int)(n - klen - 1), eq);
+		snprintf(s->go_version, sizeof(s->go_version), "%.*s", (int)(n - klen - 1), eq);
 	} else if (klen == 11 && !memcmp(r->text, "env.GODEBUG", 11)) {
 		snprintf(s->godebug, sizeof(s->godebug), "%.*s", (int)(n - klen - 1), eq);
 		s->godebug_known = true;
@@ -1533,65 +1532,73 @@ static void verdict_advice(struct mt_timeline *tl)
 	if (s->godebug_known)
 		snprintf(gd, sizeof(gd), " with GODEBUG=\"%s\"", s->godebug);
 	if (ok_calls(&s->advice[ADV_FREE]) && e->state[MT_RS_LAZY]) {
-		add_finding(tl, "advice",
-			    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
-			    "uses; LazyFree goes back to the system as soon as the kernel needs it. "
-			    "To make RSS fall at release instead, release with MADV_DONTNEED.");
+		add_finding(
+		    tl, "advice",
+		    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
+		    "uses; LazyFree goes back to the system as soon as the kernel needs it. "
+		    "To make RSS fall at release instead, release with MADV_DONTNEED.");
 		if (minor >= 16 && mdn == 0)
-			add_finding(tl, "advice",
-				    "This is a Go program (%s) running%s: GODEBUG=madvdontneed=0 is "
-				    "why it releases with MADV_FREE. Without it (or with "
-				    "madvdontneed=1) Go 1.16 and later release with MADV_DONTNEED and "
-				    "RSS falls at release.",
-				    s->go_version, gd);
+			add_finding(
+			    tl, "advice",
+			    "This is a Go program (%s) running%s: GODEBUG=madvdontneed=0 is "
+			    "why it releases with MADV_FREE. Without it (or with "
+			    "madvdontneed=1) Go 1.16 and later release with MADV_DONTNEED and "
+			    "RSS falls at release.",
+			    s->go_version, gd);
 		else if (minor >= 16)
-			add_finding(tl, "advice",
-				    "This is a Go program (%s)%s. Go 1.16 and later release heap with "
-				    "MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set%s; the MADV_FREE "
-				    "calls may come from other code in the process (cgo, a C "
-				    "allocator).",
-				    s->go_version, gd,
-				    s->godebug_known ? ", which it is not" : "");
+			add_finding(
+			    tl, "advice",
+			    "This is a Go program (%s)%s. Go 1.16 and later release heap with "
+			    "MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set%s; the MADV_FREE "
+			    "calls may come from other code in the process (cgo, a C "
+			    "allocator).",
+			    s->go_version, gd, s->godebug_known ? ", which it is not" : "");
 		else if (minor >= 12)
-			add_finding(tl, "advice",
-				    "This is a Go program (%s)%s. Go 1.12 to 1.15 release heap with "
-				    "MADV_FREE by default: run it with GODEBUG=madvdontneed=1 to release "
-				    "with MADV_DONTNEED, or move to Go 1.16 or later, where that is the "
-				    "default.",
-				    s->go_version, gd);
+			add_finding(
+			    tl, "advice",
+			    "This is a Go program (%s)%s. Go 1.12 to 1.15 release heap with "
+			    "MADV_FREE by default: run it with GODEBUG=madvdontneed=1 to release "
+			    "with MADV_DONTNEED, or move to Go 1.16 or later, where that is the "
+			    "default.",
+			    s->go_version, gd);
 		else if (minor >= 0)
-			add_finding(tl, "advice",
-				    "This is a Go program (%s): Go up to 1.11 releases heap with "
-				    "MADV_DONTNEED, so the MADV_FREE calls come from other code in the "
-				    "process (cgo, a C allocator).",
-				    s->go_version);
+			add_finding(
+			    tl, "advice",
+			    "This is a Go program (%s): Go up to 1.11 releases heap with "
+			    "MADV_DONTNEED, so the MADV_FREE calls come from other code in the "
+			    "process (cgo, a C allocator).",
+			    s->go_version);
 		else
-			add_finding(tl, "advice",
-				    "If the program is written in Go: Go 1.12 to 1.15 release with "
-				    "MADV_FREE, and GODEBUG=madvdontneed=1 switches them to "
-				    "MADV_DONTNEED; Go 1.16 and later use MADV_DONTNEED unless "
-				    "GODEBUG=madvdontneed=0 is set, so look for that setting in the "
-				    "environment of this process; Go up to 1.11 always used "
-				    "MADV_DONTNEED.");
+			add_finding(
+			    tl, "advice",
+			    "If the program is written in Go: Go 1.12 to 1.15 release with "
+			    "MADV_FREE, and GODEBUG=madvdontneed=1 switches them to "
+			    "MADV_DONTNEED; Go 1.16 and later use MADV_DONTNEED unless "
+			    "GODEBUG=madvdontneed=0 is set, so look for that setting in the "
+			    "environment of this process; Go up to 1.11 always used "
+			    "MADV_DONTNEED.");
 	} else if (e->state[MT_RS_EAGER] || s->none_remap_calls) {
-		add_finding(tl, "advice",
-			    "Released memory left RSS at once, so the RSS that remains (%s, of it %s "
-			    "of file pages) is memory in use, within the %s the model counts as "
-			    "committed. Eager release (the Go default from 1.16, "
-			    "GODEBUG=madvdontneed=1) costs page faults when the memory is used again.",
-			    e->have_rss ? mt_fmt_bytes(c, sizeof(c), mt_gauges_rss(e)) : "unknown",
-			    mt_fmt_bytes(b, sizeof(b), e->rss_file),
-			    mt_fmt_bytes(a, sizeof(a), e->state[MT_RS_COMMITTED]));
+		add_finding(
+		    tl, "advice",
+		    "Released memory left RSS at once, so the RSS that remains (%s, of it %s "
+		    "of file pages) is memory in use, within the %s the model counts as "
+		    "committed. Eager release (the Go default from 1.16, "
+		    "GODEBUG=madvdontneed=1) costs page faults when the memory is used again.",
+		    e->have_rss ? mt_fmt_bytes(c, sizeof(c), mt_gauges_rss(e)) : "unknown",
+		    mt_fmt_bytes(b, sizeof(b), e->rss_file),
+		    mt_fmt_bytes(a, sizeof(a), e->state[MT_RS_COMMITTED]));
 	} else if (e->state[MT_RS_LAZY]) {
-		add_finding(tl, "advice",
-			    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
-			    "uses.");
+		add_finding(
+		    tl, "advice",
+		    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
+		    "uses.");
 	} else {
-		add_finding(tl, "advice",
-			    "RSS is memory in use or not yet released: the program released nothing "
-			    "that is still released at the end. A Go program releases idle heap "
-			    "through its background scavenger over time, or at once with "
-			    "debug.FreeOSMemory().");
+		add_finding(
+		    tl, "advice",
+		    "RSS is memory in use or not yet released: the program released nothing "
+		    "that is still released at the end. A Go program releases idle heap "
+		    "through its background scavenger over time, or at once with "
+		    "debug.FreeOSMemory().");
 	}
 }
 

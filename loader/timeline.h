@@ -114,8 +114,8 @@ struct mt_summary {
 	uint64_t target_exit_ns;
 	/* facts about the target from info records ("" when none was recorded) */
 	char go_version[32]; /* "go1.19.8" */
-	char godebug[128]; /* the GODEBUG of its environment */
-	bool godebug_known; /* an env.GODEBUG record was seen */
+	char godebug[128];   /* the GODEBUG of its environment */
+	bool godebug_known;  /* an env.GODEBUG record was seen */
 	uint64_t info_records, stack_records;
 };
 
