@@ -471,6 +471,7 @@ static int bpf_run(struct mt_session *s)
 		/* the program reports its own baseline at the first event; this one has smaps */
 		emit_task_rec(&bs, s->target_pid, MT_TASK_ATTACH);
 		mt_proc_emit_info(s->target_pid, emit_cb, &bs);
+		mt_proc_emit_maps(s->target_pid, emit_cb, &bs);
 		emit_proc_rss(&bs, s->target_pid, MT_RSS_START, true);
 	}
 	drop_privileges();

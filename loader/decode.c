@@ -1463,6 +1463,9 @@ int mt_record_text(FILE *out, const struct mt_hdr *rec, int64_t clock_offset_ns)
 	}
 	if (d) {
 		d->text(&s, rec);
+		/* synthesized from /proc, not a call the program made */
+		if (d->call && (rec->flags & MT_F_SYNTH))
+			sb_lit(&s, " (mapped before tracing began)");
 	} else {
 		sb_lit(&s, "unknown record type ");
 		sb_u64(&s, rec->type);

@@ -233,7 +233,9 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 			return err;
 		}
 	}
-	if (k->print && !k->stdout_broken) {
+	/* the mappings found at attach are in the file, not worth a screenful */
+	if (k->print && !k->stdout_broken &&
+	    !(rec->type == MT_MMAP && (rec->flags & MT_F_SYNTH) && !k->o->s.verbose)) {
 		if (k->o->json)
 			mt_record_json(stdout, rec);
 		else

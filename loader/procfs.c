@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include "procfs.h"
 
 uint64_t mt_now_ns(void)
@@ -213,5 +214,42 @@ int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 		snprintf(val, sizeof(val), "0x%llx", (unsigned long long)base);
 		err = emit_kv(pid, "exe_base", val, emit, ctx);
 	}
+	return err;
+}
+
+int mt_proc_emit_maps(pid_t pid, mt_proc_emit_fn emit, void *ctx)
+{
+	char path[64], line[4352], perms[8];
+	unsigned long long start, end, off;
+	struct mt_mmap m;
+	int pos, err = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!err && fgets(line, sizeof(line), f)) {
+		pos = -1;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end, perms, &off, &pos) < 4)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		mt_hdr_init(&m.h, MT_MMAP, sizeof(m), pid, pid, mt_now_ns());
+		m.h.flags = MT_F_SYNTH;
+		m.addr = start;
+		m.len = end - start;
+		m.ret = (int64_t)start;
+		m.off = off;
+		m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+			 (perms[2] == 'x' ? PROT_EXEC : 0);
+		m.flags = MAP_FIXED | (perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
+		/* no path: anonymous memory (heaps and stacks have a [name], still anonymous) */
+		if (pos < 0 || line[pos + strspn(line + pos, " ")] == '\0' ||
+		    line[pos + strspn(line + pos, " ")] == '[')
+			m.flags |= MAP_ANONYMOUS;
+		m.fd = -1;
+		err = emit(ctx, &m.h);
+	}
+	fclose(f);
 	return err;
 }

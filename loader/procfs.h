@@ -26,6 +26,11 @@ typedef int (*mt_proc_emit_fn)(void *ctx, const struct mt_hdr *rec);
  * and explain later: exe=PATH, exe_base=0x... Returns emit's error, or 0.
  */
 int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx);
+/*
+ * The mappings pid already has, as synthetic mmap records (MT_F_SYNTH), so a
+ * timeline started at attach knows the memory mapped before it.
+ */
+int mt_proc_emit_maps(pid_t pid, mt_proc_emit_fn emit, void *ctx);
 /* Header of a record of type at time t for pid/tid. */
 void mt_hdr_init(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
 		 uint64_t t_ns);

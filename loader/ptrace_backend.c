@@ -1052,6 +1052,7 @@ static int attach(struct pt *pt)
 	pt->started = true;
 	emit_task(pt, p, p->tgid, MT_TASK_ATTACH, 0, 0);
 	mt_proc_emit_info(p->tgid, emit_fn, pt);
+	mt_proc_emit_maps(p->tgid, emit_fn, pt);
 	emit_rss(pt, p, MT_RSS_START, true);
 	fprintf(stderr,
 		"madvtrace: attached to %d with ptrace: it stops at every system call and runs "

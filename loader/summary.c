@@ -181,7 +181,8 @@ int mt_summary__add(struct mt_summary *s, const struct mt_hdr *rec)
 		s->has_main = true;
 		s->main_pid = rec->pid;
 	}
-	if (mt_record_call(rec, &c)) {
+	/* a synthetic mmap (the mappings found at attach) describes state, not a call */
+	if (mt_record_call(rec, &c) && !(rec->flags & MT_F_SYNTH)) {
 		struct counts *k = &s->sys[rec->type];
 		uint64_t bytes = c.failed ? 0 : c.bytes;
 

@@ -539,9 +539,11 @@ static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap
 	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	enum mt_call_class cls = MT_CL_OTHER;
+	bool synth = m->h.flags & MT_F_SYNTH;
 	int err;
 
-	count_call(&tl->sum.syscall[MT_MMAP], ok, m->len, t);
+	if (!synth)
+		count_call(&tl->sum.syscall[MT_MMAP], ok, m->len, t);
 	if (ok && m->h.flags & MT_F_ARGS_UNREAD) {
 		tl->sum.inconsistent++; /* mapped, but where and how long is unknown */
 	} else if (ok) {
@@ -556,6 +558,8 @@ static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap
 			cls = MT_CL_NONE_REMAP;
 		}
 	}
+	if (synth)
+		return;
 	if (ok)
 		tl->sum.class_calls[cls]++;
 	note_call(p, m->h.tid, m->h.t_ns, cls);
@@ -932,7 +936,8 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 	}
 	if (!p && !(p = proc_get(tl, rec->pid)))
 		return tl->err;
-	if (rec->type != MT_RSS && rec->type != MT_TASK)
+	/* a synthetic mmap (the mappings found at attach) is state, not a call */
+	if (rec->type >= MT_MMAP && rec->type <= MT_MPROTECT && !(rec->flags & MT_F_SYNTH))
 		tl->cur.calls++;
 	switch (rec->type) {
 	case MT_MMAP:
