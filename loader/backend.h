@@ -43,6 +43,8 @@ struct mt_session {
 	uint64_t lost; /* events the backend dropped (also reported as lost records) */
 	/* called once the target is known and tracing is live (e.g. to write the file header); may be NULL */
 	int (*on_start)(struct mt_session *s);
+	/* called every few tens of milliseconds while tracing, records or not; may be NULL */
+	void (*on_tick)(struct mt_session *s, uint64_t now_ns);
 };
 
 struct mt_backend {

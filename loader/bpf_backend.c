@@ -489,6 +489,8 @@ static int bpf_run(struct mt_session *s)
 		/* records are submitted without wakeup below a threshold: take them now */
 		ring_buffer__consume(bs.rb);
 		now = mt_now_ns();
+		if (s->on_tick)
+			s->on_tick(s, now);
 		if (now >= next_flush) {
 			flush_rss(&bs);
 			report_lost(&bs);

@@ -256,20 +256,34 @@ static bool uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return false;
 }
 
-static char *inline_string(const uint8_t **p, const uint8_t *end)
+/* A copy of len bytes, NUL-terminated (the module info holds NULs in its sentinels). */
+static char *copy_bytes(const uint8_t *p, uint64_t len, size_t *outlen)
+{
+	char *s = malloc(len + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	if (outlen)
+		*outlen = (size_t)len;
+	return s;
+}
+
+static char *inline_string(const uint8_t **p, const uint8_t *end, size_t *outlen)
 {
 	uint64_t len;
 	char *s;
 
 	if (!uvarint(p, end, &len) || len > MAX_GO_STRING || len > (uint64_t)(end - *p))
 		return NULL;
-	s = strndup((const char *)*p, (size_t)len);
+	s = copy_bytes(*p, len, outlen);
 	*p += len;
 	return s;
 }
 
 /* A Go string whose header {data, len} is at vaddr; NULL if it is not in the file. */
-static char *string_at(const struct mt_elf *e, uint64_t vaddr, unsigned ptr)
+static char *string_at(const struct mt_elf *e, uint64_t vaddr, unsigned ptr, size_t *outlen)
 {
 	const uint8_t *hdr = mt_elf__at_vaddr(e, vaddr, 2ull * ptr), *data;
 	uint64_t addr, len;
@@ -282,7 +296,7 @@ static char *string_at(const struct mt_elf *e, uint64_t vaddr, unsigned ptr)
 		return NULL;
 	data = mt_elf__at_vaddr(e, addr, len);
 	/* a PIE of Go < 1.18 leaves the pointer to a dynamic relocation: not readable here */
-	return data ? strndup((const char *)data, (size_t)len) : NULL;
+	return data ? copy_bytes(data, len, outlen) : NULL;
 }
 
 /* The bytes of the build info: the section, or where debug/buildinfo would look for it. */
@@ -320,7 +334,7 @@ static int read_buildinfo(struct mt_goinfo *g)
 	const uint8_t *p, *end, *b;
 	char *mod = NULL;
 	uint64_t len;
-	size_t mlen;
+	size_t mlen = 0;
 	unsigned ptr;
 
 	b = find_buildinfo(g->elf, &len);
@@ -330,13 +344,13 @@ static int read_buildinfo(struct mt_goinfo *g)
 	if (b[15] & BUILDINFO_INLINE) {
 		p = b + BUILDINFO_HDR;
 		end = b + len;
-		g->version = inline_string(&p, end);
+		g->version = inline_string(&p, end, NULL);
 		if (g->version)
-			mod = inline_string(&p, end);
+			mod = inline_string(&p, end, &mlen);
 	} else if (ptr == 4 || ptr == 8) {
-		g->version = string_at(g->elf, mt_elf__word(g->elf, b + 16, ptr), ptr);
+		g->version = string_at(g->elf, mt_elf__word(g->elf, b + 16, ptr), ptr, NULL);
 		if (g->version)
-			mod = string_at(g->elf, mt_elf__word(g->elf, b + 16 + ptr, ptr), ptr);
+			mod = string_at(g->elf, mt_elf__word(g->elf, b + 16 + ptr, ptr), ptr, &mlen);
 	}
 	if (!g->version || !g->version[0]) {
 		free(g->version);
@@ -348,8 +362,7 @@ static int read_buildinfo(struct mt_goinfo *g)
 	}
 	g->version_note = "build info";
 	/* the sentinels: 16 bytes before, 16 after, a newline just before those */
-	mlen = mod ? strlen(mod) : 0;
-	if (mlen >= 33 && mod[mlen - 17] == '\n') {
+	if (mod && mlen >= 33 && mod[mlen - 17] == '\n') {
 		g->modinfo = strndup(mod + 16, mlen - 32);
 		free(mod);
 		if (!g->modinfo)
@@ -400,7 +413,7 @@ struct mt_goinfo *mt_goinfo__open(const char *path, char *err, size_t errlen)
 	g->kind = MT_GO_NO_BUILDINFO;
 	/* Go before 1.13: the runtime's own copy of the version, if the symbols survive */
 	if (mt_elf__symbol(g->elf, "runtime.buildVersion", &addr, &size))
-		g->version = string_at(g->elf, addr, mt_elf__class(g->elf) / 8);
+		g->version = string_at(g->elf, addr, mt_elf__class(g->elf) / 8, NULL);
 	if (g->version && g->version[0]) {
 		g->version_note = "symbol runtime.buildVersion (no build info)";
 	} else {

@@ -20,6 +20,7 @@
 #include "procfs.h"
 #include "report.h"
 #include "summary.h"
+#include "timeline.h"
 #include "tracefile.h"
 
 #ifndef MT_VERSION
@@ -36,6 +37,7 @@ struct options {
 	bool live;
 	bool json;
 	bool quiet;
+	bool gauges;
 	const char *user;
 };
 
@@ -44,6 +46,7 @@ struct sink {
 	struct mt_writer *w;
 	int out_fd;
 	struct mt_summary *sum;
+	struct mt_timeline *tl; /* for the verdict at the end, and --gauges */
 	bool print;
 	bool stdout_broken;
 	bool write_failed;
@@ -85,6 +88,8 @@ static void usage(FILE *f)
 		"      --backend NAME      bpf (default when BPF programs can be loaded) or ptrace\n"
 		"      --buffer-size MIB   BPF ring buffer size (16)\n"
 		"      --json              print calls as JSON Lines (as `dump` does)\n"
+		"      --gauges            one line of gauges (RSS, LazyFree, released...) per second\n"
+		"                          instead of a line per call\n"
 		"      --stacks            record the user stack of each release (who freed it)\n"
 		"  -q, --quiet             no summary at the end\n"
 		"  -v, --verbose           more messages; -vv adds libbpf's log\n"
@@ -190,13 +195,29 @@ static int sink_start(struct mt_session *s)
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	k->clock_offset_ns = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000ll +
 			     (rt.tv_nsec - mono.tv_nsec);
-	if (!o->output)
-		return 0;
 	if (!s->argv) {
 		mt_proc_comm(s->target_pid, comm);
 		snprintf(tbuf, sizeof(tbuf), "pid %d (%s)", s->target_pid, comm);
 		k->target = strdup(tbuf);
 	}
+	if (!o->quiet || o->gauges) {
+		struct mt_timeline_opts to = {
+			.start_ns = mt_now_ns(),
+			.clock_offset_ns = k->clock_offset_ns,
+			.page_size = sysconf(_SC_PAGESIZE),
+			.target_pid = s->target_pid,
+			.target = k->target,
+			.gauges_out = o->gauges ? stdout : NULL,
+		};
+
+		k->tl = mt_timeline__new(&to);
+		if (!k->tl) {
+			fprintf(stderr, "madvtrace: out of memory\n");
+			return -ENOMEM;
+		}
+	}
+	if (!o->output)
+		return 0;
 	uname(&u);
 	info.page_size = sysconf(_SC_PAGESIZE);
 	info.clock_id = CLOCK_MONOTONIC;
@@ -222,6 +243,8 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 	int err;
 
 	mt_summary__add(k->sum, rec);
+	if (k->tl)
+		mt_timeline__feed(k->tl, rec);
 	if (k->w) {
 		err = mt_writer__write(k->w, rec);
 		if (err) {
@@ -251,6 +274,14 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 }
 
 /* In order of preference when none is named. */
+static void sink_tick(struct mt_session *s, uint64_t now_ns)
+{
+	struct sink *k = s->emit_ctx;
+
+	if (k->tl)
+		mt_timeline__tick(k->tl, now_ns);
+}
+
 static const struct mt_backend *backends[] = { &mt_backend_bpf, &mt_backend_ptrace };
 
 static const struct mt_backend *pick_backend(const char *name)
@@ -353,6 +384,7 @@ int main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'B' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "gauges", no_argument, NULL, 'G' },
 		{ "stacks", no_argument, NULL, 'K' },
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -426,6 +458,9 @@ int main(int argc, char **argv)
 		case 'J':
 			o.json = true;
 			break;
+		case 'G':
+			o.gauges = true;
+			break;
 		case 'K':
 			o.s.stacks = true;
 			break;
@@ -478,7 +513,8 @@ int main(int argc, char **argv)
 		if (k.out_fd < 0)
 			goto cleanup;
 	}
-	k.print = !o.output || o.live;
+	/* --gauges replaces the per-call lines, unless --live asks for both */
+	k.print = (!o.output && !o.gauges) || o.live;
 	if (k.print)
 		setvbuf(stdout, NULL, isatty(1) ? _IOLBF : _IOFBF, 1 << 16);
 
@@ -493,6 +529,7 @@ int main(int argc, char **argv)
 	o.s.emit = sink_emit;
 	o.s.emit_ctx = &k;
 	o.s.on_start = sink_start;
+	o.s.on_tick = sink_tick;
 	err = be->run(&o.s);
 	if (k.print)
 		fflush(stdout);
@@ -505,8 +542,14 @@ int main(int argc, char **argv)
 			err = werr;
 		}
 	}
-	if (!o.quiet && (!err || mt_summary__records(k.sum)))
+	if (!o.quiet && (!err || mt_summary__records(k.sum))) {
 		mt_summary__print(k.sum, stderr);
+		/* the explanation, as `madvtrace report` would give it */
+		if (k.tl && !mt_timeline__finish(k.tl)) {
+			fputc('\n', stderr);
+			mt_timeline__print_verdict(k.tl, stderr);
+		}
+	}
 	if (err)
 		goto cleanup;
 	rc = 0;
@@ -522,6 +565,7 @@ cleanup:
 	if (k.out_fd >= 0)
 		close(k.out_fd);
 	mt_summary__free(k.sum);
+	mt_timeline__free(k.tl);
 	free(k.cmdline);
 	free(k.target);
 	return rc;

@@ -858,6 +858,8 @@ static void sample_all(struct pt *pt, bool smaps)
 
 static void periodic(struct pt *pt, uint64_t now)
 {
+	if (pt->s->on_tick)
+		pt->s->on_tick(pt->s, now);
 	if (now >= pt->next_smaps_ns) {
 		pt->no_swap = !swap_configured(); /* swapon may have come since */
 		sample_all(pt, true);

@@ -1,0 +1,3 @@
+module madvtrace.test/binfo
+
+go 1.19
