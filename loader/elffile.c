@@ -336,34 +336,52 @@ static void read_build_ids(struct mt_elf *e)
 			 (int)(sizeof(e->identity) - 4), e->go_id);
 }
 
+/* A table of n entries of entsize at off, checked against the file before libelf reads it. */
+static int check_table(const struct mt_elf *e, const char *path, const char *what, uint64_t off,
+		       uint64_t n, uint64_t entsize, char *err, size_t errlen)
+{
+	if (!n)
+		return 0;
+	if (!entsize) {
+		snprintf(err, errlen, "%s: corrupt ELF header (%s with entries of size 0)", path, what);
+		return -1;
+	}
+	if (n <= UINT32_MAX && range_ok(e, off, n * entsize))
+		return 0;
+	snprintf(err, errlen, "%s: truncated ELF file (%s end at %llu, the file has %zu bytes)", path,
+		 what, (unsigned long long)(off + n * entsize), e->size);
+	return -1;
+}
+
 static int load_headers(struct mt_elf *e, const char *path, char *err, size_t errlen)
 {
-	size_t phnum, shnum, shstrndx, entsize;
-	uint64_t end;
+	size_t phnum, shnum, shstrndx;
 
 	if (!gelf_getehdr(e->elf, &e->ehdr)) {
 		snprintf(err, errlen, "%s: corrupt ELF header: %s", path, elf_errmsg(-1));
 		return -1;
 	}
+	/*
+	 * A file cut short loses its section headers (at the end for most
+	 * linkers) or the data of its sections (the Go linker puts the headers
+	 * first): say "truncated", not what libelf would trip over.
+	 */
+	if (check_table(e, path, "program headers", e->ehdr.e_phoff,
+			e->ehdr.e_phnum == PN_XNUM ? 1 : e->ehdr.e_phnum, e->ehdr.e_phentsize, err,
+			errlen) ||
+	    check_table(e, path, "section headers", e->ehdr.e_shoff,
+			e->ehdr.e_shnum ? e->ehdr.e_shnum : e->ehdr.e_shoff != 0,
+			e->ehdr.e_shentsize, err, errlen))
+		return -1;
 	if (elf_getphdrnum(e->elf, &phnum) || elf_getshdrnum(e->elf, &shnum)) {
 		snprintf(err, errlen, "%s: corrupt ELF header: %s", path, elf_errmsg(-1));
 		return -1;
 	}
-	/* A file cut short usually loses its section headers, which sit at the end. */
-	entsize = gelf_fsize(e->elf, ELF_T_PHDR, 1, EV_CURRENT);
-	end = e->ehdr.e_phoff + (uint64_t)phnum * entsize;
-	if (phnum && (!entsize || !range_ok(e, e->ehdr.e_phoff, (uint64_t)phnum * entsize))) {
-		snprintf(err, errlen, "%s: truncated ELF file (program headers end at %llu, file has %zu bytes)",
-			 path, (unsigned long long)end, e->size);
+	if (check_table(e, path, "program headers", e->ehdr.e_phoff, phnum, e->ehdr.e_phentsize,
+			err, errlen) ||
+	    check_table(e, path, "section headers", e->ehdr.e_shoff, shnum, e->ehdr.e_shentsize,
+			err, errlen))
 		return -1;
-	}
-	entsize = gelf_fsize(e->elf, ELF_T_SHDR, 1, EV_CURRENT);
-	end = e->ehdr.e_shoff + (uint64_t)shnum * entsize;
-	if (shnum && (!entsize || !range_ok(e, e->ehdr.e_shoff, (uint64_t)shnum * entsize))) {
-		snprintf(err, errlen, "%s: truncated ELF file (section headers end at %llu, file has %zu bytes)",
-			 path, (unsigned long long)end, e->size);
-		return -1;
-	}
 	e->segs = calloc(phnum ? phnum : 1, sizeof(*e->segs));
 	e->secs = calloc(shnum ? shnum : 1, sizeof(*e->secs));
 	if (!e->segs || !e->secs) {
@@ -404,9 +422,31 @@ static int load_headers(struct mt_elf *e, const char *path, char *err, size_t er
 		s->flags = sh.sh_flags;
 		s->type = sh.sh_type;
 		s->data = sh.sh_type == SHT_NOBITS ? NULL : mt_elf__bytes(e, sh.sh_offset, sh.sh_size);
+		if (sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL && !s->data) {
+			snprintf(err, errlen, "%s: truncated ELF file (section %s ends at %llu, the file has %zu bytes)",
+				 path, s->name[0] ? s->name : "?",
+				 (unsigned long long)(sh.sh_offset + sh.sh_size), e->size);
+			return -1;
+		}
 		e->nsecs++;
 	}
+	for (size_t i = 0; i < e->nsegs; i++) {
+		const struct mt_elf_seg *g = &e->segs[i];
+
+		if (g->type == PT_LOAD && !range_ok(e, g->off, g->filesz)) {
+			snprintf(err, errlen, "%s: truncated ELF file (a loadable segment ends at %llu, the file has %zu bytes)",
+				 path, (unsigned long long)(g->off + g->filesz), e->size);
+			return -1;
+		}
+	}
 	return 0;
+}
+
+void mt_elf__one_line(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
 }
 
 struct mt_elf *mt_elf__open(const char *path, char *err, size_t errlen)
@@ -437,6 +477,7 @@ struct mt_elf *mt_elf__open(const char *path, char *err, size_t errlen)
 	read_build_ids(e);
 	return e;
 fail:
+	mt_elf__one_line(err);
 	mt_elf__free(e);
 	return NULL;
 }

@@ -84,6 +84,9 @@ long mt_elf__foreach_symbol(const struct mt_elf *e, bool dynamic, mt_elf_sym_fn 
 /* The value and size of the first symbol called name in .symtab; false if none. */
 bool mt_elf__symbol(const struct mt_elf *e, const char *name, uint64_t *value, uint64_t *size);
 
+/* Make a message one line: control characters (from a path or the file) become '?'. */
+void mt_elf__one_line(char *s);
+
 /* Integers in the file's byte order. */
 uint16_t mt_elf__u16(const struct mt_elf *e, const uint8_t *p);
 uint32_t mt_elf__u32(const struct mt_elf *e, const uint8_t *p);

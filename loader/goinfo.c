@@ -424,6 +424,7 @@ struct mt_goinfo *mt_goinfo__open(const char *path, char *err, size_t errlen)
 	}
 	return g;
 fail:
+	mt_elf__one_line(err);
 	mt_goinfo__free(g);
 	return NULL;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include "procfs.h"
+#include "goinfo.h"
 
 uint64_t mt_now_ns(void)
 {
@@ -197,6 +198,62 @@ static bool exe_base(pid_t pid, const char *path, uint64_t *base)
 	return found;
 }
 
+/* What the binary is: its identity for symbolization later, and for Go, what the runtime is. */
+static int emit_binary_info(pid_t pid, const char *path, mt_proc_emit_fn emit, void *ctx)
+{
+	static const char *const settings[] = { "CGO_ENABLED", "GOARCH", "-ldflags" };
+	char err[256], desc[256];
+	struct mt_goinfo *g;
+	const char *v;
+	size_t i;
+	int e = 0;
+
+	/* through /proc: the very file the process runs, even if replaced on disk since */
+	g = mt_goinfo__open(path, err, sizeof(err));
+	if (!g)
+		return 0;
+	if ((v = mt_goinfo__build_id(g)))
+		e = emit_kv(pid, "build_id", v, emit, ctx);
+	if (!e)
+		e = emit_kv(pid, "binary", mt_goinfo__describe(g, desc, sizeof(desc)), emit, ctx);
+	if (!e && mt_goinfo__kind(g) != MT_GO_NONE) {
+		v = mt_goinfo__version(g);
+		e = emit_kv(pid, "go_version", v ? v : "unknown", emit, ctx);
+		if (!e && (v = mt_goinfo__module(g)))
+			e = emit_kv(pid, "go_module", v, emit, ctx);
+		for (i = 0; !e && i < sizeof(settings) / sizeof(settings[0]); i++) {
+			char key[64];
+
+			if (!(v = mt_goinfo__setting(g, settings[i])))
+				continue;
+			snprintf(key, sizeof(key), "go_build.%s", settings[i]);
+			e = emit_kv(pid, key, v, emit, ctx);
+		}
+	}
+	mt_goinfo__free(g);
+	return e;
+}
+
+/* GODEBUG, GOGC, GOMEMLIMIT as the process was started with them (only those set). */
+static int emit_go_env(pid_t pid, mt_proc_emit_fn emit, void *ctx)
+{
+	char godebug[512], gogc[64], gomemlimit[64];
+	int set = mt_proc_go_env(pid, godebug, sizeof(godebug), gogc, sizeof(gogc), gomemlimit,
+				 sizeof(gomemlimit));
+	int e = 0;
+
+	if (set < 0)
+		return 0;
+	e = emit_kv(pid, "env_read", "1", emit, ctx);
+	if (!e && (set & MT_GOENV_GODEBUG))
+		e = emit_kv(pid, "env.GODEBUG", godebug, emit, ctx);
+	if (!e && (set & MT_GOENV_GOGC))
+		e = emit_kv(pid, "env.GOGC", gogc, emit, ctx);
+	if (!e && (set & MT_GOENV_GOMEMLIMIT))
+		e = emit_kv(pid, "env.GOMEMLIMIT", gomemlimit, emit, ctx);
+	return e;
+}
+
 int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 {
 	char link[64], path[4096], val[32];
@@ -214,6 +271,10 @@ int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 		snprintf(val, sizeof(val), "0x%llx", (unsigned long long)base);
 		err = emit_kv(pid, "exe_base", val, emit, ctx);
 	}
+	if (!err)
+		err = emit_binary_info(pid, link, emit, ctx);
+	if (!err)
+		err = emit_go_env(pid, emit, ctx);
 	return err;
 }
 

@@ -23,7 +23,10 @@ bool mt_proc_alive(pid_t pid);
 typedef int (*mt_proc_emit_fn)(void *ctx, const struct mt_hdr *rec);
 /*
  * Info records (MT_INFO) about pid's program, for the report to symbolize
- * and explain later: exe=PATH, exe_base=0x... Returns emit's error, or 0.
+ * and explain later: exe=PATH, exe_base=0x..., build_id, binary (a one-line
+ * description), for Go go_version, go_module, go_build.KEY, and the
+ * environment the runtime reads: env_read=1 then env.GODEBUG, env.GOGC,
+ * env.GOMEMLIMIT when set. Returns emit's error, or 0.
  */
 int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx);
 /*

@@ -282,6 +282,8 @@ static void finish_table(struct mt_symbolizer *s)
 {
 	size_t out = 0;
 
+	if (!s->n)
+		return;
 	qsort(s->syms, s->n, sizeof(*s->syms), cmp_sym);
 	for (size_t i = 0; i < s->n; i++) {
 		if (out && s->syms[out - 1].addr == s->syms[i].addr)
@@ -379,6 +381,7 @@ struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
 nomem:
 	snprintf(err, errlen, "%s: out of memory", path);
 fail:
+	mt_elf__one_line(err);
 	mt_symbolizer__free(s);
 	return NULL;
 }

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * symbolize against oracles it does not control: nm for C binaries, `go
+ * tool addr2line` for a stripped Go binary, and, for running Go programs
+ * (static, dynamic, PIE, PIE linked by the system linker), the Go runtime's
+ * own FuncForPC with the load base read from /proc/PID/maps. The function
+ * table layouts of Go releases not installed here are written by the test.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <cmocka.h>
+#include "goinfo.h"
+#include "symbolize.h"
+#include "elfgo_util.h"
+
+static struct mt_symbolizer *must_new(const char *path, uint64_t base, const char *id)
+{
+	char err[512];
+	struct mt_symbolizer *s = mt_symbolizer__new(path, base, id, err, sizeof(err));
+
+	if (!s)
+		fail_msg("mt_symbolizer__new(%s): %s", path, err);
+	return s;
+}
+
+/* The link-time address of the file-offset-0 mapping, per readelf. */
+static uint64_t readelf_link_base(const char *bin)
+{
+	char cmd[1024], *out, *p;
+	unsigned long long off, vaddr;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' -lW '%s'", MT_TEST_READELF, bin);
+	out = run(cmd, &st);
+	assert_int_equal(st, 0);
+	p = strstr(out, "\n  LOAD ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "\n  LOAD %llx %llx", &off, &vaddr), 2);
+	assert_int_equal(off, 0);
+	free(out);
+	return vaddr & ~0xfffull;
+}
+
+/* Every text symbol nm lists must come back at its address, at any load base. */
+static void check_vs_nm(const char *bin, uint64_t base)
+{
+	char cmd[1024], *out, *line, *save = NULL;
+	uint64_t link = readelf_link_base(bin), bias = base ? base - link : 0, off;
+	struct mt_symbolizer *s = must_new(bin, base, NULL);
+	unsigned checked = 0;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' --defined-only -S '%s'", MT_TEST_NM, bin);
+	out = run(cmd, &st);
+	assert_int_equal(st, 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long addr, size = 0;
+		char type, name[256], sz[32];
+		const char *got;
+
+		/* "addr size type name" or, without a size, "addr type name" */
+		if (sscanf(line, "%llx %31s %c %255s", &addr, sz, &type, name) == 4 &&
+		    strlen(sz) > 1) {
+			size = strtoull(sz, NULL, 16);
+		} else if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3) {
+			continue;
+		}
+		if ((type != 'T' && type != 't') || !addr)
+			continue;
+		got = mt_symbolizer__name(s, addr + bias, &off);
+		assert_non_null(got);
+		/* an alias at the same address is as good: the one nm printed must be among them */
+		if (strcmp(got, name)) {
+			char grep[1300];
+			char *aliases;
+
+			snprintf(grep, sizeof(grep), "'%s' --defined-only '%s' | grep -c '^0*%llx [Tt] %s$'",
+				 MT_TEST_NM, bin, addr, got);
+			aliases = run(grep, &st);
+			if (atoi(aliases) < 1)
+				fail_msg("%s: 0x%llx is %s per nm, symbolized as %s", bin, addr, name, got);
+			free(aliases);
+		}
+		assert_int_equal(off, 0);
+		if (size > 1) {
+			assert_non_null(mt_symbolizer__name(s, addr + size - 1 + bias, &off));
+			assert_int_equal(off, size - 1);
+		}
+		checked++;
+	}
+	assert_true(checked >= 5);
+	free(out);
+	mt_symbolizer__free(s);
+}
+
+static void test_c_vs_nm(void **state)
+{
+	struct mt_symbolizer *s;
+
+	(void)state;
+	if (!MT_TEST_NM[0] || !MT_TEST_READELF[0])
+		skip();
+	check_vs_nm(MT_TEST_TALLY, 0);
+	check_vs_nm(MT_TEST_TALLY, 0x7f1234560000ull);
+	if (!access(MT_TEST_TALLY32, X_OK))
+		check_vs_nm(MT_TEST_TALLY32, 0x56555000ull);
+	/* below the base and far above: nothing */
+	s = must_new(MT_TEST_TALLY, 0x7f1234560000ull, NULL);
+	assert_null(mt_symbolizer__name(s, 0x7f1234560000ull - 1, NULL));
+	assert_null(mt_symbolizer__name(s, 0x7f1234560000ull + (1ull << 32), NULL));
+	/* tally's .dynsym holds only imports: nothing to name from there */
+	assert_string_equal(mt_symbolizer__source(s), "symtab");
+	mt_symbolizer__free(s);
+}
+
+/* The base of path's file-offset-0 mapping in pid. */
+static uint64_t maps_base(pid_t pid)
+{
+	char maps[64], exe[64], path[4096], line[4352];
+	unsigned long long start, off;
+	uint64_t base = 0;
+	ssize_t n;
+	FILE *f;
+	int pos;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	n = readlink(exe, path, sizeof(path) - 1);
+	assert_true(n > 0);
+	path[n] = '\0';
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	f = fopen(maps, "r");
+	assert_non_null(f);
+	while (!base && fgets(line, sizeof(line), f)) {
+		pos = -1;
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %n", &start, &off, &pos) >= 2 &&
+		    pos > 0 && off == 0 && !strcmp(line + pos, path))
+			base = start;
+	}
+	fclose(f);
+	assert_true(base != 0);
+	return base;
+}
+
+static __attribute__((noinline)) uintptr_t return_address(void)
+{
+	return (uintptr_t)__builtin_return_address(0);
+}
+
+/* This test program, running: the loader chose the base. */
+static void test_self_live(void **state)
+{
+	struct mt_symbolizer *s = must_new("/proc/self/exe", maps_base(getpid()), NULL);
+	uintptr_t ra = return_address();
+	uint64_t off = 1;
+
+	(void)state;
+	assert_string_equal(mt_symbolizer__name(s, (uintptr_t)&test_self_live, &off),
+			    "test_self_live");
+	assert_int_equal(off, 0);
+	assert_string_equal(mt_symbolizer__name(s, (uintptr_t)&return_address, &off),
+			    "return_address");
+	assert_string_equal(mt_symbolizer__name(s, ra, &off), "test_self_live");
+	assert_true(off > 0);
+	assert_string_equal(mt_symbolizer__name(s, (uintptr_t)&maps_base + 3, &off), "maps_base");
+	assert_int_equal(off, 3);
+	mt_symbolizer__free(s);
+}
+
+/* `go tool nm` of the unstripped twin: the address of name (".abi0" dropped), or 0. */
+static uint64_t nm_address(const char *nm_out, const char *name)
+{
+	const char *p = nm_out;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name))) {
+		if ((p[n] == '\n' || !strncmp(p + n, ".abi0\n", 6)) && p > nm_out + 4 &&
+		    !strncmp(p - 3, " T ", 3)) {
+			const char *line = p;
+
+			while (line > nm_out && line[-1] != '\n')
+				line--;
+			return strtoull(line, NULL, 16);
+		}
+		p += n;
+	}
+	return 0;
+}
+
+/*
+ * A stripped Go binary, from .gopclntab alone, against `go tool addr2line`
+ * on the same file: the functions of the unstripped twin (same layout: only
+ * the symbol table differs) and a stride through .text.
+ */
+static void test_go_stripped_vs_addr2line(void **state)
+{
+	static const char *const named[] = { "runtime.bgscavenge", "runtime/debug.FreeOSMemory",
+					     "runtime.sysUnusedOS", "runtime.sysUnused",
+					     "runtime.madvise", "main.release", "main.main" };
+	const char *bin = binfo("stripped"), *list = tmp_path("addrs");
+	char cmd[2048], *nm, *nm_lines, *out, *line, *save = NULL, *text;
+	unsigned long long tstart = 0, tsize = 0;
+	struct mt_symbolizer *s;
+	uint64_t *addrs;
+	size_t n = 0;
+	FILE *f;
+	int st;
+
+	(void)state;
+	if (!bin || !gotool("addr2line") || !gotool("nm") || !MT_TEST_READELF[0])
+		skip();
+	s = must_new(bin, 0, NULL);
+	assert_string_equal(mt_symbolizer__source(s), "gopclntab");
+	snprintf(cmd, sizeof(cmd), "'%s' '%s'", gotool("nm"), binfo("static"));
+	nm = run(cmd, &st);
+	assert_int_equal(st, 0);
+	snprintf(cmd, sizeof(cmd), "'%s' -SW '%s' | grep ' \\.text '", MT_TEST_READELF, bin);
+	text = run(cmd, &st);
+	assert_int_equal(sscanf(strstr(text, ".text"), ".text %*s %llx %*s %llx", &tstart, &tsize), 2);
+	free(text);
+	addrs = calloc(20000, sizeof(*addrs));
+	nm_lines = strdup(nm); /* nm stays whole for nm_address() */
+	for (line = strtok_r(nm_lines, "\n", &save); line && n < 10000;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long a;
+		char t;
+
+		if (sscanf(line, "%llx %c", &a, &t) == 2 && t == 'T')
+			addrs[n++] = a;
+	}
+	assert_true(n > 1000);
+	for (uint64_t a = tstart; a < tstart + tsize + 64 && n < 20000; a += 97)
+		addrs[n++] = a;
+	f = fopen(list, "w");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "0x%llx\n", (unsigned long long)addrs[i]);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "'%s' '%s' < '%s'", gotool("addr2line"), bin, list);
+	out = run(cmd, &st);
+	assert_int_equal(st, 0);
+	save = NULL;
+	line = strtok_r(out, "\n", &save);
+	for (size_t i = 0; i < n; i++) {
+		const char *got = mt_symbolizer__name(s, addrs[i], NULL);
+
+		assert_non_null(line);
+		if (strcmp(line, "?") ? !got || strcmp(got, line) : got != NULL)
+			fail_msg("0x%llx: addr2line says %s, symbolized as %s",
+				 (unsigned long long)addrs[i], line, got ? got : "(unknown)");
+		strtok_r(NULL, "\n", &save); /* file:line */
+		line = strtok_r(NULL, "\n", &save);
+	}
+	free(out);
+	/* the runtime functions a report attributes releases to, by name */
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		uint64_t a = nm_address(nm, named[i]), off = 1;
+
+		if (!a)
+			fail_msg("%s not in go tool nm of the twin", named[i]);
+		assert_string_equal(mt_symbolizer__name(s, a, &off), named[i]);
+		assert_int_equal(off, 0);
+	}
+	unlink(list);
+	free(addrs);
+	free(nm_lines);
+	free(nm);
+	mt_symbolizer__free(s);
+}
+
+/*
+ * Running Go programs print what FuncForPC says of their own stack and of a
+ * few functions; the symbolizer, given the base from /proc/PID/maps and the
+ * binary's build id, must say the same.
+ */
+static void check_go_live(const char *variant)
+{
+	const char *bin = binfo(variant);
+	char *const argv[] = { (char *)bin, "-callers", NULL };
+	int out[2], in[2], seen = 0;
+	struct mt_symbolizer *s;
+	struct mt_goinfo *g;
+	char err[256], line[512];
+	FILE *f;
+	pid_t pid;
+
+	assert_non_null(bin);
+	g = mt_goinfo__open(bin, err, sizeof(err));
+	assert_non_null(g);
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(in), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(in[0], 0);
+		close(out[0]);
+		close(in[1]);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(in[0]);
+	f = fdopen(out[0], "r");
+	s = NULL;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long pc, entry;
+		char name[256];
+		uint64_t off;
+
+		if (!strcmp(line, "ready\n"))
+			break;
+		assert_int_equal(sscanf(line, "%llx %llx %255s", &pc, &entry, name), 3);
+		if (!s)
+			s = must_new(bin, maps_base(pid), mt_goinfo__build_id(g));
+		if (!mt_symbolizer__name(s, entry, &off) || strcmp(mt_symbolizer__name(s, entry, &off), name))
+			fail_msg("%s: entry 0x%llx is %s, symbolized as %s", variant, entry, name,
+				 mt_symbolizer__name(s, entry, &off));
+		assert_int_equal(off, 0);
+		assert_string_equal(mt_symbolizer__name(s, pc, &off), name);
+		assert_int_equal(off, pc - entry);
+		seen |= !strcmp(name, "main.inner") << 0 | !strcmp(name, "main.main") << 1 |
+			!strcmp(name, "runtime.main") << 2 |
+			!strcmp(name, "runtime/debug.FreeOSMemory") << 3;
+	}
+	assert_int_equal(seen, 15);
+	close(in[1]);
+	fclose(f);
+	waitpid(pid, NULL, 0);
+	mt_symbolizer__free(s);
+	mt_goinfo__free(g);
+}
+
+static void test_go_live(void **state)
+{
+	(void)state;
+	if (!binfo("static"))
+		skip();
+	check_go_live("static");
+	check_go_live("dynamic");
+	check_go_live("pie_stripped");
+	check_go_live("extpie_stripped");
+}
+
+static void test_build_id_guard(void **state)
+{
+	struct mt_symbolizer *s;
+	struct mt_goinfo *g, *other;
+	char err[512], id[300];
+	const char *path = tmp_path("noid");
+	uint8_t text[16] = { 0 };
+	struct synth_sec sec = { ".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, BASE + 0x1000,
+				 text, sizeof(text) };
+
+	(void)state;
+	g = mt_goinfo__open(MT_TEST_TALLY, err, sizeof(err));
+	assert_non_null(g);
+	assert_non_null(mt_goinfo__gnu_build_id(g));
+	s = must_new(MT_TEST_TALLY, 0, mt_goinfo__build_id(g));
+	mt_symbolizer__free(s);
+	for (size_t i = 0; i <= strlen(mt_goinfo__build_id(g)); i++)
+		id[i] = (char)toupper((unsigned char)mt_goinfo__build_id(g)[i]);
+	s = must_new(MT_TEST_TALLY, 0, id);
+	mt_symbolizer__free(s);
+	id[0] = id[0] == '0' ? '1' : '0';
+	assert_null(mt_symbolizer__new(MT_TEST_TALLY, 0, id, err, sizeof(err)));
+	assert_non_null(strstr(err, "changed since recording"));
+	assert_null(strchr(err, '\n'));
+	mt_goinfo__free(g);
+
+	if (binfo("static")) {
+		g = mt_goinfo__open(binfo("static"), err, sizeof(err));
+		other = mt_goinfo__open(binfo("stripped"), err, sizeof(err));
+		assert_non_null(g);
+		assert_non_null(other);
+		assert_true(!strncmp(mt_goinfo__build_id(g), "go:", 3));
+		mt_symbolizer__free(must_new(binfo("static"), 0, mt_goinfo__build_id(g)));
+		mt_symbolizer__free(must_new(binfo("static"), 0, mt_goinfo__go_build_id(g)));
+		assert_null(mt_symbolizer__new(binfo("static"), 0, mt_goinfo__build_id(other), err,
+					       sizeof(err)));
+		assert_non_null(strstr(err, mt_goinfo__build_id(other)));
+		mt_goinfo__free(g);
+		mt_goinfo__free(other);
+	}
+
+	assert_int_equal(synth_elf(path, ET_EXEC, BASE, &sec, 1), 0);
+	mt_symbolizer__free(must_new(path, 0, NULL));
+	mt_symbolizer__free(must_new(path, 0, ""));
+	assert_null(mt_symbolizer__new(path, 0, "abcdef", err, sizeof(err)));
+	assert_non_null(strstr(err, "no build id"));
+	unlink(path);
+}
+
+/* ---- function tables of other Go releases, built here (elfgo_util.h) ---- */
+
+static struct mt_symbolizer *synth_symbolizer(const char *path, const char *secname, uint8_t *tab,
+					      size_t len)
+{
+	static uint8_t text[ETEXT + 0x100];
+	struct synth_sec secs[2] = {
+		{ ".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, TEXT, text, sizeof(text) },
+		{ secname, SHT_PROGBITS, SHF_ALLOC, BASE + 0x3000, tab, len },
+	};
+
+	unlink(path);
+	assert_int_equal(synth_elf(path, ET_EXEC, BASE, secs, 2), 0);
+	return must_new(path, 0, NULL);
+}
+
+static void check_synth_names(struct mt_symbolizer *s)
+{
+	uint64_t off;
+
+	assert_int_equal(mt_symbolizer__count(s), NFN);
+	assert_string_equal(mt_symbolizer__name(s, TEXT, &off), "main.a");
+	assert_int_equal(off, 0);
+	assert_string_equal(mt_symbolizer__name(s, TEXT + 0x3f, &off), "main.a");
+	assert_int_equal(off, 0x3f);
+	assert_string_equal(mt_symbolizer__name(s, TEXT + 0x40, &off), "main.b");
+	assert_int_equal(off, 0);
+	assert_string_equal(mt_symbolizer__name(s, TEXT + ETEXT - 1, &off), "runtime.c");
+	assert_int_equal(off, ETEXT - 1 - 0x100);
+	assert_null(mt_symbolizer__name(s, TEXT + ETEXT, &off));
+	assert_null(mt_symbolizer__name(s, TEXT - 1, &off));
+}
+
+static void test_pclntab_formats(void **state)
+{
+	const char *path = tmp_path("pcln");
+	static uint8_t tab[4096];
+	struct mt_symbolizer *s;
+	size_t len;
+
+	(void)state;
+	for (enum fmt f = F12; f <= F120; f++) {
+		len = make_pclntab(tab, f, TEXT);
+		s = synth_symbolizer(path, ".gopclntab", tab, len);
+		assert_string_equal(mt_symbolizer__source(s), "gopclntab");
+		check_synth_names(s);
+		mt_symbolizer__free(s);
+	}
+	/* a header textStart of 0 (unrelocated): the start of .text instead */
+	len = make_pclntab(tab, F120, 0);
+	s = synth_symbolizer(path, ".data.rel.ro.gopclntab", tab, len);
+	check_synth_names(s);
+	mt_symbolizer__free(s);
+	/* no named section (merged by a system linker): found by its magic */
+	len = make_pclntab(tab, F118, TEXT);
+	s = synth_symbolizer(path, ".data.rel.ro", tab, len);
+	check_synth_names(s);
+	mt_symbolizer__free(s);
+
+	/* corrupt tables are refused whole: unsorted, a name out of bounds, a huge count */
+	len = make_pclntab(tab, F118, TEXT);
+	put32(tab + 72 + 24 + 8 * 2, 0x10); /* runtime.c's entry before main.b's */
+	s = synth_symbolizer(path, ".gopclntab", tab, len);
+	assert_int_equal(mt_symbolizer__count(s), 0);
+	assert_string_equal(mt_symbolizer__source(s), "none");
+	assert_null(mt_symbolizer__name(s, TEXT, NULL));
+	mt_symbolizer__free(s);
+	len = make_pclntab(tab, F116, TEXT);
+	put64(tab + 8 + 2 * 8, 1ull << 40);
+	s = synth_symbolizer(path, ".gopclntab", tab, len);
+	assert_int_equal(mt_symbolizer__count(s), 0);
+	mt_symbolizer__free(s);
+	len = make_pclntab(tab, F12, TEXT);
+	put64(tab + 8, 1ull << 62);
+	s = synth_symbolizer(path, ".gopclntab", tab, len);
+	assert_int_equal(mt_symbolizer__count(s), 0);
+	mt_symbolizer__free(s);
+	unlink(path);
+}
+
+static void expect_new_error(const char *path, const char *words)
+{
+	char err[512] = "";
+
+	assert_null(mt_symbolizer__new(path, 0, NULL, err, sizeof(err)));
+	assert_true(err[0]);
+	assert_null(strchr(err, '\n'));
+	if (!strstr(err, words))
+		fail_msg("error for %s: \"%s\" does not say \"%s\"", path, err, words);
+}
+
+static void test_bad_input(void **state)
+{
+	const char *path = tmp_path("bad");
+	const char *src = binfo("stripped") ? binfo("stripped") : MT_TEST_TALLY;
+	struct mt_symbolizer *s;
+	uint8_t *buf, *p;
+	size_t len;
+
+	(void)state;
+	expect_new_error("/nonexistent/madvtrace-test", "No such file");
+	assert_int_equal(spit(path, "plain text, not ELF", 19), 0);
+	expect_new_error(path, "not an ELF file");
+	buf = slurp(src, &len);
+	assert_non_null(buf);
+	assert_int_equal(spit(path, buf, len * 3 / 4), 0);
+	expect_new_error(path, "truncated");
+	if (binfo("stripped")) {
+		/* the real table with its function count blown up: refused, no names, no crash */
+		p = memmem(buf, len, "\xf0\xff\xff\xff\x00\x00\x01\x08", 8);
+		assert_non_null(p);
+		put64(p + 8, 0xffffffffffull);
+		assert_int_equal(spit(path, buf, len), 0);
+		s = must_new(path, 0, NULL);
+		assert_int_equal(mt_symbolizer__count(s), 0);
+		assert_null(mt_symbolizer__name(s, 0x401000, NULL));
+		mt_symbolizer__free(s);
+		/* a function offset out of the table */
+		put64(p + 8, 100);
+		put32(p + get64(p + 8 + 7 * 8) + 4, 0xfffffff0u); /* functab[0].funcoff */
+		assert_int_equal(spit(path, buf, len), 0);
+		s = must_new(path, 0, NULL);
+		assert_int_equal(mt_symbolizer__count(s), 0);
+		mt_symbolizer__free(s);
+	}
+	free(buf);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_c_vs_nm),
+		cmocka_unit_test(test_self_live),
+		cmocka_unit_test(test_go_stripped_vs_addr2line),
+		cmocka_unit_test(test_go_live),
+		cmocka_unit_test(test_build_id_guard),
+		cmocka_unit_test(test_pclntab_formats),
+		cmocka_unit_test(test_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
