@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include "backend.h"
 #include "decode.h"
+#include "goinfo.h"
 #include "procfs.h"
 #include "report.h"
 #include "summary.h"
@@ -90,7 +91,8 @@ static void usage(FILE *f)
 		"      --json              print calls as JSON Lines (as `dump` does)\n"
 		"      --gauges            one line of gauges (RSS, LazyFree, released...) per second\n"
 		"                          instead of a line per call\n"
-		"      --stacks            record the user stack of each release (who freed it)\n"
+		"      --stacks            record the user stack of each release (who freed it);\n"
+		"                          the default for Go programs (--no-stacks: never)\n"
 		"  -q, --quiet             no summary at the end\n"
 		"  -v, --verbose           more messages; -vv adds libbpf's log\n"
 		"  -h, --help              this help\n"
@@ -347,6 +349,42 @@ static int cmd_dump(int argc, char **argv)
 	return n < 0 ? 1 : 0;
 }
 
+/* The file the target runs (or will run): /proc/PID/exe, or argv[0] looked up in PATH. */
+static bool target_binary(const struct mt_session *s, char *path, size_t len)
+{
+	const char *p, *end, *name = s->argv ? s->argv[0] : NULL;
+
+	if (!name) {
+		snprintf(path, len, "/proc/%d/exe", s->pid);
+		return true;
+	}
+	if (strchr(name, '/')) {
+		snprintf(path, len, "%s", name);
+		return true;
+	}
+	for (p = getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"; *p; p = end + !!*end) {
+		end = strchrnul(p, ':');
+		snprintf(path, len, "%.*s/%s", (int)(end - p), p, name);
+		if (!access(path, X_OK))
+			return true;
+	}
+	return false;
+}
+
+static bool is_go_program(const struct mt_session *s)
+{
+	char path[4096], err[256];
+	struct mt_goinfo *g;
+	bool go;
+
+	if (!target_binary(s, path, sizeof(path)))
+		return false;
+	g = mt_goinfo__open(path, err, sizeof(err));
+	go = g && mt_goinfo__kind(g) != MT_GO_NONE;
+	mt_goinfo__free(g);
+	return go;
+}
+
 static int resolve_user(struct options *o)
 {
 	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
@@ -398,7 +436,7 @@ int main(int argc, char **argv)
 	const struct mt_backend *be;
 	struct sigaction sa = { 0 };
 	uint64_t v;
-	int c, err, rc = 1;
+	int c, err, rc = 1, stacks = -1;
 
 	if (argc > 1 && !strcmp(argv[1], "dump"))
 		return cmd_dump(argc - 1, argv + 1);
@@ -406,8 +444,6 @@ int main(int argc, char **argv)
 		return mt_report_main(argc - 1, argv + 1);
 
 	o.s.rss_interval_ns = 100 * 1000000ull;
-	/* a stack walk per release costs more than the rest of the record: opt in */
-	o.s.stacks = false;
 	o.s.smaps_interval_ns = 1000 * 1000000ull;
 	opterr = 0; /* our own one-line messages instead of getopt's */
 	/* '+': options end at the command, so its own options stay its own */
@@ -462,10 +498,10 @@ int main(int argc, char **argv)
 			o.gauges = true;
 			break;
 		case 'K':
-			o.s.stacks = true;
+			stacks = 1;
 			break;
 		case 'N':
-			o.s.stacks = false;
+			stacks = 0;
 			break;
 		case 'q':
 			o.quiet = true;
@@ -495,6 +531,13 @@ int main(int argc, char **argv)
 		return die_usage("%s", "-u applies to a launched command only");
 	if (resolve_user(&o))
 		return 1;
+
+	/*
+	 * A stack walk per release costs more than the rest of the record, so
+	 * by default only Go programs get one: their runtime releases in few,
+	 * large calls, and who released (scavenger, FreeOSMemory) is the question.
+	 */
+	o.s.stacks = stacks >= 0 ? stacks : is_go_program(&o.s);
 
 	be = pick_backend(o.backend);
 	if (!be)
