@@ -299,8 +299,9 @@ static void scan_notes(struct mt_elf *e, const uint8_t *p, uint64_t len, uint64_
 		    !e->gnu_id[0] && descsz && descsz <= 64) {
 			for (uint32_t i = 0; i < descsz; i++)
 				snprintf(e->gnu_id + 2 * i, 3, "%02x", p[desc + i]);
-		} else if (namesz == 4 && !memcmp(p + name, "Go\0\0", 4) && type == NT_GO_BUILD_ID &&
-			   !e->go_id[0] && descsz && descsz < sizeof(e->go_id)) {
+		} else if (namesz == 4 && !memcmp(p + name, "Go\0\0", 4) &&
+			   type == NT_GO_BUILD_ID && !e->go_id[0] && descsz &&
+			   descsz < sizeof(e->go_id)) {
 			memcpy(e->go_id, p + desc, descsz);
 			e->go_id[descsz] = '\0';
 			/* an id with a NUL inside is cut there; an empty one is none */
@@ -343,13 +344,14 @@ static int check_table(const struct mt_elf *e, const char *path, const char *wha
 	if (!n)
 		return 0;
 	if (!entsize) {
-		snprintf(err, errlen, "%s: corrupt ELF header (%s with entries of size 0)", path, what);
+		snprintf(err, errlen, "%s: corrupt ELF header (%s with entries of size 0)", path,
+			 what);
 		return -1;
 	}
 	if (n <= UINT32_MAX && range_ok(e, off, n * entsize))
 		return 0;
-	snprintf(err, errlen, "%s: truncated ELF file (%s end at %llu, the file has %zu bytes)", path,
-		 what, (unsigned long long)(off + n * entsize), e->size);
+	snprintf(err, errlen, "%s: truncated ELF file (%s end at %llu, the file has %zu bytes)",
+		 path, what, (unsigned long long)(off + n * entsize), e->size);
 	return -1;
 }
 
@@ -396,9 +398,9 @@ static int load_headers(struct mt_elf *e, const char *path, char *err, size_t er
 				 elf_errmsg(-1));
 			return -1;
 		}
-		e->segs[e->nsegs++] = (struct mt_elf_seg){ ph.p_type, ph.p_flags, ph.p_vaddr,
-							   ph.p_offset, ph.p_filesz, ph.p_memsz,
-							   ph.p_align };
+		e->segs[e->nsegs++] =
+		    (struct mt_elf_seg){ph.p_type,   ph.p_flags, ph.p_vaddr, ph.p_offset,
+					ph.p_filesz, ph.p_memsz, ph.p_align};
 	}
 	if (elf_getshdrstrndx(e->elf, &shstrndx))
 		shstrndx = SHN_UNDEF; /* sections stay usable, nameless */
@@ -421,9 +423,12 @@ static int load_headers(struct mt_elf *e, const char *path, char *err, size_t er
 		s->size = sh.sh_size;
 		s->flags = sh.sh_flags;
 		s->type = sh.sh_type;
-		s->data = sh.sh_type == SHT_NOBITS ? NULL : mt_elf__bytes(e, sh.sh_offset, sh.sh_size);
+		s->data =
+		    sh.sh_type == SHT_NOBITS ? NULL : mt_elf__bytes(e, sh.sh_offset, sh.sh_size);
 		if (sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL && !s->data) {
-			snprintf(err, errlen, "%s: truncated ELF file (section %s ends at %llu, the file has %zu bytes)",
+			snprintf(err, errlen,
+				 "%s: truncated ELF file (section %s ends at %llu, the file has "
+				 "%zu bytes)",
 				 path, s->name[0] ? s->name : "?",
 				 (unsigned long long)(sh.sh_offset + sh.sh_size), e->size);
 			return -1;
@@ -434,7 +439,9 @@ static int load_headers(struct mt_elf *e, const char *path, char *err, size_t er
 		const struct mt_elf_seg *g = &e->segs[i];
 
 		if (g->type == PT_LOAD && !range_ok(e, g->off, g->filesz)) {
-			snprintf(err, errlen, "%s: truncated ELF file (a loadable segment ends at %llu, the file has %zu bytes)",
+			snprintf(err, errlen,
+				 "%s: truncated ELF file (a loadable segment ends at %llu, the "
+				 "file has %zu bytes)",
 				 path, (unsigned long long)(g->off + g->filesz), e->size);
 			return -1;
 		}
@@ -554,7 +561,7 @@ static int find_sym_fn(void *ctx, const char *name, uint64_t value, uint64_t siz
 
 bool mt_elf__symbol(const struct mt_elf *e, const char *name, uint64_t *value, uint64_t *size)
 {
-	struct find_sym f = { .name = name };
+	struct find_sym f = {.name = name};
 
 	mt_elf__foreach_symbol(e, false, find_sym_fn, &f);
 	if (f.found) {

@@ -15,9 +15,9 @@
 struct mt_elf;
 
 struct mt_elf_sec {
-	const char *name; /* "" when the name is unreadable */
+	const char *name;		 /* "" when the name is unreadable */
 	uint64_t addr, off, size, flags; /* sh_addr, sh_offset, sh_size, sh_flags */
-	uint32_t type; /* sh_type */
+	uint32_t type;			 /* sh_type */
 	const uint8_t *data; /* size bytes, or NULL (SHT_NOBITS, or beyond the end of the file) */
 };
 

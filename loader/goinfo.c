@@ -29,9 +29,9 @@
 #define BUILDINFO_MAGIC "\xff Go buildinf:"
 #define BUILDINFO_MAGIC_LEN 14
 #define BUILDINFO_HDR 32
-#define BUILDINFO_INLINE 0x2 /* flags: strings follow the header (Go >= 1.18) */
+#define BUILDINFO_INLINE 0x2	   /* flags: strings follow the header (Go >= 1.18) */
 #define BUILDINFO_SCAN (64 * 1024) /* how far debug/buildinfo looks without the section */
-#define MAX_GO_STRING (1 << 20) /* longer "strings" are corruption */
+#define MAX_GO_STRING (1 << 20)	   /* longer "strings" are corruption */
 
 struct setting {
 	char *key, *value;
@@ -157,7 +157,7 @@ static int add_setting(struct mt_goinfo *g, char *key, char *value)
 		return -ENOMEM;
 	}
 	g->settings = s;
-	g->settings[g->nsettings++] = (struct setting){ key, value };
+	g->settings[g->nsettings++] = (struct setting){key, value};
 	return 0;
 }
 
@@ -350,13 +350,15 @@ static int read_buildinfo(struct mt_goinfo *g)
 	} else if (ptr == 4 || ptr == 8) {
 		g->version = string_at(g->elf, mt_elf__word(g->elf, b + 16, ptr), ptr, NULL);
 		if (g->version)
-			mod = string_at(g->elf, mt_elf__word(g->elf, b + 16 + ptr, ptr), ptr, &mlen);
+			mod =
+			    string_at(g->elf, mt_elf__word(g->elf, b + 16 + ptr, ptr), ptr, &mlen);
 	}
 	if (!g->version || !g->version[0]) {
 		free(g->version);
 		g->version = NULL;
-		g->version_note = "unknown: the build info's strings are not readable from the file "
-				  "(a PIE built by Go older than 1.18, or a corrupt section)";
+		g->version_note =
+		    "unknown: the build info's strings are not readable from the file "
+		    "(a PIE built by Go older than 1.18, or a corrupt section)";
 		free(mod);
 		return 1;
 	}
@@ -570,9 +572,9 @@ char *mt_goinfo__describe(const struct mt_goinfo *g, char *buf, size_t len)
 		snprintf(buf, len, "not Go, %s, %s", link, strip);
 	else
 		snprintf(buf, len, "Go %s%s%s, %s, %s%s%s",
-			 g->version ? g->version : "version unknown",
-			 g->module ? ", module " : "", g->module ? g->module : "", link, strip,
-			 cgo ? ", CGO_ENABLED=" : "", cgo ? cgo : "");
+			 g->version ? g->version : "version unknown", g->module ? ", module " : "",
+			 g->module ? g->module : "", link, strip, cgo ? ", CGO_ENABLED=" : "",
+			 cgo ? cgo : "");
 	return buf;
 }
 
@@ -704,29 +706,35 @@ int mt_go_release_advice(const char *version, const char *godebug, char *reason,
 		return -1;
 	}
 	if (v.minor < 12) {
-		snprintf(reason, len, "%s releases memory with MADV_DONTNEED (MADV_FREE came in Go 1.12)%s",
-			 version, set >= 0 ? "; GODEBUG madvdontneed has no effect before Go 1.12" : "");
+		snprintf(reason, len,
+			 "%s releases memory with MADV_DONTNEED (MADV_FREE came in Go 1.12)%s",
+			 version,
+			 set >= 0 ? "; GODEBUG madvdontneed has no effect before Go 1.12" : "");
 		return MADV_DONTNEED;
 	}
 	if (v.minor < 16) {
 		if (set == 1) {
-			snprintf(reason, len, "GODEBUG madvdontneed=1 makes %s use MADV_DONTNEED instead of its default MADV_FREE (Go 1.12 to 1.15)",
+			snprintf(reason, len,
+				 "GODEBUG madvdontneed=1 makes %s use MADV_DONTNEED instead of its "
+				 "default MADV_FREE (Go 1.12 to 1.15)",
 				 version);
 			return MADV_DONTNEED;
 		}
 		snprintf(reason, len, "%s defaults to MADV_FREE (Go 1.12 to 1.15)%s", version,
-			 set == 0 ? "; GODEBUG madvdontneed=0 keeps it" :
-				    "; GODEBUG=madvdontneed=1 would switch to MADV_DONTNEED");
+			 set == 0 ? "; GODEBUG madvdontneed=0 keeps it"
+				  : "; GODEBUG=madvdontneed=1 would switch to MADV_DONTNEED");
 		return MADV_FREE;
 	}
 	if (set == 0) {
-		snprintf(reason, len, "GODEBUG madvdontneed=0 makes %s use MADV_FREE instead of its default MADV_DONTNEED (Go 1.16 and later)",
+		snprintf(reason, len,
+			 "GODEBUG madvdontneed=0 makes %s use MADV_FREE instead of its default "
+			 "MADV_DONTNEED (Go 1.16 and later)",
 			 version);
 		return MADV_FREE;
 	}
 	snprintf(reason, len, "%s defaults to MADV_DONTNEED (Go 1.16 and later)%s", version,
-		 set == 1 ? "; GODEBUG madvdontneed=1 keeps it" :
-			    "; GODEBUG=madvdontneed=0 would switch to MADV_FREE");
+		 set == 1 ? "; GODEBUG madvdontneed=1 keeps it"
+			  : "; GODEBUG=madvdontneed=0 would switch to MADV_FREE");
 	return MADV_DONTNEED;
 }
 
@@ -759,16 +767,20 @@ uint64_t mt_go_thp_advice(const char *version, const char **why)
 		w = "Go version unknown: its huge-page advice is unknown";
 		mask = 0;
 	} else if (v.minor <= 20) {
-		w = "Go 1.20 and earlier mark the huge pages at the edges of released memory MADV_NOHUGEPAGE and reused memory MADV_HUGEPAGE (with THP enabled)";
+		w = "Go 1.20 and earlier mark the huge pages at the edges of released memory "
+		    "MADV_NOHUGEPAGE and reused memory MADV_HUGEPAGE (with THP enabled)";
 		mask = BIT(MADV_HUGEPAGE) | BIT(MADV_NOHUGEPAGE);
 	} else if (v.minor == 21 && v.patch == 0) {
-		w = "Go 1.21.0 marks new heap memory MADV_HUGEPAGE and scavenged memory MADV_NOHUGEPAGE (removed in 1.21.1)";
+		w = "Go 1.21.0 marks new heap memory MADV_HUGEPAGE and scavenged memory "
+		    "MADV_NOHUGEPAGE (removed in 1.21.1)";
 		mask = BIT(MADV_HUGEPAGE) | BIT(MADV_NOHUGEPAGE);
 	} else if (v.minor == 21 && v.patch <= 3) {
-		w = "Go 1.21.1 to 1.21.3 collapse dense heap memory into huge pages with MADV_COLLAPSE (removed in 1.21.4)";
+		w = "Go 1.21.1 to 1.21.3 collapse dense heap memory into huge pages with "
+		    "MADV_COLLAPSE (removed in 1.21.4)";
 		mask = BIT(MADV_COLLAPSE) | BIT(MADV_HUGEPAGE);
 	} else {
-		w = "Go 1.21.4 and later leave huge pages to the kernel: no huge-page advice expected";
+		w = "Go 1.21.4 and later leave huge pages to the kernel: no huge-page advice "
+		    "expected";
 		mask = 0;
 	}
 	if (why)
@@ -801,9 +813,9 @@ int mt_proc_go_env(pid_t pid, char *godebug, size_t godebug_len, char *gogc, siz
 		char *out;
 		size_t len;
 	} vars[] = {
-		{ "GODEBUG=", MT_GOENV_GODEBUG, godebug, godebug_len },
-		{ "GOGC=", MT_GOENV_GOGC, gogc, gogc_len },
-		{ "GOMEMLIMIT=", MT_GOENV_GOMEMLIMIT, gomemlimit, gomemlimit_len },
+	    {"GODEBUG=", MT_GOENV_GODEBUG, godebug, godebug_len},
+	    {"GOGC=", MT_GOENV_GOGC, gogc, gogc_len},
+	    {"GOMEMLIMIT=", MT_GOENV_GOMEMLIMIT, gomemlimit, gomemlimit_len},
 	};
 	size_t cap = 16384, got = 0;
 	char path[64], *buf = NULL, *nbuf;

@@ -17,8 +17,8 @@
 struct mt_goinfo;
 
 enum mt_go_kind {
-	MT_GO_NONE = 0, /* not a Go program */
-	MT_GO_BUILDINFO = 1, /* Go, with build info (Go >= 1.13) */
+	MT_GO_NONE = 0,		/* not a Go program */
+	MT_GO_BUILDINFO = 1,	/* Go, with build info (Go >= 1.13) */
 	MT_GO_NO_BUILDINFO = 2, /* Go (a Go function table or build id), but no build info */
 };
 
@@ -32,12 +32,12 @@ void mt_goinfo__free(struct mt_goinfo *g);
 
 /* ---- ELF facts ---- */
 uint16_t mt_goinfo__elf_type(const struct mt_goinfo *g); /* ET_EXEC, ET_DYN */
-bool mt_goinfo__pie(const struct mt_goinfo *g); /* ET_DYN program (not a library) */
+bool mt_goinfo__pie(const struct mt_goinfo *g);		 /* ET_DYN program (not a library) */
 /* No PT_INTERP: the kernel starts it without a dynamic loader (static or static-pie). */
 bool mt_goinfo__static(const struct mt_goinfo *g);
 const char *mt_goinfo__interp(const struct mt_goinfo *g); /* PT_INTERP path, or NULL */
-bool mt_goinfo__has_dynamic(const struct mt_goinfo *g); /* PT_DYNAMIC present */
-bool mt_goinfo__stripped(const struct mt_goinfo *g); /* no .symtab */
+bool mt_goinfo__has_dynamic(const struct mt_goinfo *g);	  /* PT_DYNAMIC present */
+bool mt_goinfo__stripped(const struct mt_goinfo *g);	  /* no .symtab */
 /* NT_GNU_BUILD_ID in hex, or NULL (the Go linker writes none unless linking externally). */
 const char *mt_goinfo__gnu_build_id(const struct mt_goinfo *g);
 /* The Go build id (as `go tool buildid` prints it), or NULL. */
@@ -59,8 +59,8 @@ const char *mt_goinfo__version(const struct mt_goinfo *g);
  * removed)", "not a Go binary".
  */
 const char *mt_goinfo__version_note(const struct mt_goinfo *g);
-const char *mt_goinfo__main_path(const struct mt_goinfo *g); /* "path" line, or NULL */
-const char *mt_goinfo__module(const struct mt_goinfo *g); /* main module path, or NULL */
+const char *mt_goinfo__main_path(const struct mt_goinfo *g);	  /* "path" line, or NULL */
+const char *mt_goinfo__module(const struct mt_goinfo *g);	  /* main module path, or NULL */
 const char *mt_goinfo__module_version(const struct mt_goinfo *g); /* "(devel)", "v1.2.3" */
 /* Build settings ("build" lines, Go >= 1.18), values unquoted: -ldflags, CGO_ENABLED, ... */
 size_t mt_goinfo__nsettings(const struct mt_goinfo *g);
@@ -80,9 +80,10 @@ char *mt_goinfo__describe(const struct mt_goinfo *g, char *buf, size_t len);
 
 struct mt_go_version {
 	int major, minor, patch; /* go1.21rc2 -> 1, 21, 0 */
-	bool prerelease; /* beta or rc */
+	bool prerelease;	 /* beta or rc */
 };
-/* Parse "go1.19.8", "go1.21rc2", "go1.9", "go1.22.0 X:boringcrypto"; -1 if not a release version. */
+/* Parse "go1.19.8", "go1.21rc2", "go1.9", "go1.22.0 X:boringcrypto"; -1 if not a release version.
+ */
 int mt_go_version_parse(const char *s, struct mt_go_version *v);
 /* <0, 0, >0 as a is older, the same, newer than major.minor.patch (a prerelease is older). */
 int mt_go_version_cmp(const struct mt_go_version *a, int major, int minor, int patch);

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include "backend.h"
 #include "decode.h"
+#include "godebug.h"
 #include "goinfo.h"
 #include "procfs.h"
 #include "report.h"
@@ -73,6 +74,7 @@ static void usage(FILE *f)
 		"       madvtrace [OPTIONS] [-o FILE] -- COMMAND [ARGS...]\n"
 		"       madvtrace dump FILE\n"
 		"       madvtrace report [--format text|json|csv|perfetto|svg] FILE\n"
+		"       madvtrace godebug [--pressure] -- GO-COMMAND [ARGS...]\n"
 		"\n"
 		"Record what a process does with its address space (mmap, munmap, mremap,\n"
 		"madvise, brk, mprotect) and its RSS, and explain why RSS lags behind\n"
@@ -100,6 +102,7 @@ static void usage(FILE *f)
 		"\n"
 		"  dump FILE               print a trace file's records as JSON Lines\n"
 		"  report FILE             the timeline and why RSS lags (report --help)\n"
+		"  godebug -- COMMAND      a Go program under each GODEBUG=madvdontneed (godebug --help)\n"
 		"\n"
 		"See madvtrace(1).\n");
 }
@@ -442,6 +445,8 @@ int main(int argc, char **argv)
 		return cmd_dump(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "report"))
 		return mt_report_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "godebug"))
+		return mt_godebug_main(argc - 1, argv + 1);
 
 	o.s.rss_interval_ns = 100 * 1000000ull;
 	o.s.smaps_interval_ns = 1000 * 1000000ull;

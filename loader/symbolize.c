@@ -59,7 +59,7 @@ static int add(struct mt_symbolizer *s, uint64_t addr, uint64_t end, const char 
 		s->syms = n;
 		s->cap = cap;
 	}
-	s->syms[s->n++] = (struct sym){ addr, end, name, (uint8_t)src };
+	s->syms[s->n++] = (struct sym){addr, end, name, (uint8_t)src};
 	return 0;
 }
 
@@ -114,7 +114,7 @@ static uint64_t text_start(const struct mt_elf *e, uint64_t from_header)
  */
 static long parse_pclntab(struct mt_symbolizer *s, const uint8_t *t, uint64_t len)
 {
-	struct pcln p = { .e = s->elf, .t = t, .len = len };
+	struct pcln p = {.e = s->elf, .t = t, .len = len};
 	uint64_t nfunc, names = 0, ftab, fdata, fsize, text = 0, prev = 0;
 	size_t start = s->n;
 	uint32_t magic;
@@ -146,8 +146,7 @@ static long parse_pclntab(struct mt_symbolizer *s, const uint8_t *t, uint64_t le
 		fdata = 0;
 		fsize = 2ull * p.ptr;
 	}
-	if (!nfunc || nfunc > len / fsize || !in(&p, ftab, (nfunc + 1) * fsize) ||
-	    (v118 && !text))
+	if (!nfunc || nfunc > len / fsize || !in(&p, ftab, (nfunc + 1) * fsize) || (v118 && !text))
 		return -1;
 	for (uint64_t i = 0; i < nfunc; i++) {
 		uint64_t at = ftab + i * fsize, entry, end, func, name;
@@ -200,7 +199,7 @@ static bool is_magic(const struct mt_elf *e, const uint8_t *p)
  */
 static long load_pclntab(struct mt_symbolizer *s)
 {
-	static const char *const names[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
+	static const char *const names[] = {".gopclntab", ".data.rel.ro.gopclntab"};
 	const struct mt_elf *e = s->elf;
 	uint64_t v, sz, ev, esz;
 	const uint8_t *p;
@@ -349,10 +348,14 @@ struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
 		const char *have = mt_elf__identity(s->elf);
 
 		if (have[0])
-			snprintf(err, errlen, "%s: build id %s, but the trace recorded %s: the file changed since recording, not symbolizing with it",
+			snprintf(err, errlen,
+				 "%s: build id %s, but the trace recorded %s: the file changed "
+				 "since recording, not symbolizing with it",
 				 path, have, expected_build_id);
 		else
-			snprintf(err, errlen, "%s: no build id, but the trace recorded %s: cannot tell it is the same file, not symbolizing with it",
+			snprintf(err, errlen,
+				 "%s: no build id, but the trace recorded %s: cannot tell it is "
+				 "the same file, not symbolizing with it",
 				 path, expected_build_id);
 		goto fail;
 	}
@@ -365,7 +368,7 @@ struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
 	for (int src = SRC_SYMTAB; src <= SRC_DYNSYM; src++) {
 		size_t before = s->n;
 
-		c = (struct sym_ctx){ .s = s, .src = src };
+		c = (struct sym_ctx){.s = s, .src = src};
 		mt_elf__foreach_symbol(s->elf, src == SRC_DYNSYM, sym_fn, &c);
 		if (c.err)
 			goto nomem;

@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_error(err);
 	} else {
 		fprintf(devnull, "%s %s %s %s %s\n", mt_goinfo__describe(g, buf, sizeof(buf)),
-			mt_goinfo__version_note(g), mt_goinfo__build_id(g) ? mt_goinfo__build_id(g) : "",
+			mt_goinfo__version_note(g),
+			mt_goinfo__build_id(g) ? mt_goinfo__build_id(g) : "",
 			mt_goinfo__modinfo(g) ? mt_goinfo__modinfo(g) : "",
 			mt_goinfo__interp(g) ? mt_goinfo__interp(g) : "");
 		for (size_t i = 0; mt_goinfo__setting_at(g, i, &k, &v); i++)

@@ -41,12 +41,16 @@ int main(int argc, char **argv)
 	for (enum fmt f = F12; f <= F120; f++) {
 		tlen = make_pclntab(tab, f, TEXT);
 		blen = buildinfo_inline(bi);
-		secs[0] = (struct synth_sec){ ".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, TEXT,
-					      text, sizeof(text) };
-		secs[1] = (struct synth_sec){ f == F118 ? ".data.rel.ro" : ".gopclntab", SHT_PROGBITS,
-					      SHF_ALLOC, BASE + 0x2000, tab, tlen };
-		secs[2] = (struct synth_sec){ ".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
-					      BASE + 0x3000, bi, blen };
+		secs[0] = (struct synth_sec){".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR,
+					     TEXT,    text,	    sizeof(text)};
+		secs[1] = (struct synth_sec){f == F118 ? ".data.rel.ro" : ".gopclntab",
+					     SHT_PROGBITS,
+					     SHF_ALLOC,
+					     BASE + 0x2000,
+					     tab,
+					     tlen};
+		secs[2] = (struct synth_sec){".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
+					     BASE + 0x3000,   bi,	    blen};
 		snprintf(path, sizeof(path), "%s/go-%d.elf", argv[1], (int)f);
 		if (synth_elf(path, f == F120 ? ET_DYN : ET_EXEC, BASE, secs, 3))
 			goto fail;
@@ -61,10 +65,10 @@ int main(int argc, char **argv)
 	put64(bi + 8, 8);
 	put64(bi + 16, BASE + 0x3000 + 43);
 	put64(bi + 24, blen - 43);
-	secs[0] = (struct synth_sec){ ".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
-				      BASE + 0x1000, old, sizeof(old) };
-	secs[1] = (struct synth_sec){ ".data", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, BASE + 0x3000,
-				      bi, blen };
+	secs[0] = (struct synth_sec){".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
+				     BASE + 0x1000,   old,	    sizeof(old)};
+	secs[1] = (struct synth_sec){".data",	    SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
+				     BASE + 0x3000, bi,		  blen};
 	snprintf(path, sizeof(path), "%s/go-old.elf", argv[1]);
 	if (synth_elf(path, ET_EXEC, BASE, secs, 2))
 		goto fail;

@@ -135,9 +135,9 @@ static inline const char *tmp_path(const char *tag)
 
 struct synth_sec {
 	const char *name;
-	uint32_t type; /* SHT_PROGBITS, SHT_NOTE, ... */
+	uint32_t type;	/* SHT_PROGBITS, SHT_NOTE, ... */
 	uint64_t flags; /* SHF_ALLOC | SHF_EXECINSTR, ... */
-	uint64_t addr; /* >= base + 0x1000; the bytes go at file offset addr - base */
+	uint64_t addr;	/* >= base + 0x1000; the bytes go at file offset addr - base */
 	const void *data;
 	size_t size;
 };
@@ -242,9 +242,9 @@ static inline uint64_t get64(const uint8_t *p)
 
 /* ---- Go function tables (.gopclntab) of each layout, for three functions ---- */
 
-#define BASE 0x400000ull /* where synthetic files are loaded */
+#define BASE 0x400000ull     /* where synthetic files are loaded */
 #define TEXT (BASE + 0x1000) /* their .text */
-#define ETEXT 0x200 /* its length */
+#define ETEXT 0x200	     /* its length */
 #define NFN 3
 
 enum fmt { F12, F116, F118, F120 };
@@ -261,10 +261,9 @@ struct fn {
  */
 static inline size_t make_pclntab(uint8_t *t, enum fmt f, uint64_t text_field)
 {
-	static const struct fn fns[NFN] = { { "main.a", 0 }, { "main.b", 0x40 },
-					    { "runtime.c", 0x100 } };
+	static const struct fn fns[NFN] = {{"main.a", 0}, {"main.b", 0x40}, {"runtime.c", 0x100}};
 	size_t hdr, names, ftab, o, nameoff[NFN];
-	uint32_t magic[] = { 0xfffffffb, 0xfffffffa, 0xfffffff0, 0xfffffff1 };
+	uint32_t magic[] = {0xfffffffb, 0xfffffffa, 0xfffffff0, 0xfffffff1};
 
 	memset(t, 0, 4096);
 	put32(t, magic[f]);

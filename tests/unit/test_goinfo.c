@@ -25,8 +25,8 @@
 #define MADV_COLLAPSE 25
 #endif
 
-static const char *const variants[] = { "static", "stripped", "dynamic", "pie_stripped",
-					"extpie_stripped" };
+static const char *const variants[] = {"static", "stripped", "dynamic", "pie_stripped",
+				       "extpie_stripped"};
 
 /* The oracle's quoting undone, for the plain cases `go version -m` prints ("-s -w"). */
 static char *unquote_simple(const char *s, size_t len)
@@ -363,10 +363,10 @@ static void test_go_without_buildinfo(void **state)
 	free(want);
 }
 
-static const uint8_t start_sentinel[16] = { 0x30, 0x77, 0xaf, 0x0c, 0x92, 0x74, 0x08, 0x02,
-					    0x41, 0xe1, 0xc1, 0x07, 0xe6, 0xd6, 0x18, 0xe6 };
-static const uint8_t end_sentinel[16] = { 0xf9, 0x32, 0x43, 0x31, 0x86, 0x18, 0x20, 0x72,
-					  0x00, 0x82, 0x42, 0x10, 0x41, 0x16, 0xd8, 0xf2 };
+static const uint8_t start_sentinel[16] = {0x30, 0x77, 0xaf, 0x0c, 0x92, 0x74, 0x08, 0x02,
+					   0x41, 0xe1, 0xc1, 0x07, 0xe6, 0xd6, 0x18, 0xe6};
+static const uint8_t end_sentinel[16] = {0xf9, 0x32, 0x43, 0x31, 0x86, 0x18, 0x20, 0x72,
+					 0x00, 0x82, 0x42, 0x10, 0x41, 0x16, 0xd8, 0xf2};
 
 /* Module info text framed by the sentinels; returns its length. */
 static size_t framed(uint8_t *out, const char *text)
@@ -384,7 +384,7 @@ static void test_old_pointer_layout(void **state)
 {
 	const char *text = "path\texample.com/old/cmd\nmod\texample.com/old\tv1.2.3\th1:abc=\n"
 			   "dep\tgolang.org/x/sys\tv0.1.0\th1:def=\n";
-	uint8_t hdr[32] = "\xff Go buildinf:", data[0x400] = { 0 };
+	uint8_t hdr[32] = "\xff Go buildinf:", data[0x400] = {0};
 	const char *path = tmp_path("old");
 	struct synth_sec secs[2];
 	struct mt_goinfo *g;
@@ -392,8 +392,8 @@ static void test_old_pointer_layout(void **state)
 	char err[256];
 
 	(void)state;
-	hdr[14] = 8; /* pointer size */
-	hdr[15] = 0; /* little endian, pointers (not inline strings) */
+	hdr[14] = 8;			/* pointer size */
+	hdr[15] = 0;			/* little endian, pointers (not inline strings) */
 	put64(hdr + 16, BASE + 0x2000); /* -> version string header */
 	put64(hdr + 24, BASE + 0x2010); /* -> module info string header */
 	memcpy(data + 0x100, "go1.16.15", 9);
@@ -402,10 +402,10 @@ static void test_old_pointer_layout(void **state)
 	put64(data + 8, 9);
 	put64(data + 16, BASE + 0x2200);
 	put64(data + 24, mlen);
-	secs[0] = (struct synth_sec){ ".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
-				      BASE + 0x1000, hdr, sizeof(hdr) };
-	secs[1] = (struct synth_sec){ ".data", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, BASE + 0x2000,
-				      data, sizeof(data) };
+	secs[0] = (struct synth_sec){".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
+				     BASE + 0x1000,   hdr,	    sizeof(hdr)};
+	secs[1] = (struct synth_sec){".data",	    SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
+				     BASE + 0x2000, data,	  sizeof(data)};
 	assert_int_equal(synth_elf(path, ET_EXEC, BASE, secs, 2), 0);
 	g = mt_goinfo__open(path, err, sizeof(err));
 	assert_non_null(g);
@@ -461,15 +461,15 @@ static void test_inline_layout_quoting(void **state)
 	*p++ = (uint8_t)(m >> 7);
 	framed(p, text);
 	p += m;
-	s = (struct synth_sec){ ".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
-				BASE + 0x1000, sec, (size_t)(p - sec) };
+	s = (struct synth_sec){".go.buildinfo", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
+			       BASE + 0x1000,	sec,	      (size_t)(p - sec)};
 	assert_int_equal(synth_elf(path, ET_EXEC, BASE, &s, 1), 0);
 	g = mt_goinfo__open(path, err, sizeof(err));
 	assert_non_null(g);
 	assert_string_equal(mt_goinfo__version(g), "go1.21.3");
 	assert_string_equal(mt_goinfo__setting(g, "-ldflags"), "-X main.v=1 -s");
 	assert_string_equal(mt_goinfo__setting(g, "key with space"), "tab\there \"q\" \xc3\xa9"
-									"AA");
+								     "AA");
 	assert_string_equal(mt_goinfo__setting(g, "plain"), "a=b");
 	assert_string_equal(mt_goinfo__setting(g, "vcs.revision"), "0123abcd");
 	assert_null(mt_goinfo__setting(g, "broken"));
@@ -506,7 +506,8 @@ static void expect_open_error(const char *path, const char *words)
 
 static void test_bad_input(void **state)
 {
-	const char *path = tmp_path("bad"), *src = binfo("static") ? binfo("static") : MT_TEST_TALLY;
+	const char *path = tmp_path("bad"),
+		   *src = binfo("static") ? binfo("static") : MT_TEST_TALLY;
 	size_t len;
 	uint8_t *buf = slurp(src, &len);
 
@@ -567,33 +568,33 @@ static void test_release_advice_table(void **state)
 		int advice;
 		const char *says;
 	} cases[] = {
-		{ "go1.10.8", NULL, MADV_DONTNEED, "Go 1.12" },
-		{ "go1.11.13", "madvdontneed=0", MADV_DONTNEED, "no effect" },
-		{ "go1.12", NULL, MADV_FREE, "defaults to MADV_FREE" },
-		{ "go1.12.17", "madvdontneed=1", MADV_DONTNEED, "madvdontneed=1" },
-		{ "go1.15.15", NULL, MADV_FREE, "1.12 to 1.15" },
-		{ "go1.15.15", "", MADV_FREE, "1.12 to 1.15" },
-		/* left to right, the last valid one wins, like the runtime */
-		{ "go1.15.15", "madvdontneed=1,madvdontneed=0", MADV_FREE, "madvdontneed=0" },
-		{ "go1.14.2", "gctrace=1,madvdontneed=1", MADV_DONTNEED, "madvdontneed=1" },
-		/* a key with a space is another key */
-		{ "go1.14.2", " madvdontneed=1", MADV_FREE, "defaults to MADV_FREE" },
-		{ "go1.16", NULL, MADV_DONTNEED, "1.16 and later" },
-		{ "go1.16beta1", "madvdontneed=0", MADV_FREE, "madvdontneed=0" },
-		{ "go1.19.8", NULL, MADV_DONTNEED, "defaults to MADV_DONTNEED" },
-		{ "go1.19.8", "madvdontneed=0", MADV_FREE, "instead of its default MADV_DONTNEED" },
-		{ "go1.19.8", "gctrace=1", MADV_DONTNEED, "defaults" },
-		/* not an integer: ignored, the earlier value stands */
-		{ "go1.21.0", "madvdontneed=0,madvdontneed=x", MADV_FREE, "madvdontneed=0" },
-		{ "go1.21.0", "madvdontneed=", MADV_DONTNEED, "defaults" },
-		{ "go1.21.0", "madvdontneed=99999999999", MADV_DONTNEED, "defaults" },
-		{ "go1.21.3", "madvdontneed=1", MADV_DONTNEED, "keeps it" },
-		{ "go1.22.0 X:boringcrypto", "madvdontneed=2", MADV_DONTNEED, "keeps it" },
-		{ "go1.21.0", "madvdontneed=-0", MADV_FREE, "madvdontneed=0" },
-		{ "devel go1.23-abc", "madvdontneed=0", MADV_FREE, "MADV_FREE" },
-		{ NULL, NULL, -1, "unknown" },
-		{ "weird", "madvdontneed=1", -1, "cannot tell" },
-		{ "go2.0", NULL, -1, "cannot tell" },
+	    {"go1.10.8", NULL, MADV_DONTNEED, "Go 1.12"},
+	    {"go1.11.13", "madvdontneed=0", MADV_DONTNEED, "no effect"},
+	    {"go1.12", NULL, MADV_FREE, "defaults to MADV_FREE"},
+	    {"go1.12.17", "madvdontneed=1", MADV_DONTNEED, "madvdontneed=1"},
+	    {"go1.15.15", NULL, MADV_FREE, "1.12 to 1.15"},
+	    {"go1.15.15", "", MADV_FREE, "1.12 to 1.15"},
+	    /* left to right, the last valid one wins, like the runtime */
+	    {"go1.15.15", "madvdontneed=1,madvdontneed=0", MADV_FREE, "madvdontneed=0"},
+	    {"go1.14.2", "gctrace=1,madvdontneed=1", MADV_DONTNEED, "madvdontneed=1"},
+	    /* a key with a space is another key */
+	    {"go1.14.2", " madvdontneed=1", MADV_FREE, "defaults to MADV_FREE"},
+	    {"go1.16", NULL, MADV_DONTNEED, "1.16 and later"},
+	    {"go1.16beta1", "madvdontneed=0", MADV_FREE, "madvdontneed=0"},
+	    {"go1.19.8", NULL, MADV_DONTNEED, "defaults to MADV_DONTNEED"},
+	    {"go1.19.8", "madvdontneed=0", MADV_FREE, "instead of its default MADV_DONTNEED"},
+	    {"go1.19.8", "gctrace=1", MADV_DONTNEED, "defaults"},
+	    /* not an integer: ignored, the earlier value stands */
+	    {"go1.21.0", "madvdontneed=0,madvdontneed=x", MADV_FREE, "madvdontneed=0"},
+	    {"go1.21.0", "madvdontneed=", MADV_DONTNEED, "defaults"},
+	    {"go1.21.0", "madvdontneed=99999999999", MADV_DONTNEED, "defaults"},
+	    {"go1.21.3", "madvdontneed=1", MADV_DONTNEED, "keeps it"},
+	    {"go1.22.0 X:boringcrypto", "madvdontneed=2", MADV_DONTNEED, "keeps it"},
+	    {"go1.21.0", "madvdontneed=-0", MADV_FREE, "madvdontneed=0"},
+	    {"devel go1.23-abc", "madvdontneed=0", MADV_FREE, "MADV_FREE"},
+	    {NULL, NULL, -1, "unknown"},
+	    {"weird", "madvdontneed=1", -1, "cannot tell"},
+	    {"go2.0", NULL, -1, "cannot tell"},
 	};
 	char reason[256];
 
@@ -640,8 +641,8 @@ static void test_thp_advice_table(void **state)
  */
 static void test_advice_vs_strace(void **state)
 {
-	static const char *const godebugs[] = { NULL, "madvdontneed=0", "madvdontneed=1",
-						"gctrace=0,madvdontneed=1,madvdontneed=0" };
+	static const char *const godebugs[] = {NULL, "madvdontneed=0", "madvdontneed=1",
+					       "gctrace=0,madvdontneed=1,madvdontneed=0"};
 	const char *bin = binfo("static"), *log = tmp_path("strace");
 	struct mt_goinfo *g;
 	char err[256], cmd[2048], reason[256];
@@ -655,12 +656,13 @@ static void test_advice_vs_strace(void **state)
 		int want = mt_go_release_advice(mt_goinfo__version(g), godebugs[i], reason,
 						sizeof(reason));
 		uint64_t thp = mt_go_thp_advice(mt_goinfo__version(g), NULL);
-		unsigned long count[64] = { 0 };
+		unsigned long count[64] = {0};
 		char *out, *line, *save = NULL;
 		size_t len;
 		int st;
 
-		snprintf(cmd, sizeof(cmd), "env %s%s '%s' -f -qq -e trace=madvise -o '%s' '%s' -release 64",
+		snprintf(cmd, sizeof(cmd),
+			 "env %s%s '%s' -f -qq -e trace=madvise -o '%s' '%s' -release 64",
 			 godebugs[i] ? "GODEBUG=" : "-u GODEBUG", godebugs[i] ? godebugs[i] : "",
 			 MT_TEST_STRACE, log, bin);
 		free(run(cmd, &st));
@@ -684,16 +686,17 @@ static void test_advice_vs_strace(void **state)
 		}
 		free(out);
 		if (!count[want] || count[want == MADV_FREE ? MADV_DONTNEED : MADV_FREE])
-			fail_msg("GODEBUG=%s: expected %s (%s), strace saw %lu MADV_FREE, %lu MADV_DONTNEED",
-				 godebugs[i] ? godebugs[i] : "(unset)", mt_advice_name(want), reason,
-				 count[MADV_FREE], count[MADV_DONTNEED]);
+			fail_msg("GODEBUG=%s: expected %s (%s), strace saw %lu MADV_FREE, %lu "
+				 "MADV_DONTNEED",
+				 godebugs[i] ? godebugs[i] : "(unset)", mt_advice_name(want),
+				 reason, count[MADV_FREE], count[MADV_DONTNEED]);
 		for (int a = 0; a < 64; a++) {
-			bool hugepage = a == MADV_HUGEPAGE || a == MADV_NOHUGEPAGE ||
-					a == MADV_COLLAPSE;
+			bool hugepage =
+			    a == MADV_HUGEPAGE || a == MADV_NOHUGEPAGE || a == MADV_COLLAPSE;
 
 			if (hugepage && count[a] && !(thp & (1ull << a)))
-				fail_msg("%s issued %s, not in mt_go_thp_advice", mt_goinfo__version(g),
-					 mt_advice_name(a));
+				fail_msg("%s issued %s, not in mt_go_thp_advice",
+					 mt_goinfo__version(g), mt_advice_name(a));
 		}
 	}
 	unlink(log);
@@ -736,10 +739,15 @@ static void stop_child(pid_t pid, int in_fd)
 
 static void test_proc_go_env(void **state)
 {
-	char *const argv[] = { "/bin/cat", NULL };
-	char *const env[] = { "PATH=/usr/bin:/bin", "GODEBUG=madvdontneed=1,gctrace=0", "GOGC=50",
-			      "NOTGOGC=7", "GODEBUG=second", "GOMEMLIMIT=1GiB", NULL };
-	char *const none[] = { "PATH=/usr/bin:/bin", "XGODEBUG=1", NULL };
+	char *const argv[] = {"/bin/cat", NULL};
+	char *const env[] = {"PATH=/usr/bin:/bin",
+			     "GODEBUG=madvdontneed=1,gctrace=0",
+			     "GOGC=50",
+			     "NOTGOGC=7",
+			     "GODEBUG=second",
+			     "GOMEMLIMIT=1GiB",
+			     NULL};
+	char *const none[] = {"PATH=/usr/bin:/bin", "XGODEBUG=1", NULL};
 	char godebug[64], gogc[16], limit[8];
 	int in, ret;
 	pid_t pid;
@@ -747,7 +755,8 @@ static void test_proc_go_env(void **state)
 	(void)state;
 	pid = spawn_env(argv, env, &in);
 	assert_true(pid > 0);
-	ret = mt_proc_go_env(pid, godebug, sizeof(godebug), gogc, sizeof(gogc), limit, sizeof(limit));
+	ret =
+	    mt_proc_go_env(pid, godebug, sizeof(godebug), gogc, sizeof(gogc), limit, sizeof(limit));
 	assert_int_equal(ret, MT_GOENV_GODEBUG | MT_GOENV_GOGC | MT_GOENV_GOMEMLIMIT);
 	/* the first one counts, as for the Go runtime's getenv */
 	assert_string_equal(godebug, "madvdontneed=1,gctrace=0");
@@ -756,15 +765,15 @@ static void test_proc_go_env(void **state)
 	/* a buffer too small: cut, and said so */
 	ret = mt_proc_go_env(pid, godebug, 8, gogc, sizeof(gogc), NULL, 0);
 	assert_int_equal(ret, MT_GOENV_GODEBUG | MT_GOENV_GOGC | MT_GOENV_GOMEMLIMIT |
-				      MT_GOENV_TRUNCATED);
+				  MT_GOENV_TRUNCATED);
 	assert_string_equal(godebug, "madvdon");
 	stop_child(pid, in);
 
 	pid = spawn_env(argv, none, &in);
 	assert_true(pid > 0);
 	strcpy(gogc, "stale");
-	ret = mt_proc_go_env(pid, godebug, sizeof(godebug), gogc, sizeof(gogc), limit,
-			     sizeof(limit));
+	ret =
+	    mt_proc_go_env(pid, godebug, sizeof(godebug), gogc, sizeof(gogc), limit, sizeof(limit));
 	assert_int_equal(ret, 0);
 	assert_string_equal(godebug, "");
 	assert_string_equal(gogc, "");
@@ -778,19 +787,19 @@ static void test_proc_go_env(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buildinfo_vs_go_version_m),
-		cmocka_unit_test(test_build_settings),
-		cmocka_unit_test(test_elf_facts_vs_readelf),
-		cmocka_unit_test(test_variants_cover_the_cases),
-		cmocka_unit_test(test_go_without_buildinfo),
-		cmocka_unit_test(test_old_pointer_layout),
-		cmocka_unit_test(test_inline_layout_quoting),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_version_parse),
-		cmocka_unit_test(test_release_advice_table),
-		cmocka_unit_test(test_thp_advice_table),
-		cmocka_unit_test(test_advice_vs_strace),
-		cmocka_unit_test(test_proc_go_env),
+	    cmocka_unit_test(test_buildinfo_vs_go_version_m),
+	    cmocka_unit_test(test_build_settings),
+	    cmocka_unit_test(test_elf_facts_vs_readelf),
+	    cmocka_unit_test(test_variants_cover_the_cases),
+	    cmocka_unit_test(test_go_without_buildinfo),
+	    cmocka_unit_test(test_old_pointer_layout),
+	    cmocka_unit_test(test_inline_layout_quoting),
+	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_version_parse),
+	    cmocka_unit_test(test_release_advice_table),
+	    cmocka_unit_test(test_thp_advice_table),
+	    cmocka_unit_test(test_advice_vs_strace),
+	    cmocka_unit_test(test_proc_go_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

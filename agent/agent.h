@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Internals shared by the agent's core (agent.c) and its hooks (hooks.c). */
+#ifndef MT_AGENT_H
+#define MT_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "madvtrace.h"
+
+#define MT_HIDDEN __attribute__((visibility("hidden")))
+/* Thread-local data the hooks can reach without a function call (no __tls_get_addr). */
+#define MT_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* The one system call instruction the filter lets through (raw.S). */
+long mt_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) MT_HIDDEN;
+extern char mt_raw_syscall_ret[] MT_HIDDEN;
+long mt_raw_clone(unsigned long flags, void *stack_top, void *tls, int (*fn)(void *),
+		  void *arg) MT_HIDDEN;
+
+#define mt_sys0(nr) mt_raw_syscall((nr), 0, 0, 0, 0, 0, 0)
+#define mt_sys1(nr, a) mt_raw_syscall((nr), (long)(a), 0, 0, 0, 0, 0)
+#define mt_sys2(nr, a, b) mt_raw_syscall((nr), (long)(a), (long)(b), 0, 0, 0, 0)
+#define mt_sys3(nr, a, b, c) mt_raw_syscall((nr), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define mt_sys4(nr, a, b, c, d)                                                                    \
+	mt_raw_syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define mt_sys5(nr, a, b, c, d, e)                                                                 \
+	mt_raw_syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+static inline bool mt_is_err(long r)
+{
+	return r < 0 && r > -4096;
+}
+
+/* Is the agent recording this process, and is this thread not inside the agent itself? */
+bool mt_recording(void) MT_HIDDEN;
+
+/* A call made through a hook, recorded when it returned (t_ns is taken here). */
+struct mt_call_args {
+	long nr; /* x86-64 system call number */
+	long a[6];
+	long ret; /* the kernel's result: a value or -errno */
+	uint64_t caller; /* return address of the hook, for --stacks */
+};
+void mt_record_call(const struct mt_call_args *c) MT_HIDDEN;
+
+/* Is nr one of the calls the agent records? */
+bool mt_is_memory_call(long nr) MT_HIDDEN;
+
+/* Process events, called by the hooks. */
+void mt_on_thread_start(uint32_t creator_tid) MT_HIDDEN;
+void mt_on_spawn(pid_t child) MT_HIDDEN; /* posix_spawn made child */
+void mt_on_fork_child(void) MT_HIDDEN; /* in the child of a fork that ran no atfork handler */
+void mt_on_exit(int status) MT_HIDDEN; /* the process exits with status (exit, _exit) */
+/* exec is about to replace the program: write out everything; *undo for mt_exec_failed */
+void mt_before_exec(int *undo) MT_HIDDEN;
+void mt_exec_failed(int undo) MT_HIDDEN;
+/* Is fd one of the agent's own descriptors (the program may not close them)? */
+bool mt_is_agent_fd(int fd) MT_HIDDEN;
+uint32_t mt_tid(void) MT_HIDDEN;
+
+/* The next function called name after the agent's own (dlsym RTLD_NEXT, cached). */
+void *mt_next(const char *name, void **cache) MT_HIDDEN;
+
+#endif
