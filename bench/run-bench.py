@@ -55,7 +55,10 @@ def ensure_tracefs():
         if any(l.split()[2] == "tracefs" for l in f if len(l.split()) > 2):
             return "tracefs was already mounted"
     subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=True)
-    return "mounted tracefs on /sys/kernel/tracing (perf trace needs it)"
+    # leave the machine as we found it: madvtrace itself needs no tracefs
+    import atexit
+    atexit.register(subprocess.run, ["umount", "/sys/kernel/tracing"], check=False)
+    return "mounted tracefs on /sys/kernel/tracing for perf trace (unmounted at the end)"
 
 
 def timed(cmd, **kw):
