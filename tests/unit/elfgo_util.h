@@ -56,6 +56,8 @@ static inline char *run(const char *cmd, int *status)
 	FILE *f = popen(cmd, "r");
 	int st;
 
+	if (status)
+		*status = -1;
 	if (!out || !f) {
 		free(out);
 		if (f)
@@ -91,6 +93,7 @@ static inline uint8_t *slurp(const char *path, size_t *len)
 	uint8_t *buf;
 	int fd = open(path, O_RDONLY);
 
+	*len = 0;
 	if (fd < 0 || fstat(fd, &st)) {
 		if (fd >= 0)
 			close(fd);
