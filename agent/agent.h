@@ -43,7 +43,7 @@ struct mt_call_args {
 	long ret; /* the kernel's result: a value or -errno */
 	uint64_t caller; /* return address of the hook, for --stacks */
 };
-void mt_record_call(const struct mt_call_args *c) MT_HIDDEN;
+void mt_agent_record(const struct mt_call_args *c) MT_HIDDEN;
 
 /* Is nr one of the calls the agent records? */
 bool mt_is_memory_call(long nr) MT_HIDDEN;
@@ -58,7 +58,19 @@ void mt_before_exec(int *undo) MT_HIDDEN;
 void mt_exec_failed(int undo) MT_HIDDEN;
 /* Is fd one of the agent's own descriptors (the program may not close them)? */
 bool mt_is_agent_fd(int fd) MT_HIDDEN;
+/* The agent's open descriptors into fds; returns how many (at most 5). */
+int mt_agent_fds(int fds[5]) MT_HIDDEN;
 uint32_t mt_tid(void) MT_HIDDEN;
+
+/*
+ * envp for the next program of a traced process: envp plus whichever of the
+ * agent's variables it lacks. out has room for room pointers; preload, of
+ * preload_len bytes, may hold a rewritten LD_PRELOAD. May return envp itself.
+ */
+char *const *mt_exec_env(char *const *envp, char **out, size_t room, char *preload,
+			 size_t preload_len) MT_HIDDEN;
+/* Resolve every next function the hooks forward to (at start-up, before any filter). */
+void mt_hooks_resolve(void) MT_HIDDEN;
 
 /* The next function called name after the agent's own (dlsym RTLD_NEXT, cached). */
 void *mt_next(const char *name, void **cache) MT_HIDDEN;

@@ -57,5 +57,6 @@ struct mt_backend {
 
 extern const struct mt_backend mt_backend_bpf;
 extern const struct mt_backend mt_backend_ptrace;
+extern const struct mt_backend mt_backend_preload;
 
 #endif

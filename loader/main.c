@@ -228,7 +228,9 @@ static int sink_start(struct mt_session *s)
 	info.clock_id = CLOCK_MONOTONIC;
 	info.clock_offset_ns = k->clock_offset_ns;
 	info.start_ns = mt_now_ns();
-	info.backend = !strcmp(o->be->name, "ptrace") ? MT_BACKEND_PTRACE : MT_BACKEND_BPF;
+	info.backend = !strcmp(o->be->name, "ptrace")    ? MT_BACKEND_PTRACE
+		       : !strcmp(o->be->name, "preload") ? MT_BACKEND_PRELOAD
+							  : MT_BACKEND_BPF;
 	info.target_pid = s->target_pid;
 	info.kernel_release = u.release;
 	info.cmdline = k->cmdline;
@@ -287,7 +289,8 @@ static void sink_tick(struct mt_session *s, uint64_t now_ns)
 		mt_timeline__tick(k->tl, now_ns);
 }
 
-static const struct mt_backend *backends[] = { &mt_backend_bpf, &mt_backend_ptrace };
+static const struct mt_backend *backends[] = { &mt_backend_bpf, &mt_backend_ptrace,
+						&mt_backend_preload };
 
 static const struct mt_backend *pick_backend(const char *name)
 {

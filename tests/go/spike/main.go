@@ -6,6 +6,11 @@
 // runtime.MemStats and what /proc says about itself (VmRSS, RssAnon, and
 // smaps_rollup Rss and LazyFree). These are the oracles the report's
 // released-lazily and released-eagerly figures are checked against.
+//
+// With -idle DUR it does not call debug.FreeOSMemory: it idles for DUR after
+// the GC, so that only the runtime's background scavenger releases memory.
+// HeapReleased is read just before and after debug.FreeOSMemory (or the
+// idle time), so the output says how much that step released.
 package main
 
 import (
@@ -79,9 +84,10 @@ func main() {
 	chunk := flag.Int("chunk", 1024, "allocation size, in KiB")
 	hold := flag.Duration("hold", 2*time.Second, "time to wait after releasing")
 	ready := flag.String("ready", "", "create this file once the memory is released")
+	idle := flag.Duration("idle", 0, "idle this long instead of calling debug.FreeOSMemory")
 	flag.Parse()
-	if *size <= 0 || *chunk <= 0 {
-		fmt.Fprintln(os.Stderr, "spike: -size and -chunk must be positive")
+	if *size <= 0 || *chunk <= 0 || *idle < 0 {
+		fmt.Fprintln(os.Stderr, "spike: -size and -chunk must be positive, -idle not negative")
 		os.Exit(2)
 	}
 
@@ -94,7 +100,18 @@ func main() {
 	}
 	chunks = nil
 	runtime.GC()
-	debug.FreeOSMemory()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if *idle > 0 {
+		// The scavenger's goal is set at the end of a GC cycle from the heap
+		// in use then, which for the first cycle still counts the spans its
+		// sweep frees afterwards: a second cycle lowers the goal.
+		runtime.GC()
+		time.Sleep(*idle)
+	} else {
+		debug.FreeOSMemory()
+	}
+	runtime.ReadMemStats(&after)
 	if *ready != "" {
 		if err := os.WriteFile(*ready, []byte("released\n"), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "spike:", err)
@@ -132,6 +149,9 @@ func main() {
 		"RssAnon_bytes":  status["RssAnon"],
 		"SmapsRss_bytes": rollup["Rss"],
 		"LazyFree_bytes": rollup["LazyFree"],
+		// what debug.FreeOSMemory (or, with -idle, the scavenger meanwhile) released
+		"step_released": int64(after.HeapReleased) - int64(before.HeapReleased),
+		"idle":          idle.String(),
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fmt.Fprintln(os.Stderr, "spike:", err)

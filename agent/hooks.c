@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The functions the agent puts in front of libc's. Each memory call is made
+ * here, through the agent's own system call instruction (raw.S), with
+ * exactly the checks glibc 2.36's wrapper makes first (an unaligned mmap
+ * offset fails with EINVAL without a call, posix_madvise ignores
+ * POSIX_MADV_DONTNEED, ...), and returns what glibc would, errno included.
+ * brk and sbrk keep glibc's __curbrk up to date as glibc's own do.
+ *
+ * The other hooks see process events (threads, fork, spawn, exec, exit) and
+ * keep the program from closing the agent's descriptors. Only these are
+ * visible outside the library (everything else is hidden).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include "agent.h"
+
+#define HOOK __attribute__((visibility("default")))
+
+/* glibc's idea of the current break (exported for exactly this kind of use) */
+extern void *__curbrk;
+
+static MT_TLS int tls_in_dlsym;
+
+void *mt_next(const char *name, void **cache)
+{
+	void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+
+	if (f)
+		return f;
+	/* dlsym may allocate, and an allocator may call back into a hook */
+	if (tls_in_dlsym)
+		return NULL;
+	tls_in_dlsym = 1;
+	f = dlsym(RTLD_NEXT, name);
+	tls_in_dlsym = 0;
+	__atomic_store_n(cache, f, __ATOMIC_RELEASE);
+	return f;
+}
+
+#define NEXT(type, name)                                                                           \
+	static void *name##_cache;                                                                 \
+	static type next_##name(void)                                                              \
+	{                                                                                          \
+		return (type)mt_next(#name, &name##_cache);                                        \
+	}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			const posix_spawnattr_t *, char *const[], char *const[]);
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef pid_t (*fork_fn)(void);
+
+NEXT(execve_fn, execve)
+NEXT(execve_fn, execvpe)
+NEXT(execv_fn, execv)
+NEXT(execv_fn, execvp)
+NEXT(fexecve_fn, fexecve)
+NEXT(execveat_fn, execveat)
+NEXT(spawn_fn, posix_spawn)
+NEXT(spawn_fn, posix_spawnp)
+NEXT(pthread_create_fn, pthread_create)
+NEXT(fork_fn, _Fork)
+
+void mt_hooks_resolve(void)
+{
+	next_execve();
+	next_execvpe();
+	next_execv();
+	next_execvp();
+	next_fexecve();
+	next_execveat();
+	next_posix_spawn();
+	next_posix_spawnp();
+	next_pthread_create();
+	next__Fork();
+}
+
+/* A libc-style return: the value, or -1 with errno. */
+static long ret_errno(long r)
+{
+	if (mt_is_err(r)) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+static void record(long nr, long a0, long a1, long a2, long a3, long a4, long a5, long ret,
+		   void *caller)
+{
+	struct mt_call_args c = {
+		.nr = nr,
+		.a = { a0, a1, a2, a3, a4, a5 },
+		.ret = ret,
+		.caller = (uint64_t)caller,
+	};
+
+	mt_agent_record(&c);
+}
+
+/* ---- memory calls ---- */
+
+HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	long r;
+
+	/* glibc refuses an offset that is not a multiple of the page unit without a call */
+	if (off & 4095) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	r = mt_raw_syscall(SYS_mmap, (long)addr, (long)len, (long)(unsigned int)prot,
+			   (long)(unsigned int)flags, fd, off);
+	if (mt_recording())
+		record(SYS_mmap, (long)addr, (long)len, (unsigned int)prot, (unsigned int)flags, fd,
+		       off, r, __builtin_return_address(0));
+	return mt_is_err(r) ? (errno = (int)-r, MAP_FAILED) : (void *)r;
+}
+
+HOOK void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+	__attribute__((alias("mmap")));
+
+HOOK int munmap(void *addr, size_t len)
+{
+	long r = mt_sys2(SYS_munmap, addr, len);
+
+	if (mt_recording())
+		record(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0, r,
+		       __builtin_return_address(0));
+	return (int)ret_errno(r);
+}
+
+HOOK int mprotect(void *addr, size_t len, int prot)
+{
+	long r = mt_sys3(SYS_mprotect, addr, len, prot);
+
+	if (mt_recording())
+		record(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0, r,
+		       __builtin_return_address(0));
+	return (int)ret_errno(r);
+}
+
+HOOK int madvise(void *addr, size_t len, int advice)
+{
+	long r = mt_sys3(SYS_madvise, addr, len, advice);
+
+	if (mt_recording())
+		record(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0, r,
+		       __builtin_return_address(0));
+	return (int)ret_errno(r);
+}
+
+HOOK int posix_madvise(void *addr, size_t len, int advice)
+{
+	long r;
+
+	/* glibc: POSIX_MADV_DONTNEED would be destructive as MADV_DONTNEED; it is ignored */
+	if (advice == POSIX_MADV_DONTNEED)
+		return 0;
+	r = mt_sys3(SYS_madvise, addr, len, advice);
+	if (mt_recording())
+		record(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0, r,
+		       __builtin_return_address(0));
+	return (int)-r; /* an error number, errno untouched */
+}
+
+HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+	va_list ap;
+	long r;
+
+	/* glibc: unknown flags fail before the call; the fifth argument only with FIXED or DONTUNMAP */
+	if ((unsigned int)flags > 7) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	r = mt_sys5(SYS_mremap, old, old_len, new_len, (unsigned int)flags, new_addr);
+	if (mt_recording())
+		record(SYS_mremap, (long)old, (long)old_len, (long)new_len, (unsigned int)flags,
+		       (long)new_addr, 0, r, __builtin_return_address(0));
+	return mt_is_err(r) ? (errno = (int)-r, MAP_FAILED) : (void *)r;
+}
+
+/* One brk call, recorded, keeping glibc's __curbrk as glibc's brk does. */
+static long do_brk(void *addr, void *caller)
+{
+	long r = mt_sys1(SYS_brk, addr);
+
+	__curbrk = (void *)r;
+	if (mt_recording())
+		record(SYS_brk, (long)addr, 0, 0, 0, 0, 0, r, caller);
+	return r;
+}
+
+HOOK int brk(void *addr)
+{
+	if ((uintptr_t)do_brk(addr, __builtin_return_address(0)) < (uintptr_t)addr) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+HOOK void *sbrk(intptr_t increment)
+{
+	void *caller = __builtin_return_address(0);
+	uintptr_t old, want;
+
+	if (!__curbrk && (uintptr_t)do_brk(NULL, caller) == 0) {
+		errno = ENOMEM;
+		return (void *)-1;
+	}
+	old = (uintptr_t)__curbrk;
+	if (increment == 0)
+		return (void *)old;
+	if (increment > 0 ? old + (uintptr_t)increment < old : old < (uintptr_t)-increment) {
+		errno = ENOMEM;
+		return (void *)-1;
+	}
+	want = old + (uintptr_t)increment;
+	if ((uintptr_t)do_brk((void *)want, caller) < want) {
+		errno = ENOMEM;
+		return (void *)-1;
+	}
+	return (void *)old;
+}
+
+HOOK ssize_t process_madvise(int pidfd, const struct iovec *iov, size_t vlen, int advice,
+			     unsigned int flags)
+{
+	long r = mt_sys5(SYS_process_madvise, pidfd, iov, vlen, advice, flags);
+
+	if (mt_recording())
+		record(SYS_process_madvise, pidfd, (long)iov, (long)vlen, advice, flags, 0, r,
+		       __builtin_return_address(0));
+	return ret_errno(r);
+}
+
+/* ---- process events ---- */
+
+HOOK _Noreturn void _exit(int status)
+{
+	mt_on_exit(status);
+	for (;;) {
+		mt_sys1(SYS_exit_group, status);
+		mt_sys1(SYS_exit, status);
+	}
+}
+
+HOOK _Noreturn void _Exit(int status) __attribute__((alias("_exit")));
+
+static long do_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
+		       void *caller)
+{
+	int undo = 0;
+	long r;
+
+	if (nr == SYS_exit_group)
+		mt_on_exit((int)a0);
+	if (nr == SYS_execve || nr == SYS_execveat)
+		mt_before_exec(&undo);
+	r = mt_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
+	if (nr == SYS_execve || nr == SYS_execveat)
+		mt_exec_failed(undo);
+	/* a new process with its own memory: its agent state is a copy to reset */
+	if (r == 0 && (nr == SYS_fork || (nr == SYS_clone && !(a0 & (CLONE_VM | CLONE_THREAD)))))
+		mt_on_fork_child();
+	if (mt_recording() && mt_is_memory_call(nr))
+		record(nr, a0, a1, a2, a3, a4, a5, r, caller);
+	return r;
+}
+
+/* syscall(2): tally and others make their memory calls through it. */
+HOOK long syscall(long nr, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	return ret_errno(
+		do_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5], __builtin_return_address(0)));
+}
+
+/* _Fork runs no fork handlers: the child sets itself up here. */
+HOOK pid_t _Fork(void)
+{
+	fork_fn f = next__Fork();
+	pid_t r;
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = f();
+	if (r == 0)
+		mt_on_fork_child();
+	return r;
+}
+
+#define START_SLOTS 128
+
+/* What a new thread needs until it has started: handed over through a fixed pool. */
+static struct start_slot {
+	void *(*fn)(void *);
+	void *arg;
+	uint32_t creator;
+	int used;
+} slots[START_SLOTS];
+
+static void *thread_start(void *p)
+{
+	struct start_slot *s = p;
+	void *(*fn)(void *) = s->fn;
+	void *arg = s->arg;
+	uint32_t creator = s->creator;
+
+	__atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
+	mt_on_thread_start(creator);
+	return fn(arg);
+}
+
+HOOK int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	pthread_create_fn f = next_pthread_create();
+	int r;
+
+	if (!f)
+		return EAGAIN;
+	if (!mt_recording())
+		return f(t, attr, fn, arg);
+	for (int i = 0; i < START_SLOTS; i++) {
+		int zero = 0;
+		struct start_slot *s = &slots[i];
+
+		if (!__atomic_compare_exchange_n(&s->used, &zero, 1, false, __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED))
+			continue;
+		s->fn = fn;
+		s->arg = arg;
+		s->creator = mt_tid();
+		r = f(t, attr, thread_start, s);
+		if (r)
+			__atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
+		return r;
+	}
+	/* 128 threads being started at once: this one goes without its clone record */
+	return f(t, attr, fn, arg);
+}
+
+static int spawn(spawn_fn f, pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char *env[1024], preload[4096];
+	pid_t child = 0;
+	int r;
+
+	if (!f)
+		return ENOSYS;
+	r = f(&child, path, fa, attr, argv, mt_exec_env(envp, env, 1024, preload, sizeof(preload)));
+	if (!r) {
+		mt_on_spawn(child);
+		if (pid)
+			*pid = child;
+	}
+	return r;
+}
+
+HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(next_posix_spawn(), pid, path, fa, attr, argv, envp);
+}
+
+HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+		      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(next_posix_spawnp(), pid, file, fa, attr, argv, envp);
+}
+
+/* ---- exec: the records so far go out first; the next program gets the agent's variables ---- */
+
+#define ENV_ROOM 1024
+
+HOOK int execve(const char *path, char *const argv[], char *const envp[])
+{
+	execve_fn f = next_execve();
+	char *env[ENV_ROOM], preload[4096];
+	int undo, r;
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	mt_before_exec(&undo);
+	r = f(path, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
+	mt_exec_failed(undo);
+	return r;
+}
+
+HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	execve_fn f = next_execvpe();
+	char *env[ENV_ROOM], preload[4096];
+	int undo, r;
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	mt_before_exec(&undo);
+	r = f(file, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
+	mt_exec_failed(undo);
+	return r;
+}
+
+HOOK int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	fexecve_fn f = next_fexecve();
+	char *env[ENV_ROOM], preload[4096];
+	int undo, r;
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	mt_before_exec(&undo);
+	r = f(fd, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
+	mt_exec_failed(undo);
+	return r;
+}
+
+HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	execveat_fn f = next_execveat();
+	char *env[ENV_ROOM], preload[4096];
+	int undo, r;
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	mt_before_exec(&undo);
+	r = f(dirfd, path, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)), flags);
+	mt_exec_failed(undo);
+	return r;
+}
+
+/* execv and execvp pass environ on, which holds the agent's variables already. */
+HOOK int execv(const char *path, char *const argv[])
+{
+	execv_fn f = next_execv();
+	int undo, r;
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	mt_before_exec(&undo);
+	r = f(path, argv);
+	mt_exec_failed(undo);
+	return r;
+}
+
+HOOK int execvp(const char *file, char *const argv[])
+{
+	execv_fn f = next_execvp();
+	int undo, r;
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	mt_before_exec(&undo);
+	r = f(file, argv);
+	mt_exec_failed(undo);
+	return r;
+}
+
+/* The execl family: the arguments into an array on the stack, as glibc does. */
+static size_t count_args(va_list ap)
+{
+	size_t n = 1;
+	va_list cp;
+
+	va_copy(cp, ap);
+	while (va_arg(cp, char *))
+		n++;
+	va_end(cp);
+	return n;
+}
+
+HOOK int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	n = count_args(ap);
+	{
+		char *argv[n + 1];
+
+		argv[0] = (char *)arg;
+		for (size_t i = 1; i <= n; i++)
+			argv[i] = va_arg(ap, char *);
+		va_end(ap);
+		return execv(path, argv);
+	}
+}
+
+HOOK int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	n = count_args(ap);
+	{
+		char *argv[n + 1];
+
+		argv[0] = (char *)arg;
+		for (size_t i = 1; i <= n; i++)
+			argv[i] = va_arg(ap, char *);
+		va_end(ap);
+		return execvp(file, argv);
+	}
+}
+
+HOOK int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	n = count_args(ap);
+	{
+		char *argv[n + 1], **envp;
+
+		argv[0] = (char *)arg;
+		for (size_t i = 1; i <= n; i++)
+			argv[i] = va_arg(ap, char *);
+		envp = va_arg(ap, char **);
+		va_end(ap);
+		return execve(path, argv, envp);
+	}
+}
+
+/* ---- the agent's descriptors stay open ---- */
+
+HOOK int close(int fd)
+{
+	if (mt_is_agent_fd(fd))
+		return 0; /* as far as the program can tell, closed */
+	return (int)ret_errno(mt_sys1(SYS_close, fd));
+}
+
+/* close_range over [first, last], skipping the agent's descriptors. */
+static int close_range_around(unsigned int first, unsigned int last, int flags)
+{
+	int fds[5] = { -1, -1, -1, -1, -1 }, n = 0, i, j, tmp;
+	unsigned int lo = first;
+	long r;
+
+	for (i = 0, j = mt_agent_fds(fds); i < j; i++)
+		if ((unsigned int)fds[i] >= first && (unsigned int)fds[i] <= last)
+			fds[n++] = fds[i];
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (fds[j] < fds[i])
+				tmp = fds[i], fds[i] = fds[j], fds[j] = tmp;
+	for (i = 0; i <= n; i++) {
+		unsigned int hi = i < n ? (unsigned int)fds[i] - 1 : last;
+
+		if (i < n && (unsigned int)fds[i] == lo) {
+			lo++;
+			continue;
+		}
+		if (hi >= lo) {
+			r = mt_sys3(SYS_close_range, lo, hi, flags);
+			if (r < 0)
+				return (int)ret_errno(r);
+		}
+		if (i < n)
+			lo = (unsigned int)fds[i] + 1;
+		if (i < n && lo == 0)
+			break; /* wrapped past ~0u */
+	}
+	return 0;
+}
+
+HOOK int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (first > last) {
+		errno = EINVAL;
+		return -1;
+	}
+	return close_range_around(first, last, flags);
+}
+
+HOOK void closefrom(int lowfd)
+{
+	close_range_around(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u, 0);
+}

@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The preload backend: the command runs with libmadvtrace-agent.so preloaded
+ * (agent/), which records inside the program and writes its records, in
+ * trace-file framing, to a SOCK_SEQPACKET socket; madvtrace reads them and
+ * hands them to emit() like any backend. No privilege, no ptrace.
+ *
+ * Why a socket rather than letting the agent write the file: madvtrace's
+ * sink also prints the live view and the summary, and owns the file (its
+ * creation as the sudo user, its header); a record stream in the trace's
+ * own framing keeps the agent simple and the file madvtrace's. A
+ * SOCK_SEQPACKET socket keeps each of the agent's writes whole however many
+ * processes (-f) write to it, and reads EOF once every one of them is gone.
+ *
+ * Launch only: an LD_PRELOAD library is loaded when a program starts.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include "agent_proto.h"
+#include "backend.h"
+#include "procfs.h"
+
+#define POLL_MS 50
+#define AGENT_FD_MIN 700
+#define RECV_MAX (64 * 1024)
+
+#ifndef MT_AGENT_INSTALL_DIR
+#define MT_AGENT_INSTALL_DIR "/usr/local/lib/madvtrace"
+#endif
+
+struct pl {
+	struct mt_session *s;
+	int sock;
+	pid_t child;
+	bool child_done, agent_seen, exit_seen, eof, told_eof;
+	uint64_t eof_ns; /* when every agent had gone */
+	int err; /* first error from emit */
+	uint64_t records;
+	char comm[MT_COMM_LEN];
+};
+
+static bool readable(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, R_OK);
+}
+
+/*
+ * Where the agent is: $MADVTRACE_AGENT if set; else next to the madvtrace
+ * binary (the build tree), ../lib/madvtrace beside its bin directory, and
+ * the directory `make install` puts it in. Absolute, as LD_PRELOAD needs.
+ */
+static bool find_agent(char *out, size_t len, char *why, size_t whylen)
+{
+	const char *env = getenv("MADVTRACE_AGENT");
+	char exe[PATH_MAX], cand[PATH_MAX + 64], *slash;
+	const char *const rel[] = { "/" MT_AGENT_LIB, "/../lib/madvtrace/" MT_AGENT_LIB };
+	ssize_t n;
+
+	if (env && *env) {
+		if (!readable(env) || !realpath(env, out) || strlen(out) >= len) {
+			snprintf(why, whylen, "MADVTRACE_AGENT=%s is not a readable file", env);
+			return false;
+		}
+		return true;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
+			if (readable(cand) && realpath(cand, out))
+				return true;
+		}
+	}
+	snprintf(cand, sizeof(cand), "%s/%s", MT_AGENT_INSTALL_DIR, MT_AGENT_LIB);
+	if (readable(cand) && realpath(cand, out))
+		return true;
+	snprintf(why, whylen,
+		 "cannot find %s (looked next to madvtrace, in ../lib/madvtrace and in %s; "
+		 "MADVTRACE_AGENT=PATH names it)",
+		 MT_AGENT_LIB, MT_AGENT_INSTALL_DIR);
+	return false;
+}
+
+static bool preload_available(char *why, size_t whylen)
+{
+	char path[PATH_MAX];
+
+	return find_agent(path, sizeof(path), why, whylen);
+}
+
+/* The file execvp would run for cmd, or false (exec then reports why). */
+static bool resolve(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (strchr(cmd, '/'))
+		return snprintf(out, len, "%s", cmd) < (int)len;
+	for (p = path ? path : "/usr/local/bin:/bin:/usr/bin"; *p; p = end + (*end == ':')) {
+		struct stat st;
+
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		snprintf(out, len, "%.*s/%s", (int)(end - p) ? (int)(end - p) : 1,
+			 (end - p) ? p : ".", cmd);
+		if (!stat(out, &st) && S_ISREG(st.st_mode) && !access(out, X_OK))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Will the dynamic loader load the agent into this program? Not into a
+ * static one (no loader runs), a 32-bit one (the agent is 64-bit), nor one
+ * that runs with privileges the caller lacks (set-user-ID, set-group-ID,
+ * file capabilities: the loader is in secure mode and ignores LD_PRELOAD).
+ * One line on stderr and -errno when it will not; 0 when it will or when
+ * exec will say what is wrong.
+ */
+static int check_target(struct mt_session *s, const char *cmd, int depth)
+{
+	char path[PATH_MAX], interp[PATH_MAX];
+	unsigned char buf[4096];
+	uid_t uid = s->uid != (uid_t)-1 ? s->uid : geteuid();
+	gid_t gid = s->gid != (gid_t)-1 ? s->gid : getegid();
+	Elf64_Ehdr *eh = (void *)buf;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (!resolve(cmd, path, sizeof(path)) || stat(path, &st))
+		return 0;
+	if (((st.st_mode & S_ISUID) && st.st_uid != uid) ||
+	    ((st.st_mode & S_ISGID) && st.st_gid != gid)) {
+		fprintf(stderr,
+			"madvtrace: %s is set-%s-ID: the dynamic loader ignores LD_PRELOAD for it, "
+			"so the preload backend cannot trace it; use --backend=bpf (as root)\n",
+			path, (st.st_mode & S_ISUID) && st.st_uid != uid ? "user" : "group");
+		return -EPERM;
+	}
+	if (getxattr(path, "security.capability", NULL, 0) > 0) {
+		fprintf(stderr,
+			"madvtrace: %s has file capabilities: the dynamic loader ignores LD_PRELOAD "
+			"for it, so the preload backend cannot trace it; use --backend=bpf (as root)\n",
+			path);
+		return -EPERM;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n >= 2 && buf[0] == '#' && buf[1] == '!' && depth == 0) {
+		/* a script: what matters is its interpreter */
+		size_t i = 2, j = 0;
+
+		while (i < (size_t)n && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
+		while (i < (size_t)n && j + 1 < sizeof(interp) && buf[i] != ' ' && buf[i] != '\t' &&
+		       buf[i] != '\n')
+			interp[j++] = (char)buf[i++];
+		interp[j] = '\0';
+		return j ? check_target(s, interp, 1) : 0;
+	}
+	if (n < (ssize_t)sizeof(Elf64_Ehdr) || memcmp(buf, ELFMAG, SELFMAG))
+		return 0;
+	if (buf[EI_CLASS] == ELFCLASS32) {
+		fprintf(stderr,
+			"madvtrace: %s is a 32-bit program and the preload agent is a 64-bit "
+			"library; use --backend=bpf (root) or --backend=ptrace\n",
+			path);
+		return -ENOEXEC;
+	}
+	if (buf[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr))
+		return 0;
+	if (eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) <= (uint64_t)n) {
+		Elf64_Phdr *ph = (void *)(buf + eh->e_phoff);
+		bool interp_seen = false;
+
+		for (int i = 0; i < eh->e_phnum; i++)
+			interp_seen |= ph[i].p_type == PT_INTERP;
+		if (!interp_seen) {
+			fprintf(stderr,
+				"madvtrace: %s is statically linked: no dynamic loader runs in it to "
+				"load the preload agent; use --backend=bpf (root) or "
+				"--backend=ptrace\n",
+				path);
+			return -ENOEXEC;
+		}
+	}
+	return 0;
+}
+
+/* ---- the environment of the command ---- */
+
+struct child_env {
+	char **envp;
+	char *pid_var; /* "MADVTRACE_PID=" and room for the child's pid, filled in after fork */
+};
+
+static char *kv(const char *key, const char *fmt, unsigned long long v)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s=", key) < 0)
+		return NULL;
+	if (fmt) {
+		char *t = NULL;
+
+		if (asprintf(&t, "%s%llu", s, v) < 0)
+			t = NULL;
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static void free_env(struct child_env *e)
+{
+	if (!e->envp)
+		return;
+	for (char **p = e->envp; *p; p++)
+		free(*p);
+	free(e->envp);
+	e->envp = NULL;
+}
+
+/*
+ * Our environment, minus madvtrace's own variables (but MADVTRACE_CATCH,
+ * the user's to set), with the agent first in LD_PRELOAD and its settings.
+ */
+static int build_env(struct mt_session *s, const char *agent, int fd, struct child_env *e)
+{
+	extern char **environ;
+	const char *old = getenv("LD_PRELOAD");
+	size_t n = 0, i = 0;
+	char *pre = NULL;
+
+	for (char **p = environ; *p; p++)
+		n++;
+	e->envp = calloc(n + 16, sizeof(char *));
+	if (!e->envp)
+		return -ENOMEM;
+	for (char **p = environ; *p; p++) {
+		if (!strncmp(*p, "LD_PRELOAD=", 11) ||
+		    (!strncmp(*p, "MADVTRACE_", 10) && strncmp(*p, MT_ENV_CATCH "=", 16)))
+			continue;
+		if (!(e->envp[i++] = strdup(*p)))
+			goto nomem;
+	}
+	if (asprintf(&pre, "LD_PRELOAD=%s%s%s", agent, old && *old ? ":" : "",
+		     old ? old : "") < 0)
+		goto nomem;
+	e->envp[i++] = pre;
+	if (!(e->envp[i++] = kv(MT_ENV_FD, "%llu", (unsigned long long)fd)) ||
+	    !(e->envp[i++] = kv(MT_ENV_RSS_MS, "%llu", s->rss_interval_ns / 1000000)) ||
+	    !(e->envp[i++] = kv(MT_ENV_SMAPS_MS, "%llu", s->smaps_interval_ns / 1000000)))
+		goto nomem;
+	if (s->follow_forks && !(e->envp[i++] = strdup(MT_ENV_FOLLOW "=1")))
+		goto nomem;
+	if (s->stacks && !(e->envp[i++] = strdup(MT_ENV_STACKS "=1")))
+		goto nomem;
+	if (s->buffer_bytes &&
+	    !(e->envp[i++] = kv(MT_ENV_BUFFER_KIB, "%llu", (unsigned long long)s->buffer_bytes / 1024)))
+		goto nomem;
+	e->pid_var = calloc(1, sizeof(MT_ENV_PID) + 24);
+	if (!e->pid_var)
+		goto nomem;
+	memcpy(e->pid_var, MT_ENV_PID "=", sizeof(MT_ENV_PID));
+	e->envp[i++] = e->pid_var;
+	e->envp[i] = NULL;
+	return 0;
+nomem:
+	free_env(e);
+	return -ENOMEM;
+}
+
+/* After fork: the child's pid into MADVTRACE_PID, without allocating. */
+static void set_pid_var(char *var, pid_t pid)
+{
+	char digits[24];
+	int n = 0;
+	char *p = var + sizeof(MT_ENV_PID);
+
+	do {
+		digits[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid);
+	while (n)
+		*p++ = digits[--n];
+	*p = '\0';
+}
+
+/* ---- the command ---- */
+
+struct child {
+	pid_t pid;
+	int go_fd; /* a byte lets it exec */
+	int err_fd; /* errno of a failed exec; EOF once it exec'd */
+};
+
+static int spawn_held(struct mt_session *s, struct child_env *e, int agent_fd, int sock,
+		      struct child *c)
+{
+	int go[2], err[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC))
+		return -errno;
+	if (pipe2(err, O_CLOEXEC)) {
+		close(go[0]);
+		close(go[1]);
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+
+		close(go[0]);
+		close(go[1]);
+		close(err[0]);
+		close(err[1]);
+		return e;
+	}
+	if (pid == 0) {
+		char b;
+		int en;
+
+		close(go[1]);
+		close(err[0]);
+		close(sock);
+		set_pid_var(e->pid_var, getpid());
+		/* the one descriptor the command inherits from us */
+		fcntl(agent_fd, F_SETFD, 0);
+		if (s->uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) || setgid(s->gid) || setuid(s->uid))) {
+			en = errno;
+			if (write(err[1], &en, sizeof(en)) < 0)
+				_exit(127);
+			_exit(127);
+		}
+		if (read(go[0], &b, 1) != 1)
+			_exit(127); /* madvtrace went away: do not run untraced */
+		execvpe(s->argv[0], s->argv, e->envp);
+		en = errno;
+		if (write(err[1], &en, sizeof(en)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(err[1]);
+	c->pid = pid;
+	c->go_fd = go[1];
+	c->err_fd = err[0];
+	return 0;
+}
+
+static int release_child(struct child *c)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(c->go_fd, "g", 1) != 1)
+		return -errno;
+	close(c->go_fd);
+	c->go_fd = -1;
+	do
+		n = read(c->err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(c->err_fd);
+	c->err_fd = -1;
+	return n == sizeof(e) ? -e : 0;
+}
+
+/* ---- what the agents send ---- */
+
+static void emit(struct pl *p, const struct mt_hdr *rec)
+{
+	int err;
+
+	if (p->err)
+		return;
+	p->records++;
+	err = p->s->emit(p->s->emit_ctx, rec);
+	if (err)
+		p->err = err;
+}
+
+static void on_record(struct pl *p, const struct mt_hdr *rec)
+{
+	const struct mt_task *t = (const void *)rec;
+
+	switch (rec->type) {
+	case MT_AGENT_NOTE: {
+		const struct mt_agent_note *n = (const void *)rec;
+
+		if (rec->size < sizeof(*n))
+			return;
+		if (n->level >= MT_NOTE_WARN || p->s->verbose)
+			fprintf(stderr, "madvtrace: pid %u: %.*s\n", rec->pid, MT_NOTE_LEN, n->text);
+		return;
+	}
+	case MT_TASK:
+		if (rec->size < sizeof(*t) || rec->pid != (uint32_t)p->child)
+			break;
+		if (t->event == MT_TASK_EXEC) {
+			p->agent_seen = true;
+			memcpy(p->comm, t->comm, MT_COMM_LEN);
+		} else if (t->event == MT_TASK_EXIT) {
+			p->exit_seen = true;
+		}
+		break;
+	case MT_LOST:
+		if (rec->size >= sizeof(struct mt_lost)) {
+			p->s->lost += ((const struct mt_lost *)rec)->count;
+		}
+		break;
+	}
+	emit(p, rec);
+}
+
+/* One message: whole frames, as the agent wrote them out of its ring. */
+static void on_message(struct pl *p, const unsigned char *buf, size_t n)
+{
+	union {
+		struct mt_hdr h;
+		unsigned char b[65536];
+	} u;
+	size_t off = 0;
+	uint32_t len;
+
+	while (off + 4 <= n) {
+		memcpy(&len, buf + off, 4);
+		if (len < sizeof(struct mt_hdr) || len > 65535 || off + 4 + len > n) {
+			fprintf(stderr, "madvtrace: malformed data from the agent (frame length %u); "
+					"ignoring the rest of its message\n", len);
+			return;
+		}
+		/* copied out: frames are only 4-byte aligned in the message */
+		memcpy(u.b, buf + off + 4, len);
+		if (u.h.size == len)
+			on_record(p, &u.h);
+		off += 4 + len;
+	}
+}
+
+/* Read what is there; returns false at EOF (every agent is gone). */
+static bool receive(struct pl *p, unsigned char *buf)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->sock, buf, RECV_MAX, MSG_DONTWAIT);
+		if (n > 0) {
+			on_message(p, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0)
+			return false;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK;
+	}
+}
+
+static void emit_exit(struct pl *p, int status)
+{
+	struct mt_task t;
+	const char *base = strrchr(p->s->argv[0], '/');
+
+	mt_hdr_init(&t.h, MT_TASK, sizeof(t), (uint32_t)p->child, (uint32_t)p->child, mt_now_ns());
+	t.event = MT_TASK_EXIT;
+	t.code = status;
+	if (p->comm[0])
+		memcpy(t.comm, p->comm, MT_COMM_LEN);
+	else
+		snprintf(t.comm, sizeof(t.comm), "%s", base ? base + 1 : p->s->argv[0]);
+	emit(p, &t.h);
+}
+
+static int preload_run(struct mt_session *s)
+{
+	struct pl p = { .s = s, .sock = -1, .child = -1 };
+	struct child child = { .pid = -1, .go_fd = -1, .err_fd = -1 };
+	struct child_env env = { 0 };
+	char agent[PATH_MAX], why[512];
+	unsigned char *buf = NULL;
+	uint64_t start, now;
+	int sv[2] = { -1, -1 }, agent_fd = -1, err, status, rcvbuf = 8 << 20;
+	bool stopped = false;
+
+	s->exit_status = -1;
+	if (!s->argv) {
+		fprintf(stderr,
+			"madvtrace: the preload backend can only launch a command (madvtrace "
+			"--backend=preload -- CMD): its agent is loaded when a program starts, not "
+			"into a running one; use --backend=bpf or --backend=ptrace to attach\n");
+		return -EINVAL;
+	}
+	if (!find_agent(agent, sizeof(agent), why, sizeof(why))) {
+		fprintf(stderr, "madvtrace: %s\n", why);
+		return -ENOENT;
+	}
+	if (strpbrk(agent, ": \t")) {
+		fprintf(stderr, "madvtrace: the agent's path %s has a ':' or a blank, which "
+				"LD_PRELOAD cannot hold; set MADVTRACE_AGENT to a copy elsewhere\n",
+			agent);
+		return -EINVAL;
+	}
+	err = check_target(s, s->argv[0], 0);
+	if (err)
+		return err;
+	buf = malloc(RECV_MAX);
+	if (!buf) {
+		fprintf(stderr, "madvtrace: out of memory\n");
+		return -ENOMEM;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		err = -errno;
+		fprintf(stderr, "madvtrace: socketpair: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	/* room for bursts while we print (the kernel caps it at net.core.rmem_max) */
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* out of the way of the descriptors the command numbers itself */
+	agent_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, AGENT_FD_MIN);
+	if (agent_fd < 0)
+		agent_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 3);
+	close(sv[1]);
+	sv[1] = -1;
+	p.sock = sv[0];
+	if (agent_fd < 0) {
+		err = -errno;
+		fprintf(stderr, "madvtrace: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	err = build_env(s, agent, agent_fd, &env);
+	if (err) {
+		fprintf(stderr, "madvtrace: out of memory\n");
+		goto cleanup;
+	}
+	err = spawn_held(s, &env, agent_fd, p.sock, &child);
+	if (err) {
+		fprintf(stderr, "madvtrace: cannot start %s: %s\n", s->argv[0], strerror(-err));
+		goto cleanup;
+	}
+	close(agent_fd);
+	agent_fd = -1;
+	p.child = child.pid;
+	s->target_pid = child.pid;
+	if (s->on_start && (err = s->on_start(s)))
+		goto cleanup;
+	{
+		struct mt_task t;
+		const char *base = strrchr(s->argv[0], '/');
+
+		/* still our own fork: named after the command it is about to become */
+		mt_hdr_init(&t.h, MT_TASK, sizeof(t), (uint32_t)child.pid, (uint32_t)child.pid,
+			    mt_now_ns());
+		t.event = MT_TASK_LAUNCH;
+		snprintf(t.comm, sizeof(t.comm), "%s", base ? base + 1 : s->argv[0]);
+		emit(&p, &t.h);
+	}
+	err = release_child(&child);
+	if (err) {
+		fprintf(stderr, "madvtrace: cannot run %s: %s\n", s->argv[0], strerror(-err));
+		goto cleanup;
+	}
+	if (s->verbose)
+		fprintf(stderr, "madvtrace: tracing pid %d with the preload backend (%s)\n",
+			child.pid, agent);
+
+	start = mt_now_ns();
+	for (;;) {
+		struct pollfd pfd = { p.sock, POLLIN, 0 };
+
+		if (*s->stop || p.err)
+			break;
+		poll(&pfd, p.eof ? 0 : 1, POLL_MS);
+		if (!p.eof && !receive(&p, buf)) {
+			p.eof = true;
+			p.eof_ns = mt_now_ns();
+		}
+		now = mt_now_ns();
+		if (s->on_tick)
+			s->on_tick(s, now);
+		if (!p.child_done && waitpid(child.pid, &status, WNOHANG) == child.pid) {
+			p.child_done = true;
+			s->exit_status = status;
+		}
+		if (p.eof && p.child_done)
+			break;
+		/* the agent goes with the process: give its exit a moment to be seen */
+		if (p.eof && !p.told_eof && p.agent_seen && now - p.eof_ns > 500 * 1000000ull) {
+			p.told_eof = true;
+			fprintf(stderr,
+				"madvtrace: %s (pid %d) runs on without the agent (it exec'd a "
+				"program that did not load it?): nothing more is recorded; waiting for "
+				"it to exit\n",
+				s->argv[0], child.pid);
+		}
+		if (s->duration_ns && now - start >= s->duration_ns) {
+			stopped = true;
+			break;
+		}
+	}
+	stopped |= *s->stop;
+	/* what the agents wrote before we stopped looking */
+	if (!p.eof && !receive(&p, buf))
+		p.eof = true;
+	if (p.child_done && !p.exit_seen && p.agent_seen)
+		emit_exit(&p, s->exit_status); /* killed by a signal: the agent could not say */
+	if (!p.agent_seen && (p.child_done || p.eof)) {
+		fprintf(stderr,
+			"madvtrace: the agent did not start in %s (pid %d): nothing was recorded (a "
+			"program that is static or set-user-ID, that runs with a cleared LD_PRELOAD, "
+			"or that cannot read %s; the dynamic loader may have said why above)\n",
+			s->argv[0], child.pid, agent);
+		if (!p.err)
+			p.err = -ENOENT;
+	}
+	err = p.err;
+
+cleanup:
+	if (child.go_fd >= 0) {
+		/* never run the command untraced: closing the pipe makes it exit */
+		close(child.go_fd);
+		close(child.err_fd);
+		waitpid(child.pid, NULL, 0);
+		p.child_done = true;
+	}
+	if (agent_fd >= 0)
+		close(agent_fd);
+	if (p.sock >= 0)
+		close(p.sock);
+	/* launch mode: the command is our child; wait for it unless we were told to stop */
+	if (child.pid > 0 && !err && !p.child_done && !stopped) {
+		if (waitpid(child.pid, &status, 0) == child.pid)
+			s->exit_status = status;
+	}
+	free_env(&env);
+	free(buf);
+	return err;
+}
+
+const struct mt_backend mt_backend_preload = {
+	.name = "preload",
+	.available = preload_available,
+	.run = preload_run,
+};
