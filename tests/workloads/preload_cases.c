@@ -104,6 +104,7 @@ static int case_errno(void)
 	const int rw = PROT_READ | PROT_WRITE, anon = MAP_PRIVATE | MAP_ANONYMOUS;
 	long page = sysconf(_SC_PAGESIZE);
 	struct iovec iov;
+	size_t len = 2 * (size_t)page;
 	char *p, *q, *cur;
 
 	PCALL("mmap zero length", mmap(NULL, 0, rw, anon, -1, 0));
@@ -122,14 +123,18 @@ static int case_errno(void)
 	CALL("mprotect unaligned", mprotect(p + 1, page, PROT_READ));
 	CALL("mprotect bad prot", mprotect(p, page, 0x40000000));
 	CALL("mprotect", mprotect(p, page, PROT_READ));
+	/* one mapping again: mremap wants its range in a single one */
+	CALL("mprotect back", mprotect(p, page, rw));
 	PCALL("mremap zero length", mremap(p, page, 0, 0));
 	PCALL("mremap bad flags", mremap(p, page, 2 * page, 99));
 	PCALL("mremap fixed without maymove", mremap(p, page, page, MREMAP_FIXED, p + page));
 	errno = EXDEV;
-	q = mremap(p, 2 * page, 4 * page, MREMAP_MAYMOVE);
+	q = mremap(p, len, 2 * len, MREMAP_MAYMOVE);
 	show("mremap grow", q == MAP_FAILED ? -1 : 0, errno);
-	if (q != MAP_FAILED)
+	if (q != MAP_FAILED) {
 		p = q;
+		len *= 2;
+	}
 	CALL("posix_madvise bad advice", posix_madvise(p, page, 1234));
 	CALL("posix_madvise dontneed", posix_madvise(p, page, POSIX_MADV_DONTNEED));
 	CALL("posix_madvise willneed", posix_madvise(p, page, POSIX_MADV_WILLNEED));
@@ -139,8 +144,8 @@ static int case_errno(void)
 	iov.iov_len = (size_t)page;
 	CALL("process_madvise bad pidfd", syscall(SYS_process_madvise, 12345, &iov, 1,
 						  MADV_COLD, 0));
-	CALL("munmap", munmap(p, 4 * page));
-	CALL("munmap unmapped", munmap(p, 4 * page));
+	CALL("munmap", munmap(p, len));
+	CALL("munmap unmapped", munmap(p, len));
 
 	/* the break: glibc keeps its own idea of it (__curbrk) that sbrk relies on */
 	cur = sbrk(0);
