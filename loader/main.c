@@ -74,7 +74,7 @@ static void usage(FILE *f)
 		"       madvtrace [OPTIONS] [-o FILE] -- COMMAND [ARGS...]\n"
 		"       madvtrace dump FILE\n"
 		"       madvtrace report [--format text|json|csv|perfetto|svg] FILE\n"
-		"       madvtrace godebug [--pressure] -- GO-COMMAND [ARGS...]\n"
+		"       madvtrace godebug [--pressure] [--expect free|dontneed] -- GO-COMMAND [ARGS...]\n"
 		"\n"
 		"Record what a process does with its address space (mmap, munmap, mremap,\n"
 		"madvise, brk, mprotect) and its RSS, and explain why RSS lags behind\n"
@@ -88,7 +88,8 @@ static void usage(FILE *f)
 		"  -d, --duration SECONDS  stop after SECONDS\n"
 		"      --rss-interval MS   at most one RSS record per MS outside traced calls (100)\n"
 		"      --smaps-interval MS sample smaps_rollup (Rss, LazyFree) every MS (1000; 0: off)\n"
-		"      --backend NAME      bpf (default when BPF programs can be loaded) or ptrace\n"
+		"      --backend NAME      bpf (the default when BPF programs can be loaded), ptrace\n"
+		"                          (no privileges) or preload (no ptrace either)\n"
 		"      --buffer-size MIB   BPF ring buffer size (16)\n"
 		"      --json              print calls as JSON Lines (as `dump` does)\n"
 		"      --gauges            one line of gauges (RSS, LazyFree, released...) per second\n"
@@ -315,7 +316,7 @@ static const struct mt_backend *pick_backend(const char *name)
 			snprintf(first_why, sizeof(first_why), "%s", why);
 	}
 	if (name)
-		fprintf(stderr, "madvtrace: unknown backend '%s' (known: bpf, ptrace)\n", name);
+		fprintf(stderr, "madvtrace: unknown backend '%s' (known: bpf, ptrace, preload)\n", name);
 	else
 		fprintf(stderr, "madvtrace: no backend can run here: %s\n", why);
 	return NULL;
