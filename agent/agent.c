@@ -7,14 +7,15 @@
  *   system call instruction of raw.S, and put a record in the ring (ring.c).
  * - Calls no hook can see (glibc's own: malloc's mmap/munmap, thread stacks;
  *   raw syscall instructions in the program) are caught by a seccomp filter
- *   that sends them to this agent as user notifications (filter.c): the agent
- *   thread performs each one in the same address space, answers with its
- *   result and records it. The filter only looks at code that was loaded
- *   when the agent started and lies at a random address (see catch_setup()).
+ *   that answers them with SECCOMP_RET_TRAP (filter.c): the kernel skips the
+ *   call and raises SIGSYS, and the agent's handler (trap.c) makes the call
+ *   itself, records it and hands its result back in the saved registers.
+ *   The filter only looks at code that was loaded when the agent started
+ *   and lies at a random address (see catch_setup()).
  * - The agent thread is a bare clone() thread glibc knows nothing about: it
- *   writes the ring out, answers the notifications and samples RSS. It uses
- *   no thread-local storage and no libc function that could, so it can also
- *   be started in the child of a fork, before anything else runs there.
+ *   writes the ring out and samples RSS. It uses no thread-local storage and
+ *   no libc function that could, so it can also be started in the child of a
+ *   fork, before anything else runs there.
  *
  * Everything that can run on the program's threads after start-up (hooks,
  * fork and exit handlers) makes no allocation, takes no lock a signal could
@@ -38,7 +39,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sys/auxv.h>
-#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -55,18 +56,10 @@
 #include "text.h"
 #include "tracefile.h"
 
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-
 #define MS (1000 * 1000ull)
 /* the agent's descriptors live up here, out of the way of the program's own numbering */
 #define AGENT_FD_MIN 700
 #define THREAD_STACK (256 * 1024)
-#define PASSIVE_STACK (64 * 1024)
 #define TLS_AREA 4096
 /* longest a record waits in the ring before the agent thread writes it out */
 #define DRAIN_NS (20 * MS)
@@ -81,8 +74,12 @@
 
 enum { OUT_NONE, OUT_SOCKET, OUT_FILE };
 
+/* recording (atomic); read inline by the hooks (mt_recording) */
+int mt_agent_on;
+/* >0: the agent's own work on this thread; its calls are not the program's */
+MT_TLS int mt_tls_internal;
+
 static struct {
-	int on; /* recording (atomic) */
 	bool follow, quiet, stacks, by_hand;
 	bool exiting; /* an exit was recorded: nothing after it */
 	int out_fd, out_kind, out_err;
@@ -91,10 +88,9 @@ static struct {
 	struct mt_ring ring;
 	void *ring_mem;
 	size_t ring_len;
-	int evfd, status_fd, smaps_fd;
-	/* catching (seccomp user notification) */
-	int listen_fd;
-	bool passive; /* answer notifications without recording (a child we do not follow) */
+	int timer_fd, status_fd, smaps_fd;
+	/* catching: the filter is in place and SIGSYS is the agent's */
+	int catching;
 	struct sock_filter filter[MT_FILTER_MAX];
 	int filter_len;
 	/* the agent thread */
@@ -103,8 +99,9 @@ static struct {
 	int consumer; /* lock: who is writing the ring out (atomic) */
 	uint32_t fork_tid; /* the thread that forked, for the child's fork record */
 	/* the RSS change a call may explain (written by every thread) */
-	uint64_t release_seq, populate_seq, release_ns, populate_ns, wake_ns, wake_pending;
-	uint64_t caught, passed_on, thread_misses;
+	uint64_t release_ns, populate_ns, rss_read_ns; /* last release, last populating call, last reading */
+	uint64_t next_work_ns; /* when the periodic work is next due (see periodic()) */
+	uint64_t caught;
 	uint32_t stack_prefix;
 	uint64_t stack_ips[STACK_SLOTS];
 	pthread_key_t key;
@@ -114,27 +111,40 @@ static struct {
 	size_t env_used;
 } ag = {
 	.out_fd = -1,
-	.evfd = -1,
+	.timer_fd = -1,
 	.status_fd = -1,
 	.smaps_fd = -1,
-	.listen_fd = -1,
 };
 
 /* Only the agent thread (or the consumer-lock holder) touches these. */
 static struct {
 	struct mt_counters last;
-	uint64_t seen_release, seen_populate;
-	uint64_t last_emit_ns, next_rss_ns, next_smaps_ns;
+	uint64_t seen_release, seen_populate; /* release_ns, populate_ns at the last record */
+	uint64_t last_emit_ns, next_smaps_ns;
 	uint64_t lost_reported;
 	char buf[4096];
 } at;
 
 static MT_TLS uint32_t tls_tid;
-/* >0: the agent's own work on this thread; its calls are not the program's */
-static MT_TLS int tls_internal;
 
 static const int memory_nrs[] = {
 	SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_mremap, SYS_madvise, SYS_process_madvise,
+};
+
+/*
+ * What the filter traps: the memory calls, and every call that can block
+ * SIGSYS (trap.c takes SIGSYS out of the mask they set: a trap while SIGSYS
+ * is blocked would kill the process, and glibc itself blocks every signal
+ * around a thread's exit, where it calls madvise).
+ */
+static const struct mt_filter_call trapped[] = {
+	/* the calls the program makes most, first: each is one comparison further */
+	{ SYS_madvise, -1 },	     { SYS_munmap, -1 },	 { SYS_mmap, -1 },
+	{ SYS_mprotect, -1 },	     { SYS_brk, -1 },		 { SYS_mremap, -1 },
+	{ SYS_process_madvise, -1 }, { SYS_rt_sigprocmask, 1 }, { SYS_rt_sigaction, -1 },
+	{ SYS_rt_sigsuspend, -1 },   { SYS_ppoll, 3 },		 { SYS_pselect6, 5 },
+	{ SYS_epoll_pwait, 4 },	     { SYS_epoll_pwait2, 4 },	 { SYS_io_pgetevents, 5 },
+	{ SYS_io_uring_enter, 4 },
 };
 
 /* ---- small things ---- */
@@ -144,11 +154,6 @@ uint32_t mt_tid(void)
 	if (!tls_tid)
 		tls_tid = (uint32_t)mt_sys0(SYS_gettid);
 	return tls_tid;
-}
-
-bool mt_recording(void)
-{
-	return __atomic_load_n(&ag.on, __ATOMIC_RELAXED) && !tls_internal;
 }
 
 bool mt_is_memory_call(long nr)
@@ -161,9 +166,9 @@ bool mt_is_memory_call(long nr)
 
 int mt_agent_fds(int fds[5])
 {
-	int all[5] = { ag.out_fd, ag.evfd, ag.listen_fd, ag.status_fd, ag.smaps_fd }, n = 0;
+	int all[4] = { ag.out_fd, ag.timer_fd, ag.status_fd, ag.smaps_fd }, n = 0;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 4; i++)
 		if (all[i] >= 0)
 			fds[n++] = all[i];
 	return n;
@@ -171,8 +176,8 @@ int mt_agent_fds(int fds[5])
 
 bool mt_is_agent_fd(int fd)
 {
-	return fd >= 0 && (fd == ag.out_fd || fd == ag.evfd || fd == ag.listen_fd ||
-			   fd == ag.status_fd || fd == ag.smaps_fd);
+	return fd >= 0 &&
+	       (fd == ag.out_fd || fd == ag.timer_fd || fd == ag.status_fd || fd == ag.smaps_fd);
 }
 
 /* CLOCK_MONOTONIC on the program's threads: the vDSO, no system call. */
@@ -198,6 +203,14 @@ static void raw_sleep_ns(uint64_t ns)
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 
 	mt_sys2(SYS_nanosleep, &ts, NULL);
+}
+
+static bool consumer_trylock(void)
+{
+	int zero = 0;
+
+	return __atomic_compare_exchange_n(&ag.consumer, &zero, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
 }
 
 static void lock_consumer(void)
@@ -273,131 +286,43 @@ static const char *errno_text(int e)
 
 /* ---- records ---- */
 
-static void wake_agent(void)
-{
-	uint64_t one = 1;
-
-	if (ag.evfd >= 0 && !__atomic_exchange_n(&ag.wake_pending, 1, __ATOMIC_ACQ_REL))
-		mt_sys3(SYS_write, ag.evfd, &one, sizeof(one));
-}
-
-static void drain(void);
-
 /*
- * A record of size bytes (a multiple of 4) with its header filled in, or
- * NULL. consumer: the caller holds the consumer lock, so it may make room
- * itself; anyone else waits a little for the agent thread, then gives up
- * and counts the record as lost.
+ * Every record is built on the stack and copied whole into one of:
+ *
+ * - the calling thread's own buffer (struct tbuf, mapped on its first
+ *   record): no lock, no shared cache line, written out by the thread itself
+ *   with one write(2) when full or when its oldest record is DRAIN_NS old.
+ *   The buffers are in a registry so that exit, exec and fork can write out
+ *   every thread's, and the agent thread those of threads gone quiet; each
+ *   has a state word saying who holds it (its thread appending, or another
+ *   thread writing it out), so a signal handler that interrupts an append
+ *   on the same thread finds it held and uses the ring instead.
+ * - the ring: for the agent thread's own records (periodic RSS, lost counts,
+ *   notes) and for those interrupted appends. The agent thread writes it out.
+ *
+ * (A ring shared by all threads was the first design: its cache lines then
+ * cross cores between the threads writing records and the one writing them
+ * out, which cost about 80 ns per call on the benchmark loop.)
  */
-static struct mt_hdr *rec_new(uint16_t type, uint32_t size, uint64_t t, uint32_t pid, uint32_t tid,
-			      bool consumer)
-{
-	struct mt_hdr *h = mt_ring_reserve(&ag.ring, size);
-	uint64_t waited = 0;
+enum { TB_IDLE, TB_OWNER, TB_STEAL };
 
-	if (!h && consumer) {
-		drain();
-		h = mt_ring_reserve(&ag.ring, size);
-	}
-	while (!h && !consumer && waited < FULL_WAIT_NS && !ag.out_err) {
-		wake_agent();
-		raw_sleep_ns(200 * 1000);
-		waited += 200 * 1000;
-		h = mt_ring_reserve(&ag.ring, size);
-	}
-	if (!h) {
-		__atomic_add_fetch(&ag.ring.lost, 1, __ATOMIC_RELAXED);
-		return NULL;
-	}
-	memset(h, 0, size);
-	h->t_ns = t;
-	h->pid = pid;
-	h->tid = tid;
-	h->type = type;
-	h->size = (uint16_t)size;
-	return h;
-}
+#define TBUF_DATA (60 * 1024) /* one write, one SOCK_SEQPACKET message */
+#define MAX_TBUFS 4096
 
-static void rec_done(struct mt_hdr *h, bool consumer)
-{
-	mt_ring_commit(h);
-	if (!consumer && mt_ring_used(&ag.ring) > ag.ring.size / 2)
-		wake_agent();
-}
+struct tbuf {
+	int state;
+	uint32_t owner; /* tid of the thread it belongs to; 0: free for the next new thread */
+	uint32_t used;
+	uint32_t _pad;
+	uint64_t first_ns, last_ns; /* times of its oldest and newest records */
+	unsigned char data[TBUF_DATA];
+};
 
-/* Copy a finished record into the ring. */
-static void rec_put(const struct mt_hdr *src, bool consumer)
-{
-	uint32_t size = (src->size + 3u) & ~3u;
-	struct mt_hdr *h = rec_new(src->type, size, src->t_ns, src->pid, src->tid, consumer);
+static struct tbuf *tbufs[MAX_TBUFS];
+static unsigned int ntbufs;
+static MT_TLS struct tbuf *tls_buf;
 
-	if (!h)
-		return;
-	memcpy(h, src, src->size);
-	h->size = (uint16_t)size; /* variable-size records are padded with NULs to a multiple of 4 */
-	rec_done(h, consumer);
-}
-
-static void note(int level, const char *text)
-{
-	struct mt_agent_note n;
-	char line[MT_NOTE_LEN + 32] = "madvtrace-agent: ";
-
-	if (ag.out_kind == OUT_SOCKET && !ag.out_err && ag.ring_mem) {
-		memset(&n, 0, sizeof(n));
-		n.h.type = MT_AGENT_NOTE;
-		n.h.size = sizeof(n);
-		n.h.t_ns = raw_now_ns();
-		n.h.pid = n.h.tid = ag.pid;
-		n.level = (uint32_t)level;
-		mt_cat(n.text, sizeof(n.text), text);
-		rec_put(&n.h, false);
-		return;
-	}
-	if (level < MT_NOTE_WARN || ag.quiet)
-		return;
-	mt_cat(line, sizeof(line), text);
-	mt_cat(line, sizeof(line), "\n");
-	raw_write_all(2, line, strlen(line));
-}
-
-/* An MT_INFO "key=value" record: facts about this process for the report. */
-static void info(const char *key, const char *value)
-{
-	union {
-		struct mt_info in;
-		char b[sizeof(struct mt_info) + 512];
-	} u;
-	char *text = u.b + sizeof(struct mt_info);
-
-	memset(&u, 0, sizeof(u));
-	text[0] = '\0';
-	mt_cat(text, 500, key);
-	mt_cat(text, 500, "=");
-	mt_cat(text, 500, value);
-	u.in.h.type = MT_INFO;
-	u.in.h.size = (uint16_t)(sizeof(struct mt_info) + strlen(text) + 1);
-	u.in.h.t_ns = raw_now_ns();
-	u.in.h.pid = u.in.h.tid = ag.pid;
-	rec_put(&u.in.h, false);
-}
-
-static void output_failed(int err)
-{
-	char msg[160] = "writing the trace: ";
-
-	if (ag.out_err)
-		return;
-	ag.out_err = err;
-	__atomic_store_n(&ag.on, 0, __ATOMIC_RELAXED);
-	/* madvtrace going away (Ctrl-C, --duration) ends the recording: nothing to say */
-	if (ag.out_kind == OUT_SOCKET && (err == EPIPE || err == ECONNRESET))
-		return;
-	mt_cat(msg, sizeof(msg), errno_text(err));
-	mt_cat(msg, sizeof(msg), "; recording stopped");
-	ag.out_kind = OUT_NONE; /* the note goes to stderr */
-	note(MT_NOTE_WARN, msg);
-}
+static void output_failed(int err);
 
 static void out_write(const unsigned char *buf, size_t len)
 {
@@ -424,6 +349,234 @@ static void out_write(const unsigned char *buf, size_t len)
 	}
 }
 
+/* This thread's buffer, a free one taken over or a new one mapped; NULL if none. */
+static struct tbuf *tb_get(void)
+{
+	struct tbuf *b = tls_buf;
+	uint32_t tid, zero;
+	unsigned int i, n;
+	long mem;
+
+	if (b)
+		return b;
+	tid = mt_tid();
+	n = __atomic_load_n(&ntbufs, __ATOMIC_ACQUIRE);
+	for (i = 0; i < n && i < MAX_TBUFS; i++) {
+		b = __atomic_load_n(&tbufs[i], __ATOMIC_ACQUIRE);
+		zero = 0;
+		if (b && __atomic_compare_exchange_n(&b->owner, &zero, tid, false,
+						     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return tls_buf = b;
+	}
+	mem = mt_raw_syscall(SYS_mmap, 0, sizeof(struct tbuf), PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mt_is_err(mem))
+		return NULL;
+	b = (struct tbuf *)mem;
+	b->owner = tid;
+	i = __atomic_fetch_add(&ntbufs, 1, __ATOMIC_ACQ_REL);
+	if (i >= MAX_TBUFS) {
+		/* that many threads at once: this one uses the ring */
+		mt_sys2(SYS_munmap, mem, sizeof(struct tbuf));
+		return NULL;
+	}
+	__atomic_store_n(&tbufs[i], b, __ATOMIC_RELEASE);
+	return tls_buf = b;
+}
+
+/* Write out what b holds; the caller holds b. */
+static void tb_out(struct tbuf *b)
+{
+	if (b->used)
+		out_write(b->data, b->used);
+	b->used = 0;
+}
+
+/*
+ * Take b from another thread to write it out: wait: also while its thread
+ * is in the middle of an append (a few instructions), else only if idle.
+ */
+static bool tb_steal(struct tbuf *b, bool wait)
+{
+	int idle;
+
+	for (;;) {
+		idle = TB_IDLE;
+		if (__atomic_compare_exchange_n(&b->state, &idle, TB_STEAL, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return true;
+		if (!wait)
+			return false;
+		mt_sys0(SYS_sched_yield);
+	}
+}
+
+static void tb_release(struct tbuf *b)
+{
+	__atomic_store_n(&b->state, TB_IDLE, __ATOMIC_RELEASE);
+}
+
+/*
+ * Write out the buffers of every thread (all: exit, exec, fork), or only
+ * those with nothing added for DRAIN_NS (the agent thread, now).
+ */
+static void tb_flush(bool all, uint64_t now)
+{
+	unsigned int n = __atomic_load_n(&ntbufs, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < n && i < MAX_TBUFS; i++) {
+		struct tbuf *b = __atomic_load_n(&tbufs[i], __ATOMIC_ACQUIRE);
+
+		if (!b || !__atomic_load_n(&b->used, __ATOMIC_RELAXED))
+			continue;
+		if (!all && now - __atomic_load_n(&b->last_ns, __ATOMIC_RELAXED) < DRAIN_NS)
+			continue;
+		if (!tb_steal(b, all))
+			continue;
+		tb_out(b);
+		tb_release(b);
+	}
+}
+
+static bool consumer_trylock(void);
+static void unlock_consumer(void);
+static void drain(void);
+
+/* Write the ring out now, unless someone else is at it. */
+static void drain_if_free(void)
+{
+	if (consumer_trylock()) {
+		drain();
+		unlock_consumer();
+	}
+}
+
+/* Put rec (rec->size bytes, a multiple of 4) into the ring. */
+static void ring_put(const struct mt_hdr *rec, bool agent)
+{
+	uint64_t waited = 0;
+	void *p = mt_ring_reserve(&ag.ring, rec->size);
+
+	/* a full ring: write it out, or wait a little for whoever is writing it */
+	while (!p && waited < FULL_WAIT_NS && !ag.out_err) {
+		drain_if_free();
+		p = mt_ring_reserve(&ag.ring, rec->size);
+		if (p)
+			break;
+		raw_sleep_ns(200 * 1000);
+		waited += 200 * 1000;
+		p = mt_ring_reserve(&ag.ring, rec->size);
+	}
+	if (!p) {
+		__atomic_add_fetch(&ag.ring.lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	memcpy(p, rec, rec->size);
+	mt_ring_commit(p);
+	(void)agent;
+}
+
+/*
+ * Record rec. agent: from the agent thread (no thread-local storage: the
+ * ring). Variable-size records come with room to round size up to 4.
+ */
+static void put(struct mt_hdr *rec, bool agent)
+{
+	uint32_t size = (rec->size + 3u) & ~3u;
+	struct tbuf *b = agent ? NULL : tb_get();
+	int idle = TB_IDLE;
+
+	rec->size = (uint16_t)size;
+	if (b) {
+		while (!__atomic_compare_exchange_n(&b->state, &idle, TB_OWNER, false,
+						    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			if (idle == TB_OWNER) {
+				b = NULL; /* this thread, interrupted in an append: the ring */
+				break;
+			}
+			idle = TB_IDLE; /* written out by another thread right now */
+			mt_sys0(SYS_sched_yield);
+		}
+	}
+	if (!b) {
+		ring_put(rec, agent);
+		return;
+	}
+	if (b->used + 4 + size > TBUF_DATA || (b->used && rec->t_ns > b->first_ns + DRAIN_NS))
+		tb_out(b);
+	if (!b->used)
+		b->first_ns = rec->t_ns;
+	memcpy(b->data + b->used, &size, 4);
+	memcpy(b->data + b->used + 4, rec, size);
+	b->used += 4 + size;
+	b->last_ns = rec->t_ns;
+	tb_release(b);
+}
+
+static void hdr(struct mt_hdr *h, uint16_t type, uint32_t size, uint64_t t, uint32_t pid,
+		uint32_t tid)
+{
+	memset(h, 0, size);
+	h->t_ns = t;
+	h->pid = pid;
+	h->tid = tid;
+	h->type = type;
+	h->size = (uint16_t)size;
+}
+
+static void note(int level, const char *text)
+{
+	struct mt_agent_note n;
+	char line[MT_NOTE_LEN + 32] = "madvtrace-agent: ";
+
+	if (ag.out_kind == OUT_SOCKET && !ag.out_err && ag.ring_mem) {
+		hdr(&n.h, MT_AGENT_NOTE, sizeof(n), raw_now_ns(), ag.pid, ag.pid);
+		n.level = (uint32_t)level;
+		mt_cat(n.text, sizeof(n.text), text);
+		ring_put(&n.h, false);
+		return;
+	}
+	if (level < MT_NOTE_WARN || ag.quiet)
+		return;
+	mt_cat(line, sizeof(line), text);
+	mt_cat(line, sizeof(line), "\n");
+	raw_write_all(2, line, strlen(line));
+}
+
+/* An MT_INFO "key=value" record: facts about this process for the report. */
+static void info(const char *key, const char *value)
+{
+	union {
+		struct mt_info in;
+		char b[sizeof(struct mt_info) + 516];
+	} u;
+	char *text = u.b + sizeof(struct mt_info);
+
+	hdr(&u.in.h, MT_INFO, sizeof(u), raw_now_ns(), ag.pid, ag.pid);
+	mt_cat(text, 500, key);
+	mt_cat(text, 500, "=");
+	mt_cat(text, 500, value);
+	u.in.h.size = (uint16_t)(sizeof(struct mt_info) + strlen(text) + 1);
+	put(&u.in.h, false);
+}
+
+static void output_failed(int err)
+{
+	char msg[160] = "writing the trace: ";
+
+	if (ag.out_err)
+		return;
+	ag.out_err = err;
+	__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
+	/* madvtrace going away (Ctrl-C, --duration) ends the recording: nothing to say */
+	if (ag.out_kind == OUT_SOCKET && (err == EPIPE || err == ECONNRESET))
+		return;
+	mt_cat(msg, sizeof(msg), errno_text(err));
+	mt_cat(msg, sizeof(msg), "; recording stopped");
+	ag.out_kind = OUT_NONE; /* the note goes to stderr */
+	note(MT_NOTE_WARN, msg);
+}
+
 /* Write out everything complete in the ring. The consumer lock is held. */
 static void drain(void)
 {
@@ -436,6 +589,26 @@ static void drain(void)
 	}
 }
 
+/* This thread's buffer, out now (records madvtrace should see at once: a start, a fork). */
+static void flush_own(void)
+{
+	struct tbuf *b = tls_buf;
+
+	if (b && tb_steal(b, true)) {
+		tb_out(b);
+		tb_release(b);
+	}
+}
+
+/* Everything recorded so far, out: every thread's buffer and the ring. */
+static void flush_all(void)
+{
+	tb_flush(true, 0);
+	lock_consumer();
+	drain();
+	unlock_consumer();
+}
+
 static void get_comm(char comm[MT_COMM_LEN])
 {
 	memset(comm, 0, MT_COMM_LEN);
@@ -443,28 +616,30 @@ static void get_comm(char comm[MT_COMM_LEN])
 }
 
 static void emit_task(uint32_t event, uint32_t pid, uint32_t tid, uint32_t other, int32_t code,
-		      uint64_t t, bool consumer)
+		      uint64_t t)
 {
-	struct mt_task *k = (void *)rec_new(MT_TASK, sizeof(*k), t, pid, tid, consumer);
+	struct mt_task k;
 
-	if (!k)
-		return;
-	k->event = event;
-	k->other_pid = other;
-	k->code = code;
-	get_comm(k->comm);
-	rec_done(&k->h, consumer);
+	hdr(&k.h, MT_TASK, sizeof(k), t, pid, tid);
+	k.event = event;
+	k.other_pid = other;
+	k.code = code;
+	get_comm(k.comm);
+	put(&k.h, false);
 }
 
 /* The id of a one-frame stack holding ip; written to the trace the first time. */
-static uint32_t stack_id(uint64_t ip, uint64_t t, bool consumer)
+static uint32_t stack_id(uint64_t ip, uint64_t t)
 {
 	uint32_t h = (uint32_t)((ip * 0x9e3779b97f4a7c15ull) >> 40) % STACK_SLOTS;
 
 	for (int i = 0; i < 64; i++) {
 		uint32_t slot = (h + (uint32_t)i) % STACK_SLOTS, id = ag.stack_prefix | (slot + 1);
 		uint64_t cur = __atomic_load_n(&ag.stack_ips[slot], __ATOMIC_ACQUIRE);
-		struct mt_stack *st;
+		union {
+			struct mt_stack st;
+			char b[sizeof(struct mt_stack) + 8];
+		} u;
 
 		if (cur == ip)
 			return id;
@@ -477,13 +652,11 @@ static uint32_t stack_id(uint64_t ip, uint64_t t, bool consumer)
 			continue;
 		}
 		/* ids are shared by every process of a trace: the pid is in the id's high bits */
-		st = (void *)rec_new(MT_STACK, sizeof(*st) + 8, t, 0, 0, consumer);
-		if (st) {
-			st->id = id;
-			st->nr = 1;
-			st->ips[0] = ip;
-			rec_done(&st->h, consumer);
-		}
+		hdr(&u.st.h, MT_STACK, sizeof(u), t, 0, 0);
+		u.st.id = id;
+		u.st.nr = 1;
+		u.st.ips[0] = ip;
+		put(&u.st.h, false);
 		return id;
 	}
 	return 0;
@@ -546,11 +719,12 @@ static uint32_t pidfd_pid(int fd)
 #define MAX_IOV 8 /* as the other backends: madvise records per process_madvise call */
 
 static void record_process_madvise(const struct mt_call_args *c, uint32_t tid, uint64_t t,
-				   uint32_t stack, bool consumer)
+				   uint32_t stack)
 {
 	struct iovec iov[MAX_IOV], local, remote;
 	size_t vlen = (size_t)c->a[2], n = vlen < MAX_IOV ? vlen : MAX_IOV;
 	uint32_t target = pidfd_pid((int)c->a[0]);
+	struct mt_madvise m;
 	long got;
 
 	memset(iov, 0, sizeof(iov));
@@ -563,140 +737,130 @@ static void record_process_madvise(const struct mt_call_args *c, uint32_t tid, u
 	if (got < 0)
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct mt_madvise *m = (void *)rec_new(MT_MADVISE, sizeof(*m), t, ag.pid, tid,
-						      consumer);
-
-		if (!m)
-			return;
-		m->h.flags = MT_F_PROCESS_MADVISE | (vlen > MAX_IOV ? MT_F_IOV_TRUNC : 0);
-		m->h.stack_id = stack;
-		m->addr = (uint64_t)iov[i].iov_base;
-		m->len = iov[i].iov_len;
-		m->advice = (int32_t)c->a[3];
-		m->ret = c->ret;
-		m->target_pid = target;
-		rec_done(&m->h, consumer);
+		hdr(&m.h, MT_MADVISE, sizeof(m), t, ag.pid, tid);
+		m.h.flags = MT_F_PROCESS_MADVISE | (vlen > MAX_IOV ? MT_F_IOV_TRUNC : 0);
+		m.h.stack_id = stack;
+		m.addr = (uint64_t)iov[i].iov_base;
+		m.len = iov[i].iov_len;
+		m.advice = (int32_t)c->a[3];
+		m.ret = c->ret;
+		m.target_pid = target;
+		put(&m.h, false);
 	}
 }
 
-/* One call as the bpf backend records it. */
-static void record(const struct mt_call_args *c, uint32_t tid, uint64_t t, bool consumer)
+static void rss_after_call(const struct mt_call_args *c, uint64_t t);
+static bool work_claim(uint64_t now);
+static void periodic(uint64_t now, bool agent);
+
+/* One call as the bpf backend records it, from the thread that made it. */
+static void record(const struct mt_call_args *c, uint32_t tid, uint64_t t)
 {
+	union {
+		struct mt_hdr h;
+		struct mt_mmap mmap;
+		struct mt_munmap munmap;
+		struct mt_mremap mremap;
+		struct mt_madvise madvise;
+		struct mt_brk brk;
+		struct mt_mprotect mprotect;
+	} u;
 	uint32_t stack = 0;
-	struct mt_hdr *h;
 
 	if (ag.stacks && c->caller && is_release(c))
-		stack = stack_id(c->caller, t, consumer);
+		stack = stack_id(c->caller, t);
 	switch (c->nr) {
-	case SYS_mmap: {
-		struct mt_mmap *m = (void *)(h = rec_new(MT_MMAP, sizeof(*m), t, ag.pid, tid,
-							  consumer));
-
-		if (!h)
-			break;
-		m->addr = (uint64_t)c->a[0];
-		m->len = (uint64_t)c->a[1];
-		m->prot = (uint32_t)c->a[2];
-		m->flags = (uint32_t)c->a[3];
-		m->fd = (int32_t)c->a[4];
-		m->off = (uint64_t)c->a[5];
-		m->ret = c->ret;
+	case SYS_mmap:
+		hdr(&u.h, MT_MMAP, sizeof(u.mmap), t, ag.pid, tid);
+		u.mmap.addr = (uint64_t)c->a[0];
+		u.mmap.len = (uint64_t)c->a[1];
+		u.mmap.prot = (uint32_t)c->a[2];
+		u.mmap.flags = (uint32_t)c->a[3];
+		u.mmap.fd = (int32_t)c->a[4];
+		u.mmap.off = (uint64_t)c->a[5];
+		u.mmap.ret = c->ret;
 		break;
-	}
-	case SYS_munmap: {
-		struct mt_munmap *m = (void *)(h = rec_new(MT_MUNMAP, sizeof(*m), t, ag.pid, tid,
-							    consumer));
-
-		if (!h)
-			break;
-		m->addr = (uint64_t)c->a[0];
-		m->len = (uint64_t)c->a[1];
-		m->ret = c->ret;
+	case SYS_munmap:
+		hdr(&u.h, MT_MUNMAP, sizeof(u.munmap), t, ag.pid, tid);
+		u.munmap.addr = (uint64_t)c->a[0];
+		u.munmap.len = (uint64_t)c->a[1];
+		u.munmap.ret = c->ret;
 		break;
-	}
-	case SYS_mremap: {
-		struct mt_mremap *m = (void *)(h = rec_new(MT_MREMAP, sizeof(*m), t, ag.pid, tid,
-							    consumer));
-
-		if (!h)
-			break;
-		m->old_addr = (uint64_t)c->a[0];
-		m->old_len = (uint64_t)c->a[1];
-		m->new_len = (uint64_t)c->a[2];
-		m->flags = (uint32_t)c->a[3];
-		m->new_addr = (uint64_t)c->a[4];
-		m->ret = c->ret;
+	case SYS_mremap:
+		hdr(&u.h, MT_MREMAP, sizeof(u.mremap), t, ag.pid, tid);
+		u.mremap.old_addr = (uint64_t)c->a[0];
+		u.mremap.old_len = (uint64_t)c->a[1];
+		u.mremap.new_len = (uint64_t)c->a[2];
+		u.mremap.flags = (uint32_t)c->a[3];
+		u.mremap.new_addr = (uint64_t)c->a[4];
+		u.mremap.ret = c->ret;
 		break;
-	}
-	case SYS_madvise: {
-		struct mt_madvise *m = (void *)(h = rec_new(MT_MADVISE, sizeof(*m), t, ag.pid, tid,
-							     consumer));
-
-		if (!h)
-			break;
-		m->addr = (uint64_t)c->a[0];
-		m->len = (uint64_t)c->a[1];
-		m->advice = (int32_t)c->a[2];
-		m->ret = c->ret;
-		m->target_pid = ag.pid;
+	case SYS_madvise:
+		hdr(&u.h, MT_MADVISE, sizeof(u.madvise), t, ag.pid, tid);
+		u.madvise.addr = (uint64_t)c->a[0];
+		u.madvise.len = (uint64_t)c->a[1];
+		u.madvise.advice = (int32_t)c->a[2];
+		u.madvise.ret = c->ret;
+		u.madvise.target_pid = ag.pid;
 		break;
-	}
-	case SYS_brk: {
-		struct mt_brk *m = (void *)(h = rec_new(MT_BRK, sizeof(*m), t, ag.pid, tid, consumer));
-
-		if (!h)
-			break;
-		m->addr = (uint64_t)c->a[0];
-		m->ret = c->ret;
+	case SYS_brk:
+		hdr(&u.h, MT_BRK, sizeof(u.brk), t, ag.pid, tid);
+		u.brk.addr = (uint64_t)c->a[0];
+		u.brk.ret = c->ret;
 		break;
-	}
-	case SYS_mprotect: {
-		struct mt_mprotect *m = (void *)(h = rec_new(MT_MPROTECT, sizeof(*m), t, ag.pid, tid,
-							      consumer));
-
-		if (!h)
-			break;
-		m->addr = (uint64_t)c->a[0];
-		m->len = (uint64_t)c->a[1];
-		m->prot = (uint32_t)c->a[2];
-		m->ret = c->ret;
+	case SYS_mprotect:
+		hdr(&u.h, MT_MPROTECT, sizeof(u.mprotect), t, ag.pid, tid);
+		u.mprotect.addr = (uint64_t)c->a[0];
+		u.mprotect.len = (uint64_t)c->a[1];
+		u.mprotect.prot = (uint32_t)c->a[2];
+		u.mprotect.ret = c->ret;
 		break;
-	}
 	case SYS_process_madvise:
-		record_process_madvise(c, tid, t, stack, consumer);
-		h = NULL;
-		break;
+		record_process_madvise(c, tid, t, stack);
+		rss_after_call(c, t);
+		return;
 	default:
 		return;
 	}
-	if (h) {
-		h->stack_id = stack;
-		rec_done(h, consumer);
-	}
-
-	/* what may explain the next change of RSS the agent thread sees */
-	if (is_release(c) || c->nr == SYS_brk) {
-		__atomic_store_n(&ag.release_ns, t, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&ag.release_seq, 1, __ATOMIC_RELEASE);
-		/* have the agent thread read RSS soon, at most once per gap */
-		if (!consumer && t - __atomic_load_n(&ag.wake_ns, __ATOMIC_RELAXED) >= ag.rss_gap_ns) {
-			__atomic_store_n(&ag.wake_ns, t, __ATOMIC_RELAXED);
-			wake_agent();
-		}
-	} else if (is_populate(c)) {
-		__atomic_store_n(&ag.populate_ns, t, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&ag.populate_seq, 1, __ATOMIC_RELEASE);
-	}
+	u.h.stack_id = stack;
+	put(&u.h, false);
+	rss_after_call(c, t);
+	if (work_claim(t))
+		periodic(t, false);
 }
 
 void mt_agent_record(const struct mt_call_args *c)
 {
-	if (!mt_recording())
-		return;
-	record(c, mt_tid(), now_ns(), false);
+	record(c, mt_tid(), now_ns());
 }
 
 /* ---- RSS ---- */
+
+/*
+ * The RSS reading and what was last recorded: shared by the program's
+ * threads (a read right after a release) and the agent thread (the
+ * periodic one). Whoever cannot take the lock at once skips its reading.
+ */
+static int rss_lock;
+
+static bool rss_trylock(void)
+{
+	int zero = 0;
+
+	return __atomic_compare_exchange_n(&rss_lock, &zero, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static void rss_lock_wait(void)
+{
+	while (!rss_trylock())
+		mt_sys0(SYS_sched_yield);
+}
+
+static void rss_unlock(void)
+{
+	__atomic_store_n(&rss_lock, 0, __ATOMIC_RELEASE);
+}
 
 static bool pread_text(int fd, char *buf, size_t len)
 {
@@ -717,21 +881,21 @@ static bool read_counters(struct mt_counters *c)
 }
 
 static void emit_rss(const struct mt_counters *c, uint32_t reason, uint64_t t, uint16_t flags,
-		     uint64_t smaps_rss, uint64_t lazyfree, bool consumer)
+		     uint64_t smaps_rss, uint64_t lazyfree, bool agent)
 {
-	struct mt_rss *r = (void *)rec_new(MT_RSS, sizeof(*r), t, ag.pid, ag.pid, consumer);
+	struct mt_rss r;
 
-	if (!r)
-		return;
-	r->h.flags = MT_F_SYNTH | flags;
-	r->anon = c->anon;
-	r->file = c->file;
-	r->shmem = c->shmem;
-	r->swap = c->swap;
-	r->smaps_rss = smaps_rss;
-	r->lazyfree = lazyfree;
-	r->reason = reason;
-	rec_done(&r->h, consumer);
+	/* a process-wide value: pid and tid are the process's, as the bpf backend has them */
+	hdr(&r.h, MT_RSS, sizeof(r), t, ag.pid, ag.pid);
+	r.h.flags = MT_F_SYNTH | flags;
+	r.anon = c->anon;
+	r.file = c->file;
+	r.shmem = c->shmem;
+	r.swap = c->swap;
+	r.smaps_rss = smaps_rss;
+	r.lazyfree = lazyfree;
+	r.reason = reason;
+	put(&r.h, agent);
 }
 
 static bool same_counters(const struct mt_counters *a, const struct mt_counters *b)
@@ -741,17 +905,18 @@ static bool same_counters(const struct mt_counters *a, const struct mt_counters 
 }
 
 /*
- * A new reading c: record it if it changed, with the reason the bpf backend
- * would give. A fall that follows a release (munmap, madvise, ...) is that
- * call's (MT_RSS_SYSCALL, stamped with the call's time so the timeline
- * pairs them); a fall with no call since is reclaim; growth is page faults
- * unless a populating call came since. any_time: not rate-limited (the
- * caller is about to record a sample or the end and wants no delta in it).
+ * A new reading c (rss lock held): record it if it changed, with the
+ * reason the bpf backend would give. A fall that follows a release
+ * (munmap, madvise, ...) is that call's (MT_RSS_SYSCALL, stamped with the
+ * call's time so the timeline pairs them); a fall with no call since is
+ * reclaim; growth is page faults unless a populating call came since.
+ * any_time: not rate-limited (the caller is about to record a sample or
+ * the end and wants no delta in it).
  */
-static void rss_update(const struct mt_counters *c, uint64_t now, bool any_time, bool consumer)
+static void rss_update(const struct mt_counters *c, uint64_t now, bool any_time, bool agent)
 {
-	uint64_t rel = __atomic_load_n(&ag.release_seq, __ATOMIC_ACQUIRE);
-	uint64_t pop = __atomic_load_n(&ag.populate_seq, __ATOMIC_ACQUIRE);
+	uint64_t rel = __atomic_load_n(&ag.release_ns, __ATOMIC_RELAXED);
+	uint64_t pop = __atomic_load_n(&ag.populate_ns, __ATOMIC_RELAXED);
 	bool dec, inc;
 	uint32_t reason;
 	uint64_t t = now;
@@ -768,187 +933,182 @@ static void rss_update(const struct mt_counters *c, uint64_t now, bool any_time,
 	      c->swap > at.last.swap;
 	if (dec && rel != at.seen_release) {
 		reason = MT_RSS_SYSCALL;
-		t = __atomic_load_n(&ag.release_ns, __ATOMIC_RELAXED);
+		t = rel;
 	} else if (inc && !dec && pop != at.seen_populate) {
 		reason = MT_RSS_SYSCALL;
-		t = __atomic_load_n(&ag.populate_ns, __ATOMIC_RELAXED);
+		t = pop;
 	} else {
 		if (!any_time && now - at.last_emit_ns < ag.rss_ns)
 			return; /* the change stays pending until the next interval */
 		reason = dec ? MT_RSS_RECLAIM : MT_RSS_FAULT;
 	}
-	emit_rss(c, reason, t, 0, 0, 0, consumer);
+	emit_rss(c, reason, t, 0, 0, 0, agent);
 	at.last = *c;
 	at.seen_release = rel;
 	at.seen_populate = pop;
 	at.last_emit_ns = now;
 }
 
-static void rss_check(uint64_t now, bool consumer)
+/*
+ * After a call on a program thread: note what it may explain, and at most
+ * once per rss_gap_ns read RSS right here, so a fall it caused is recorded
+ * at its exit (like the bpf backend does), in this thread's buffer right
+ * after the call.
+ */
+static void rss_after_call(const struct mt_call_args *c, uint64_t t)
 {
-	struct mt_counters c;
+	struct mt_counters now;
 
-	if (read_counters(&c))
-		rss_update(&c, now, false, consumer);
+	/* a plain store: the agent only needs to see that it changed since the last reading */
+	if (is_release(c) || c->nr == SYS_brk)
+		__atomic_store_n(&ag.release_ns, t, __ATOMIC_RELAXED);
+	else if (is_populate(c))
+		__atomic_store_n(&ag.populate_ns, t, __ATOMIC_RELAXED);
+	else
+		return;
+	if (t - __atomic_load_n(&ag.rss_read_ns, __ATOMIC_RELAXED) < ag.rss_gap_ns || ag.exiting ||
+	    !rss_trylock())
+		return;
+	__atomic_store_n(&ag.rss_read_ns, t, __ATOMIC_RELAXED);
+	if (read_counters(&now))
+		rss_update(&now, t, false, false);
+	rss_unlock();
 }
 
-/* A periodic sample with smaps_rollup's Rss and LazyFree. */
-static void rss_sample(uint64_t now, bool consumer)
+/* The periodic reading (rss lock held), and every smaps interval a sample with smaps_rollup. */
+static void rss_periodic(uint64_t now, bool agent)
 {
 	struct mt_counters c;
 	uint64_t rss = 0, lazy = 0;
 	uint16_t flags = 0;
 
+	ag.rss_read_ns = now;
 	if (!read_counters(&c))
 		return;
+	if (now < at.next_smaps_ns) {
+		rss_update(&c, now, false, agent);
+		return;
+	}
+	at.next_smaps_ns = now + ag.smaps_ns;
 	if (pread_text(ag.smaps_fd, at.buf, sizeof(at.buf)) &&
 	    mt_parse_smaps_rollup(at.buf, &rss, &lazy))
 		flags = MT_F_SMAPS;
-	rss_update(&c, now, true, consumer);
-	emit_rss(&c, MT_RSS_SAMPLE, now, flags, rss, lazy, consumer);
+	rss_update(&c, now, true, agent);
+	emit_rss(&c, MT_RSS_SAMPLE, now, flags, rss, lazy, agent);
 	at.last = c;
 	at.last_emit_ns = now;
 }
 
-/* The baseline of a newly traced address space. */
-static void rss_start(uint64_t now, bool consumer)
+/* The baseline of a newly traced address space (a program thread). */
+static void rss_start(uint64_t now)
 {
 	struct mt_counters c;
 
-	if (!read_counters(&c))
-		return;
-	emit_rss(&c, MT_RSS_START, now, 0, 0, 0, consumer);
-	at.last = c;
-	at.seen_release = __atomic_load_n(&ag.release_seq, __ATOMIC_ACQUIRE);
-	at.seen_populate = __atomic_load_n(&ag.populate_seq, __ATOMIC_ACQUIRE);
-	at.last_emit_ns = now;
-	at.next_rss_ns = now + ag.rss_ns;
+	rss_lock_wait();
+	if (read_counters(&c)) {
+		emit_rss(&c, MT_RSS_START, now, 0, 0, 0, false);
+		at.last = c;
+		at.seen_release = __atomic_load_n(&ag.release_ns, __ATOMIC_RELAXED);
+		at.seen_populate = __atomic_load_n(&ag.populate_ns, __ATOMIC_RELAXED);
+		at.last_emit_ns = now;
+	}
 	at.next_smaps_ns = ag.smaps_ns ? now + ag.smaps_ns : UINT64_MAX;
+	rss_unlock();
 }
 
-static void report_lost(bool consumer)
+static void report_lost(bool agent)
 {
 	uint64_t lost = __atomic_load_n(&ag.ring.lost, __ATOMIC_RELAXED);
-	struct mt_lost *l;
+	struct mt_lost l;
 
 	if (lost <= at.lost_reported)
 		return;
-	l = (void *)rec_new(MT_LOST, sizeof(*l), raw_now_ns(), ag.pid, ag.pid, consumer);
-	if (!l)
-		return;
-	l->count = lost - at.lost_reported;
-	l->cpu = ~0u;
-	rec_done(&l->h, consumer);
+	hdr(&l.h, MT_LOST, sizeof(l), raw_now_ns(), ag.pid, ag.pid);
+	l.count = lost - at.lost_reported;
+	l.cpu = ~0u;
+	put(&l.h, agent);
 	at.lost_reported = lost;
 }
 
-/* ---- catching: seccomp user notifications ---- */
-
-static bool own_thread(uint32_t tid)
+/*
+ * The periodic work (RSS every rss interval, smaps_rollup every smaps
+ * interval, the lost count, buffers of threads gone quiet, the ring) is
+ * done by whichever program thread records a call first once it is due,
+ * inline (a few microseconds every rss interval), and otherwise by the agent
+ * thread. The agent thread sleeps on a timer that every round of periodic
+ * work pushes further: while the program is busy the agent thread never
+ * runs. (When it ran on another CPU, every munmap and madvise of a
+ * single-threaded program had to flush that CPU's TLB as well: on the
+ * benchmark loop this cost more than the recording.)
+ */
+static void arm_timer(uint64_t at_ns)
 {
-	/* a signal 0 to tid as a thread of this process: only true for our own threads */
-	return mt_sys3(SYS_tgkill, ag.pid, tid, 0) == 0;
+	struct itimerspec its = { { 0, 0 },
+				  { (time_t)(at_ns / 1000000000ull), (long)(at_ns % 1000000000ull) } };
+
+	if (ag.timer_fd >= 0)
+		mt_sys4(SYS_timerfd_settime, ag.timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* Answer one notification: perform the call here (same address space) and record it. */
-static void serve_one(void)
+/* Is the periodic work due, and is it ours to do (one taker per round)? */
+static bool work_claim(uint64_t now)
 {
-	struct seccomp_notif n;
-	struct seccomp_notif_resp resp;
-	struct mt_call_args c;
-	uint64_t t;
+	uint64_t due = __atomic_load_n(&ag.next_work_ns, __ATOMIC_RELAXED);
 
-	memset(&n, 0, sizeof(n));
-	if (mt_sys3(SYS_ioctl, ag.listen_fd, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0)
-		return; /* ENOENT: the caller went away before we read it */
-	memset(&resp, 0, sizeof(resp));
-	resp.id = n.id;
-	/*
-	 * A process sharing our filter but not our address space (a child that
-	 * has not yet set up its own agent, a vfork child) runs the call itself.
-	 */
-	if (ag.passive || !own_thread(n.pid)) {
-		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		mt_sys3(SYS_ioctl, ag.listen_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-		ag.passed_on++;
+	return now >= due && __atomic_compare_exchange_n(&ag.next_work_ns, &due, now + ag.rss_ns,
+							 false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+static void periodic(uint64_t now, bool agent)
+{
+	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) || ag.exiting)
 		return;
+	if (agent)
+		rss_lock_wait();
+	if (agent || rss_trylock()) {
+		rss_periodic(now, agent);
+		rss_unlock();
 	}
-	memset(&c, 0, sizeof(c));
-	c.nr = n.data.nr;
-	for (int i = 0; i < 6; i++)
-		c.a[i] = (long)n.data.args[i];
-	c.caller = n.data.instruction_pointer;
-	c.ret = mt_raw_syscall(c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5]);
-	t = raw_now_ns();
-	if (mt_is_err(c.ret))
-		resp.error = (int32_t)c.ret;
-	else
-		resp.val = c.ret;
-	/* the caller waits for this answer: record afterwards */
-	mt_sys3(SYS_ioctl, ag.listen_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-	ag.caught++;
-	if (__atomic_load_n(&ag.on, __ATOMIC_RELAXED) && !ag.exiting)
-		record(&c, n.pid, t, true);
+	report_lost(agent);
+	/* threads gone quiet: their records should not wait for their next call */
+	tb_flush(false, now);
+	drain_if_free();
+	/* the agent thread takes over only if no call comes for two intervals */
+	arm_timer(now + (agent ? ag.rss_ns : 2 * ag.rss_ns));
 }
 
-/* Serve every notification pending now. */
-static void serve(void)
-{
-	struct pollfd p = { ag.listen_fd, POLLIN, 0 };
+/* ---- catching: calls the filter traps (trap.c hands them over) ---- */
 
-	while (mt_sys3(SYS_poll, &p, 1, 0) > 0 && (p.revents & POLLIN)) {
-		serve_one();
-		p.revents = 0;
-	}
+bool mt_catching(void)
+{
+	return __atomic_load_n(&ag.catching, __ATOMIC_RELAXED);
+}
+
+void mt_trapped_call(const struct mt_call_args *c)
+{
+	__atomic_add_fetch(&ag.caught, 1, __ATOMIC_RELAXED);
+	if (mt_recording())
+		record(c, mt_tid(), now_ns());
 }
 
 /* ---- the agent thread ---- */
 
 static int agent_thread(void *arg)
 {
-	struct pollfd p[2];
-	uint64_t now, next, ev;
-	int np, timeout;
+	uint64_t expired, now;
 
 	(void)arg;
 	for (;;) {
-		now = raw_now_ns();
-		next = at.next_rss_ns < at.next_smaps_ns ? at.next_rss_ns : at.next_smaps_ns;
-		if (mt_ring_used(&ag.ring) && next > now + DRAIN_NS)
-			next = now + DRAIN_NS;
-		timeout = next > now ? (int)((next - now + MS - 1) / MS) : 0;
-		if (!__atomic_load_n(&ag.on, __ATOMIC_RELAXED) && !ag.passive)
-			timeout = -1; /* nothing to record: only notifications, if any */
-		np = 0;
-		p[np++] = (struct pollfd){ ag.evfd, POLLIN, 0 };
-		if (ag.listen_fd >= 0)
-			p[np++] = (struct pollfd){ ag.listen_fd, POLLIN, 0 };
-		mt_sys3(SYS_poll, p, np, timeout);
-		if (p[0].revents & POLLIN) {
-			mt_sys3(SYS_read, ag.evfd, &ev, sizeof(ev));
-			__atomic_store_n(&ag.wake_pending, 0, __ATOMIC_RELEASE);
-		}
-		if (np > 1 && (p[1].revents & POLLIN))
-			serve();
-		if (ag.passive)
+		/* blocks until the timer fires: only once the program has gone quiet */
+		if (mt_sys3(SYS_read, ag.timer_fd, &expired, sizeof(expired)) < 0) {
+			raw_sleep_ns(ag.rss_ns); /* never a busy loop, whatever happened to the timer */
 			continue;
-		lock_consumer();
-		drain();
-		if (__atomic_load_n(&ag.on, __ATOMIC_RELAXED) && !ag.exiting) {
-			now = raw_now_ns();
-			if (__atomic_load_n(&ag.release_seq, __ATOMIC_ACQUIRE) != at.seen_release ||
-			    now >= at.next_rss_ns)
-				rss_check(now, true);
-			if (now >= at.next_rss_ns)
-				at.next_rss_ns = now + ag.rss_ns;
-			if (now >= at.next_smaps_ns) {
-				rss_sample(now, true);
-				at.next_smaps_ns = now + ag.smaps_ns;
-			}
-			report_lost(true);
-			drain();
 		}
-		unlock_consumer();
+		now = raw_now_ns();
+		if (work_claim(now))
+			periodic(now, true);
+		else if (__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) && !ag.exiting)
+			arm_timer(__atomic_load_n(&ag.next_work_ns, __ATOMIC_RELAXED) + ag.rss_ns);
 	}
 	return 0;
 }
@@ -1006,10 +1166,10 @@ struct range_scan {
  * now, but not the agent's own, not the dynamic loader's (it maps the
  * libraries of the next program after an exec) and not the vDSO's. Nor a
  * program linked at a fixed address: the filter outlives exec, and a next
- * program linked at the same fixed address would have its calls there sent
- * to a listener that no longer exists (ENOSYS). Everything watched lies at
- * an address ASLR chose, which the next program's code is vanishingly
- * unlikely to occupy.
+ * program linked at the same fixed address, if no agent runs in it to
+ * handle SIGSYS, would be killed by its first trap there. Everything
+ * watched lies at an address ASLR chose, which the next program's code is
+ * vanishingly unlikely to occupy.
  */
 static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -1074,31 +1234,47 @@ static long install_filter(unsigned long flags)
 	return mt_sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 }
 
-/* A new listener for this (single-threaded) process: a forked child's own. */
-static int new_listener(void)
+/* Is the program a Go program (its runtime makes its own system calls)? */
+static bool exe_is_go(void)
 {
-	long fd = install_filter(SECCOMP_FILTER_FLAG_NEW_LISTENER |
-				 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+	char buf[64 * 1024];
+	ElfW(Ehdr) eh;
+	ElfW(Shdr) sh, strs;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	bool go = false;
 
 	if (fd < 0)
-		return (int)fd;
-	mt_sys3(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	return high_fd((int)fd);
+		return false;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || eh.e_shentsize != sizeof(sh) ||
+	    eh.e_shstrndx >= eh.e_shnum ||
+	    pread(fd, &strs, sizeof(strs), (off_t)(eh.e_shoff + eh.e_shstrndx * sizeof(sh))) !=
+		    sizeof(strs) ||
+	    strs.sh_size >= sizeof(buf) ||
+	    pread(fd, buf, strs.sh_size, (off_t)strs.sh_offset) != (ssize_t)strs.sh_size)
+		goto out;
+	buf[strs.sh_size] = '\0';
+	for (int i = 0; i < eh.e_shnum && !go; i++) {
+		if (pread(fd, &sh, sizeof(sh), (off_t)(eh.e_shoff + i * sizeof(sh))) != sizeof(sh))
+			break;
+		go = sh.sh_name < strs.sh_size && (!strcmp(buf + sh.sh_name, ".go.buildinfo") ||
+						   !strcmp(buf + sh.sh_name, ".gopclntab"));
+	}
+out:
+	close(fd);
+	return go;
 }
 
 /*
- * Build and install the filter. Returns 0, or fills why (for the note and
- * the trace) and returns -1; the agent then records what its hooks see.
+ * Build and install the filter, SIGSYS handler first. Returns 0, or fills
+ * why (for the note and the trace) and returns -1: the agent then records
+ * what its hooks see.
  */
 static int catch_setup(char *why, size_t whylen)
 {
 	static struct mt_code_range ranges[MAX_RANGES];
 	struct range_scan s = { .r = ranges };
-	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC |
-			      SECCOMP_FILTER_FLAG_TSYNC_ESRCH |
-			      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 	Dl_info self;
-	long fd;
+	long r;
 
 	if (!aslr_on()) {
 		snprintf(why, whylen, "address space layout randomization is off");
@@ -1112,31 +1288,54 @@ static int catch_setup(char *why, size_t whylen)
 	s.interp = getauxval(AT_BASE);
 	s.vdso = getauxval(AT_SYSINFO_EHDR);
 	dl_iterate_phdr(scan_object, &s);
+	/*
+	 * Go's runtime sets signal handlers and masks with its own system calls;
+	 * in a program at a fixed address (not watched, see scan_object) it
+	 * would take SIGSYS back and leave it blocked.
+	 */
+	if (s.exe_fixed && exe_is_go()) {
+		snprintf(why, whylen, "a Go program that is not position-independent (built "
+				      "without -buildmode=pie)");
+		return -1;
+	}
 	if (s.exe_fixed)
 		info("agent.uncaught", "calls made by the program's own code (not position-"
 				       "independent), unless through libc");
 	if (s.too_many)
 		info("agent.uncaught", "calls made by some libraries (too many to watch)");
 	ag.filter_len = mt_filter_build(ag.filter, MT_FILTER_MAX, (uint64_t)mt_raw_syscall_ret,
-					ranges, s.n, memory_nrs,
-					(int)(sizeof(memory_nrs) / sizeof(memory_nrs[0])));
+					ranges, s.n, trapped,
+					(int)(sizeof(trapped) / sizeof(trapped[0])), MT_TRAP_DATA);
 	if (ag.filter_len < 0) {
 		snprintf(why, whylen, "the filter does not fit");
 		return -1;
 	}
-	/* without CAP_SYS_ADMIN the kernel wants no_new_privs first */
-	fd = install_filter(flags);
-	if (fd == -EACCES) {
-		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		fd = install_filter(flags);
-	}
-	if (fd < 0) {
-		snprintf(why, whylen, "seccomp user notification is not available (%s)",
-			 fd == -EINVAL ? "kernel older than 5.19?" : strerror((int)-fd));
+	r = mt_trap_install();
+	if (r < 0) {
+		snprintf(why, whylen, "cannot handle SIGSYS: %s", strerror((int)-r));
 		return -1;
 	}
-	mt_sys3(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	ag.listen_fd = high_fd((int)fd);
+	/*
+	 * TSYNC: every thread, should an earlier constructor have started one.
+	 * SPEC_ALLOW: the agent is no sandbox; without it a kernel booted with
+	 * spec_store_bypass_disable=seccomp would slow the whole program down.
+	 */
+	r = install_filter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+	if (r == -EACCES) {
+		/* without CAP_SYS_ADMIN the kernel wants no_new_privs first */
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		r = install_filter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+	}
+	if (r != 0) {
+		mt_trap_uninstall();
+		if (r > 0)
+			snprintf(why, whylen, "thread %ld cannot take the seccomp filter", r);
+		else
+			snprintf(why, whylen, "cannot install a seccomp filter: %s",
+				 strerror((int)-r));
+		return -1;
+	}
+	__atomic_store_n(&ag.catching, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -1190,19 +1389,6 @@ static void write_fork_record(uint32_t parent, uint32_t parent_tid, uint32_t chi
 	out_write((const unsigned char *)&f, sizeof(f));
 }
 
-static int passive_thread(void *arg)
-{
-	struct pollfd p;
-
-	(void)arg;
-	for (;;) {
-		p = (struct pollfd){ ag.listen_fd, POLLIN, 0 };
-		if (mt_sys3(SYS_poll, &p, 1, -1) > 0)
-			serve();
-	}
-	return 0;
-}
-
 static void open_proc_fds(void)
 {
 	ag.status_fd = high_fd((int)mt_sys3(SYS_open, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0));
@@ -1213,45 +1399,39 @@ static void open_proc_fds(void)
 /*
  * In a new child (single-threaded; async-signal-safe calls only). It
  * inherited a copy of the parent's ring and descriptors: the ring's
- * records are the parent's to write, the /proc descriptors are the
- * parent's files, and the filter's listener is the parent's. A child we
- * follow gets its own of each; one we do not follow stops recording, but
- * if the filter is in place it still needs a listener of its own, since
- * the parent's goes away with the parent.
+ * records are the parent's to write, and the /proc descriptors are the
+ * parent's files. A child we follow gets its own of each; one we do not
+ * follow stops recording. The filter and the SIGSYS handler come with the
+ * fork: the child's trapped calls are made (and recorded if followed) by
+ * the handler in the child itself.
  */
 static void fork_child(void)
 {
 	uint32_t parent = ag.pid, parent_tid = ag.fork_tid ? ag.fork_tid : tls_tid;
-	int inherited_listener = ag.listen_fd, err;
 	void *mem;
 	size_t len;
 
 	tls_tid = 0;
-	tls_internal++;
 	ag.pid = (uint32_t)mt_sys0(SYS_getpid);
 	ag.consumer = 0;
-	ag.wake_pending = 0;
 	ag.fork_tid = 0;
 	ag.thr_mem = NULL;
-	if (!ag.on) {
-		if (ag.listen_fd >= 0)
-			goto passive;
-		tls_internal--;
+	if (!parent_tid)
+		parent_tid = parent;
+	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED))
 		return;
-	}
+	mt_tls_internal++;
 	if (!ag.follow) {
-		write_fork_record(parent, parent_tid ? parent_tid : parent, ag.pid);
-		__atomic_store_n(&ag.on, 0, __ATOMIC_RELAXED);
+		write_fork_record(parent, parent_tid, ag.pid);
+		__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
 		close_fd(&ag.out_fd);
-		close_fd(&ag.evfd);
+		close_fd(&ag.timer_fd);
 		close_fd(&ag.status_fd);
 		close_fd(&ag.smaps_fd);
 		mt_sys2(SYS_munmap, ag.ring_mem, ag.ring_len);
 		ag.ring_mem = NULL;
 		strip_env();
-		if (ag.listen_fd >= 0)
-			goto passive;
-		tls_internal--;
+		mt_tls_internal--;
 		return;
 	}
 
@@ -1261,57 +1441,41 @@ static void fork_child(void)
 					     -1, 0);
 	if (mt_is_err((long)ag.ring_mem)) {
 		ag.ring_mem = NULL;
-		__atomic_store_n(&ag.on, 0, __ATOMIC_RELAXED);
-		tls_internal--;
+		__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
+		mt_tls_internal--;
 		return;
 	}
 	mt_ring_init(&ag.ring, ag.ring_mem, ag.ring_len);
-	close_fd(&ag.evfd);
-	ag.evfd = high_fd((int)mt_sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
+	close_fd(&ag.timer_fd);
+	ag.timer_fd = high_fd((int)mt_sys2(SYS_timerfd_create, CLOCK_MONOTONIC, TFD_CLOEXEC));
 	close_fd(&ag.status_fd);
 	close_fd(&ag.smaps_fd);
 	open_proc_fds();
 	memset(ag.stack_ips, 0, sizeof(ag.stack_ips));
 	ag.stack_prefix = ((ag.pid % 0xfffffu) + 1) << 12;
 	memset(&at, 0, sizeof(at));
-	if (ag.listen_fd >= 0) {
-		ag.listen_fd = new_listener();
-		close_fd(&inherited_listener);
+	rss_lock = 0;
+	/* the parent's buffers came along: what they hold is the parent's to write */
+	for (unsigned int i = 0; i < ntbufs && i < MAX_TBUFS; i++) {
+		if (!tbufs[i])
+			continue;
+		tbufs[i]->state = TB_IDLE;
+		tbufs[i]->used = 0;
+		tbufs[i]->owner = tbufs[i] == tls_buf ? ag.pid : 0;
 	}
-	{
-		struct mt_task k;
-
-		memset(&k, 0, sizeof(k));
-		k.h.type = MT_TASK;
-		k.h.size = sizeof(k);
-		k.h.t_ns = raw_now_ns();
-		k.h.pid = parent;
-		k.h.tid = parent_tid ? parent_tid : parent;
-		k.event = MT_TASK_FORK;
-		k.other_pid = ag.pid;
-		get_comm(k.comm);
-		rec_put(&k.h, true);
-	}
-	rss_start(raw_now_ns(), true);
-	err = start_bare_thread(agent_thread, THREAD_STACK, &mem, &len);
-	if (err) {
-		__atomic_store_n(&ag.on, 0, __ATOMIC_RELAXED);
-		tls_internal--;
+	emit_task(MT_TASK_FORK, parent, parent_tid, ag.pid, 0, raw_now_ns());
+	rss_start(raw_now_ns());
+	ag.next_work_ns = raw_now_ns() + ag.rss_ns;
+	arm_timer(ag.next_work_ns + ag.rss_ns);
+	flush_own();
+	if (start_bare_thread(agent_thread, THREAD_STACK, &mem, &len)) {
+		__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
+		mt_tls_internal--;
 		return;
 	}
 	ag.thr_mem = mem;
 	ag.thr_len = len;
-	tls_internal--;
-	return;
-
-passive:
-	/* the parent's listener may go before we do: ours must answer for us */
-	ag.passive = true;
-	ag.listen_fd = new_listener();
-	close_fd(&inherited_listener);
-	if (ag.listen_fd >= 0 && start_bare_thread(passive_thread, PASSIVE_STACK, &mem, &len))
-		close_fd(&ag.listen_fd);
-	tls_internal--;
+	mt_tls_internal--;
 }
 
 void mt_on_fork_child(void)
@@ -1321,13 +1485,11 @@ void mt_on_fork_child(void)
 
 static void fork_prepare(void)
 {
-	if (!__atomic_load_n(&ag.on, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED))
 		return;
 	ag.fork_tid = mt_tid();
 	/* the parent's records up to the fork go out before the child's fork record */
-	lock_consumer();
-	drain();
-	unlock_consumer();
+	flush_all();
 }
 
 static void fork_parent(void)
@@ -1338,7 +1500,7 @@ static void fork_parent(void)
 void mt_on_spawn(pid_t child)
 {
 	if (mt_recording() && child > 0)
-		emit_task(MT_TASK_FORK, ag.pid, mt_tid(), (uint32_t)child, 0, now_ns(), false);
+		emit_task(MT_TASK_FORK, ag.pid, mt_tid(), (uint32_t)child, 0, now_ns());
 }
 
 void mt_on_thread_start(uint32_t creator_tid)
@@ -1346,37 +1508,48 @@ void mt_on_thread_start(uint32_t creator_tid)
 	if (!mt_recording())
 		return;
 	/* the record the bpf backend makes in the creator's context, made from the new thread */
-	emit_task(MT_TASK_CLONE, ag.pid, creator_tid, mt_tid(), 0, now_ns(), false);
+	emit_task(MT_TASK_CLONE, ag.pid, creator_tid, mt_tid(), 0, now_ns());
 	if (ag.have_key)
 		pthread_setspecific(ag.key, (void *)1);
 }
 
 static void thread_exit(void *v)
 {
+	struct tbuf *b = tls_buf;
+
 	(void)v;
 	if (mt_recording() && !ag.exiting)
-		emit_task(MT_TASK_THREAD_EXIT, ag.pid, mt_tid(), 0, 0, now_ns(), false);
+		emit_task(MT_TASK_THREAD_EXIT, ag.pid, mt_tid(), 0, 0, now_ns());
+	if (!b)
+		return;
+	/* out, and free for the next thread (buffers are never unmapped: others may look) */
+	if (tb_steal(b, true)) {
+		tb_out(b);
+		tls_buf = NULL;
+		__atomic_store_n(&b->owner, 0, __ATOMIC_RELEASE);
+		tb_release(b);
+	}
 }
 
 void mt_on_exit(int status)
 {
-	uint64_t now;
 	struct mt_counters c;
+	uint64_t now;
 
 	if (!mt_recording() || __atomic_exchange_n(&ag.exiting, true, __ATOMIC_ACQ_REL))
 		return;
-	lock_consumer();
 	now = now_ns();
-	emit_task(MT_TASK_EXIT, ag.pid, mt_tid(), 0, (status & 0xff) << 8, now, true);
+	emit_task(MT_TASK_EXIT, ag.pid, mt_tid(), 0, (status & 0xff) << 8, now);
 	/* RSS as the program leaves it, before the teardown frees it all */
+	rss_lock_wait();
 	if (read_counters(&c)) {
-		rss_update(&c, now, true, true);
-		emit_rss(&c, MT_RSS_END, now, 0, 0, 0, true);
+		rss_update(&c, now, true, false);
+		emit_rss(&c, MT_RSS_END, now, 0, 0, 0, false);
 	}
-	report_lost(true);
-	drain();
-	__atomic_store_n(&ag.on, 0, __ATOMIC_RELAXED);
-	unlock_consumer();
+	rss_unlock();
+	report_lost(false);
+	flush_all();
+	__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
 }
 
 static void on_exit_handler(int status, void *arg)
@@ -1388,11 +1561,9 @@ static void on_exit_handler(int status, void *arg)
 void mt_before_exec(int *undo)
 {
 	*undo = 0;
-	if (!__atomic_load_n(&ag.on, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED))
 		return;
-	lock_consumer();
-	drain();
-	unlock_consumer();
+	flush_all();
 	/* the next program of this process is traced too: it needs the descriptor */
 	if (!ag.follow && ag.out_fd >= 0) {
 		set_cloexec(ag.out_fd, false);
@@ -1437,7 +1608,7 @@ char *const *mt_exec_env(char *const *envp, char **out, size_t room, char *prelo
 	const char *p;
 	bool changed = false;
 
-	if (!__atomic_load_n(&ag.on, __ATOMIC_RELAXED) || !envp)
+	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) || !envp)
 		return envp;
 	for (n = 0; envp[n]; n++)
 		;
@@ -1622,7 +1793,7 @@ static void emit_maps(void)
 		if (!*name || *name == '[')
 			m.flags |= MAP_ANONYMOUS;
 		m.fd = -1;
-		rec_put(&m.h, false);
+		put(&m.h, false);
 	}
 	if (f)
 		fclose(f);
@@ -1735,7 +1906,7 @@ __attribute__((constructor)) static void agent_init(void)
 	bool catching = false;
 	int err;
 
-	tls_internal++;
+	mt_tls_internal++;
 	mt_hooks_resolve();
 	ag.pid = (uint32_t)getpid();
 	ag.follow = env_flag(MT_ENV_FOLLOW, false);
@@ -1761,7 +1932,7 @@ __attribute__((constructor)) static void agent_init(void)
 		goto out;
 	}
 	mt_ring_init(&ag.ring, ag.ring_mem, ag.ring_len);
-	ag.evfd = high_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	ag.timer_fd = high_fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
 	open_proc_fds();
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		save_env(names[i], getenv(names[i]));
@@ -1773,26 +1944,22 @@ __attribute__((constructor)) static void agent_init(void)
 		pthread_setspecific(ag.key, (void *)1);
 
 	/* this program, as the bpf backend records an exec: task, facts, mappings, RSS */
-	__atomic_store_n(&ag.on, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&mt_agent_on, 1, __ATOMIC_RELAXED);
 	now = now_ns();
-	emit_task(MT_TASK_EXEC, ag.pid, ag.pid, ag.pid, 0, now, false);
+	emit_task(MT_TASK_EXEC, ag.pid, ag.pid, ag.pid, 0, now);
 	if (ag.by_hand)
 		emit_exe_info();
 	emit_maps();
-	lock_consumer();
-	rss_start(now_ns(), false);
-	unlock_consumer();
+	rss_start(now_ns());
+	ag.next_work_ns = now_ns() + ag.rss_ns;
+	arm_timer(ag.next_work_ns + ag.rss_ns);
 
-	/*
-	 * The agent thread first: once the filter is in place, a libc call that
-	 * maps memory waits for it. (It is cloned from our own instruction on a
-	 * stack mapped the same way: neither is a call the filter sends us.)
-	 */
+	/* the thread that writes the records out: before the filter, it needs no SIGSYS */
 	err = start_bare_thread(agent_thread, THREAD_STACK, &mem, &len);
 	if (err) {
 		snprintf(msg, sizeof(msg), "cannot start the agent thread: %s; not recording",
 			 strerror(-err));
-		__atomic_store_n(&ag.on, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
 		note(MT_NOTE_WARN, msg);
 		goto out;
 	}
@@ -1800,8 +1967,6 @@ __attribute__((constructor)) static void agent_init(void)
 	ag.thr_len = len;
 	if (env_flag(MT_ENV_CATCH, true)) {
 		catching = catch_setup(why, sizeof(why)) == 0;
-		/* the thread polls the listener from its next round on */
-		wake_agent();
 	} else {
 		snprintf(why, sizeof(why), "%s=0", MT_ENV_CATCH);
 	}
@@ -1816,6 +1981,8 @@ __attribute__((constructor)) static void agent_init(void)
 		/* the user's own choice needs no warning */
 		note(env_flag(MT_ENV_CATCH, true) ? MT_NOTE_WARN : MT_NOTE_INFO, msg);
 	}
+	/* madvtrace learns about the new program now, while /proc still shows it */
+	flush_all();
 out:
-	tls_internal--;
+	mt_tls_internal--;
 }

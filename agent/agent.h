@@ -33,10 +33,16 @@ static inline bool mt_is_err(long r)
 	return r < 0 && r > -4096;
 }
 
-/* Is the agent recording this process, and is this thread not inside the agent itself? */
-bool mt_recording(void) MT_HIDDEN;
+extern int mt_agent_on MT_HIDDEN;
+extern MT_TLS int mt_tls_internal MT_HIDDEN;
 
-/* A call made through a hook, recorded when it returned (t_ns is taken here). */
+/* Is the agent recording this process, and is this thread not inside the agent itself? */
+static inline bool mt_recording(void)
+{
+	return __atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) && !mt_tls_internal;
+}
+
+/* A call made through a hook, recorded when it returned (t_ns is taken here); mt_recording() first. */
 struct mt_call_args {
 	long nr; /* x86-64 system call number */
 	long a[6];
@@ -47,6 +53,17 @@ void mt_agent_record(const struct mt_call_args *c) MT_HIDDEN;
 
 /* Is nr one of the calls the agent records? */
 bool mt_is_memory_call(long nr) MT_HIDDEN;
+
+/* The data of the filter's traps: how the SIGSYS handler knows its own (si_errno). */
+#define MT_TRAP_DATA 0x4d54
+
+/* Are calls caught (the filter is in place, SIGSYS is the agent's)? */
+bool mt_catching(void) MT_HIDDEN;
+/* A call the filter trapped, made by the SIGSYS handler: record it (trap.c). */
+void mt_trapped_call(const struct mt_call_args *c) MT_HIDDEN;
+/* Take SIGSYS over (the program's action kept aside), before the filter goes in. 0 or -errno. */
+int mt_trap_install(void) MT_HIDDEN;
+void mt_trap_uninstall(void) MT_HIDDEN;
 
 /* Process events, called by the hooks. */
 void mt_on_thread_start(uint32_t creator_tid) MT_HIDDEN;

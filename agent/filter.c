@@ -3,7 +3,7 @@
  * Classic BPF only jumps forward, by at most 255 instructions, and compares
  * 32 bits at a time: the 64-bit instruction pointer is kept in scratch
  * memory (M[0] low half, M[1] high half) and each code range is a short
- * block that returns SECCOMP_RET_USER_NOTIF itself, so no jump is long.
+ * block that returns the trap itself, so no jump is long.
  *
  * Calls of every other number return SECCOMP_RET_ALLOW having looked at
  * the number and architecture only, which lets the kernel cache the verdict
@@ -34,8 +34,8 @@ static void stmt(struct emitter *e, uint16_t code, uint32_t k)
 	emit(e, code, 0, 0, k);
 }
 
-/* The 11 instructions of one range: USER_NOTIF if start <= ip < end, else on to the next. */
-static void range_block(struct emitter *e, const struct mt_code_range *r)
+/* The 11 instructions of one range: trap if start <= ip < end, else on to the next. */
+static void range_block(struct emitter *e, const struct mt_code_range *r, uint32_t trap)
 {
 	uint32_t s_hi = r->start >> 32, s_lo = (uint32_t)r->start;
 	uint32_t e_hi = r->end >> 32, e_lo = (uint32_t)r->end;
@@ -51,37 +51,67 @@ static void range_block(struct emitter *e, const struct mt_code_range *r)
 	emit(e, BPF_JMP | BPF_JEQ | BPF_K, 0, 2, e_hi);		/* 7: hi < e_hi: inside */
 	stmt(e, BPF_LD | BPF_MEM, 0);				/* 8: A = lo */
 	emit(e, BPF_JMP | BPF_JGE | BPF_K, 1, 0, e_lo);		/* 9: lo >= e_lo: after */
-	stmt(e, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);	/* 10 */
+	stmt(e, BPF_RET | BPF_K, trap);			/* 10 */
 }
 
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#define ARG_BLOCK 5
+
 int mt_filter_build(struct sock_filter *prog, int cap, uint64_t own_ip,
-		    const struct mt_code_range *ranges, int nranges, const int *nrs, int nnrs)
+		    const struct mt_code_range *ranges, int nranges,
+		    const struct mt_filter_call *calls, int ncalls, uint16_t data)
 {
 	struct emitter e = { prog, cap, 0 };
-	int i;
+	int i, nargs = 0, a, ip_check;
 
-	if (nnrs > 200)
-		return -1; /* the number checks jump over each other: keep them short */
+	for (i = 0; i < ncalls; i++)
+		nargs += calls[i].arg >= 0;
+	/* every jump below stays within the 255 instructions cBPF allows */
+	if (ncalls + 1 + nargs * ARG_BLOCK > 250)
+		return -1;
 	stmt(&e, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	emit(&e, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AUDIT_ARCH_X86_64);
 	stmt(&e, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	stmt(&e, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	/* number i jumps over the remaining nnrs - 1 - i checks and the ALLOW after them */
-	for (i = 0; i < nnrs; i++)
-		emit(&e, BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(nnrs - i), 0, (uint32_t)nrs[i]);
-	stmt(&e, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	/*
+	 * Layout: the number checks, ALLOW, one argument block per call with a
+	 * condition, then the instruction pointer checks. Call i jumps to its
+	 * argument block or straight to the pointer checks.
+	 */
+	ip_check = 4 + ncalls + 1 + nargs * ARG_BLOCK;
+	for (i = 0, a = 0; i < ncalls; i++) {
+		int target = calls[i].arg >= 0 ? 4 + ncalls + 1 + ARG_BLOCK * a++ : ip_check;
 
+		emit(&e, BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(target - (4 + i + 1)), 0,
+		     (uint32_t)calls[i].nr);
+	}
+	stmt(&e, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	for (i = 0, a = 0; i < ncalls; i++) {
+		int base, arg = calls[i].arg;
+
+		if (arg < 0)
+			continue;
+		base = 4 + ncalls + 1 + ARG_BLOCK * a++;
+		/* a NULL pointer (both halves zero) changes nothing: allowed */
+		stmt(&e, BPF_LD | BPF_W | BPF_ABS, ARG_LO(arg));
+		emit(&e, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(ip_check - (base + 2)), 0);
+		stmt(&e, BPF_LD | BPF_W | BPF_ABS, ARG_LO(arg) + 4);
+		emit(&e, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(ip_check - (base + 4)), 0);
+		stmt(&e, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	}
+
+	/* the agent's own calls first, in as few instructions as possible: the common case */
+	stmt(&e, BPF_LD | BPF_W | BPF_ABS, IP_LO);
+	emit(&e, BPF_JMP | BPF_JEQ | BPF_K, 0, 3, (uint32_t)own_ip);
+	stmt(&e, BPF_LD | BPF_W | BPF_ABS, IP_HI);
+	emit(&e, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)(own_ip >> 32));
+	stmt(&e, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	stmt(&e, BPF_LD | BPF_W | BPF_ABS, IP_LO);
 	stmt(&e, BPF_ST, 0);
 	stmt(&e, BPF_LD | BPF_W | BPF_ABS, IP_HI);
 	stmt(&e, BPF_ST, 1);
-	/* the agent's own calls first: they are the common case */
-	emit(&e, BPF_JMP | BPF_JEQ | BPF_K, 0, 3, (uint32_t)(own_ip >> 32));
-	stmt(&e, BPF_LD | BPF_MEM, 0);
-	emit(&e, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)own_ip);
-	stmt(&e, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	for (i = 0; i < nranges; i++)
-		range_block(&e, &ranges[i]);
+		range_block(&e, &ranges[i], SECCOMP_RET_TRAP | data);
 	stmt(&e, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	return e.n <= cap ? e.n : -1;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The agent's seccomp filter: for the memory calls, SECCOMP_RET_USER_NOTIF
- * when the system call instruction lies in one of the given code ranges and
- * is not the agent's own; SECCOMP_RET_ALLOW for everything else.
+ * The agent's seccomp filter: SECCOMP_RET_TRAP (a SIGSYS for the agent's
+ * handler) for the given calls when their system call instruction lies in
+ * one of the given code ranges and is not the agent's own; for a call with
+ * a condition, only when that argument (a pointer) is not NULL.
+ * SECCOMP_RET_ALLOW for everything else.
  */
 #ifndef MT_AGENT_FILTER_H
 #define MT_AGENT_FILTER_H
@@ -18,14 +20,21 @@ struct mt_code_range {
 /* Longest program mt_filter_build writes (the kernel's limit is 4096). */
 #define MT_FILTER_MAX 4096
 
+/* A call the filter traps: its x86-64 number, and the argument that must be non-NULL (or -1). */
+struct mt_filter_call {
+	int nr;
+	int arg;
+};
+
 /*
  * Write the program into prog (room for cap instructions). own_ip: the
  * address right after the agent's own syscall instruction (what the kernel
- * reports as the instruction pointer of a call made from it). nrs: the
- * x86-64 system call numbers to look at. Returns the number of instructions,
- * or -1 if they do not fit in cap.
+ * reports as the instruction pointer of a call made from it). data: the
+ * SECCOMP_RET_DATA of the trap (the handler knows its own SIGSYS by it, in
+ * si_errno). Returns the number of instructions, or -1 if they do not fit.
  */
 int mt_filter_build(struct sock_filter *prog, int cap, uint64_t own_ip,
-		    const struct mt_code_range *ranges, int nranges, const int *nrs, int nnrs);
+		    const struct mt_code_range *ranges, int nranges,
+		    const struct mt_filter_call *calls, int ncalls, uint16_t data);
 
 #endif

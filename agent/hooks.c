@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -257,6 +258,39 @@ HOOK ssize_t process_madvise(int pidfd, const struct iovec *iov, size_t vlen, in
 	return ret_errno(r);
 }
 
+/* ---- signal masks: SIGSYS stays unblocked while calls are caught (trap.c) ---- */
+
+/* glibc's internal signals (SIGCANCEL, SIGSETXID), which its wrappers never block either */
+#define SIG_INTERNAL1 32
+#define SIG_INTERNAL2 33
+
+static long set_mask(int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t local;
+
+	if (set) {
+		local = *set;
+		sigdelset(&local, SIG_INTERNAL1);
+		sigdelset(&local, SIG_INTERNAL2);
+		if (mt_catching())
+			sigdelset(&local, SIGSYS);
+		set = &local;
+	}
+	return mt_sys4(SYS_rt_sigprocmask, how, set, old, 8);
+}
+
+HOOK int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	long r = set_mask(how, set, old);
+
+	return r < 0 ? (int)-r : 0;
+}
+
+HOOK int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return (int)ret_errno(set_mask(how, set, old));
+}
+
 /* ---- process events ---- */
 
 HOOK _Noreturn void _exit(int status)
@@ -273,11 +307,17 @@ HOOK _Noreturn void _Exit(int status) __attribute__((alias("_exit")));
 static long do_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
 		       void *caller)
 {
+	uint64_t mask;
 	int undo = 0;
 	long r;
 
 	if (nr == SYS_exit_group)
 		mt_on_exit((int)a0);
+	/* a mask through syscall(2): SIGSYS stays out of it too */
+	if (nr == SYS_rt_sigprocmask && a1 && a3 == 8 && mt_catching()) {
+		mask = *(const uint64_t *)a1 & ~(1ull << (SIGSYS - 1));
+		a1 = (long)&mask;
+	}
 	if (nr == SYS_execve || nr == SYS_execveat)
 		mt_before_exec(&undo);
 	r = mt_raw_syscall(nr, a0, a1, a2, a3, a4, a5);

@@ -40,7 +40,7 @@ struct cgroup {
 
 /* What one run did, read back from its trace. */
 struct run {
-	char setting[160]; /* the GODEBUG value used, "" for unset */
+	char setting[200]; /* the GODEBUG value used, "" for unset */
 	char label[64]; /* how the row names it */
 	char go_version[64];
 	char trace[64];

@@ -405,6 +405,14 @@ static void emit(struct pl *p, const struct mt_hdr *rec)
 		p->err = err;
 }
 
+static int emit_cb(void *ctx, const struct mt_hdr *rec)
+{
+	struct pl *p = ctx;
+
+	emit(p, rec);
+	return p->err;
+}
+
 static void on_record(struct pl *p, const struct mt_hdr *rec)
 {
 	const struct mt_task *t = (const void *)rec;
@@ -420,14 +428,20 @@ static void on_record(struct pl *p, const struct mt_hdr *rec)
 		return;
 	}
 	case MT_TASK:
-		if (rec->size < sizeof(*t) || rec->pid != (uint32_t)p->child)
+		if (rec->size < sizeof(*t))
 			break;
 		if (t->event == MT_TASK_EXEC) {
-			p->agent_seen = true;
-			memcpy(p->comm, t->comm, MT_COMM_LEN);
-		} else if (t->event == MT_TASK_EXIT) {
-			p->exit_seen = true;
+			emit(p, rec);
+			/* a new program: what it is, while /proc still shows it (as the bpf backend) */
+			mt_proc_emit_info((pid_t)rec->pid, emit_cb, p);
+			if (rec->pid == (uint32_t)p->child) {
+				p->agent_seen = true;
+				memcpy(p->comm, t->comm, MT_COMM_LEN);
+			}
+			return;
 		}
+		if (t->event == MT_TASK_EXIT && rec->pid == (uint32_t)p->child)
+			p->exit_seen = true;
 		break;
 	case MT_LOST:
 		if (rec->size >= sizeof(struct mt_lost)) {

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include "backend.h"
@@ -47,6 +48,8 @@
 #define TICK_MAX_NS (100 * MS)
 /* launch mode: how long a stop request waits for the command to get its own signal */
 #define STOP_GRACE_NS (100 * MS)
+/* distinct user stacks kept with --stacks (the bpf backend's stack map holds as many) */
+#define MAX_STACKS 8192
 
 enum task_flags {
 	T_NEW = 1 << 0, /* seized or auto-attached: its first stop is still to come */
@@ -101,6 +104,7 @@ struct pt {
 	bool ending; /* detaching or killing: no records, no new attachments kept */
 	bool no_swap; /* no swap space configured: statm suffices to follow RSS */
 	long page;
+	struct mt_pt_stacks *stacks; /* with --stacks: the distinct user stacks so far */
 	/* launch mode after a stop request */
 	bool stopping;
 	bool forwarded;
@@ -560,12 +564,56 @@ static void begin_call(struct pt *pt, struct task *t, uint32_t arch, uint64_t nr
 		t->call.target_pid = pidfd_pid(t->proc->tgid, (int)t->call.args[0]);
 }
 
+static ssize_t read_tracee(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {.iov_base = buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+
+	return process_vm_readv(*(pid_t *)ctx, &local, 1, &remote, 1, 0);
+}
+
+/*
+ * The user stack of a release at its exit stop, by its frame pointers (Go
+ * on amd64 keeps them), as the bpf backend takes it. Returns the stack's
+ * id (0: none), with *fresh set when its MT_STACK record is to be written.
+ */
+static uint32_t call_stack(struct pt *pt, struct task *t, uint64_t ips[MT_MAX_STACK],
+			   uint32_t *nr, bool *fresh)
+{
+	struct user_regs_struct regs;
+	pid_t tid = t->tid;
+
+	*fresh = false;
+	*nr = 0;
+	if (!pt->stacks || !mt_pt_call_is_release(&t->call) ||
+	    ptrace(PTRACE_GETREGS, tid, 0L, &regs))
+		return 0;
+	/* an i386 tracee's frames are 4-byte words; x32 pushes 8 bytes like x86-64 */
+	*nr = mt_pt_walk_stack(regs.rip, regs.rbp, t->call.abi == MT_ABI_I386 ? 4 : 8,
+			       read_tracee, &tid, ips);
+	return mt_pt_stacks__id(pt->stacks, ips, *nr, fresh);
+}
+
 static void end_call(struct pt *pt, struct task *t, int64_t rval)
 {
+	union {
+		struct mt_stack st;
+		uint8_t b[sizeof(struct mt_stack) + MT_MAX_STACK * sizeof(uint64_t)];
+	} u;
+	uint64_t ips[MT_MAX_STACK], now;
 	struct proc *target;
+	uint32_t nr;
+	bool fresh;
 
+	t->call.stack_id = call_stack(pt, t, ips, &nr, &fresh);
+	now = mt_now_ns();
 	/* a call's record carries the time it returned: its effect is then in place */
-	mt_pt_call_emit(&t->call, rval, t->proc->tgid, t->tid, mt_now_ns(), emit_fn, pt);
+	mt_pt_call_emit(&t->call, rval, t->proc->tgid, t->tid, now, emit_fn, pt);
+	/* a new stack is written once, after the first record that refers to it */
+	if (fresh) {
+		mt_pt_stack_record(&u.st, t->call.stack_id, ips, nr, now);
+		emit(pt, &u.st.h);
+	}
 	rss_check(pt, t->proc, MT_RSS_SYSCALL);
 	/* process_madvise can change the RSS of another traced process */
 	if (t->call.op == MT_PT_PROCESS_MADVISE && t->call.target_pid != (uint32_t)t->proc->tgid) {
@@ -1433,6 +1481,11 @@ static int ptrace_run(struct mt_session *s)
 	pt->errpipe = -1;
 	pt->page = sysconf(_SC_PAGESIZE);
 	pt->no_swap = !swap_configured();
+	if (s->stacks && !(pt->stacks = mt_pt_stacks__new(MAX_STACKS))) {
+		fprintf(stderr, "madvtrace: out of memory\n");
+		free(pt);
+		return -ENOMEM;
+	}
 	pt->opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
 		   PTRACE_O_TRACECLONE;
 	if (pt->launch) {
@@ -1502,6 +1555,12 @@ cleanup:
 		close(pt->errpipe);
 	tick_stop(pt);
 	sigaction(SIGCHLD, &pt->old_chld, NULL);
+	if (pt->stacks && mt_pt_stacks__dropped(pt->stacks))
+		fprintf(stderr,
+			"madvtrace: warning: more than %d distinct release stacks: %llu calls were "
+			"recorded without their stack\n",
+			MAX_STACKS, (unsigned long long)mt_pt_stacks__dropped(pt->stacks));
+	mt_pt_stacks__free(pt->stacks);
 	free(pt);
 	return err;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
 #include <string.h>
 #include <linux/audit.h>
 #include "procfs.h"
@@ -206,6 +207,7 @@ int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint
 			mt_hdr_init(&r.h, MT_MADVISE, sizeof(r.madvise), pid, tid, t_ns);
 			r.h.abi = c->abi;
 			r.h.flags = c->flags;
+			r.h.stack_id = c->stack_id;
 			r.madvise.addr = c->iov[i].base;
 			r.madvise.len = c->iov[i].len;
 			r.madvise.advice = (int32_t)c->args[3];
@@ -221,5 +223,155 @@ int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint
 	}
 	r.h.abi = c->abi;
 	r.h.flags = c->flags;
+	r.h.stack_id = c->stack_id;
 	return emit(ctx, &r.h);
+}
+
+bool mt_pt_call_is_release(const struct mt_pt_call *c)
+{
+	switch (c->op) {
+	case MT_MADVISE:
+	case MT_MUNMAP:
+	case MT_MREMAP:
+	case MT_PT_PROCESS_MADVISE:
+		return true;
+	case MT_MMAP:
+	case MT_PT_OLD_MMAP:
+		return c->args[3] & 0x10; /* MAP_FIXED: may replace what was there */
+	default:
+		return false;
+	}
+}
+
+/* ---- user stacks ---- */
+
+#define WALK_WINDOW 2048 /* bytes read at once: a run of nested frames is usually within */
+
+uint32_t mt_pt_walk_stack(uint64_t ip, uint64_t fp, unsigned int word, mt_pt_read_fn read,
+			  void *ctx, uint64_t ips[MT_MAX_STACK])
+{
+	unsigned char win[WALK_WINDOW];
+	uint64_t base = 0, next, ret;
+	size_t have = 0;
+	uint32_t n = 0;
+	ssize_t got;
+
+	ips[n++] = ip;
+	while (n < MT_MAX_STACK) {
+		/* the frame {saved fp, return address} must lie in the window */
+		if (fp < base || fp - base > have || have - (fp - base) < 2 * word) {
+			if (fp > UINT64_MAX - 2 * word || (word == 4 && fp > UINT32_MAX - 8))
+				break;
+			got = read(ctx, fp, win, sizeof(win));
+			if (got < (ssize_t)(2 * word))
+				break;
+			base = fp;
+			have = (size_t)got;
+		}
+		if (word == 8) {
+			next = get64(win + (fp - base));
+			ret = get64(win + (fp - base) + 8);
+		} else {
+			next = get32(win + (fp - base));
+			ret = get32(win + (fp - base) + 4);
+		}
+		if (!ret)
+			break; /* the bpf backend's stacks end at the first 0 too */
+		ips[n++] = ret;
+		fp = next;
+	}
+	return n;
+}
+
+struct pt_stack {
+	struct pt_stack *next;
+	uint64_t hash;
+	uint32_t id, nr;
+	uint64_t ips[];
+};
+
+#define STACK_BUCKETS 4096
+
+struct mt_pt_stacks {
+	struct pt_stack *buckets[STACK_BUCKETS];
+	uint32_t n, max;
+	uint64_t dropped;
+};
+
+struct mt_pt_stacks *mt_pt_stacks__new(uint32_t max)
+{
+	struct mt_pt_stacks *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->max = max;
+	return t;
+}
+
+static uint64_t stack_hash(const uint64_t *ips, uint32_t nr)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over the words */
+
+	for (uint32_t i = 0; i < nr; i++) {
+		h ^= ips[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ nr;
+}
+
+uint32_t mt_pt_stacks__id(struct mt_pt_stacks *t, const uint64_t *ips, uint32_t nr, bool *fresh)
+{
+	uint64_t h = stack_hash(ips, nr);
+	struct pt_stack **b = &t->buckets[h % STACK_BUCKETS], *s;
+
+	*fresh = false;
+	if (!nr)
+		return 0;
+	for (s = *b; s; s = s->next)
+		if (s->hash == h && s->nr == nr && !memcmp(s->ips, ips, nr * sizeof(*ips)))
+			return s->id;
+	if (t->n >= t->max || !(s = malloc(sizeof(*s) + nr * sizeof(*ips)))) {
+		t->dropped++;
+		return 0;
+	}
+	s->hash = h;
+	s->nr = nr;
+	s->id = ++t->n;
+	memcpy(s->ips, ips, nr * sizeof(*ips));
+	s->next = *b;
+	*b = s;
+	*fresh = true;
+	return s->id;
+}
+
+uint64_t mt_pt_stacks__dropped(const struct mt_pt_stacks *t)
+{
+	return t->dropped;
+}
+
+void mt_pt_stacks__free(struct mt_pt_stacks *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < STACK_BUCKETS; i++) {
+		struct pt_stack *s = t->buckets[i], *next;
+
+		for (; s; s = next) {
+			next = s->next;
+			free(s);
+		}
+	}
+	free(t);
+}
+
+void mt_pt_stack_record(struct mt_stack *rec, uint32_t id, const uint64_t *ips, uint32_t nr,
+			uint64_t t_ns)
+{
+	if (nr > MT_MAX_STACK)
+		nr = MT_MAX_STACK;
+	/* like the bpf backend's: shared by all processes, so no pid */
+	mt_hdr_init(&rec->h, MT_STACK, (uint16_t)(sizeof(*rec) + nr * sizeof(uint64_t)), 0, 0,
+		    t_ns);
+	rec->id = id;
+	rec->nr = nr;
+	memcpy(rec->ips, ips, nr * sizeof(uint64_t));
 }

@@ -11,7 +11,9 @@
 #ifndef MT_PTRACE_CALLS_H
 #define MT_PTRACE_CALLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "backend.h"
 
 /* process_madvise iovec entries recorded per call (the bpf backend's limit) */
@@ -35,6 +37,7 @@ struct mt_pt_call {
 	uint8_t abi; /* enum mt_abi */
 	uint16_t flags; /* enum mt_hdr_flags */
 	uint32_t target_pid; /* madvise: the caller's tgid; process_madvise: the pidfd's */
+	uint32_t stack_id; /* hdr.stack_id of its records (0: no stack) */
 	uint32_t niov;
 	struct mt_pt_iov iov[MT_PT_MAX_IOV];
 };
@@ -69,5 +72,44 @@ void mt_pt_call_set_user_args(struct mt_pt_call *c, const void *buf, size_t len)
  */
 int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint32_t tid,
 		    uint64_t t_ns, mt_emit_fn emit, void *ctx);
+
+/*
+ * Is c a call whose user stack is recorded with --stacks: one that may
+ * release memory (madvise, process_madvise, munmap, mremap, mmap MAP_FIXED),
+ * as the bpf backend chooses.
+ */
+bool mt_pt_call_is_release(const struct mt_pt_call *c);
+
+/* Reads len bytes of tracee memory at addr; returns the bytes read (short at a fault), or -1. */
+typedef ssize_t (*mt_pt_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+
+/*
+ * The user stack at a stop, as the kernel's frame-pointer walk for
+ * bpf_get_stackid(BPF_F_USER_STACK) takes it: ip first, then the return
+ * address saved above each frame pointer from fp on (word: 8, or 4 for an
+ * i386 tracee), until a frame cannot be read, a return address is 0, or
+ * MT_MAX_STACK frames. Returns the number of frames in ips.
+ */
+uint32_t mt_pt_walk_stack(uint64_t ip, uint64_t fp, unsigned int word, mt_pt_read_fn read,
+			  void *ctx, uint64_t ips[MT_MAX_STACK]);
+
+/*
+ * Distinct stacks, numbered from 1 in the order first seen (the id a
+ * record's hdr.stack_id refers to), at most max of them.
+ */
+struct mt_pt_stacks;
+struct mt_pt_stacks *mt_pt_stacks__new(uint32_t max);
+/*
+ * The id of the stack ips[0..nr), with *fresh set when it was not seen
+ * before (its MT_STACK record is then to be written); 0 when the table is
+ * full, nr is 0 or memory ran out.
+ */
+uint32_t mt_pt_stacks__id(struct mt_pt_stacks *t, const uint64_t *ips, uint32_t nr, bool *fresh);
+/* Stacks that did not fit (their calls were recorded without a stack). */
+uint64_t mt_pt_stacks__dropped(const struct mt_pt_stacks *t);
+void mt_pt_stacks__free(struct mt_pt_stacks *t);
+/* Fill rec (room for MT_MAX_STACK frames) with the MT_STACK record of a stack; t_ns: now. */
+void mt_pt_stack_record(struct mt_stack *rec, uint32_t id, const uint64_t *ips, uint32_t nr,
+			uint64_t t_ns);
 
 #endif

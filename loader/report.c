@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "decode.h"
+#include "releasers.h"
 #include "report.h"
 #include "timeline.h"
 #include "tracefile.h"
@@ -24,6 +25,8 @@ enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PERFETTO, FMT_SVG, FMT_NR };
 static const char *const format_names[FMT_NR] = {"text", "json", "csv", "perfetto", "svg"};
 
 #define TOP_REGIONS 10
+#define TOP_STACKS 5
+#define STACK_FRAMES_SHOWN 6 /* innermost frames of a top stack in the text report */
 /* calls of one kind from one thread less than this apart form one burst (perfetto) */
 #define BURST_GAP_NS 1000000ull
 #define ADV_FREE 8
@@ -32,6 +35,7 @@ struct burst {
 	uint32_t pid, tid;
 	uint16_t type;
 	int32_t advice;
+	uint32_t stack_id; /* calls of one burst share their user stack */
 	bool used, open;
 	uint64_t first_ns, last_ns;
 	uint64_t calls, errors, bytes;
@@ -54,6 +58,7 @@ struct report {
 	struct mt_reader *r;
 	const struct mt_file_info *info;
 	struct mt_timeline *tl;
+	struct mt_releasers *rel;
 	FILE *out;
 	bool truncated;
 	/* perfetto */
@@ -452,6 +457,191 @@ static void text_regions(struct report *rp)
 	}
 }
 
+/* ---- who released it ---- */
+
+/* "runtime.madvise+0x25", or the address when the function is unknown. */
+static char *fmt_frame(const struct report *rp, const struct mt_rel_stack *st, uint32_t i,
+		       char *buf, size_t len)
+{
+	uint64_t off = 0;
+	const char *name = mt_releasers__frame(rp->rel, st, i, &off);
+
+	if (name)
+		snprintf(buf, len, "%s+0x%" PRIx64, name, off);
+	else
+		snprintf(buf, len, "0x%" PRIx64 " (unknown)", st->ips[i]);
+	return buf;
+}
+
+/* "MADV_DONTNEED" or "MADV_FREE, munmap": the kinds of call a tally has. */
+static char *fmt_kinds(const struct mt_rel_tally by[MT_RC_NR], char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < MT_RC_NR && off < len; k++)
+		if (by[k].calls)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+						mt_rel_call_name(k));
+	return buf;
+}
+
+static bool any_release(const struct mt_rel_summary *rs)
+{
+	for (int w = 0; w < MT_WHO_NR; w++)
+		for (int k = 0; k < MT_RC_NR; k++)
+			if (rs->by[w][k].calls)
+				return true;
+	return false;
+}
+
+/*
+ * The verdict's sentence on who released the memory (kind "releasers"), or
+ * that the stacks were not recorded and how to get them.
+ */
+static int releasers_finding(struct report *rp)
+{
+	const struct mt_rel_summary *rs = mt_releasers__summary(rp->rel);
+	uint64_t total = 0, v[MT_WHO_NR] = {0}, c[MT_WHO_NR] = {0};
+	char *text = NULL, x[32], y[32];
+	size_t len = 0;
+	bool released;
+	FILE *m;
+	int err;
+
+	if (!any_release(rs))
+		return 0;
+	m = open_memstream(&text, &len);
+	if (!m)
+		return -ENOMEM;
+	if (!rs->calls_with_stack) {
+		fputs("Which code released the memory is unknown: the trace has no release stacks "
+		      "(recorded without --stacks). Record with `madvtrace --stacks` (the default "
+		      "for Go programs) to see it.",
+		      m);
+		goto done;
+	}
+	/* releases by the code that made them; only munmap: who unmapped */
+	for (int w = 0; w < MT_WHO_NO_STACK; w++)
+		total += mt_rel_released(rs->by[w], NULL);
+	released = total > 0;
+	for (int w = 0; w < MT_WHO_NO_STACK; w++) {
+		v[w] = released ? mt_rel_released(rs->by[w], &c[w]) : rs->by[w][MT_RC_MUNMAP].bytes;
+		c[w] = released ? c[w] : rs->by[w][MT_RC_MUNMAP].calls;
+		total += released ? 0 : v[w];
+	}
+	fputs(released ? "Who released it (from the user stack of each releasing call):"
+		       : "Who unmapped it (from the user stack of each munmap):",
+	      m);
+	for (int shown = 0;; shown++) {
+		int best = -1;
+
+		for (int w = 0; w < MT_WHO_NO_STACK; w++)
+			if (v[w] && (best < 0 || v[w] > v[best]))
+				best = w;
+		if (best < 0)
+			break;
+		fprintf(m, "%s %s %s in %" PRIu64 " call%s (%.0f%%)", shown ? "," : "",
+			mt_releaser_name(best), mt_fmt_bytes(x, sizeof(x), v[best]), c[best],
+			c[best] == 1 ? "" : "s", 100.0 * (double)v[best] / (double)total);
+		v[best] = 0;
+	}
+	fputc('.', m);
+	if (rs->calls_without_stack) {
+		uint64_t rel = mt_rel_released(rs->by[MT_WHO_NO_STACK], NULL);
+		uint64_t unm = rs->by[MT_WHO_NO_STACK][MT_RC_MUNMAP].bytes;
+
+		fprintf(m, " %" PRIu64 " releasing call%s (%s%s%s%s%s) %s no stack.",
+			rs->calls_without_stack, rs->calls_without_stack == 1 ? "" : "s",
+			rel ? mt_fmt_bytes(x, sizeof(x), rel) : "", rel ? " released" : "",
+			rel && unm ? ", " : "", unm ? mt_fmt_bytes(y, sizeof(y), unm) : "",
+			unm ? " unmapped" : "", rs->calls_without_stack == 1 ? "has" : "have");
+	}
+done:
+	if (fclose(m)) {
+		free(text);
+		return -ENOMEM;
+	}
+	err = mt_timeline__add_finding(rp->tl, "releasers", text);
+	free(text);
+	return err;
+}
+
+static void text_releasers(struct report *rp)
+{
+	const struct mt_rel_summary *rs = mt_releasers__summary(rp->rel);
+	struct mt_rel_stack top[TOP_STACKS];
+	size_t n;
+	char b[32], k[96], f[4200];
+
+	fprintf(rp->out, "Who released it (the user stack of each releasing call)\n");
+	if (!any_release(rs)) {
+		fprintf(rp->out, "  (nothing was released or unmapped)\n\n");
+		return;
+	}
+	if (!rs->calls_with_stack) {
+		fprintf(rp->out,
+			"  The release stacks were not recorded. Record with `madvtrace --stacks "
+			"...` (the\n  default for Go programs) to see which code released the "
+			"memory.\n\n");
+		return;
+	}
+	fprintf(rp->out, "  %-42s %-15s %8s %11s\n", "releaser", "call", "calls", "bytes");
+	for (int w = 0; w < MT_WHO_NR; w++)
+		for (int c = 0; c < MT_RC_NR; c++) {
+			const struct mt_rel_tally *t = &rs->by[w][c];
+
+			if (!t->calls)
+				continue;
+			fprintf(rp->out, "  %-42s %-15s %8" PRIu64 " %11s\n", mt_releaser_name(w),
+				mt_rel_call_name(c), t->calls,
+				mt_fmt_bytes(b, sizeof(b), t->bytes));
+		}
+	fprintf(rp->out, "  (%" PRIu64 " distinct stack%s", rs->stacks, rs->stacks == 1 ? "" : "s");
+	if (rs->missing_stacks)
+		fprintf(rp->out, ", %" PRIu64 " missing from the trace", rs->missing_stacks);
+	if (rs->unsymbolized)
+		fprintf(rp->out, "; %" PRIu64 " of %" PRIu64 " program%s without symbols",
+			rs->unsymbolized, rs->programs, rs->programs == 1 ? "" : "s");
+	if (rs->calls_without_stack)
+		fprintf(rp->out, "; %" PRIu64 " releasing call%s without a stack",
+			rs->calls_without_stack, rs->calls_without_stack == 1 ? "" : "s");
+	fprintf(rp->out, ")\n\n");
+
+	n = mt_releasers__top(rp->rel, top, TOP_STACKS);
+	fprintf(rp->out, "Top release stacks (innermost frame first; > marks the frame that "
+			 "decided the releaser)\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct mt_rel_stack *st = &top[i];
+		uint64_t calls, rel = mt_rel_released(st->by, &calls);
+		uint32_t shown =
+		    st->nframes < STACK_FRAMES_SHOWN ? st->nframes : STACK_FRAMES_SHOWN;
+
+		if (!rel) {
+			rel = st->by[MT_RC_MUNMAP].bytes;
+			calls = st->by[MT_RC_MUNMAP].calls;
+		}
+		fprintf(rp->out, "  %zu. %s in %" PRIu64 " call%s (%s): %s; pid %" PRIu32 "\n",
+			i + 1, mt_fmt_bytes(b, sizeof(b), rel), calls, calls == 1 ? "" : "s",
+			fmt_kinds(st->by, k, sizeof(k)), mt_releaser_name(st->who), st->pid);
+		if (!st->nframes)
+			fprintf(rp->out, "       (stack %" PRIu32 " is not in the trace)\n",
+				st->stack_id);
+		for (uint32_t j = 0; j < shown; j++)
+			fprintf(rp->out, "     %s %s\n", (int)j == st->decisive ? ">" : " ",
+				fmt_frame(rp, st, j, f, sizeof(f)));
+		if (st->decisive >= (int)shown) {
+			if (st->decisive > (int)shown)
+				fprintf(rp->out, "       ...\n");
+			fprintf(rp->out, "     > %s\n",
+				fmt_frame(rp, st, (uint32_t)st->decisive, f, sizeof(f)));
+		}
+		if (st->nframes > shown && st->decisive < (int)st->nframes - 1)
+			fprintf(rp->out, "       ... (%" PRIu32 " frames in all)\n", st->nframes);
+	}
+	fputc('\n', rp->out);
+}
+
 static int render_text(struct report *rp)
 {
 	text_header(rp);
@@ -459,6 +649,7 @@ static int render_text(struct report *rp)
 	fputc('\n', rp->out);
 	text_timeline(rp);
 	text_calls(rp);
+	text_releasers(rp);
 	text_regions(rp);
 	return 0;
 }
@@ -469,6 +660,14 @@ static void json_u64_or_null(FILE *out, uint64_t v, bool known)
 {
 	if (known)
 		fprintf(out, "%" PRIu64, v);
+	else
+		fputs("null", out);
+}
+
+static void json_str_or_null(FILE *out, const char *s)
+{
+	if (s)
+		json_str(out, s);
 	else
 		fputs("null", out);
 }
@@ -612,6 +811,116 @@ static void json_regions(struct report *rp)
 	fputs(n ? "\n  ]\n" : "]\n", o);
 }
 
+static void json_rel_calls(FILE *o, const struct mt_rel_tally by[MT_RC_NR])
+{
+	bool first = true;
+
+	fputs("{", o);
+	for (int k = 0; k < MT_RC_NR; k++) {
+		if (!by[k].calls)
+			continue;
+		fprintf(o, "%s\"%s\": {\"calls\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+			first ? "" : ", ", mt_rel_call_name(k), by[k].calls, by[k].bytes);
+		first = false;
+	}
+	fputs("}", o);
+}
+
+/* released_bytes, release_calls, unmapped_bytes, unmap_calls, by_call (no braces) */
+static void json_rel_tally(FILE *o, const struct mt_rel_tally by[MT_RC_NR])
+{
+	uint64_t calls, bytes = mt_rel_released(by, &calls);
+
+	fprintf(o,
+		"\"released_bytes\": %" PRIu64 ", \"release_calls\": %" PRIu64
+		", \"unmapped_bytes\": %" PRIu64 ", \"unmap_calls\": %" PRIu64 ", \"by_call\": ",
+		bytes, calls, by[MT_RC_MUNMAP].bytes, by[MT_RC_MUNMAP].calls);
+	json_rel_calls(o, by);
+}
+
+static void json_releasers(struct report *rp)
+{
+	const struct mt_rel_summary *rs = mt_releasers__summary(rp->rel);
+	struct mt_rel_stack top[TOP_STACKS];
+	size_t n = mt_releasers__top(rp->rel, top, TOP_STACKS);
+	struct mt_rel_tally all[MT_RC_NR] = {{0}};
+	const char *exe, *src, *err;
+	FILE *o = rp->out;
+	bool first = true;
+	uint32_t pid;
+
+	for (int w = 0; w < MT_WHO_NR; w++)
+		for (int k = 0; k < MT_RC_NR; k++) {
+			all[k].calls += rs->by[w][k].calls;
+			all[k].bytes += rs->by[w][k].bytes;
+		}
+	fprintf(o,
+		"  \"releasers\": {\"stacks_recorded\": %s, \"calls_with_stack\": %" PRIu64
+		", \"calls_without_stack\": %" PRIu64 ", \"stacks\": %" PRIu64
+		", \"missing_stacks\": %" PRIu64 ", ",
+		rs->calls_with_stack ? "true" : "false", rs->calls_with_stack,
+		rs->calls_without_stack, rs->stacks, rs->missing_stacks);
+	json_rel_tally(o, all);
+	fputs(",\n    \"by_releaser\": {", o);
+	for (int w = 0; w < MT_WHO_NR; w++) {
+		bool any = false;
+
+		for (int k = 0; k < MT_RC_NR; k++)
+			any = any || rs->by[w][k].calls;
+		if (!any)
+			continue;
+		fprintf(o, "%s\n      \"%s\": {\"name\": ", first ? "" : ",", mt_releaser_key(w));
+		json_str(o, mt_releaser_name(w));
+		fputs(", ", o);
+		json_rel_tally(o, rs->by[w]);
+		fputc('}', o);
+		first = false;
+	}
+	fputs(first ? "},\n    \"top_stacks\": [" : "\n    },\n    \"top_stacks\": [", o);
+	for (size_t i = 0; i < n; i++) {
+		const struct mt_rel_stack *st = &top[i];
+
+		fprintf(o,
+			"%s\n      {\"pid\": %" PRIu32 ", \"stack_id\": %" PRIu32
+			", \"releaser\": \"%s\", ",
+			i ? "," : "", st->pid, st->stack_id, mt_releaser_key(st->who));
+		json_rel_tally(o, st->by);
+		fputs(", \"exe\": ", o);
+		json_str_or_null(o, st->exe);
+		fputs(", \"decisive_frame\": ", o);
+		if (st->decisive >= 0)
+			fprintf(o, "%d", st->decisive);
+		else
+			fputs("null", o);
+		fputs(", \"frames\": [", o);
+		for (uint32_t j = 0; j < st->nframes; j++) {
+			uint64_t off = 0;
+			const char *name = mt_releasers__frame(rp->rel, st, j, &off);
+
+			fprintf(o, "%s{\"ip\": \"0x%" PRIx64 "\", \"function\": ", j ? ", " : "",
+				st->ips[j]);
+			json_str_or_null(o, name);
+			fputs(", \"offset\": ", o);
+			json_u64_or_null(o, off, name != NULL);
+			fputc('}', o);
+		}
+		fputs("]}", o);
+	}
+	fputs(n ? "\n    ],\n    \"programs\": [" : "],\n    \"programs\": [", o);
+	for (size_t i = 0; mt_releasers__program(rp->rel, i, &pid, &exe, &src, &err); i++) {
+		fprintf(o, "%s\n      {\"pid\": %" PRIu32 ", \"exe\": ", i ? "," : "", pid);
+		json_str_or_null(o, exe);
+		fputs(", \"symbols\": ", o);
+		json_str_or_null(o, src);
+		fputs(", \"error\": ", o);
+		json_str_or_null(o, err);
+		fputc('}', o);
+	}
+	fputs(mt_releasers__program(rp->rel, 0, &pid, &exe, &src, &err) ? "\n    ]\n  },\n"
+									: "]\n  },\n",
+	      o);
+}
+
 static int render_json(struct report *rp)
 {
 	const struct mt_summary *s = mt_timeline__summary(rp->tl);
@@ -733,6 +1042,7 @@ static int render_json(struct report *rp)
 		fputc('}', o);
 	}
 	fputs(nrows ? "\n  ],\n" : "],\n", o);
+	json_releasers(rp);
 	json_regions(rp);
 	fputs("}\n", o);
 	free(rows);
@@ -853,6 +1163,8 @@ static void burst_flush(struct report *rp, struct burst *b)
 			fputs(", \"flags\": ", o);
 			json_str(o, mt_mmap_flags_str(buf, sizeof(buf), b->flags));
 		}
+		if (b->stack_id)
+			fprintf(o, ", \"stack_id\": %" PRIu32, b->stack_id);
 		fputs("}}", o);
 		return;
 	}
@@ -861,8 +1173,11 @@ static void burst_flush(struct report *rp, struct burst *b)
 	ts_us(o, b->last_ns - b->first_ns > 1000 ? b->last_ns - b->first_ns : 1000);
 	fprintf(o,
 		", \"args\": {\"calls\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"bytes\": %" PRIu64
-		", \"first_addr\": \"0x%" PRIx64 "\"}}",
+		", \"first_addr\": \"0x%" PRIx64 "\"",
 		b->calls, b->errors, b->bytes, b->addr);
+	if (b->stack_id)
+		fprintf(o, ", \"stack_id\": %" PRIu32, b->stack_id);
+	fputs("}}", o);
 }
 
 static struct burst *burst_slot(struct report *rp, uint32_t tid)
@@ -1029,13 +1344,15 @@ static int perfetto_record(struct report *rp, const struct mt_hdr *h)
 	if (!b)
 		return -ENOMEM;
 	if (b->open && (b->pid != h->pid || b->type != h->type || b->advice != advice ||
-			h->t_ns - b->last_ns > BURST_GAP_NS || h->t_ns < b->last_ns))
+			b->stack_id != h->stack_id || h->t_ns - b->last_ns > BURST_GAP_NS ||
+			h->t_ns < b->last_ns))
 		burst_flush(rp, b);
 	if (!b->open) {
 		b->open = true;
 		b->pid = h->pid;
 		b->type = h->type;
 		b->advice = advice;
+		b->stack_id = h->stack_id;
 		b->first_ns = h->t_ns;
 		b->calls = b->errors = b->bytes = 0;
 		b->addr = addr;
@@ -1066,6 +1383,33 @@ static void counter(struct report *rp, const char *name, uint32_t pid, uint64_t 
 	fprintf(o, ", \"args\": {\"bytes\": %" PRIu64 "}}", v);
 }
 
+/*
+ * What the stack_id of the call events stands for: who released, and the
+ * function that says so (or the innermost one that has a name).
+ */
+static void perfetto_stacks(struct report *rp)
+{
+	struct mt_rel_stack st;
+	FILE *o = rp->out;
+
+	fputs(", \"release_stacks\": [", o);
+	for (size_t i = 0; mt_releasers__stack_at(rp->rel, i, &st); i++) {
+		const char *fn = NULL;
+
+		if (st.decisive >= 0)
+			fn = mt_releasers__frame(rp->rel, &st, (uint32_t)st.decisive, NULL);
+		for (uint32_t j = 0; !fn && j < st.nframes; j++)
+			fn = mt_releasers__frame(rp->rel, &st, j, NULL);
+		fprintf(o,
+			"%s{\"pid\": %" PRIu32 ", \"stack_id\": %" PRIu32
+			", \"releaser\": \"%s\", \"function\": ",
+			i ? ", " : "", st.pid, st.stack_id, mt_releaser_key(st.who));
+		json_str_or_null(o, fn);
+		fputc('}', o);
+	}
+	fputc(']', o);
+}
+
 static int render_perfetto(struct report *rp)
 {
 	const struct mt_summary *s = mt_timeline__summary(rp->tl);
@@ -1087,8 +1431,9 @@ static int render_perfetto(struct report *rp)
 	json_str(o, rp->path);
 	fputs(", \"target\": ", o);
 	json_str(o, hdr_str(fi->target));
-	fputs(", \"counters\": \"bytes, summed over the traced processes\"},\n\"traceEvents\": [",
-	      o);
+	fputs(", \"counters\": \"bytes, summed over the traced processes\"", o);
+	perfetto_stacks(rp);
+	fputs("},\n\"traceEvents\": [", o);
 	/* the staged call events: each already starts with its separator */
 	rewind(rp->events);
 	while ((got = fread(buf, 1, sizeof(buf), rp->events)) > 0)
@@ -1292,6 +1637,33 @@ static uint64_t get_reclaim(const struct mt_gauges *g)
 	return g->reclaimed_bytes;
 }
 
+/* "; released by debug.FreeOSMemory 91%, ..." for the subtitle, when stacks were recorded */
+static void svg_releasers(struct report *rp, FILE *o)
+{
+	const struct mt_rel_summary *rs = mt_releasers__summary(rp->rel);
+	uint64_t v[MT_WHO_NR], total = 0;
+	int shown = 0;
+
+	for (int w = 0; w < MT_WHO_NR; w++)
+		total += v[w] = mt_rel_released(rs->by[w], NULL);
+	if (!rs->calls_with_stack || !total)
+		return;
+	fputs("; released by ", o);
+	while (shown < 3) {
+		int best = -1;
+
+		for (int w = 0; w < MT_WHO_NR; w++)
+			if (v[w] && (best < 0 || v[w] > v[best]))
+				best = w;
+		if (best < 0)
+			break;
+		fputs(shown++ ? ", " : "", o);
+		xml_str(o, mt_releaser_name(best));
+		fprintf(o, " %.0f%%", 100.0 * (double)v[best] / (double)total);
+		v[best] = 0;
+	}
+}
+
 static int render_svg(struct report *rp)
 {
 	const struct mt_summary *s = mt_timeline__summary(rp->tl);
@@ -1360,8 +1732,10 @@ static int render_svg(struct report *rp)
 		mt_fmt_bytes(b[3], sizeof(b[3]), e->state[MT_RS_EAGER]));
 	fprintf(o,
 		"<text x=\"24\" y=\"80\" font-size=\"11\" fill=\"#666\">reserved (PROT_NONE) "
-		"address space, not drawn: %s at the end</text>\n",
+		"address space, not drawn: %s at the end",
 		mt_fmt_bytes(b[4], sizeof(b[4]), e->state[MT_RS_RESERVED]));
+	svg_releasers(rp, o);
+	fputs("</text>\n", o);
 
 	/* grid and axes */
 	for (double v = 0; v <= ya.max + ya.step / 2; v += ya.step) {
@@ -1589,7 +1963,13 @@ static int read_trace(struct report *rp)
 	int rc, err;
 
 	while ((rc = mt_reader__next(rp->r, &rec)) == 1) {
+		/* what the model says an mmap took out of use (a PROT_NONE remap) */
+		uint64_t remap = mt_timeline__summary(rp->tl)->none_remap_bytes;
+
 		err = mt_timeline__feed(rp->tl, rec);
+		remap = mt_timeline__summary(rp->tl)->none_remap_bytes - remap;
+		if (!err)
+			err = mt_releasers__feed(rp->rel, rec, remap);
 		if (!err && rp->events)
 			err = perfetto_record(rp, rec);
 		if (err) {
@@ -1634,7 +2014,8 @@ int mt_report_main(int argc, char **argv)
 	/* the chart and counters want the fine grid; rows are regrouped from it */
 	to.interval_ns = rp.fmt == FMT_SVG || rp.fmt == FMT_PERFETTO ? 0 : rp.interval_ns;
 	rp.tl = mt_timeline__new(&to);
-	if (!rp.tl) {
+	rp.rel = mt_releasers__new();
+	if (!rp.tl || !rp.rel) {
 		fprintf(stderr, "madvtrace: %s\n", strerror(ENOMEM));
 		goto cleanup;
 	}
@@ -1654,6 +2035,10 @@ int mt_report_main(int argc, char **argv)
 		goto cleanup;
 	}
 	rc = mt_timeline__finish(rp.tl);
+	if (!rc)
+		rc = mt_releasers__resolve(rp.rel, stderr);
+	if (!rc)
+		rc = releasers_finding(&rp);
 	if (rc) {
 		fprintf(stderr, "madvtrace: %s\n", strerror(-rc));
 		goto cleanup;
@@ -1705,6 +2090,7 @@ cleanup:
 		fclose(rp.events);
 	free(rp.bursts);
 	free(rp.names);
+	mt_releasers__free(rp.rel);
 	mt_timeline__free(rp.tl);
 	mt_reader__free(rp.r);
 	return ret;

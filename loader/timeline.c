@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "decode.h"
+#include "goinfo.h"
 #include "timeline.h"
 
 #define AUTO_FIRST_NS 1000000ull /* 1 ms */
@@ -834,6 +835,11 @@ static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task
 		p->comm[MT_COMM_LEN - 1] = '\0';
 		if (target)
 			memcpy(tl->sum.target_comm, p->comm, MT_COMM_LEN);
+		if (k->event == MT_TASK_EXEC && target) {
+			/* another program: its info records follow */
+			tl->sum.go_version[0] = tl->sum.godebug[0] = '\0';
+			tl->sum.godebug_known = tl->sum.go_env_read = false;
+		}
 		if (k->event == MT_TASK_EXEC) {
 			uint64_t before[MT_RS_NR];
 
@@ -891,6 +897,11 @@ static void on_info(struct mt_timeline *tl, const struct mt_hdr *rec)
 	} else if (klen == 11 && !memcmp(r->text, "env.GODEBUG", 11)) {
 		snprintf(s->godebug, sizeof(s->godebug), "%.*s", (int)(n - klen - 1), eq);
 		s->godebug_known = true;
+	} else if (klen == 8 && !memcmp(r->text, "env_read", 8)) {
+		/* the environment was read again: a GODEBUG record follows if it is set */
+		s->go_env_read = true;
+		s->godebug[0] = '\0';
+		s->godebug_known = false;
 	}
 }
 
@@ -1122,6 +1133,14 @@ add_finding(struct mt_timeline *tl, const char *kind, const char *fmt, ...)
 	f[tl->nfindings].kind = kind;
 	f[tl->nfindings].text = text;
 	tl->nfindings++;
+}
+
+int mt_timeline__add_finding(struct mt_timeline *tl, const char *kind, const char *text)
+{
+	if (!tl->finished)
+		return -EINVAL;
+	add_finding(tl, kind, "%s", text);
+	return tl->err;
 }
 
 /* "in 12 calls between +1.000s and +2.000s" / "in 1 call at +1.000s" */
@@ -1459,6 +1478,61 @@ static void verdict_reuse(struct mt_timeline *tl)
 		    mt_fmt_bytes(a, sizeof(a), s->fault_growth));
 }
 
+/* The target's Go version, or NULL when the trace does not say (or says "unknown"). */
+static const char *go_version(const struct mt_summary *s)
+{
+	return s->go_version[0] && strcmp(s->go_version, "unknown") ? s->go_version : NULL;
+}
+
+/* The GODEBUG the target's runtime read: NULL when unset (or not recorded: taken as unset). */
+static const char *go_godebug(const struct mt_summary *s)
+{
+	return s->godebug_known ? s->godebug : NULL;
+}
+
+/* ' with GODEBUG="..."', ' with GODEBUG unset', or ' (GODEBUG not recorded: taken as unset)' */
+static char *fmt_godebug(const struct mt_summary *s, char *buf, size_t len)
+{
+	if (s->godebug_known)
+		snprintf(buf, len, " with GODEBUG=\"%s\"", s->godebug);
+	else if (s->go_env_read)
+		snprintf(buf, len, " with GODEBUG unset");
+	else
+		snprintf(buf, len, " (its GODEBUG was not recorded: taken as unset)");
+	return buf;
+}
+
+static uint64_t ok_advice(const struct mt_summary *s, int advice)
+{
+	return ok_calls(&s->advice[advice]);
+}
+
+/* Whether the huge-page advice seen is what the target's Go runtime issues. */
+static void verdict_go_thp(struct mt_timeline *tl)
+{
+	static const int hp[] = {ADV_HUGEPAGE, ADV_NOHUGEPAGE, ADV_COLLAPSE};
+	const struct mt_summary *s = &tl->sum;
+	const char *ver = go_version(s), *why;
+	uint64_t expect;
+	char odd[96] = "";
+	size_t off = 0;
+
+	if (!ver)
+		return;
+	expect = mt_go_thp_advice(ver, &why);
+	for (size_t i = 0; i < sizeof(hp) / sizeof(hp[0]); i++)
+		if (ok_advice(s, hp[i]) && !(expect & (1ull << hp[i])) && off < sizeof(odd))
+			off += (size_t)snprintf(odd + off, sizeof(odd) - off, "%s%s",
+						off ? " and " : "", mt_advice_name(hp[i]));
+	if (!off)
+		add_finding(tl, "hugepage", "As expected for %s: %s.", ver, why);
+	else
+		add_finding(tl, "hugepage",
+			    "Not expected from the runtime of %s (%s): the %s calls come from "
+			    "other code in the process, or from a runtime built differently.",
+			    ver, why, odd);
+}
+
 static void verdict_hugepages(struct mt_timeline *tl)
 {
 	const struct mt_summary *s = &tl->sum;
@@ -1479,6 +1553,7 @@ static void verdict_hugepages(struct mt_timeline *tl)
 	if (!off)
 		return;
 	add_finding(tl, "hugepage", "Huge-page advice: %s.", list);
+	verdict_go_thp(tl);
 	if (s->hp_released)
 		add_finding(
 		    tl, "hugepage",
@@ -1501,39 +1576,79 @@ static void verdict_hugepages(struct mt_timeline *tl)
 		    "parts included.");
 }
 
-/* The minor version of "go1.19.8" (19), or -1. */
-static int go_minor(const char *v)
+/*
+ * What the Go runtime should have released with (its version and GODEBUG),
+ * against what the trace shows: a mismatch (e.g. GODEBUG=madvdontneed=1 set
+ * but MADV_FREE observed) means the setting did not take effect or other
+ * code released memory.
+ */
+static void verdict_go(struct mt_timeline *tl)
 {
-	const char *p = strstr(v, "go1.");
-	int minor;
+	const struct mt_summary *s = &tl->sum;
+	const char *ver = go_version(s);
+	uint64_t free_calls = ok_advice(s, ADV_FREE);
+	uint64_t dn_calls = ok_advice(s, ADV_DONTNEED) + ok_advice(s, ADV_DONTNEED_LOCKED);
+	uint64_t other, other_bytes;
+	char why[256], gd[192], who[320], a[32];
+	int expect;
 
-	if (!p || sscanf(p + 4, "%d", &minor) != 1 || minor < 0)
-		return -1;
-	return minor;
-}
-
-/* madvdontneed=N in a GODEBUG value: N, or -1 when not set. */
-static int godebug_madvdontneed(const char *godebug)
-{
-	const char *p = godebug;
-	int v = -1;
-
-	while ((p = strstr(p, "madvdontneed="))) {
-		if (p == godebug || p[-1] == ',')
-			v = p[13] == '0' ? 0 : p[13] == '1' ? 1 : v; /* the last one wins */
-		p += 13;
+	if (!ver)
+		return;
+	expect = mt_go_release_advice(ver, go_godebug(s), why, sizeof(why));
+	if (expect < 0)
+		return;
+	fmt_godebug(s, gd, sizeof(gd));
+	if (!free_calls && !dn_calls) {
+		add_finding(tl, "go_release",
+			    "%s%s should release memory with %s (%s); the trace has no MADV_FREE "
+			    "or MADV_DONTNEED call to check that against.",
+			    ver, gd, mt_advice_name(expect), why);
+		return;
 	}
-	return v;
+	other = expect == ADV_FREE ? dn_calls : free_calls;
+	if (!other) {
+		add_finding(tl, "go_release", "As expected for %s%s, the releases are %s: %s.", ver,
+			    gd, mt_advice_name(expect), why);
+		return;
+	}
+	other_bytes = expect == ADV_FREE
+			  ? s->advice[ADV_DONTNEED].bytes + s->advice[ADV_DONTNEED_LOCKED].bytes
+			  : s->advice[ADV_FREE].bytes;
+	if (s->godebug_known)
+		snprintf(who, sizeof(who), "GODEBUG=\"%s\" is set, so %s", s->godebug, ver);
+	else
+		snprintf(who, sizeof(who), "%s%s", ver, gd);
+	add_finding(
+	    tl, "go_mismatch",
+	    "Not as expected: %s should release memory with %s, but %s was observed "
+	    "(%" PRIu64 " call%s over %s%s). Expected because %s. %s",
+	    who, mt_advice_name(expect), expect == ADV_FREE ? "MADV_DONTNEED" : "MADV_FREE", other,
+	    other == 1 ? "" : "s", mt_fmt_bytes(a, sizeof(a), other_bytes),
+	    (expect == ADV_FREE ? free_calls : dn_calls) ? ", beside the expected advice" : "", why,
+	    expect == ADV_FREE
+		? "Either the kernel refused MADV_FREE (before Linux 4.5 the runtime falls back to "
+		  "MADV_DONTNEED), or other code in the process released the memory."
+	    : s->godebug_known
+		? "Either the runtime did not see this GODEBUG (it reads the environment once, at "
+		  "startup; a GODEBUG set at build time has no effect here), or other code in the "
+		  "process (cgo, a C allocator) released the memory: see who released it."
+		: "Other code in the process (cgo, a C allocator) released that memory, or the "
+		  "runtime got a GODEBUG the trace does not show: see who released it.");
 }
 
 static void verdict_advice(struct mt_timeline *tl)
 {
 	const struct mt_summary *s = &tl->sum;
 	const struct mt_gauges *e = &s->end;
-	int minor = go_minor(s->go_version);
-	int mdn = s->godebug_known ? godebug_madvdontneed(s->godebug) : -1;
-	char a[32], b[32], c[32], gd[160] = "";
+	const char *ver = go_version(s);
+	struct mt_go_version v;
+	int expect = -1, dflt = -1;
+	char a[32], b[32], c[32], why[256], gd[160] = "";
 
+	if (ver) {
+		expect = mt_go_release_advice(ver, go_godebug(s), why, sizeof(why));
+		dflt = mt_go_release_advice(ver, NULL, why, sizeof(why));
+	}
 	if (s->godebug_known)
 		snprintf(gd, sizeof(gd), " with GODEBUG=\"%s\"", s->godebug);
 	if (ok_calls(&s->advice[ADV_FREE]) && e->state[MT_RS_LAZY]) {
@@ -1542,37 +1657,38 @@ static void verdict_advice(struct mt_timeline *tl)
 		    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
 		    "uses; LazyFree goes back to the system as soon as the kernel needs it. "
 		    "To make RSS fall at release instead, release with MADV_DONTNEED.");
-		if (minor >= 16 && mdn == 0)
+		if (expect == ADV_FREE && dflt == ADV_DONTNEED)
 			add_finding(
 			    tl, "advice",
 			    "This is a Go program (%s) running%s: GODEBUG=madvdontneed=0 is "
 			    "why it releases with MADV_FREE. Without it (or with "
 			    "madvdontneed=1) Go 1.16 and later release with MADV_DONTNEED and "
 			    "RSS falls at release.",
-			    s->go_version, gd);
-		else if (minor >= 16)
-			add_finding(
-			    tl, "advice",
-			    "This is a Go program (%s)%s. Go 1.16 and later release heap with "
-			    "MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set%s; the MADV_FREE "
-			    "calls may come from other code in the process (cgo, a C "
-			    "allocator).",
-			    s->go_version, gd, s->godebug_known ? ", which it is not" : "");
-		else if (minor >= 12)
+			    ver, gd);
+		else if (expect == ADV_FREE)
 			add_finding(
 			    tl, "advice",
 			    "This is a Go program (%s)%s. Go 1.12 to 1.15 release heap with "
 			    "MADV_FREE by default: run it with GODEBUG=madvdontneed=1 to release "
 			    "with MADV_DONTNEED, or move to Go 1.16 or later, where that is the "
 			    "default.",
-			    s->go_version, gd);
-		else if (minor >= 0)
+			    ver, gd);
+		else if (expect == ADV_DONTNEED && !mt_go_version_parse(ver, &v) &&
+			 mt_go_version_cmp(&v, 1, 12, 0) < 0)
 			add_finding(
 			    tl, "advice",
 			    "This is a Go program (%s): Go up to 1.11 releases heap with "
 			    "MADV_DONTNEED, so the MADV_FREE calls come from other code in the "
 			    "process (cgo, a C allocator).",
-			    s->go_version);
+			    ver);
+		else if (expect == ADV_DONTNEED)
+			add_finding(
+			    tl, "advice",
+			    "This is a Go program (%s)%s. Go 1.16 and later release heap with "
+			    "MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set%s; the MADV_FREE "
+			    "calls may come from other code in the process (cgo, a C "
+			    "allocator).",
+			    ver, gd, s->godebug_known || s->go_env_read ? ", which it is not" : "");
 		else
 			add_finding(
 			    tl, "advice",
@@ -1646,6 +1762,7 @@ int mt_timeline__finish(struct mt_timeline *tl)
 	count_thp(tl);
 	verdict_scope(tl);
 	verdict_releases(tl);
+	verdict_go(tl);
 	verdict_rss_at_release(tl);
 	verdict_end(tl);
 	verdict_lazyfree(tl);

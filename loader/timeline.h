@@ -116,6 +116,7 @@ struct mt_summary {
 	char go_version[32]; /* "go1.19.8" */
 	char godebug[128];   /* the GODEBUG of its environment */
 	bool godebug_known;  /* an env.GODEBUG record was seen */
+	bool go_env_read;    /* an env_read record: GODEBUG is unset unless godebug_known */
 	uint64_t info_records, stack_records;
 };
 
@@ -157,6 +158,11 @@ uint64_t mt_timeline__interval(const struct mt_timeline *tl);
 /* True when a fixed interval had to be raised to bound memory. */
 bool mt_timeline__interval_raised(const struct mt_timeline *tl);
 const struct mt_finding *mt_timeline__findings(const struct mt_timeline *tl, size_t *n);
+/*
+ * After finish: append a finding made elsewhere (the report's "releasers");
+ * kind must outlive the timeline, text is copied. 0, or -ENOMEM.
+ */
+int mt_timeline__add_finding(struct mt_timeline *tl, const char *kind, const char *text);
 /* Top mappings by released bytes (live and unmapped), up to max; returns how many. */
 size_t mt_timeline__top_regions(const struct mt_timeline *tl, struct mt_mapping_info *out,
 				size_t max);

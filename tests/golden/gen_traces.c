@@ -34,12 +34,25 @@ enum { ADV_DONTNEED = 4, ADV_FREE = 8, ADV_HUGEPAGE = 14, ADV_NOHUGEPAGE = 15, A
 struct gen {
 	struct mt_writer *w;
 	uint32_t pid;
+	uint32_t stack_id; /* given to the next record written, then 0 again */
 	int err;
 };
 
 static void emit(struct gen *g, const struct mt_hdr *h)
 {
-	int err = mt_writer__write(g->w, h);
+	union {
+		struct mt_hdr h;
+		uint8_t b[MT_MAX_RECORD_SIZE];
+	} u;
+	int err;
+
+	if (g->stack_id && h->size <= sizeof(u)) {
+		memcpy(&u, h, h->size);
+		u.h.stack_id = g->stack_id;
+		g->stack_id = 0;
+		h = &u.h;
+	}
+	err = mt_writer__write(g->w, h);
 
 	if (err && !g->err)
 		g->err = err;
@@ -419,13 +432,100 @@ static int mixed(const char *dir)
 			   "\"1 record of a type\", \"failed with ENOMEM\"]}\n");
 }
 
+static void g_stack(struct gen *g, uint64_t t, uint32_t id, const uint64_t *ips, uint32_t nr)
+{
+	union {
+		struct mt_stack st;
+		uint8_t b[sizeof(struct mt_stack) + 8 * sizeof(uint64_t)];
+	} u = {0};
+
+	hdr(&u.st.h, MT_STACK, (uint16_t)(sizeof(u.st) + nr * sizeof(uint64_t)), 0, t);
+	u.st.id = id;
+	u.st.nr = nr;
+	memcpy(u.st.ips, ips, nr * sizeof(uint64_t));
+	emit(g, &u.st.h);
+}
+
+/*
+ * Release stacks whose programs are gone from disk: a Go program (run with
+ * GODEBUG=madvdontneed=1, yet releasing with MADV_FREE) whose stacks cannot
+ * be named (unknown), one stack the trace never writes (missing), a release
+ * without a stack, and a forked child that execs a C program whose munmap
+ * counts as non-Go code without symbols.
+ */
+static int stacks(const char *dir)
+{
+	struct gen *g = open_trace(dir, "stacks", "/nonexistent/goprog", 300);
+	static const uint64_t go_ips[] = {0x468a37, 0x4148ee, 0x41a7f0, 0x41aa35, 0x4629c9};
+	static const uint64_t c_ips[] = {0x7f00000e5b2b, 0x555555555189};
+	const uint64_t A = 0xc000000000ull, C = 0x7f3000000000ull;
+
+	if (!g)
+		return 1;
+	g_task(g, 0, MT_TASK_LAUNCH, 0, 0, "goprog");
+	g_task(g, 0, MT_TASK_EXEC, 300, 0, "goprog");
+	g_info(g, 0, "exe=/nonexistent/goprog");
+	g_info(g, 0, "exe_base=0x400000");
+	g_info(g, 0, "build_id=go:golden/golden");
+	g_info(g, 0, "binary=Go go1.19.8, static, not stripped, CGO_ENABLED=0");
+	g_info(g, 0, "go_version=go1.19.8");
+	g_info(g, 0, "env_read=1");
+	g_info(g, 0, "env.GODEBUG=madvdontneed=1");
+	g_rss(g, 0, MT_RSS_START, 1 * MiB, 1 * MiB, UINT64_MAX);
+	g_mmap(g, 1, A, 64 * MiB, PROT_NONE, ANON, -1, (int64_t)A);
+	g_mmap(g, 2, A, 16 * MiB, RW, ANON | MAP_FIXED, -1, (int64_t)A);
+	g_rss(g, 3, MT_RSS_FAULT, 17 * MiB, 1 * MiB, UINT64_MAX);
+	g->stack_id = 1;
+	g_madvise(g, 10, A, 8 * MiB, ADV_FREE, 0);
+	g->stack_id = 2;
+	g_madvise(g, 11, A + 8 * MiB, 4 * MiB, ADV_DONTNEED, 0);
+	g_madvise(g, 12, A + 12 * MiB, 2 * MiB, ADV_DONTNEED, 0);
+	g_task(g, 20, MT_TASK_FORK, 301, 0, NULL);
+	g->pid = 301;
+	g_task(g, 21, MT_TASK_EXEC, 301, 0, "cprog");
+	g_info(g, 21, "exe=/nonexistent/cprog");
+	g_info(g, 21, "exe_base=0x555555554000");
+	g_info(g, 21, "binary=not Go, dynamic PIE");
+	g_rss(g, 21, MT_RSS_START, 1 * MiB, 1 * MiB, UINT64_MAX);
+	g_mmap(g, 22, 0, 1 * MiB, RW, ANON, -1, (int64_t)C);
+	g->stack_id = 3;
+	g_munmap(g, 23, C, 1 * MiB, 0);
+	g_task(g, 24, MT_TASK_EXIT, 0, 0, NULL);
+	g->pid = 300;
+	g_rss(g, 30, MT_RSS_END, 17 * MiB, 1 * MiB, UINT64_MAX);
+	g_task(g, 30, MT_TASK_EXIT, 0, 0, NULL);
+	/* the recorder writes the stacks after the records that use them; id 2 never comes */
+	g_stack(g, 31, 1, go_ips, 5);
+	g_stack(g, 31, 3, c_ips, 2);
+	/*
+	 * The Go program's own stacks cannot be named (unknown: 8 MiB MADV_FREE,
+	 * and 4 MiB MADV_DONTNEED under the missing stack), 2 MiB has no stack,
+	 * the C child unmapped 1 MiB; 14 MiB released, 6 of it eagerly.
+	 */
+	return close_trace(
+	    g, dir, "stacks",
+	    "{\"released_lazy_bytes\": 8388608, \"released_eager_bytes\": 6291456, "
+	    "\"madv_free_calls\": 1, \"madv_dontneed_calls\": 2, "
+	    "\"calls\": {\"mmap\": 3, \"munmap\": 1, \"madvise\": 3}, \"lost_events\": 0, "
+	    "\"verdict_names\": [\"Not as expected\", \"GODEBUG=\\\"madvdontneed=1\\\" is set\", "
+	    "\"MADV_FREE was observed\", \"unknown (no symbols) 12.0 MiB\"], "
+	    "\"releasers\": {\"stacks_recorded\": true, \"calls_with_stack\": 3, "
+	    "\"calls_without_stack\": 1, \"stacks\": 3, \"missing_stacks\": 1, "
+	    "\"released_bytes\": 14680064, \"unmapped_bytes\": 1048576, "
+	    "\"by_releaser\": {"
+	    "\"unknown\": {\"released_bytes\": 12582912, \"release_calls\": 2, \"unmap_calls\": 0}, "
+	    "\"non_go\": {\"released_bytes\": 0, \"unmapped_bytes\": 1048576, \"unmap_calls\": 1}, "
+	    "\"no_stack\": {\"released_bytes\": 2097152, \"release_calls\": 1}}}}\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
 		fprintf(stderr, "usage: gen_traces OUTDIR\n");
 		return 2;
 	}
-	if (go_lazy(argv[1]) || go_eager(argv[1]) || reclaim(argv[1]) || mixed(argv[1]))
+	if (go_lazy(argv[1]) || go_eager(argv[1]) || reclaim(argv[1]) || mixed(argv[1]) ||
+	    stacks(argv[1]))
 		return 1;
 	return 0;
 }

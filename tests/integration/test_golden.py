@@ -33,7 +33,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-SCENARIOS = ("go-lazy", "go-eager", "reclaim", "mixed")
+SCENARIOS = ("go-lazy", "go-eager", "reclaim", "mixed", "stacks")
 FORMATS = (("text", "txt"), ("json", "json"), ("csv", "csv"))
 
 
@@ -63,8 +63,21 @@ def diff(expected, got, name):
     raise Failure("".join(list(lines)[:80]))
 
 
-def check_expect(name, summary, expect):
+def check_releasers(name, got, want, where="releasers"):
+    """Every key of want, at any depth, has that value in got (other keys may be there)."""
+    for key, w in want.items():
+        check(key in got, f"{name}: {where} has no {key!r}")
+        if isinstance(w, dict):
+            check_releasers(name, got[key], w, f"{where}.{key}")
+        else:
+            check(got[key] == w, f"{name}: {where}.{key} = {got[key]} != {w}")
+
+
+def check_expect(name, summary, expect, doc):
     for key, want in expect.items():
+        if key == "releasers":
+            check_releasers(name, doc["releasers"], want)
+            continue
         if key == "calls":
             by = summary["calls"]["by_syscall"]
             for sc, n in want.items():
@@ -135,9 +148,10 @@ def golden(args, tmp):
                     f.write(got)
             with open(path) as f:
                 diff(f.read(), got, f"{name}.{ext}")
-        summary = json.loads(run_report(args, args.report, "-f", "json", fresh).stdout)["summary"]
+        doc = json.loads(run_report(args, args.report, "-f", "json", fresh).stdout)
+        summary = doc["summary"]
         with open(os.path.join(args.data, name + ".expect.json")) as f:
-            check_expect(name, summary, json.load(f))
+            check_expect(name, summary, json.load(f), doc)
         rows = list(csv.DictReader(io.StringIO(
             run_report(args, args.report, "-f", "csv", committed).stdout)))
         check(rows and int(rows[-1]["released_lazy_bytes"]) == summary["released_lazy_bytes"],

@@ -12,8 +12,11 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <execinfo.h>
+#include <unistd.h>
 #include <linux/audit.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include "ptrace_calls.h"
 
 #define X32_BIT 0x40000000ull
@@ -326,6 +329,207 @@ static void test_emit_error(void **state)
 	assert_int_equal(ngot, 2);
 }
 
+/* ---- user stacks ---- */
+
+/* Every recorded call that may release memory gets a stack; mmap only with MAP_FIXED. */
+static void test_is_release(void **state)
+{
+	static const struct {
+		int op;
+		uint64_t flags;
+		bool release;
+	} c[] = {
+		{MT_MADVISE, 0, true},	    {MT_MUNMAP, 0, true},
+		{MT_MREMAP, 0, true},	    {MT_PT_PROCESS_MADVISE, 0, true},
+		{MT_MMAP, MAP_PRIVATE, false}, {MT_MMAP, MAP_PRIVATE | MAP_FIXED, true},
+		{MT_PT_OLD_MMAP, MAP_FIXED, true}, {MT_BRK, 0, false},
+		{MT_MPROTECT, 0, false},
+	};
+	struct mt_pt_call call;
+	uint64_t args[6] = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		args[3] = c[i].flags;
+		mt_pt_call_init(&call, c[i].op, MT_ABI_X86_64, args, 1);
+		assert_int_equal(mt_pt_call_is_release(&call), c[i].release);
+	}
+}
+
+/* A record carries the stack id of its call; process_madvise: every entry. */
+static void test_emit_stack_id(void **state)
+{
+	uint64_t args[6] = {0x1000, 0x2000, 4, 0, 0, 0};
+	uint8_t iov[32] = {0};
+	struct mt_pt_call c;
+
+	(void)state;
+	mt_pt_call_init(&c, MT_MADVISE, MT_ABI_X86_64, args, 7);
+	c.stack_id = 42;
+	assert_int_equal(mt_pt_call_emit(&c, 0, 7, 8, 100, capture, NULL), 0);
+	assert_int_equal(got[0].h.stack_id, 42);
+	args[0] = 3;
+	args[1] = 0x5000;
+	args[2] = 2;
+	args[3] = MADV_DONTNEED;
+	mt_pt_call_init(&c, MT_PT_PROCESS_MADVISE, MT_ABI_X86_64, args, 7);
+	mt_pt_call_set_user_args(&c, iov, sizeof(iov));
+	c.stack_id = 43;
+	assert_int_equal(mt_pt_call_emit(&c, 0, 7, 8, 100, capture, NULL), 0);
+	assert_int_equal(ngot, 3);
+	assert_int_equal(got[1].h.stack_id, 43);
+	assert_int_equal(got[2].h.stack_id, 43);
+}
+
+/* Memory of a pretend tracee: [base, base + len) readable, the rest not. */
+struct fake_mem {
+	uint64_t base;
+	uint8_t *mem;
+	size_t len;
+	unsigned int reads;
+};
+
+static ssize_t fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct fake_mem *m = ctx;
+
+	m->reads++;
+	if (addr < m->base || addr >= m->base + m->len)
+		return -1;
+	if (len > m->base + m->len - addr)
+		len = m->base + m->len - addr; /* a short read at the end of the mapping */
+	memcpy(buf, m->mem + (addr - m->base), len);
+	return (ssize_t)len;
+}
+
+static void put_word(struct fake_mem *m, uint64_t addr, uint64_t v, unsigned int word)
+{
+	memcpy(m->mem + (addr - m->base), &v, word);
+}
+
+static void test_walk_synthetic(void **state)
+{
+	static uint8_t mem[8192];
+	struct fake_mem m = {.base = 0x7ff000, .mem = mem, .len = sizeof(mem)};
+	uint64_t ips[MT_MAX_STACK];
+	uint32_t n;
+
+	(void)state;
+	for (unsigned int word = 4; word <= 8; word += 4) {
+		memset(mem, 0, sizeof(mem));
+		/* three frames, the second far from the first (another window), then 0 */
+		put_word(&m, 0x7ff100, 0x800800, word);
+		put_word(&m, 0x7ff100 + word, 0x401111, word);
+		put_word(&m, 0x800800, 0x800900, word);
+		put_word(&m, 0x800800 + word, 0x402222, word);
+		put_word(&m, 0x800900, 0x900000, word); /* beyond the readable memory */
+		put_word(&m, 0x800900 + word, 0x403333, word);
+		n = mt_pt_walk_stack(0x400000, 0x7ff100, word, fake_read, &m, ips);
+		assert_int_equal(n, 4);
+		assert_int_equal(ips[0], 0x400000);
+		assert_int_equal(ips[1], 0x401111);
+		assert_int_equal(ips[2], 0x402222);
+		assert_int_equal(ips[3], 0x403333);
+		/* a return address of 0 ends it, as the bpf backend's stacks end */
+		put_word(&m, 0x800800 + word, 0, word);
+		assert_int_equal(mt_pt_walk_stack(0x400000, 0x7ff100, word, fake_read, &m, ips), 2);
+		/* a frame pointer to itself: bounded */
+		put_word(&m, 0x7ff100, 0x7ff100, word);
+		m.reads = 0;
+		assert_int_equal(mt_pt_walk_stack(1, 0x7ff100, word, fake_read, &m, ips),
+				 MT_MAX_STACK);
+		assert_int_equal(m.reads, 1); /* one window held every frame */
+		/* a frame cut by the end of the memory, and no frame pointer at all */
+		assert_int_equal(mt_pt_walk_stack(1, m.base + m.len - word, word, fake_read, &m, ips),
+				 1);
+		assert_int_equal(mt_pt_walk_stack(1, 0, word, fake_read, &m, ips), 1);
+	}
+}
+
+static ssize_t self_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {.iov_base = buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+
+	(void)ctx;
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+}
+
+static uint64_t walked[MT_MAX_STACK], traced[MT_MAX_STACK];
+static uint32_t nwalked;
+static int ntraced;
+
+static __attribute__((noinline)) int leaf(int x)
+{
+	void *bt[MT_MAX_STACK];
+
+	/* this file is built with frame pointers: walk our own stack as the tracer would */
+	nwalked = mt_pt_walk_stack((uint64_t)(uintptr_t)&leaf,
+				   (uint64_t)(uintptr_t)__builtin_frame_address(0), 8, self_read,
+				   NULL, walked);
+	ntraced = backtrace(bt, MT_MAX_STACK);
+	for (int i = 0; i < ntraced; i++)
+		traced[i] = (uint64_t)(uintptr_t)bt[i];
+	return x + 1;
+}
+
+static __attribute__((noinline)) int middle(int x)
+{
+	return leaf(x) * 3;
+}
+
+static __attribute__((noinline)) int outer(int x)
+{
+	return middle(x) * 5;
+}
+
+/* The walk of a live stack returns what the DWARF unwinder of glibc's backtrace() finds. */
+static void test_walk_self(void **state)
+{
+	(void)state;
+	assert_int_equal(outer(1), 30);
+	assert_true(ntraced >= 4);
+	assert_true(nwalked >= 4);
+	/* backtrace's frame 0 is in leaf itself; 1..3: middle, outer, this test */
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(walked[i], traced[i]);
+}
+
+static void test_stack_ids(void **state)
+{
+	struct mt_pt_stacks *t = mt_pt_stacks__new(3);
+	uint64_t a[] = {1, 2, 3}, b[] = {1, 2}, c[] = {9}, d[] = {8};
+	union {
+		struct mt_stack s;
+		uint8_t bytes[sizeof(struct mt_stack) + MT_MAX_STACK * 8];
+	} u;
+	bool fresh;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(mt_pt_stacks__id(t, a, 3, &fresh), 1);
+	assert_true(fresh);
+	assert_int_equal(mt_pt_stacks__id(t, b, 2, &fresh), 2); /* a prefix is another stack */
+	assert_true(fresh);
+	assert_int_equal(mt_pt_stacks__id(t, a, 3, &fresh), 1);
+	assert_false(fresh);
+	assert_int_equal(mt_pt_stacks__id(t, a, 0, &fresh), 0);
+	assert_int_equal(mt_pt_stacks__id(t, c, 1, &fresh), 3);
+	/* full: the call goes without a stack, and that is counted */
+	assert_int_equal(mt_pt_stacks__id(t, d, 1, &fresh), 0);
+	assert_false(fresh);
+	assert_int_equal(mt_pt_stacks__dropped(t), 1);
+	assert_int_equal(mt_pt_stacks__id(t, b, 2, &fresh), 2);
+	mt_pt_stack_record(&u.s, 1, a, 3, 55);
+	assert_int_equal(u.s.h.type, MT_STACK);
+	assert_int_equal(u.s.h.size, sizeof(struct mt_stack) + 24);
+	assert_int_equal(u.s.h.pid, 0);
+	assert_int_equal(u.s.id, 1);
+	assert_int_equal(u.s.nr, 3);
+	assert_memory_equal(u.s.ips, a, sizeof(a));
+	mt_pt_stacks__free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +543,11 @@ int main(void)
 		cmocka_unit_test_setup(test_process_madvise_i386, setup),
 		cmocka_unit_test_setup(test_no_user_args, setup),
 		cmocka_unit_test_setup(test_emit_error, setup),
+		cmocka_unit_test_setup(test_is_release, setup),
+		cmocka_unit_test_setup(test_emit_stack_id, setup),
+		cmocka_unit_test(test_walk_synthetic),
+		cmocka_unit_test(test_walk_self),
+		cmocka_unit_test(test_stack_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -461,6 +461,94 @@ static void test_go_facts(void **state)
 	}
 }
 
+/*
+ * What the Go runtime should release with (mt_go_release_advice: the Go
+ * version and GODEBUG) against the advice the trace shows, and the
+ * runtime's huge-page advice (mt_go_thp_advice) against what was seen.
+ */
+static void test_go_expectations(void **state)
+{
+	static const struct {
+		const char *version;
+		const char *env[3]; /* info records after go_version, in order */
+		bool exec_between;  /* an exec after env, then go_version and env_read again */
+		int advice;	    /* released with; 0: nothing released */
+		int thp;	    /* huge-page advice also seen; 0: none */
+		const char *kind, *says, *thp_says;
+	} cases[] = {
+		{"go1.19.8", {"env_read=1", "env.GODEBUG=madvdontneed=1"}, false, 8, 0,
+		 "go_mismatch", "GODEBUG=\"madvdontneed=1\" is set, so go1.19.8 should release "
+				"memory with MADV_DONTNEED, but MADV_FREE was observed", NULL},
+		{"go1.19.8", {"env_read=1"}, false, 4, 14, "go_release",
+		 "As expected for go1.19.8 with GODEBUG unset, the releases are MADV_DONTNEED",
+		 "As expected for go1.19.8"},
+		{"go1.14.2", {"env_read=1"}, false, 4, 0, "go_mismatch",
+		 "MADV_DONTNEED was observed", NULL},
+		{"go1.14.2", {"env.GODEBUG=gctrace=1,madvdontneed=1"}, false, 4, 0, "go_release",
+		 "As expected", NULL},
+		/* the exec'd program's environment has no GODEBUG: the old one no longer counts */
+		{"go1.19.8", {"env_read=1", "env.GODEBUG=madvdontneed=0"}, true, 8, 0, "go_mismatch",
+		 "with GODEBUG unset should release memory with MADV_DONTNEED", NULL},
+		/* the environment read again: GODEBUG is gone */
+		{"go1.19.8", {"env.GODEBUG=madvdontneed=0", "env_read=1"}, false, 4, 0, "go_release",
+		 "GODEBUG unset", NULL},
+		{"go1.19.8", {NULL}, false, 0, 0, "go_release",
+		 "its GODEBUG was not recorded: taken as unset) should release memory with "
+		 "MADV_DONTNEED", NULL},
+		{"go1.21.2", {"env_read=1"}, false, 4, 15, "go_release", "As expected",
+		 "Not expected from the runtime of go1.21.2"},
+		{"go1.22.0", {"env_read=1"}, false, 4, 25, "go_release", "As expected",
+		 "Not expected from the runtime of go1.22.0"},
+		{"unknown", {"env_read=1"}, false, 8, 14, NULL, NULL, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mt_timeline *tl = new_tl(0);
+		char kv[48];
+		size_t nf;
+		const struct mt_finding *f;
+
+		f_task(tl, 10, T0, MT_TASK_LAUNCH, 0);
+		snprintf(kv, sizeof(kv), "go_version=%s", cases[i].version);
+		f_info(tl, 10, T0 + 1, kv);
+		for (size_t k = 0; k < 3 && cases[i].env[k]; k++)
+			f_info(tl, 10, T0 + 1, cases[i].env[k]);
+		if (cases[i].exec_between) {
+			f_task(tl, 10, T0 + 1, MT_TASK_EXEC, 10);
+			assert_string_equal(mt_timeline__summary(tl)->go_version, "");
+			f_info(tl, 10, T0 + 1, kv);
+			f_info(tl, 10, T0 + 1, "env_read=1");
+		}
+		f_mmap(tl, 10, T0 + 2, 0x10000000, 8 * MiB, RW, ANON);
+		if (cases[i].advice)
+			f_madvise(tl, 10, T0 + 3, 0x10000000, 4 * MiB, cases[i].advice, 0);
+		if (cases[i].thp)
+			f_madvise(tl, 10, T0 + 4, 0x10400000, 2 * MiB, cases[i].thp, 0);
+		/* not before the verdict is made */
+		assert_int_equal(mt_timeline__add_finding(tl, "releasers", "x"), -EINVAL);
+		assert_int_equal(mt_timeline__finish(tl), 0);
+		if (cases[i].kind) {
+			if (!has_finding(tl, cases[i].kind, cases[i].says))
+				fail_msg("case %zu: no %s finding saying %s", i, cases[i].kind,
+					 cases[i].says);
+			/* one or the other */
+			assert_true(has_finding(tl, "go_release", NULL) !=
+				    has_finding(tl, "go_mismatch", NULL));
+		} else {
+			assert_false(has_finding(tl, "go_release", NULL));
+			assert_false(has_finding(tl, "go_mismatch", NULL));
+		}
+		if (cases[i].thp_says && !has_finding(tl, "hugepage", cases[i].thp_says))
+			fail_msg("case %zu: no hugepage finding saying %s", i, cases[i].thp_says);
+		assert_int_equal(mt_timeline__add_finding(tl, "releasers", "who released it"), 0);
+		f = mt_timeline__findings(tl, &nf);
+		assert_string_equal(f[nf - 1].kind, "releasers");
+		assert_string_equal(f[nf - 1].text, "who released it");
+		mt_timeline__free(tl);
+	}
+}
+
 /* Garbage records (a damaged file the reader framed correctly) neither crash nor hang it. */
 static void test_garbage(void **state)
 {
@@ -530,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_top_regions),
 		cmocka_unit_test(test_empty_and_odd),
 		cmocka_unit_test(test_go_facts),
+		cmocka_unit_test(test_go_expectations),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_fmt_bytes),
 	};

@@ -10,7 +10,9 @@
 // With -idle DUR it does not call debug.FreeOSMemory: it idles for DUR after
 // the GC, so that only the runtime's background scavenger releases memory.
 // HeapReleased is read just before and after debug.FreeOSMemory (or the
-// idle time), so the output says how much that step released.
+// idle time), so the output says how much that step released. -gcpercent -1
+// turns the GC off, and with it the scavenger's goal: then only
+// debug.FreeOSMemory releases.
 package main
 
 import (
@@ -85,12 +87,15 @@ func main() {
 	hold := flag.Duration("hold", 2*time.Second, "time to wait after releasing")
 	ready := flag.String("ready", "", "create this file once the memory is released")
 	idle := flag.Duration("idle", 0, "idle this long instead of calling debug.FreeOSMemory")
+	gcPercent := flag.Int("gcpercent", 100, "debug.SetGCPercent; -1 also keeps the "+
+		"background scavenger idle, so only debug.FreeOSMemory releases")
 	flag.Parse()
 	if *size <= 0 || *chunk <= 0 || *idle < 0 {
 		fmt.Fprintln(os.Stderr, "spike: -size and -chunk must be positive, -idle not negative")
 		os.Exit(2)
 	}
 
+	debug.SetGCPercent(*gcPercent)
 	chunks := grow(*size, *chunk)
 	var peak runtime.MemStats
 	runtime.ReadMemStats(&peak)

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Who released the memory: the releasing calls of a trace grouped by the
+ * code that made them, from the user stack the recorder took of each one
+ * (hdr.stack_id, MT_STACK records).
+ *
+ * Stack records come after the records that reference them, and the
+ * binaries are read only once the trace is over, so this streams: feed()
+ * adds each release to a tally per (program, stack id), and resolve()
+ * symbolizes each distinct stack once at the end (loader/symbolize.h, one
+ * symbolizer per program) and classifies it by walking it from the
+ * innermost frame outwards to the first frame that names a known releaser.
+ * Memory grows with the distinct stacks and programs, not with the records.
+ *
+ *	r = mt_releasers__new();
+ *	mt_releasers__feed(r, rec, remap_bytes);   for every record, in file order
+ *	mt_releasers__resolve(r, stderr);          once, at the end
+ *	mt_releasers__summary(r), mt_releasers__top(r, ...)
+ *	mt_releasers__free(r);
+ */
+#ifndef MT_RELEASERS_H
+#define MT_RELEASERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "madvtrace.h"
+
+/* The code that released memory, as a user of a Go program thinks of it. */
+enum mt_releaser {
+	MT_WHO_SCAVENGER = 0,  /* runtime.bgscavenge, runtime.(*scavengerState)... */
+	MT_WHO_FREE_OS_MEMORY, /* runtime/debug.FreeOSMemory (runtime.(*mheap).scavengeAll) */
+	MT_WHO_HEAP_GROWTH,    /* runtime.(*mheap).grow, allocSpan, sysUsed, sysMap... */
+	MT_WHO_STACK_SPAN,     /* runtime.stackfree, runtime.(*mheap).freeSpan, freeManual... */
+	MT_WHO_GO_RUNTIME,     /* other Go runtime code */
+	MT_WHO_GO_PROGRAM,     /* Go code outside the runtime (syscall.Munmap, x/sys/unix...) */
+	MT_WHO_NON_GO,	       /* code that is not Go: libc, a C library, a non-Go program */
+	MT_WHO_UNKNOWN,	       /* a stack that could not be named (no symbols, stack missing) */
+	MT_WHO_NO_STACK,       /* the call was recorded without a stack */
+	MT_WHO_NR,
+};
+
+/* What a releasing call did. */
+enum mt_rel_call {
+	MT_RC_FREE = 0,	 /* MADV_FREE */
+	MT_RC_DONTNEED,	 /* MADV_DONTNEED, MADV_DONTNEED_LOCKED */
+	MT_RC_REMOVE,	 /* MADV_REMOVE */
+	MT_RC_PROT_NONE, /* mmap(PROT_NONE, MAP_FIXED) over accessible memory */
+	MT_RC_MUNMAP,	 /* munmap: unmapped rather than released */
+	MT_RC_NR,
+};
+
+struct mt_rel_tally {
+	uint64_t calls, bytes;
+};
+
+/* Successful calls only; bytes as the timeline counts them (docs/report-format.md). */
+struct mt_rel_summary {
+	struct mt_rel_tally by[MT_WHO_NR][MT_RC_NR];
+	uint64_t calls_with_stack, calls_without_stack; /* releasing calls (munmap included) */
+	uint64_t stacks;	 /* distinct (program, stack id) pairs referenced */
+	uint64_t missing_stacks; /* ... of which the trace has no stack record */
+	uint64_t stack_records;	 /* MT_STACK records read */
+	uint64_t programs;	 /* programs with release stacks */
+	uint64_t unsymbolized;	 /* ... of which no symbols could be loaded */
+};
+
+/* One distinct stack and what its calls released. */
+struct mt_rel_stack {
+	uint32_t pid; /* the process the stack was taken in (the first, if several) */
+	uint32_t stack_id;
+	enum mt_releaser who;
+	int decisive; /* the frame that classified it, or -1 (a fallback) */
+	struct mt_rel_tally by[MT_RC_NR];
+	uint32_t nframes;    /* 0 when the stack record is missing */
+	const uint64_t *ips; /* innermost first, as recorded */
+	const char *exe;     /* the program's path, or NULL when none was recorded */
+	uint32_t entry;	     /* for mt_releasers__frame */
+};
+
+/* "bgscavenge", "free_os_memory", ...: stable keys (json). */
+const char *mt_releaser_key(enum mt_releaser w);
+/* "background scavenger (runtime.bgscavenge)", ...: for people. */
+const char *mt_releaser_name(enum mt_releaser w);
+/* "MADV_FREE", "MADV_DONTNEED", "MADV_REMOVE", "prot_none_remap", "munmap". */
+const char *mt_rel_call_name(enum mt_rel_call c);
+/* Bytes released (not unmapped): every call kind but munmap. */
+uint64_t mt_rel_released(const struct mt_rel_tally by[MT_RC_NR], uint64_t *calls);
+
+struct mt_releasers;
+
+struct mt_releasers *mt_releasers__new(void);
+/*
+ * One record, in file order. remap_bytes: for an mmap record, the bytes the
+ * timeline's region model says it took out of use (a PROT_NONE remap over
+ * accessible memory); ignored for other records. 0, or -ENOMEM.
+ */
+int mt_releasers__feed(struct mt_releasers *r, const struct mt_hdr *rec, uint64_t remap_bytes);
+/*
+ * Symbolize and classify every stack. A program whose symbols cannot be
+ * loaded gets one line on warn ("madvtrace: warning: ..."); its stacks
+ * count as unknown (or as non-Go code when the trace says the program is
+ * not Go). Idempotent. 0, or -ENOMEM.
+ */
+int mt_releasers__resolve(struct mt_releasers *r, FILE *warn);
+const struct mt_rel_summary *mt_releasers__summary(const struct mt_releasers *r);
+/* The stacks that released the most (released bytes, then unmapped bytes), up to max. */
+size_t mt_releasers__top(const struct mt_releasers *r, struct mt_rel_stack *out, size_t max);
+/* Every distinct (process, stack id), in the order first seen: i < count. */
+size_t mt_releasers__count(const struct mt_releasers *r);
+bool mt_releasers__stack_at(const struct mt_releasers *r, size_t i, struct mt_rel_stack *out);
+/*
+ * The function of frame i of s (NULL: unknown), *offset from its start to
+ * the recorded address. Return addresses are looked up at ip - 1: the call,
+ * not the instruction after it.
+ */
+const char *mt_releasers__frame(const struct mt_releasers *r, const struct mt_rel_stack *s,
+				uint32_t i, uint64_t *offset);
+/*
+ * The programs whose stacks were symbolized, for each: pid, path (NULL: not
+ * recorded), where the names came from ("gopclntab+symtab"; NULL on
+ * failure) and why it failed (NULL on success). false past the last.
+ */
+bool mt_releasers__program(const struct mt_releasers *r, size_t i, uint32_t *pid, const char **exe,
+			   const char **source, const char **error);
+void mt_releasers__free(struct mt_releasers *r);
+
+#endif
