@@ -4,7 +4,8 @@
  * loaded with LD_PRELOAD. No privilege, no ptrace.
  *
  * - The hooks (hooks.c) make the memory calls themselves, through the one
- *   system call instruction of raw.S, and put a record in the ring (ring.c).
+ *   system call instruction of raw.S, and record them in the calling
+ *   thread's own buffer, which that thread writes out (see "records").
  * - Calls no hook can see (glibc's own: malloc's mmap/munmap, thread stacks;
  *   raw syscall instructions in the program) are caught by a seccomp filter
  *   that answers them with SECCOMP_RET_TRAP (filter.c): the kernel skips the
@@ -12,14 +13,17 @@
  *   itself, records it and hands its result back in the saved registers.
  *   The filter only looks at code that was loaded when the agent started
  *   and lies at a random address (see catch_setup()).
- * - The agent thread is a bare clone() thread glibc knows nothing about: it
- *   writes the ring out and samples RSS. It uses no thread-local storage and
- *   no libc function that could, so it can also be started in the child of a
- *   fork, before anything else runs there.
+ * - RSS is read from /proc/self by the thread that made a release (at most
+ *   every 10 ms) and periodically, by the program's threads while they make
+ *   calls, else by the agent thread: a bare clone() thread glibc knows
+ *   nothing about, asleep while the program is busy. It uses no thread-local
+ *   storage and no libc function that could, so it can also be started in
+ *   the child of a fork, before anything else runs there.
  *
  * Everything that can run on the program's threads after start-up (hooks,
- * fork and exit handlers) makes no allocation, takes no lock a signal could
- * find held, and uses only async-signal-safe calls.
+ * fork and exit handlers, the SIGSYS handler) makes no allocation, waits on
+ * no lock a signal handler on the same thread could hold, and uses only
+ * async-signal-safe calls.
  */
 #include <dlfcn.h>
 #include <elf.h>
@@ -61,7 +65,7 @@
 #define AGENT_FD_MIN 700
 #define THREAD_STACK (256 * 1024)
 #define TLS_AREA 4096
-/* longest a record waits in the ring before the agent thread writes it out */
+/* longest a record waits in a buffer, once the program makes calls again */
 #define DRAIN_NS (20 * MS)
 /* one write or one message (a SOCK_SEQPACKET socket takes it whole) */
 #define SEND_MAX (60 * 1024)
@@ -93,15 +97,13 @@ static struct {
 	int catching;
 	struct sock_filter filter[MT_FILTER_MAX];
 	int filter_len;
-	/* the agent thread */
-	void *thr_mem;
-	size_t thr_len;
 	int consumer; /* lock: who is writing the ring out (atomic) */
 	uint32_t fork_tid; /* the thread that forked, for the child's fork record */
 	/* the RSS change a call may explain (written by every thread) */
-	uint64_t release_ns, populate_ns, rss_read_ns; /* last release, last populating call, last reading */
+	/* times of the last release, the last populating call, the last reading */
+	uint64_t release_ns, populate_ns, rss_read_ns;
 	uint64_t next_work_ns; /* when the periodic work is next due (see periodic()) */
-	uint64_t caught;
+	uint64_t caught; /* calls the filter trapped and the handler made */
 	uint32_t stack_prefix;
 	uint64_t stack_ips[STACK_SLOTS];
 	pthread_key_t key;
@@ -116,7 +118,7 @@ static struct {
 	.smaps_fd = -1,
 };
 
-/* Only the agent thread (or the consumer-lock holder) touches these. */
+/* The RSS state and the lost count, under rss_lock (below). */
 static struct {
 	struct mt_counters last;
 	uint64_t seen_release, seen_populate; /* release_ns, populate_ns at the last record */
@@ -205,6 +207,35 @@ static void raw_sleep_ns(uint64_t ns)
 	mt_sys2(SYS_nanosleep, &ts, NULL);
 }
 
+/*
+ * How long a wait for one of the agent's locks may last. Bounded: a signal
+ * handler that calls exit() on a thread interrupted while it held one would
+ * otherwise wait for itself; after this, what the lock guards is skipped.
+ */
+#define LOCK_WAIT_NS (200 * MS)
+
+static uint64_t raw_now_ns(void);
+
+/* Spin on try(); false if it never succeeded within LOCK_WAIT_NS. */
+static bool wait_for(bool (*try)(void *), void *arg)
+{
+	uint64_t start = 0;
+
+	for (unsigned int i = 0;; i++) {
+		if (try(arg))
+			return true;
+		if (i % 64 == 63) {
+			uint64_t now = raw_now_ns();
+
+			if (!start)
+				start = now;
+			else if (now - start > LOCK_WAIT_NS)
+				return false;
+		}
+		mt_sys0(SYS_sched_yield);
+	}
+}
+
 static bool consumer_trylock(void)
 {
 	int zero = 0;
@@ -213,17 +244,15 @@ static bool consumer_trylock(void)
 					   __ATOMIC_RELAXED);
 }
 
-static void lock_consumer(void)
+static bool consumer_try(void *arg)
 {
-	int zero;
+	(void)arg;
+	return consumer_trylock();
+}
 
-	for (;;) {
-		zero = 0;
-		if (__atomic_compare_exchange_n(&ag.consumer, &zero, 1, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
-			return;
-		mt_sys0(SYS_sched_yield);
-	}
+static bool lock_consumer(void)
+{
+	return wait_for(consumer_try, NULL);
 }
 
 static void unlock_consumer(void)
@@ -298,7 +327,9 @@ static const char *errno_text(int e)
  *   thread writing it out), so a signal handler that interrupts an append
  *   on the same thread finds it held and uses the ring instead.
  * - the ring: for the agent thread's own records (periodic RSS, lost counts,
- *   notes) and for those interrupted appends. The agent thread writes it out.
+ *   notes), for those interrupted appends, and for what a thread records
+ *   after it gave its buffer back at its exit. Whoever does the periodic
+ *   work writes it out.
  *
  * (A ring shared by all threads was the first design: its cache lines then
  * cross cores between the threads writing records and the one writing them
@@ -313,7 +344,7 @@ struct tbuf {
 	int state;
 	uint32_t owner; /* tid of the thread it belongs to; 0: free for the next new thread */
 	uint32_t used;
-	uint32_t _pad;
+	uint32_t index; /* in tbufs */
 	uint64_t first_ns, last_ns; /* times of its oldest and newest records */
 	unsigned char data[TBUF_DATA];
 };
@@ -321,6 +352,8 @@ struct tbuf {
 static struct tbuf *tbufs[MAX_TBUFS];
 static unsigned int ntbufs;
 static MT_TLS struct tbuf *tls_buf;
+/* this thread is writing buffers out (holds one it may not own) */
+static MT_TLS int tls_writing;
 
 static void output_failed(int err);
 
@@ -349,25 +382,66 @@ static void out_write(const unsigned char *buf, size_t len)
 	}
 }
 
+/*
+ * Buffers of threads that ended, for the next new thread (indexes into
+ * tbufs), under a spin lock held for a few instructions. A signal handler
+ * that interrupts its holder on the same thread (tls_in_free) must not wait
+ * for it: it uses the ring. glibc still makes calls on a thread after its
+ * destructors ran (the madvise of its stack, frees of its arena cache): by
+ * then the thread has given its buffer back (tls_exited) and those few
+ * records go through the ring.
+ */
+static unsigned int free_tbufs[MAX_TBUFS], nfree;
+static int free_lock;
+static MT_TLS int tls_in_free, tls_exited;
+
+static void free_lock_take(void)
+{
+	int zero;
+
+	tls_in_free = 1;
+	for (;;) {
+		zero = 0;
+		if (__atomic_compare_exchange_n(&free_lock, &zero, 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return;
+		mt_sys0(SYS_sched_yield);
+	}
+}
+
+static void free_lock_drop(void)
+{
+	__atomic_store_n(&free_lock, 0, __ATOMIC_RELEASE);
+	tls_in_free = 0;
+}
+
+static void tb_mine(void);
+
 /* This thread's buffer, a free one taken over or a new one mapped; NULL if none. */
 static struct tbuf *tb_get(void)
 {
 	struct tbuf *b = tls_buf;
-	uint32_t tid, zero;
-	unsigned int i, n;
+	uint32_t tid;
+	unsigned int i;
 	long mem;
 
 	if (b)
 		return b;
+	if (tls_in_free || tls_exited)
+		return NULL;
 	tid = mt_tid();
-	n = __atomic_load_n(&ntbufs, __ATOMIC_ACQUIRE);
-	for (i = 0; i < n && i < MAX_TBUFS; i++) {
-		b = __atomic_load_n(&tbufs[i], __ATOMIC_ACQUIRE);
-		zero = 0;
-		if (b && __atomic_compare_exchange_n(&b->owner, &zero, tid, false,
-						     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			return tls_buf = b;
+	free_lock_take();
+	b = nfree ? tbufs[free_tbufs[--nfree]] : NULL;
+	free_lock_drop();
+	if (b) {
+		__atomic_store_n(&b->owner, tid, __ATOMIC_RELEASE);
+		tls_buf = b;
+		tb_mine();
+		return b;
 	}
+	/* that many threads at once: the ring for the others */
+	if (__atomic_load_n(&ntbufs, __ATOMIC_RELAXED) >= MAX_TBUFS)
+		return NULL;
 	mem = mt_raw_syscall(SYS_mmap, 0, sizeof(struct tbuf), PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mt_is_err(mem))
@@ -376,12 +450,25 @@ static struct tbuf *tb_get(void)
 	b->owner = tid;
 	i = __atomic_fetch_add(&ntbufs, 1, __ATOMIC_ACQ_REL);
 	if (i >= MAX_TBUFS) {
-		/* that many threads at once: this one uses the ring */
 		mt_sys2(SYS_munmap, mem, sizeof(struct tbuf));
 		return NULL;
 	}
+	b->index = i;
 	__atomic_store_n(&tbufs[i], b, __ATOMIC_RELEASE);
-	return tls_buf = b;
+	tls_buf = b;
+	tb_mine();
+	return b;
+}
+
+/* At a thread's exit: its buffer, records and all (each names its thread), for the next one. */
+static void tb_put_back(struct tbuf *b)
+{
+	tls_exited = 1;
+	tls_buf = NULL;
+	free_lock_take();
+	__atomic_store_n(&b->owner, 0, __ATOMIC_RELEASE);
+	free_tbufs[nfree++] = b->index;
+	free_lock_drop();
 }
 
 /* Write out what b holds; the caller holds b. */
@@ -392,23 +479,31 @@ static void tb_out(struct tbuf *b)
 	b->used = 0;
 }
 
+static bool tb_try_own(void *arg)
+{
+	struct tbuf *b = arg;
+	int idle = TB_IDLE;
+
+	return __atomic_compare_exchange_n(&b->state, &idle, TB_OWNER, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static bool tb_try_steal(void *arg)
+{
+	struct tbuf *b = arg;
+	int idle = TB_IDLE;
+
+	return __atomic_compare_exchange_n(&b->state, &idle, TB_STEAL, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
 /*
  * Take b from another thread to write it out: wait: also while its thread
  * is in the middle of an append (a few instructions), else only if idle.
  */
 static bool tb_steal(struct tbuf *b, bool wait)
 {
-	int idle;
-
-	for (;;) {
-		idle = TB_IDLE;
-		if (__atomic_compare_exchange_n(&b->state, &idle, TB_STEAL, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
-			return true;
-		if (!wait)
-			return false;
-		mt_sys0(SYS_sched_yield);
-	}
+	return wait ? wait_for(tb_try_steal, b) : tb_try_steal(b);
 }
 
 static void tb_release(struct tbuf *b)
@@ -420,10 +515,13 @@ static void tb_release(struct tbuf *b)
  * Write out the buffers of every thread (all: exit, exec, fork), or only
  * those with nothing added for DRAIN_NS (the agent thread, now).
  */
-static void tb_flush(bool all, uint64_t now)
+static void tb_flush(bool all, uint64_t now, bool agent)
 {
 	unsigned int n = __atomic_load_n(&ntbufs, __ATOMIC_ACQUIRE);
 
+	/* (the agent thread has no thread-local storage, and never appends) */
+	if (!agent)
+		tls_writing = 1;
 	for (unsigned int i = 0; i < n && i < MAX_TBUFS; i++) {
 		struct tbuf *b = __atomic_load_n(&tbufs[i], __ATOMIC_ACQUIRE);
 
@@ -436,6 +534,8 @@ static void tb_flush(bool all, uint64_t now)
 		tb_out(b);
 		tb_release(b);
 	}
+	if (!agent)
+		tls_writing = 0;
 }
 
 static bool consumer_trylock(void);
@@ -487,16 +587,15 @@ static void put(struct mt_hdr *rec, bool agent)
 	int idle = TB_IDLE;
 
 	rec->size = (uint16_t)size;
-	if (b) {
-		while (!__atomic_compare_exchange_n(&b->state, &idle, TB_OWNER, false,
-						    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-			if (idle == TB_OWNER) {
-				b = NULL; /* this thread, interrupted in an append: the ring */
-				break;
-			}
-			idle = TB_IDLE; /* written out by another thread right now */
-			mt_sys0(SYS_sched_yield);
-		}
+	if (b && !__atomic_compare_exchange_n(&b->state, &idle, TB_OWNER, false, __ATOMIC_ACQUIRE,
+					      __ATOMIC_RELAXED)) {
+		/*
+		 * Held: by this thread, interrupted in an append or while writing
+		 * buffers out (then the ring), or being written out by another
+		 * thread (a write's time: wait).
+		 */
+		if (idle == TB_OWNER || tls_writing || !wait_for(tb_try_own, b))
+			b = NULL;
 	}
 	if (!b) {
 		ring_put(rec, agent);
@@ -594,19 +693,22 @@ static void flush_own(void)
 {
 	struct tbuf *b = tls_buf;
 
+	tls_writing = 1;
 	if (b && tb_steal(b, true)) {
 		tb_out(b);
 		tb_release(b);
 	}
+	tls_writing = 0;
 }
 
 /* Everything recorded so far, out: every thread's buffer and the ring. */
 static void flush_all(void)
 {
-	tb_flush(true, 0);
-	lock_consumer();
-	drain();
-	unlock_consumer();
+	tb_flush(true, 0, false);
+	if (lock_consumer()) {
+		drain();
+		unlock_consumer();
+	}
 }
 
 static void get_comm(char comm[MT_COMM_LEN])
@@ -851,10 +953,15 @@ static bool rss_trylock(void)
 					   __ATOMIC_RELAXED);
 }
 
-static void rss_lock_wait(void)
+static bool rss_try(void *arg)
 {
-	while (!rss_trylock())
-		mt_sys0(SYS_sched_yield);
+	(void)arg;
+	return rss_trylock();
+}
+
+static bool rss_lock_wait(void)
+{
+	return wait_for(rss_try, NULL);
 }
 
 static void rss_unlock(void)
@@ -1004,7 +1111,8 @@ static void rss_start(uint64_t now)
 {
 	struct mt_counters c;
 
-	rss_lock_wait();
+	if (!rss_lock_wait())
+		return;
 	if (read_counters(&c)) {
 		emit_rss(&c, MT_RSS_START, now, 0, 0, 0, false);
 		at.last = c;
@@ -1063,15 +1171,13 @@ static void periodic(uint64_t now, bool agent)
 {
 	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) || ag.exiting)
 		return;
-	if (agent)
-		rss_lock_wait();
-	if (agent || rss_trylock()) {
+	if (agent ? rss_lock_wait() : rss_trylock()) {
 		rss_periodic(now, agent);
+		report_lost(agent);
 		rss_unlock();
 	}
-	report_lost(agent);
 	/* threads gone quiet: their records should not wait for their next call */
-	tb_flush(false, now);
+	tb_flush(false, now, agent);
 	drain_if_free();
 	/* the agent thread takes over only if no call comes for two intervals */
 	arm_timer(now + (agent ? ag.rss_ns : 2 * ag.rss_ns));
@@ -1415,7 +1521,7 @@ static void fork_child(void)
 	ag.pid = (uint32_t)mt_sys0(SYS_getpid);
 	ag.consumer = 0;
 	ag.fork_tid = 0;
-	ag.thr_mem = NULL;
+	ag.caught = 0;
 	if (!parent_tid)
 		parent_tid = parent;
 	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED))
@@ -1456,12 +1562,18 @@ static void fork_child(void)
 	memset(&at, 0, sizeof(at));
 	rss_lock = 0;
 	/* the parent's buffers came along: what they hold is the parent's to write */
+	nfree = 0;
+	free_lock = 0;
+	tls_in_free = 0;
+	tls_exited = 0;
 	for (unsigned int i = 0; i < ntbufs && i < MAX_TBUFS; i++) {
 		if (!tbufs[i])
 			continue;
 		tbufs[i]->state = TB_IDLE;
 		tbufs[i]->used = 0;
 		tbufs[i]->owner = tbufs[i] == tls_buf ? ag.pid : 0;
+		if (tbufs[i] != tls_buf)
+			free_tbufs[nfree++] = i;
 	}
 	emit_task(MT_TASK_FORK, parent, parent_tid, ag.pid, 0, raw_now_ns());
 	rss_start(raw_now_ns());
@@ -1473,8 +1585,6 @@ static void fork_child(void)
 		mt_tls_internal--;
 		return;
 	}
-	ag.thr_mem = mem;
-	ag.thr_len = len;
 	mt_tls_internal--;
 }
 
@@ -1509,6 +1619,16 @@ void mt_on_thread_start(uint32_t creator_tid)
 		return;
 	/* the record the bpf backend makes in the creator's context, made from the new thread */
 	emit_task(MT_TASK_CLONE, ag.pid, creator_tid, mt_tid(), 0, now_ns());
+}
+
+/*
+ * The thread that just took a buffer gets the agent's thread-specific value,
+ * so that thread_exit runs when it ends, whoever started it (a thread older
+ * than the agent, one its wrapper had no room for). For a key among the
+ * first 32 glibc stores it in the thread's own array: no allocation.
+ */
+static void tb_mine(void)
+{
 	if (ag.have_key)
 		pthread_setspecific(ag.key, (void *)1);
 }
@@ -1522,13 +1642,12 @@ static void thread_exit(void *v)
 		emit_task(MT_TASK_THREAD_EXIT, ag.pid, mt_tid(), 0, 0, now_ns());
 	if (!b)
 		return;
-	/* out, and free for the next thread (buffers are never unmapped: others may look) */
-	if (tb_steal(b, true)) {
-		tb_out(b);
-		tls_buf = NULL;
-		__atomic_store_n(&b->owner, 0, __ATOMIC_RELEASE);
-		tb_release(b);
-	}
+	/*
+	 * Given back, records and all (each record names its thread): no write
+	 * per thread exit. What it holds goes out with the next thread's
+	 * records, or by age. Buffers are never unmapped: others may look.
+	 */
+	tb_put_back(b);
 }
 
 void mt_on_exit(int status)
@@ -1541,13 +1660,20 @@ void mt_on_exit(int status)
 	now = now_ns();
 	emit_task(MT_TASK_EXIT, ag.pid, mt_tid(), 0, (status & 0xff) << 8, now);
 	/* RSS as the program leaves it, before the teardown frees it all */
-	rss_lock_wait();
-	if (read_counters(&c)) {
-		rss_update(&c, now, true, false);
-		emit_rss(&c, MT_RSS_END, now, 0, 0, 0, false);
+	if (rss_lock_wait()) {
+		if (read_counters(&c)) {
+			rss_update(&c, now, true, false);
+			emit_rss(&c, MT_RSS_END, now, 0, 0, 0, false);
+		}
+		report_lost(false);
+		rss_unlock();
 	}
-	rss_unlock();
-	report_lost(false);
+	if (mt_catching()) {
+		char n[24] = "";
+
+		info("agent.caught", mt_cat_u64(n, sizeof(n), __atomic_load_n(&ag.caught,
+									 __ATOMIC_RELAXED)));
+	}
 	flush_all();
 	__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
 }
@@ -1558,12 +1684,31 @@ static void on_exit_handler(int status, void *arg)
 	mt_on_exit(status);
 }
 
-void mt_before_exec(int *undo)
+void mt_before_exec(const char *path, int *undo)
 {
+	struct mt_agent_note n;
+
 	*undo = 0;
 	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED))
 		return;
 	flush_all();
+	if (ag.out_kind == OUT_SOCKET) {
+		/*
+		 * Last, straight out: so madvtrace can tell if the next program
+		 * never says it started.
+		 */
+		struct {
+			uint32_t len;
+			struct mt_agent_note n;
+		} __attribute__((packed)) f;
+
+		f.len = sizeof(n);
+		hdr(&n.h, MT_AGENT_NOTE, sizeof(n), now_ns(), ag.pid, mt_tid());
+		n.level = MT_NOTE_EXEC;
+		mt_cat(n.text, sizeof(n.text), path ? path : "?");
+		memcpy(&f.n, &n, sizeof(n));
+		out_write((const unsigned char *)&f, sizeof(f));
+	}
 	/* the next program of this process is traced too: it needs the descriptor */
 	if (!ag.follow && ag.out_fd >= 0) {
 		set_cloexec(ag.out_fd, false);
@@ -1963,8 +2108,6 @@ __attribute__((constructor)) static void agent_init(void)
 		note(MT_NOTE_WARN, msg);
 		goto out;
 	}
-	ag.thr_mem = mem;
-	ag.thr_len = len;
 	if (env_flag(MT_ENV_CATCH, true)) {
 		catching = catch_setup(why, sizeof(why)) == 0;
 	} else {

@@ -70,8 +70,8 @@ void mt_on_thread_start(uint32_t creator_tid) MT_HIDDEN;
 void mt_on_spawn(pid_t child) MT_HIDDEN; /* posix_spawn made child */
 void mt_on_fork_child(void) MT_HIDDEN; /* in the child of a fork that ran no atfork handler */
 void mt_on_exit(int status) MT_HIDDEN; /* the process exits with status (exit, _exit) */
-/* exec is about to replace the program: write out everything; *undo for mt_exec_failed */
-void mt_before_exec(int *undo) MT_HIDDEN;
+/* exec of path (NULL: unknown) is about to replace the program: write out everything; *undo for mt_exec_failed */
+void mt_before_exec(const char *path, int *undo) MT_HIDDEN;
 void mt_exec_failed(int undo) MT_HIDDEN;
 /* Is fd one of the agent's own descriptors (the program may not close them)? */
 bool mt_is_agent_fd(int fd) MT_HIDDEN;

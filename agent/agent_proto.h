@@ -43,6 +43,12 @@
 enum mt_note_level {
 	MT_NOTE_INFO = 0, /* printed with -v only */
 	MT_NOTE_WARN = 1, /* always printed */
+	/*
+	 * Not printed: the process is about to exec the file in text. The next
+	 * program's agent sends its exec record; if none comes, madvtrace says
+	 * that program ran untraced (static, set-user-ID, LD_PRELOAD cleared).
+	 */
+	MT_NOTE_EXEC = 2,
 };
 
 struct mt_agent_note {

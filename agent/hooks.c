@@ -58,7 +58,6 @@ void *mt_next(const char *name, void **cache)
 	}
 
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
@@ -68,8 +67,6 @@ typedef pid_t (*fork_fn)(void);
 
 NEXT(execve_fn, execve)
 NEXT(execve_fn, execvpe)
-NEXT(execv_fn, execv)
-NEXT(execv_fn, execvp)
 NEXT(fexecve_fn, fexecve)
 NEXT(execveat_fn, execveat)
 NEXT(spawn_fn, posix_spawn)
@@ -81,8 +78,6 @@ void mt_hooks_resolve(void)
 {
 	next_execve();
 	next_execvpe();
-	next_execv();
-	next_execvp();
 	next_fexecve();
 	next_execveat();
 	next_posix_spawn();
@@ -319,7 +314,7 @@ static long do_syscall(long nr, long a0, long a1, long a2, long a3, long a4, lon
 		a1 = (long)&mask;
 	}
 	if (nr == SYS_execve || nr == SYS_execveat)
-		mt_before_exec(&undo);
+		mt_before_exec(nr == SYS_execve ? (const char *)a0 : (const char *)a1, &undo);
 	r = mt_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
 	if (nr == SYS_execve || nr == SYS_execveat)
 		mt_exec_failed(undo);
@@ -455,7 +450,7 @@ HOOK int execve(const char *path, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
-	mt_before_exec(&undo);
+	mt_before_exec(path, &undo);
 	r = f(path, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
 	mt_exec_failed(undo);
 	return r;
@@ -471,7 +466,7 @@ HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
-	mt_before_exec(&undo);
+	mt_before_exec(file, &undo);
 	r = f(file, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
 	mt_exec_failed(undo);
 	return r;
@@ -487,7 +482,7 @@ HOOK int fexecve(int fd, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
-	mt_before_exec(&undo);
+	mt_before_exec(NULL, &undo);
 	r = f(fd, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
 	mt_exec_failed(undo);
 	return r;
@@ -503,41 +498,25 @@ HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const e
 		errno = ENOSYS;
 		return -1;
 	}
-	mt_before_exec(&undo);
+	mt_before_exec(path, &undo);
 	r = f(dirfd, path, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)), flags);
 	mt_exec_failed(undo);
 	return r;
 }
 
-/* execv and execvp pass environ on, which holds the agent's variables already. */
+/* execv and execvp pass environ on: through execve and execvpe, which add what it lacks. */
 HOOK int execv(const char *path, char *const argv[])
 {
-	execv_fn f = next_execv();
-	int undo, r;
+	extern char **environ;
 
-	if (!f) {
-		errno = ENOSYS;
-		return -1;
-	}
-	mt_before_exec(&undo);
-	r = f(path, argv);
-	mt_exec_failed(undo);
-	return r;
+	return execve(path, argv, environ);
 }
 
 HOOK int execvp(const char *file, char *const argv[])
 {
-	execv_fn f = next_execvp();
-	int undo, r;
+	extern char **environ;
 
-	if (!f) {
-		errno = ENOSYS;
-		return -1;
-	}
-	mt_before_exec(&undo);
-	r = f(file, argv);
-	mt_exec_failed(undo);
-	return r;
+	return execvpe(file, argv, environ);
 }
 
 /* The execl family: the arguments into an array on the stack, as glibc does. */

@@ -75,6 +75,30 @@ static bool safe_write(uint64_t addr, const void *src, size_t len)
 			      0) == (long)len;
 }
 
+/*
+ * Read a signal set the program passed: the kernel checks the address the
+ * way it would have (rt_sigprocmask of this handler's own mask, which the
+ * return from the handler restores anyway), without the address space
+ * lock process_vm_readv takes (many threads mapping memory would make
+ * every trapped mask change wait for it).
+ */
+static bool read_sigset(uint64_t addr, uint64_t *set)
+{
+	if (mt_sys4(SYS_rt_sigprocmask, SIG_BLOCK, addr, NULL, KSIGSET) < 0)
+		return false;
+	*set = *(const uint64_t *)addr;
+	return true;
+}
+
+/* The same for writing one: rt_sigprocmask writes the current mask there first. */
+static bool write_sigset(uint64_t addr, uint64_t set)
+{
+	if (mt_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, addr, KSIGSET) < 0)
+		return false;
+	*(uint64_t *)addr = set;
+	return true;
+}
+
 static long call(long nr, const long *a)
 {
 	return mt_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -93,7 +117,7 @@ static long emu_sigprocmask(ucontext_t *uc, const long *a)
 	if (a[3] != KSIGSET)
 		return -EINVAL;
 	if (a[1]) {
-		if (!safe_read((uint64_t)a[1], &want, sizeof(want)))
+		if (!read_sigset((uint64_t)a[1], &want))
 			return -EFAULT;
 		if (how == SIG_BLOCK)
 			next = cur | want;
@@ -104,7 +128,7 @@ static long emu_sigprocmask(ucontext_t *uc, const long *a)
 		else
 			return -EINVAL;
 	}
-	if (a[2] && !safe_write((uint64_t)a[2], &cur, sizeof(cur)))
+	if (a[2] && !write_sigset((uint64_t)a[2], cur))
 		return -EFAULT;
 	*mask = next & ~(BIT(SIGKILL) | BIT(SIGSTOP) | BIT(SIGSYS));
 	return 0;
@@ -144,7 +168,7 @@ static long emu_direct_mask(long nr, const long *a, int i)
 	long b[6];
 
 	memcpy(b, a, sizeof(b));
-	if (b[i] && b[i + 1] == KSIGSET && safe_read((uint64_t)b[i], &m, sizeof(m))) {
+	if (b[i] && b[i + 1] == KSIGSET && read_sigset((uint64_t)b[i], &m)) {
 		m &= ~BIT(SIGSYS);
 		b[i] = (long)&m;
 	}

@@ -22,6 +22,8 @@
 #
 # BUILD_DIR: a build (Release or RelWithDebInfo for figures worth keeping).
 # ROUNDS: default 9. ITERATIONS: default: about one second of untraced churn.
+# PRELOAD_BENCH_CPU=N runs everything on CPU N (taskset): no migration
+# between CPUs, which on a small shared machine moves the figures by points.
 # Runs unprivileged; needs python3.
 set -euo pipefail
 
@@ -45,6 +47,8 @@ exec python3 - "$build" "$rounds" "$iters" "$tmp" <<'EOF'
 import json, os, platform, statistics, subprocess, sys
 
 build, rounds, iters, tmp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+cpu = os.environ.get("PRELOAD_BENCH_CPU")
+pin = ["taskset", "-c", cpu] if cpu else []
 churn = f"{build}/tests/churn"
 madvtrace = f"{build}/loader/madvtrace"
 agent = f"{build}/loader/libmadvtrace-agent.so"
@@ -62,6 +66,7 @@ def run(mode, n):
             env["MADVTRACE_CATCH"] = "0"
     elif mode == "madvtrace":
         cmd = [madvtrace, "--backend=preload", "-q", "-o", trace, "--"] + cmd
+    cmd = pin + cmd
     if os.path.exists(trace):
         os.unlink(trace)
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -99,8 +104,8 @@ calls = sum(1 for l in dump.decode().splitlines()
 want = 3 * iters
 load = open("/proc/loadavg").read().split()[:3]
 print(f"churn -n {iters} ({want} recorded calls; the last trace holds {calls}): {rounds} "
-      f"alternating rounds, medians; {os.cpu_count()} CPUs, load average {' '.join(load)} "
-      f"at the end, kernel {platform.release()}")
+      f"alternating rounds, medians; {os.cpu_count()} CPUs{f', all on CPU {cpu}' if cpu else ''}, "
+      f"load average {' '.join(load)} at the end, kernel {platform.release()}")
 print()
 print("| mode | elapsed | overhead | ns/call | CPU time | overhead | ns/call |")
 print("|------|--------:|---------:|--------:|---------:|---------:|--------:|")

@@ -573,6 +573,14 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	op = classify(id, compat);
 	if (!op)
 		return 0;
+	/*
+	 * A seccomp SECCOMP_RET_TRAP skips the call and rolls the registers
+	 * back: the "result" is then the syscall number. No traced call can
+	 * return its own number, so this is a call that did not happen (the
+	 * SIGSYS handler, such as the preload agent's, makes it again).
+	 */
+	if (ret == regs->orig_ax)
+		return 0;
 	return on_call(ctx, op, regs, ret, compat);
 }
 

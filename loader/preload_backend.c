@@ -41,8 +41,18 @@
 #define MT_AGENT_INSTALL_DIR "/usr/local/lib/madvtrace"
 #endif
 
+/* A process that announced an exec and has sent nothing since. */
+struct pending_exec {
+	uint32_t pid;
+	char path[MT_NOTE_LEN];
+};
+
 struct pl {
 	struct mt_session *s;
+	struct pending_exec *pend;
+	size_t npend;
+	uint32_t *pids; /* processes heard from and not seen exiting */
+	size_t npids;
 	int sock;
 	pid_t child;
 	bool child_done, agent_seen, exit_seen, eof, told_eof;
@@ -217,21 +227,12 @@ struct child_env {
 	char *pid_var; /* "MADVTRACE_PID=" and room for the child's pid, filled in after fork */
 };
 
-static char *kv(const char *key, const char *fmt, unsigned long long v)
+/* "KEY=N", allocated. */
+static char *kv(const char *key, unsigned long long v)
 {
 	char *s = NULL;
 
-	if (asprintf(&s, "%s=", key) < 0)
-		return NULL;
-	if (fmt) {
-		char *t = NULL;
-
-		if (asprintf(&t, "%s%llu", s, v) < 0)
-			t = NULL;
-		free(s);
-		s = t;
-	}
-	return s;
+	return asprintf(&s, "%s=%llu", key, v) < 0 ? NULL : s;
 }
 
 static void free_env(struct child_env *e)
@@ -271,16 +272,16 @@ static int build_env(struct mt_session *s, const char *agent, int fd, struct chi
 		     old ? old : "") < 0)
 		goto nomem;
 	e->envp[i++] = pre;
-	if (!(e->envp[i++] = kv(MT_ENV_FD, "%llu", (unsigned long long)fd)) ||
-	    !(e->envp[i++] = kv(MT_ENV_RSS_MS, "%llu", s->rss_interval_ns / 1000000)) ||
-	    !(e->envp[i++] = kv(MT_ENV_SMAPS_MS, "%llu", s->smaps_interval_ns / 1000000)))
+	if (!(e->envp[i++] = kv(MT_ENV_FD, (unsigned long long)fd)) ||
+	    !(e->envp[i++] = kv(MT_ENV_RSS_MS, s->rss_interval_ns / 1000000)) ||
+	    !(e->envp[i++] = kv(MT_ENV_SMAPS_MS, s->smaps_interval_ns / 1000000)))
 		goto nomem;
 	if (s->follow_forks && !(e->envp[i++] = strdup(MT_ENV_FOLLOW "=1")))
 		goto nomem;
 	if (s->stacks && !(e->envp[i++] = strdup(MT_ENV_STACKS "=1")))
 		goto nomem;
 	if (s->buffer_bytes &&
-	    !(e->envp[i++] = kv(MT_ENV_BUFFER_KIB, "%llu", (unsigned long long)s->buffer_bytes / 1024)))
+	    !(e->envp[i++] = kv(MT_ENV_BUFFER_KIB, (unsigned long long)s->buffer_bytes / 1024)))
 		goto nomem;
 	e->pid_var = calloc(1, sizeof(MT_ENV_PID) + 24);
 	if (!e->pid_var)
@@ -413,16 +414,90 @@ static int emit_cb(void *ctx, const struct mt_hdr *rec)
 	return p->err;
 }
 
+/* rec came from pid: the exec it announced failed, or its next program's agent started. */
+static void exec_seen(struct pl *p, uint32_t pid)
+{
+	for (size_t i = 0; i < p->npend; i++) {
+		if (p->pend[i].pid == pid) {
+			p->pend[i] = p->pend[--p->npend];
+			return;
+		}
+	}
+}
+
+static void exec_announced(struct pl *p, uint32_t pid, const char *path)
+{
+	struct pending_exec *n;
+
+	exec_seen(p, pid);
+	n = realloc(p->pend, (p->npend + 1) * sizeof(*n));
+	if (!n)
+		return; /* then that exec goes unremarked; nothing is recorded wrong */
+	p->pend = n;
+	n[p->npend].pid = pid;
+	snprintf(n[p->npend].path, sizeof(n[p->npend].path), "%.*s", MT_NOTE_LEN - 1, path);
+	p->npend++;
+}
+
+/* A process we have records of: its state is recorded if we leave it running. */
+static void pid_seen(struct pl *p, uint32_t pid, bool exited)
+{
+	size_t i;
+	uint32_t *n;
+
+	for (i = 0; i < p->npids && p->pids[i] != pid; i++)
+		;
+	if (exited) {
+		if (i < p->npids)
+			p->pids[i] = p->pids[--p->npids];
+		return;
+	}
+	if (i < p->npids || !(n = realloc(p->pids, (p->npids + 1) * sizeof(*n))))
+		return;
+	p->pids = n;
+	p->pids[p->npids++] = pid;
+}
+
+/* Tracing ends while pid runs on: its RSS as we leave it, and a detach record (as bpf). */
+static void leave(struct pl *p, uint32_t pid)
+{
+	struct mt_rss r;
+	struct mt_task t;
+
+	if (!mt_proc_alive((pid_t)pid))
+		return;
+	mt_hdr_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
+	r.h.flags = MT_F_SYNTH;
+	r.reason = MT_RSS_END;
+	if (!mt_proc_rss((pid_t)pid, &r)) {
+		mt_proc_smaps((pid_t)pid, &r);
+		emit(p, &r.h);
+	}
+	mt_hdr_init(&t.h, MT_TASK, sizeof(t), pid, pid, mt_now_ns());
+	t.event = MT_TASK_DETACH;
+	mt_proc_comm((pid_t)pid, t.comm);
+	emit(p, &t.h);
+}
+
 static void on_record(struct pl *p, const struct mt_hdr *rec)
 {
 	const struct mt_task *t = (const void *)rec;
 
+	if (rec->pid && rec->type != MT_AGENT_NOTE) {
+		exec_seen(p, rec->pid);
+		pid_seen(p, rec->pid, rec->type == MT_TASK && rec->size >= sizeof(*t) &&
+					      t->event == MT_TASK_EXIT);
+	}
 	switch (rec->type) {
 	case MT_AGENT_NOTE: {
 		const struct mt_agent_note *n = (const void *)rec;
 
 		if (rec->size < sizeof(*n))
 			return;
+		if (n->level == MT_NOTE_EXEC) {
+			exec_announced(p, rec->pid, n->text);
+			return;
+		}
 		if (n->level >= MT_NOTE_WARN || p->s->verbose)
 			fprintf(stderr, "madvtrace: pid %u: %.*s\n", rec->pid, MT_NOTE_LEN, n->text);
 		return;
@@ -624,7 +699,8 @@ static int preload_run(struct mt_session *s)
 		if (p.eof && p.child_done)
 			break;
 		/* the agent goes with the process: give its exit a moment to be seen */
-		if (p.eof && !p.told_eof && p.agent_seen && now - p.eof_ns > 500 * 1000000ull) {
+		if (p.eof && !p.told_eof && p.agent_seen && !p.npend &&
+		    now - p.eof_ns > 500 * 1000000ull) {
 			p.told_eof = true;
 			fprintf(stderr,
 				"madvtrace: %s (pid %d) runs on without the agent (it exec'd a "
@@ -641,8 +717,19 @@ static int preload_run(struct mt_session *s)
 	/* what the agents wrote before we stopped looking */
 	if (!p.eof && !receive(&p, buf))
 		p.eof = true;
-	if (p.child_done && !p.exit_seen && p.agent_seen)
+	if (p.child_done && !p.exit_seen && p.agent_seen) {
 		emit_exit(&p, s->exit_status); /* killed by a signal: the agent could not say */
+		pid_seen(&p, (uint32_t)p.child, true);
+	}
+	/* stopped while they run on (their agents stop recording when we close the socket) */
+	if (stopped)
+		for (size_t i = 0; i < p.npids; i++)
+			leave(&p, p.pids[i]);
+	for (size_t i = 0; i < p.npend && (p.eof || p.child_done); i++)
+		fprintf(stderr,
+			"madvtrace: pid %u exec'd %s, which did not load the agent (a static or "
+			"set-user-ID program, or LD_PRELOAD cleared): nothing it did is recorded\n",
+			p.pend[i].pid, p.pend[i].path);
 	if (!p.agent_seen && (p.child_done || p.eof)) {
 		fprintf(stderr,
 			"madvtrace: the agent did not start in %s (pid %d): nothing was recorded (a "
@@ -673,6 +760,8 @@ cleanup:
 	}
 	free_env(&env);
 	free(buf);
+	free(p.pend);
+	free(p.pids);
 	return err;
 }
 

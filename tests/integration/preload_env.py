@@ -102,8 +102,9 @@ def main(test, description):
     ap.add_argument("--tally32")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
-    for p in (args.madvtrace, args.agent):
-        if not os.path.exists(p):
+    for p in [args.madvtrace, args.agent, args.static, args.tally32] + \
+            [os.path.join(args.workloads, w) for w in WORKLOADS]:
+        if p and not os.path.exists(p):
             print(f"FAIL: {p} is missing: build it first", file=sys.stderr)
             sys.exit(1)
     rc = 1

@@ -19,6 +19,9 @@
  *                    unmaps a page at MARK: it prints whether that worked
  *   execenv          execs itself with an environment of one variable
  *                    (FOO=1); the new program prints it and makes a marker call
+ *   sighook N        maps and unmaps a page N times while another thread sends
+ *                    it SIGUSR1 as fast as it can; the handler maps and unmaps
+ *                    two pages: how many of each it made
  *
  * Marker calls are madvise(MARK + n * 4096, 0, MADV_NORMAL), as in
  * ptrace_cases.
@@ -271,6 +274,58 @@ static int case_closefds(void)
 	return ok ? 0 : 1;
 }
 
+static volatile sig_atomic_t handled, handler_failed, loop_done;
+static pthread_t looper;
+
+static void on_usr1(int sig)
+{
+	void *p;
+
+	(void)sig;
+	/* a recorded call made while the interrupted code may be in the middle of one */
+	p = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || munmap(p, 8192))
+		handler_failed = 1;
+	handled++;
+}
+
+static void *signaller(void *arg)
+{
+	(void)arg;
+	while (!loop_done) {
+		pthread_kill(looper, SIGUSR1);
+		usleep(20);
+	}
+	return NULL;
+}
+
+static int case_sighook(int n)
+{
+	struct sigaction sa;
+	pthread_t t;
+	int loop = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	looper = pthread_self();
+	if (pthread_create(&t, NULL, signaller, NULL))
+		return 1;
+	for (int i = 0; i < n; i++) {
+		void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p != MAP_FAILED && munmap(p, 4096) == 0)
+			loop++;
+	}
+	loop_done = 1;
+	pthread_join(t, NULL);
+	/* no more signals: what the handler did is final */
+	printf("{\"case\":\"sighook\",\"loop\":%d,\"handled\":%d,\"failed\":%d}\n", loop,
+	       (int)handled, (int)handler_failed);
+	return loop == n && !handler_failed ? 0 : 1;
+}
+
 static int case_execenv(const char *self)
 {
 	char *argv[] = { (char *)self, "execenv-done", NULL };
@@ -313,7 +368,9 @@ int main(int argc, char **argv)
 		return case_execenv(argv[0]);
 	if (!strcmp(c, "execenv-done"))
 		return case_execenv_done();
+	if (!strcmp(c, "sighook") && argc == 3)
+		return case_sighook(atoi(argv[2]));
 	fprintf(stderr, "usage: preload_cases malloc|mallochold N MIB | errno | spawn | "
-			"sigblock T | closefds | execenv\n");
+			"sigblock T | closefds | execenv | sighook N\n");
 	return 2;
 }
