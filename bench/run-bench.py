@@ -273,8 +273,9 @@ def render(info):
         g = info["getppid"]
         L += ["### Syscalls madvtrace does not record", "",
               f"A loop of {info['gn']} getppid() calls: the price every other syscall of a "
-              "traced process pays (the ptrace backend's case; the BPF programs run on each "
-              "syscall's entry and exit and filter in the kernel).", ""]
+              "traced process pays (the ptrace backend's case; for the bpf backend, the "
+              "program on the sys_exit tracepoint puts every syscall of the system on the "
+              "kernel's slow path and filters there).", ""]
         L += table(g, [t for t in ("untraced", "madvtrace", "strace") if t in g],
                    statistics.median(g["untraced"]["wall"]))
         L.append("")
@@ -341,7 +342,8 @@ def main():
     cache = os.path.join(a.build, "CMakeCache.txt")
     if os.path.exists(cache):
         m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", open(cache).read(), re.M)
-        build_type = m.group(1) if m and m.group(1) else "?"
+        # empty: the top CMakeLists.txt picks its default, RelWithDebInfo
+        build_type = m.group(1) if m and m.group(1) else "RelWithDebInfo"
 
     load0 = os.getloadavg()[0]
     if load0 > 0.5:

@@ -655,6 +655,9 @@ int mt_godebug_main(int argc, char **argv)
 			goto cleanup;
 		}
 		analyze(r, &main_pid);
+		/* a run too short for its info records still has the binary's version */
+		if (!r->go_version[0] && bin_version)
+			snprintf(r->go_version, sizeof(r->go_version), "%s", bin_version);
 		if (WIFEXITED(r->status) && WEXITSTATUS(r->status) != 0)
 			fprintf(stderr, "madvtrace: godebug: run %d exited with status %d (log: %s)\n",
 				i + 1, WEXITSTATUS(r->status), r->log);

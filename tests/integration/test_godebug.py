@@ -14,6 +14,7 @@ against the Go release rules:
   - GODEBUG=madvdontneed=0 --expect free: exit 0.
   - --pressure: under madvdontneed=0 the kernel reclaims lazily freed pages
     once the cgroup limit is lowered.
+  - a run that releases nothing: said so, exit 1 (the check could not be made).
   - not a Go program: refused with one line, exit 1.
 
     test_godebug.py --madvtrace PATH --spike PATH
@@ -121,6 +122,13 @@ def main():
     if not rec or size(rec.group(1)) < 100 * MIB:
         fail(f"--pressure: no reclaim of lazily freed pages shown:\n{p.stdout}")
     print(f"--pressure: {rec.group(1)} reclaimed in {rec.group(2)} ms under madvdontneed=0")
+
+    p = subprocess.run([args.madvtrace, "godebug", "--expect", "dontneed", "--", args.spike,
+                        "-size", "0", "-hold", "0s"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    if p.returncode != 1 or "nothing was released" not in p.stdout:
+        fail(f"a run that releases nothing: exit {p.returncode}:\n{p.stdout}")
+    print("a run that releases nothing: reported, exit 1")
 
     p = subprocess.run([args.madvtrace, "godebug", "--", "/bin/true"], capture_output=True,
                        text=True)
