@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "backend.h"
+#include "launch.h"
 #include "procfs.h"
 #include "madvtrace.bpf.h"
 #include "madvtrace.skel.h"
@@ -289,77 +290,10 @@ static void emit_task_rec(struct bpf_session *bs, pid_t pid, uint32_t event)
 	emit(bs, &t.h);
 }
 
-struct child {
-	pid_t pid;
-	int go_fd; /* write a byte to let the child exec */
-	int err_fd; /* the child writes errno here if exec fails; EOF on success */
-};
-
-/*
- * Fork the command and hold it before exec, so the tracer is in place before
- * its first instruction.
- */
-static int spawn_held(struct mt_session *s, struct child *c)
-{
-	int go[2], err[2];
-	pid_t pid;
-
-	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		char b;
-		int e;
-
-		close(go[1]);
-		close(err[0]);
-		if (s->uid != (uid_t)-1 &&
-		    (setgroups(0, NULL) || setgid(s->gid) || setuid(s->uid))) {
-			e = errno;
-			if (write(err[1], &e, sizeof(e)) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		if (read(go[0], &b, 1) != 1)
-			_exit(127); /* the tracer went away: do not run untraced */
-		execvp(s->argv[0], s->argv);
-		e = errno;
-		if (write(err[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(go[0]);
-	close(err[1]);
-	c->pid = pid;
-	c->go_fd = go[1];
-	c->err_fd = err[0];
-	return 0;
-}
-
-/* Release the held child; 0 once it has exec'd, or -errno of the failed exec. */
-static int release_child(struct child *c)
-{
-	int e = 0;
-	ssize_t n;
-
-	if (write(c->go_fd, "g", 1) != 1)
-		return -errno;
-	close(c->go_fd);
-	c->go_fd = -1;
-	do
-		n = read(c->err_fd, &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(c->err_fd);
-	c->err_fd = -1;
-	return n == sizeof(e) ? -e : 0;
-}
-
 static int bpf_run(struct mt_session *s)
 {
 	struct bpf_session bs = { .s = s };
-	struct child child = { .pid = -1, .go_fd = -1, .err_fd = -1 };
+	struct mt_launch child = MT_LAUNCH_INIT;
 	uint64_t start, next_flush, next_smaps, next_stacks, now;
 	uint8_t one = 1;
 	size_t map_bytes = 0;
@@ -426,7 +360,7 @@ static int bpf_run(struct mt_session *s)
 	}
 
 	if (launched) {
-		err = spawn_held(s, &child);
+		err = mt_launch__spawn(&child, s, NULL, NULL, NULL);
 		if (err) {
 			fprintf(stderr, "madvtrace: cannot start %s: %s\n", s->argv[0], strerror(-err));
 			goto cleanup;
@@ -462,7 +396,7 @@ static int bpf_run(struct mt_session *s)
 		goto cleanup;
 	if (launched) {
 		emit_task_rec(&bs, s->target_pid, MT_TASK_LAUNCH);
-		err = release_child(&child);
+		err = mt_launch__release(&child);
 		if (err) {
 			fprintf(stderr, "madvtrace: cannot run %s: %s\n", s->argv[0], strerror(-err));
 			goto cleanup;
@@ -526,10 +460,8 @@ static int bpf_run(struct mt_session *s)
 
 cleanup:
 	if (child.go_fd >= 0) {
-		/* never run the command untraced: closing the pipe makes it exit */
-		close(child.go_fd);
-		close(child.err_fd);
-		waitpid(child.pid, NULL, 0);
+		/* never run the command untraced: it exits without running anything */
+		mt_launch__abort(&child);
 		child_done = true;
 	}
 	ring_buffer__free(bs.rb);

@@ -594,7 +594,8 @@ int main(int argc, char **argv)
 			err = werr;
 		}
 	}
-	if (!o.quiet && (!err || mt_summary__records(k.sum))) {
+	/* a session that failed said why in one line: no table after it */
+	if (!o.quiet && !err) {
 		mt_summary__print(k.sum, stderr);
 		/* the explanation, as `madvtrace report` would give it */
 		if (k.tl && !mt_timeline__finish(k.tl)) {

@@ -31,6 +31,7 @@
 #include <sys/xattr.h>
 #include "agent_proto.h"
 #include "backend.h"
+#include "launch.h"
 #include "procfs.h"
 
 #define POLL_MS 50
@@ -313,83 +314,21 @@ static void set_pid_var(char *var, pid_t pid)
 
 /* ---- the command ---- */
 
-struct child {
-	pid_t pid;
-	int go_fd; /* a byte lets it exec */
-	int err_fd; /* errno of a failed exec; EOF once it exec'd */
+/* What the held child does before it switches user and waits (runs after fork). */
+struct child_setup {
+	struct child_env *env;
+	int agent_fd;
+	int sock;
 };
 
-static int spawn_held(struct mt_session *s, struct child_env *e, int agent_fd, int sock,
-		      struct child *c)
+static void child_setup(void *arg)
 {
-	int go[2], err[2];
-	pid_t pid;
+	struct child_setup *c = arg;
 
-	if (pipe2(go, O_CLOEXEC))
-		return -errno;
-	if (pipe2(err, O_CLOEXEC)) {
-		close(go[0]);
-		close(go[1]);
-		return -errno;
-	}
-	pid = fork();
-	if (pid < 0) {
-		int e = -errno;
-
-		close(go[0]);
-		close(go[1]);
-		close(err[0]);
-		close(err[1]);
-		return e;
-	}
-	if (pid == 0) {
-		char b;
-		int en;
-
-		close(go[1]);
-		close(err[0]);
-		close(sock);
-		set_pid_var(e->pid_var, getpid());
-		/* the one descriptor the command inherits from us */
-		fcntl(agent_fd, F_SETFD, 0);
-		if (s->uid != (uid_t)-1 &&
-		    (setgroups(0, NULL) || setgid(s->gid) || setuid(s->uid))) {
-			en = errno;
-			if (write(err[1], &en, sizeof(en)) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		if (read(go[0], &b, 1) != 1)
-			_exit(127); /* madvtrace went away: do not run untraced */
-		execvpe(s->argv[0], s->argv, e->envp);
-		en = errno;
-		if (write(err[1], &en, sizeof(en)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(go[0]);
-	close(err[1]);
-	c->pid = pid;
-	c->go_fd = go[1];
-	c->err_fd = err[0];
-	return 0;
-}
-
-static int release_child(struct child *c)
-{
-	int e = 0;
-	ssize_t n;
-
-	if (write(c->go_fd, "g", 1) != 1)
-		return -errno;
-	close(c->go_fd);
-	c->go_fd = -1;
-	do
-		n = read(c->err_fd, &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(c->err_fd);
-	c->err_fd = -1;
-	return n == sizeof(e) ? -e : 0;
+	close(c->sock);
+	set_pid_var(c->env->pid_var, getpid());
+	/* the one descriptor the command inherits from us */
+	fcntl(c->agent_fd, F_SETFD, 0);
 }
 
 /* ---- what the agents send ---- */
@@ -589,7 +528,7 @@ static void emit_exit(struct pl *p, int status)
 static int preload_run(struct mt_session *s)
 {
 	struct pl p = { .s = s, .sock = -1, .child = -1 };
-	struct child child = { .pid = -1, .go_fd = -1, .err_fd = -1 };
+	struct mt_launch child = MT_LAUNCH_INIT;
 	struct child_env env = { 0 };
 	char agent[PATH_MAX], why[512];
 	unsigned char *buf = NULL;
@@ -647,7 +586,11 @@ static int preload_run(struct mt_session *s)
 		fprintf(stderr, "madvtrace: out of memory\n");
 		goto cleanup;
 	}
-	err = spawn_held(s, &env, agent_fd, p.sock, &child);
+	{
+		struct child_setup cs = { .env = &env, .agent_fd = agent_fd, .sock = p.sock };
+
+		err = mt_launch__spawn(&child, s, env.envp, child_setup, &cs);
+	}
 	if (err) {
 		fprintf(stderr, "madvtrace: cannot start %s: %s\n", s->argv[0], strerror(-err));
 		goto cleanup;
@@ -669,7 +612,7 @@ static int preload_run(struct mt_session *s)
 		snprintf(t.comm, sizeof(t.comm), "%s", base ? base + 1 : s->argv[0]);
 		emit(&p, &t.h);
 	}
-	err = release_child(&child);
+	err = mt_launch__release(&child);
 	if (err) {
 		fprintf(stderr, "madvtrace: cannot run %s: %s\n", s->argv[0], strerror(-err));
 		goto cleanup;
@@ -743,10 +686,8 @@ static int preload_run(struct mt_session *s)
 
 cleanup:
 	if (child.go_fd >= 0) {
-		/* never run the command untraced: closing the pipe makes it exit */
-		close(child.go_fd);
-		close(child.err_fd);
-		waitpid(child.pid, NULL, 0);
+		/* never run the command untraced: it exits without running anything */
+		mt_launch__abort(&child);
 		p.child_done = true;
 	}
 	if (agent_fd >= 0)
