@@ -99,9 +99,17 @@ def main(test, description):
         if not os.access(p, os.X_OK):
             print(f"FAIL: {p} is not an executable: build it first", file=sys.stderr)
             sys.exit(1)
-    env = Env(args)
+    run_test(lambda: Env(args), test, args.keep)
+
+
+def run_test(make_env, test, keep, intro=None):
+    """Make the env, run test(env), keep the scratch files of a failure; exit with the outcome."""
     rc = 1
+    env = None
     try:
+        env = make_env()
+        if intro:
+            log(intro(env))
         test(env)
         rc = 0
         log("PASS")
@@ -110,10 +118,11 @@ def main(test, description):
     except subprocess.TimeoutExpired as e:
         print(f"FAIL: timed out: {e}", file=sys.stderr)
     finally:
-        if args.keep or rc:
-            print(f"(scratch files kept in {env.tmp})", file=sys.stderr)
-        else:
-            shutil.rmtree(env.tmp, ignore_errors=True)
+        if env:
+            if keep or rc:
+                print(f"(scratch files kept in {env.tmp})", file=sys.stderr)
+            else:
+                shutil.rmtree(env.tmp, ignore_errors=True)
     sys.exit(rc)
 
 

@@ -107,25 +107,8 @@ def main(test, description):
         if p and not os.path.exists(p):
             print(f"FAIL: {p} is missing: build it first", file=sys.stderr)
             sys.exit(1)
-    rc = 1
-    env = None
-    try:
-        env = PreloadEnv(args)
-        log(f"running madvtrace and the programs as {env.who} (uid {env.uid})")
-        test(env)
-        rc = 0
-        log("PASS")
-    except mtest.TestFailure as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL: timed out: {e}", file=sys.stderr)
-    finally:
-        if env:
-            if args.keep or rc:
-                print(f"(scratch files kept in {env.tmp})", file=sys.stderr)
-            else:
-                shutil.rmtree(env.tmp, ignore_errors=True)
-    sys.exit(rc)
+    mtest.run_test(lambda: PreloadEnv(args), test, args.keep,
+                   lambda env: f"running madvtrace and the programs as {env.who} (uid {env.uid})")
 
 
 # --- helpers ---
