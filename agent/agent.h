@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 #define MT_HIDDEN __attribute__((visibility("hidden")))
 /* Thread-local data the hooks can reach without a function call (no __tls_get_addr). */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 #include "tracefile.h"
 
 #define KiB 1024ull

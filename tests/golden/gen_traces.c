@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 #include "procfs.h"
 #include "tracefile.h"
 

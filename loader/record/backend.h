@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 /* Receives every record, in the order the backend produced it. Returns 0, or -errno to stop the session. */
 typedef int (*mt_emit_fn)(void *ctx, const struct mt_hdr *rec);

@@ -8,7 +8,7 @@
 #ifndef MT_AGENT_PROTO_H
 #define MT_AGENT_PROTO_H
 
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 /* Write a trace file here (by hand: LD_PRELOAD=... MADVTRACE_OUTPUT=t.mtr CMD). */
 #define MT_ENV_OUTPUT "MADVTRACE_OUTPUT"

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 struct mt_type_info {
 	uint16_t type;

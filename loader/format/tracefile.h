@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 #define MT_FILE_VERSION 1
 

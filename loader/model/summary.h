@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 struct mt_summary;
 

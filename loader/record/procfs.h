@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 /* CLOCK_MONOTONIC now, in ns (the clock of every record). */
 uint64_t mt_now_ns(void);

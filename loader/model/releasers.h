@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 
 /* The code that released memory, as a user of a Go program thinks of it. */
 enum mt_releaser {

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "madvtrace.h"
+#include "madvtrace/record.h"
 #include "regions.h"
 
 /* Advice values are counted individually below this; larger or negative ones share the last slot.
