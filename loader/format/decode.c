@@ -157,28 +157,6 @@ bool mt_advice_releases(int advice)
 	}
 }
 
-static const char *const rss_reasons[] = {
-	[MT_RSS_SYSCALL] = "syscall", [MT_RSS_FAULT] = "fault", [MT_RSS_RECLAIM] = "reclaim",
-	[MT_RSS_START] = "start",     [MT_RSS_END] = "end",	[MT_RSS_SAMPLE] = "sample",
-};
-
-const char *mt_rss_reason_name(uint32_t reason)
-{
-	return reason < ARRAY_SIZE(rss_reasons) ? rss_reasons[reason] : NULL;
-}
-
-static const char *const task_events[] = {
-	[MT_TASK_ATTACH] = "attach", [MT_TASK_LAUNCH] = "launch",
-	[MT_TASK_FORK] = "fork",     [MT_TASK_CLONE] = "clone",
-	[MT_TASK_EXEC] = "exec",     [MT_TASK_EXIT] = "exit",
-	[MT_TASK_THREAD_EXIT] = "thread_exit", [MT_TASK_DETACH] = "detach",
-};
-
-const char *mt_task_event_name(uint32_t event)
-{
-	return event < ARRAY_SIZE(task_events) ? task_events[event] : NULL;
-}
-
 #define ERR(x) [x] = #x
 static const char *const errno_names[] = {
 	ERR(EPERM),	      ERR(ENOENT),	   ERR(ESRCH),		 ERR(EINTR),
@@ -579,69 +557,7 @@ static inline int ret_errno(int64_t ret)
 
 /* ---- per-type decoders ---- */
 
-typedef bool (*call_fn)(const struct mt_hdr *rec, struct mt_call *c);
 typedef void (*render_fn)(struct sb *s, const struct mt_hdr *rec);
-
-static void call_fill(struct mt_call *c, uint64_t addr, uint64_t len, uint64_t bytes, int64_t ret)
-{
-	c->addr = addr;
-	c->len = len;
-	c->bytes = bytes;
-	c->ret = ret;
-	c->err = ret_errno(ret);
-	c->failed = c->err != 0;
-}
-
-static bool call_mmap(const struct mt_hdr *rec, struct mt_call *c)
-{
-	const struct mt_mmap *r = (const void *)rec;
-
-	call_fill(c, r->addr, r->len, r->len, r->ret);
-	return true;
-}
-
-static bool call_munmap(const struct mt_hdr *rec, struct mt_call *c)
-{
-	const struct mt_munmap *r = (const void *)rec;
-
-	call_fill(c, r->addr, r->len, r->len, r->ret);
-	return true;
-}
-
-static bool call_mremap(const struct mt_hdr *rec, struct mt_call *c)
-{
-	const struct mt_mremap *r = (const void *)rec;
-
-	call_fill(c, r->old_addr, r->old_len, r->new_len, r->ret);
-	return true;
-}
-
-static bool call_madvise(const struct mt_hdr *rec, struct mt_call *c)
-{
-	const struct mt_madvise *r = (const void *)rec;
-
-	call_fill(c, r->addr, r->len, r->len, r->ret);
-	return true;
-}
-
-static bool call_brk(const struct mt_hdr *rec, struct mt_call *c)
-{
-	const struct mt_brk *r = (const void *)rec;
-
-	call_fill(c, r->addr, 0, 0, r->ret);
-	/* brk(2) fails by returning the unchanged break, not -errno */
-	if (r->addr && (uint64_t)r->ret != r->addr)
-		c->failed = true;
-	return true;
-}
-
-static bool call_mprotect(const struct mt_hdr *rec, struct mt_call *c)
-{
-	const struct mt_mprotect *r = (const void *)rec;
-
-	call_fill(c, r->addr, r->len, r->len, r->ret);
-	return true;
-}
 
 /* JSON string body: escapes quotes, backslashes, controls and bytes that are not UTF-8. */
 static void sb_json_bytes(struct sb *s, const unsigned char *p, size_t n)
@@ -1266,24 +1182,22 @@ static void text_lost(struct sb *s, const struct mt_hdr *rec)
 /* ---- the type table ---- */
 
 struct type_desc {
-	struct mt_type_info info; /* first: mt_type_info() hands out a pointer to it */
-	call_fn call; /* NULL: not a syscall */
 	render_fn json, text;
 };
 
-#define TYPE(t, nm, st, c, j, x) [t] = { { t, nm, sizeof(struct st) }, c, j, x }
+#define TYPE(t, j, x) [t] = { j, x }
 static const struct type_desc types[] = {
-	TYPE(MT_MMAP, "mmap", mt_mmap, call_mmap, json_mmap, text_mmap),
-	TYPE(MT_MUNMAP, "munmap", mt_munmap, call_munmap, json_munmap, text_munmap),
-	TYPE(MT_MREMAP, "mremap", mt_mremap, call_mremap, json_mremap, text_mremap),
-	TYPE(MT_MADVISE, "madvise", mt_madvise, call_madvise, json_madvise, text_madvise),
-	TYPE(MT_BRK, "brk", mt_brk, call_brk, json_brk, text_brk),
-	TYPE(MT_MPROTECT, "mprotect", mt_mprotect, call_mprotect, json_mprotect, text_mprotect),
-	TYPE(MT_RSS, "rss", mt_rss, NULL, json_rss, text_rss),
-	TYPE(MT_TASK, "task", mt_task, NULL, json_task, text_task),
-	TYPE(MT_LOST, "lost", mt_lost, NULL, json_lost, text_lost),
-	TYPE(MT_STACK, "stack", mt_stack, NULL, json_stack, text_stack),
-	TYPE(MT_INFO, "info", mt_info, NULL, json_info, text_info),
+	TYPE(MT_MMAP, json_mmap, text_mmap),
+	TYPE(MT_MUNMAP, json_munmap, text_munmap),
+	TYPE(MT_MREMAP, json_mremap, text_mremap),
+	TYPE(MT_MADVISE, json_madvise, text_madvise),
+	TYPE(MT_BRK, json_brk, text_brk),
+	TYPE(MT_MPROTECT, json_mprotect, text_mprotect),
+	TYPE(MT_RSS, json_rss, text_rss),
+	TYPE(MT_TASK, json_task, text_task),
+	TYPE(MT_LOST, json_lost, text_lost),
+	TYPE(MT_STACK, json_stack, text_stack),
+	TYPE(MT_INFO, json_info, text_info),
 };
 #undef TYPE
 
@@ -1291,33 +1205,9 @@ _Static_assert(ARRAY_SIZE(types) == MT_TYPE_MAX, "every record type needs a row 
 
 static inline const struct type_desc *type_desc(uint16_t type)
 {
-	if (type >= ARRAY_SIZE(types) || !types[type].info.name)
+	if (!mt_type_info(type) || type >= ARRAY_SIZE(types) || !types[type].json)
 		return NULL;
 	return &types[type];
-}
-
-const struct mt_type_info *mt_type_info(uint16_t type)
-{
-	const struct type_desc *d = type_desc(type);
-
-	return d ? &d->info : NULL;
-}
-
-uint16_t mt_type_by_name(const char *name)
-{
-	if (!name)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-		if (types[i].info.name && !strcmp(types[i].info.name, name))
-			return types[i].info.type;
-	return 0;
-}
-
-bool mt_record_call(const struct mt_hdr *rec, struct mt_call *call)
-{
-	const struct type_desc *d = type_desc(rec->type);
-
-	return d && d->call && d->call(rec, call);
 }
 
 char *mt_ret_str(char *buf, size_t len, const struct mt_hdr *rec)
@@ -1344,12 +1234,9 @@ static int sb_write(struct sb *s, FILE *out)
 	return (int)s->n;
 }
 
-static const char *const abi_names[] = { [MT_ABI_X86_64] = "x86_64", [MT_ABI_I386] = "i386",
-					 [MT_ABI_X32] = "x32" };
-
 static void sb_abi(struct sb *s, uint8_t abi)
 {
-	sb_name_or_num(s, abi < ARRAY_SIZE(abi_names) ? abi_names[abi] : NULL, abi);
+	sb_name_or_num(s, mt_abi_name(abi), abi);
 }
 
 #define KNOWN_HDR_FLAGS                                                                           \
@@ -1363,7 +1250,7 @@ int mt_record_json(FILE *out, const struct mt_hdr *rec)
 	s.n = 0;
 	sb_lit(&s, "{\"type\":\"");
 	if (d) {
-		sb_str(&s, d->info.name);
+		sb_str(&s, mt_type_info(rec->type)->name);
 		sb_chr(&s, '"');
 	} else {
 		sb_lit(&s, "unknown\",\"type_n\":");
@@ -1464,7 +1351,7 @@ int mt_record_text(FILE *out, const struct mt_hdr *rec, int64_t clock_offset_ns)
 	if (d) {
 		d->text(&s, rec);
 		/* synthesized from /proc, not a call the program made */
-		if (d->call && (rec->flags & MT_F_SYNTH))
+		if (mt_type_info(rec->type)->call && (rec->flags & MT_F_SYNTH))
 			sb_lit(&s, " (mapped before tracing began)");
 	} else {
 		sb_lit(&s, "unknown record type ");

@@ -12,17 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "madvtrace/record.h"
-
-struct mt_type_info {
-	uint16_t type;
-	const char *name; /* "mmap", "madvise", ... as in the JSON "type" key */
-	uint16_t size; /* sizeof the record struct this contract defines */
-};
-
-/* Info for a record type, or NULL if unknown. */
-const struct mt_type_info *mt_type_info(uint16_t type);
-/* Record type by name ("mmap"), or 0. */
-uint16_t mt_type_by_name(const char *name);
+#include "records.h"
 
 /* "MADV_FREE"; NULL when the value has no name. */
 const char *mt_advice_name(int advice);
@@ -30,9 +20,6 @@ const char *mt_advice_name(int advice);
 int mt_advice_by_name(const char *name);
 /* True for advice that drops or frees pages (FREE, DONTNEED, REMOVE, ...). */
 bool mt_advice_releases(int advice);
-/* Name of an rss reason ("syscall") or task event ("exit"); NULL when unknown. */
-const char *mt_rss_reason_name(uint32_t reason);
-const char *mt_task_event_name(uint32_t event);
 /* "ENOMEM"; NULL when unknown. */
 const char *mt_errno_name(int err);
 /* Symbolic renderings into buf, always NUL-terminated; return buf. */
@@ -42,18 +29,6 @@ char *mt_mremap_flags_str(char *buf, size_t len, uint32_t flags);
 char *mt_size_str(char *buf, size_t len, uint64_t bytes); /* "64 KiB", "1.5 GiB", "4096 B" */
 /* A syscall return value: "0x7f12...", "0", or "-1 ENOMEM (Cannot allocate memory)". */
 char *mt_ret_str(char *buf, size_t len, const struct mt_hdr *rec);
-
-/* The arguments every syscall record has, whatever its type. */
-struct mt_call {
-	uint64_t addr; /* mremap: old_addr; brk: the requested break */
-	uint64_t len; /* mremap: old_len; brk: 0 */
-	uint64_t bytes; /* what the call is about: len, or new_len for mremap */
-	int64_t ret;
-	int err; /* errno when ret is -errno, else 0 */
-	bool failed; /* err != 0, or a brk that did not move the break as asked */
-};
-/* Fill call for a syscall record (mmap munmap mremap madvise brk mprotect); false for others. */
-bool mt_record_call(const struct mt_hdr *rec, struct mt_call *call);
 
 /* One JSON object (no newline) for rec, as documented in docs/dump-format.md. */
 int mt_record_json(FILE *out, const struct mt_hdr *rec);

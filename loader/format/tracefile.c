@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "decode.h"
+#include "records.h"
 #include "tracefile.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
