@@ -474,79 +474,19 @@ char *mt_mremap_flags_str(char *buf, size_t len, uint32_t flags)
 	return buf;
 }
 
-/*
- * Human size: below 10 KiB in bytes; above, in the largest binary unit,
- * as an integer when exact, else with one decimal. Returns true if exact.
- */
-static bool sb_size(struct sb *s, uint64_t bytes)
+/* Sizes as util/fmt.c writes them everywhere else. */
+static void sb_size(struct sb *s, uint64_t bytes)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	uint64_t div = 1024;
-	int u = 0;
+	char b[32];
 
-	if (bytes < 10240) {
-		sb_u64(s, bytes);
-		sb_lit(s, " B");
-		return true;
-	}
-	while (u < 5 && bytes / 1024 >= div) {
-		div *= 1024;
-		u++;
-	}
-	if (bytes % div == 0) {
-		sb_u64(s, bytes / div);
-	} else {
-		/* tenths, rounded; in 128 bits to stay exact for any 64-bit value */
-		uint64_t t = (uint64_t)(((unsigned __int128)bytes * 10 + div / 2) / div);
-
-		/* 1048575 B is "1.0 MiB", not "1024.0 KiB" */
-		if (t >= 10240 && u < 5) {
-			div *= 1024;
-			u++;
-			t = (uint64_t)(((unsigned __int128)bytes * 10 + div / 2) / div);
-		}
-		sb_u64(s, t / 10);
-		sb_chr(s, '.');
-		sb_chr(s, (char)('0' + t % 10));
-	}
-	sb_chr(s, ' ');
-	sb_str(s, units[u]);
-	return bytes % div == 0;
+	sb_str(s, mt_size_str(b, sizeof(b), bytes));
 }
 
-char *mt_size_str(char *buf, size_t len, uint64_t bytes)
-{
-	struct sb s = { 0 };
-
-	if (!len)
-		return buf;
-	sb_size(&s, bytes);
-	sb_term(&s, buf, len);
-	return buf;
-}
-
-/*
- * A syscall argument must stay exact: the largest binary unit that divides
- * it ("1368 KiB"), else every byte ("65537 B").
- */
 static void sb_size_arg(struct sb *s, uint64_t bytes)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	char b[32];
 
-	if (bytes >= 10240) {
-		for (int u = 5; u >= 0; u--) {
-			uint64_t div = 1ull << (10 * (u + 1));
-
-			if (bytes >= div && bytes % div == 0) {
-				sb_u64(s, bytes / div);
-				sb_chr(s, ' ');
-				sb_str(s, units[u]);
-				return;
-			}
-		}
-	}
-	sb_u64(s, bytes);
-	sb_lit(s, " B");
+	sb_str(s, mt_size_arg_str(b, sizeof(b), bytes));
 }
 
 /* Linux returns -4095..-1 for errors; anything else is a value (e.g. an address). */

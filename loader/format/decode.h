@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include "madvtrace/record.h"
 #include "records.h"
+#include "fmt.h"
 
 /* "MADV_FREE"; NULL when the value has no name. */
 const char *mt_advice_name(int advice);
@@ -26,7 +27,6 @@ const char *mt_errno_name(int err);
 char *mt_prot_str(char *buf, size_t len, uint32_t prot); /* "PROT_READ|PROT_WRITE" */
 char *mt_mmap_flags_str(char *buf, size_t len, uint32_t flags); /* "MAP_PRIVATE|MAP_ANONYMOUS" */
 char *mt_mremap_flags_str(char *buf, size_t len, uint32_t flags);
-char *mt_size_str(char *buf, size_t len, uint64_t bytes); /* "64 KiB", "1.5 GiB", "4096 B" */
 /* A syscall return value: "0x7f12...", "0", or "-1 ENOMEM (Cannot allocate memory)". */
 char *mt_ret_str(char *buf, size_t len, const struct mt_hdr *rec);
 

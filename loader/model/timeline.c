@@ -85,36 +85,10 @@ struct mt_timeline {
 
 /* ---- small helpers ---- */
 
-char *mt_fmt_bytes(char *buf, size_t len, uint64_t bytes)
-{
-	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, "%" PRIu64 " B", bytes);
-		return buf;
-	}
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	/* 1023.96 MiB would print as "1024.0 MiB": say 1.0 GiB instead */
-	if (v >= 1023.95 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", v, units[u]);
-	return buf;
-}
-
 /* "+1.234s": time since the start of the trace. */
 static char *fmt_rel(const struct mt_timeline *tl, char *buf, size_t len, uint64_t t)
 {
-	uint64_t d = t > tl->t0 ? t - tl->t0 : 0;
-
-	snprintf(buf, len, "+%" PRIu64 ".%03" PRIu64 "s", d / 1000000000, d / 1000000 % 1000);
-	return buf;
+	return mt_fmt_rel(buf, len, t, tl->t0);
 }
 
 /* Time arithmetic that stops at the end of time instead of wrapping (a damaged record's t_ns). */

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include "madvtrace/record.h"
 #include "regions.h"
+#include "fmt.h"
 
 /* Advice values are counted individually below this; larger or negative ones share the last slot.
  */
@@ -178,7 +179,5 @@ void mt_timeline__print_gauge_line(const struct mt_timeline *tl, FILE *out);
 void mt_gauges_print_row(FILE *out, const char *time, const struct mt_gauges *g,
 			 const struct mt_gauges *prev);
 
-/* "512.0 MiB", "4.0 KiB", "100 B" (binary units, one decimal); returns buf. */
-char *mt_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 
 #endif

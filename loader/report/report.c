@@ -72,47 +72,6 @@ struct report {
 
 /* ---- small helpers ---- */
 
-int mt_parse_duration(const char *s, uint64_t *ns)
-{
-	static const struct {
-		const char *unit;
-		double ns;
-	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6},	{"s", 1e9},
-		     {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {"", 1e9}};
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !(v > 0) || *s == '-' || *s == '+')
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit))
-			continue;
-		v *= units[i].ns;
-		if (v < 1 || v > 1e18)
-			return -EINVAL;
-		*ns = (uint64_t)llround(v);
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static char *fmt_duration(char *buf, size_t len, uint64_t ns)
-{
-	if (ns % 1000000000 == 0)
-		snprintf(buf, len, "%" PRIu64 " s", ns / 1000000000);
-	else if (ns % 1000000 == 0)
-		snprintf(buf, len, "%" PRIu64 " ms", ns / 1000000);
-	else if (ns % 1000 == 0)
-		snprintf(buf, len, "%" PRIu64 " us", ns / 1000);
-	else
-		snprintf(buf, len, "%" PRIu64 " ns", ns);
-	return buf;
-}
-
 static uint64_t t_rel(const struct report *rp, uint64_t t)
 {
 	uint64_t t0 = mt_timeline__summary(rp->tl)->start_ns;
@@ -122,10 +81,7 @@ static uint64_t t_rel(const struct report *rp, uint64_t t)
 
 static char *fmt_rel(const struct report *rp, char *buf, size_t len, uint64_t t)
 {
-	uint64_t d = t_rel(rp, t);
-
-	snprintf(buf, len, "+%" PRIu64 ".%03" PRIu64 "s", d / 1000000000, d / 1000000 % 1000);
-	return buf;
+	return mt_fmt_rel(buf, len, t, mt_timeline__summary(rp->tl)->start_ns);
 }
 
 static const char *backend_name(uint32_t b)
@@ -358,7 +314,7 @@ static void text_timeline(struct report *rp)
 	fprintf(rp->out,
 		"Timeline (a row every %s and at the end; calls, released and reclaimed are since "
 		"the previous row)\n",
-		fmt_duration(iv, sizeof(iv), riv));
+		mt_fmt_duration(iv, sizeof(iv), riv));
 	mt_timeline__print_gauge_header(rp->out);
 	for (size_t i = 0; i < n; i++) {
 		fmt_rel(rp, ts, sizeof(ts), rows[i].t_ns);
@@ -2047,8 +2003,8 @@ int mt_report_main(int argc, char **argv)
 		char a[32], b[32];
 
 		fprintf(stderr, "madvtrace: warning: --interval %s gives too many rows; using %s\n",
-			fmt_duration(a, sizeof(a), rp.interval_ns),
-			fmt_duration(b, sizeof(b), mt_timeline__interval(rp.tl)));
+			mt_fmt_duration(a, sizeof(a), rp.interval_ns),
+			mt_fmt_duration(b, sizeof(b), mt_timeline__interval(rp.tl)));
 	}
 	rp.out = rp.out_path ? fopen(rp.out_path, "w") : stdout;
 	if (!rp.out) {

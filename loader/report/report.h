@@ -18,7 +18,5 @@
  */
 int mt_report_main(int argc, char **argv);
 
-/* "100ms", "2s", "1.5s", "500us", "1m", a bare number is seconds. 0 or -EINVAL. */
-int mt_parse_duration(const char *s, uint64_t *ns);
 
 #endif
