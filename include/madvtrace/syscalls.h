@@ -34,6 +34,23 @@ enum mt_syscall {
 	MT_SC_NR,
 };
 
+/* x32 calls come through the x86-64 entry, their number marked with this bit (__X32_SYSCALL_BIT). */
+#define MT_X32_SYSCALL_BIT 0x40000000
+
+/*
+ * The ABI of a call that came through the 64-bit entry, with *nr turned into
+ * its number in the x86-64 table (x32 shares those numbers for every traced
+ * call: all are "common" in the kernel's table).
+ */
+static inline int mt_syscall_native_abi(long *nr)
+{
+	if (*nr >= 0 && (*nr & MT_X32_SYSCALL_BIT)) {
+		*nr &= ~(long)MT_X32_SYSCALL_BIT;
+		return MT_ABI_X32;
+	}
+	return MT_ABI_X86_64;
+}
+
 /* MT_SC_* for a syscall number of an ABI (MT_ABI_I386 or the x86-64 table), or -1 when not traced. */
 static inline int mt_syscall_by_nr(long nr, int i386)
 {
