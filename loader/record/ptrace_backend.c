@@ -38,6 +38,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include "backend.h"
+#include "madvtrace/build.h"
 #include "procfs.h"
 #include "ptrace_calls.h"
 #include "seccomp_filter.h"
@@ -81,7 +82,7 @@ struct task {
 	unsigned int flags;
 	int held_sig;
 	struct proc *proc;
-	struct mt_pt_call call; /* call.op != 0: a recorded call is in progress */
+	struct mt_pt_call call; /* call.active: a recorded call is in progress */
 	struct task *next;
 };
 
@@ -478,7 +479,7 @@ static bool swap_configured(void)
 static void resume(struct pt *pt, struct task *t, int sig)
 {
 	/* a recorded call in progress: stop again at its exit */
-	int req = t->call.op ? PTRACE_SYSCALL : pt->resume_req;
+	int req = t->call.active ? PTRACE_SYSCALL : pt->resume_req;
 
 	/* ESRCH: killed meanwhile (SIGKILL); waitpid will report it */
 	ptrace(req, t->tid, 0L, (long)sig);
@@ -541,15 +542,15 @@ static void begin_call(struct pt *pt, struct task *t, uint32_t arch, uint64_t nr
 	uint8_t abi = 0;
 	ssize_t n;
 	size_t need;
-	int op;
+	int sc;
 
-	t->call.op = 0;
+	t->call.active = false;
 	if (!t->proc->record || pt->err)
 		return;
-	op = mt_pt_classify(arch, nr, &abi);
-	if (!op)
+	sc = mt_pt_classify(arch, nr, &abi);
+	if (sc < 0)
 		return;
-	mt_pt_call_init(&t->call, op, abi, args, t->proc->tgid);
+	mt_pt_call_init(&t->call, sc, abi, args, t->proc->tgid);
 	need = mt_pt_call_user_args(&t->call, &addr);
 	if (need) {
 		/* arguments in tracee memory must be read before the call runs */
@@ -560,7 +561,7 @@ static void begin_call(struct pt *pt, struct task *t, uint32_t arch, uint64_t nr
 		n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
 		mt_pt_call_set_user_args(&t->call, buf, n > 0 ? (size_t)n : 0);
 	}
-	if (op == MT_PT_PROCESS_MADVISE)
+	if (sc == MT_SC_PROCESS_MADVISE)
 		t->call.target_pid = pidfd_pid(t->proc->tgid, (int)t->call.args[0]);
 }
 
@@ -585,7 +586,7 @@ static uint32_t call_stack(struct pt *pt, struct task *t, uint64_t ips[MT_MAX_ST
 
 	*fresh = false;
 	*nr = 0;
-	if (!pt->stacks || !mt_pt_call_is_release(&t->call) ||
+	if (!pt->stacks || !mt_call_may_release(t->call.sc, t->call.args) ||
 	    ptrace(PTRACE_GETREGS, tid, 0L, &regs))
 		return 0;
 	/* an i386 tracee's frames are 4-byte words; x32 pushes 8 bytes like x86-64 */
@@ -616,12 +617,12 @@ static void end_call(struct pt *pt, struct task *t, int64_t rval)
 	}
 	rss_check(pt, t->proc, MT_RSS_SYSCALL);
 	/* process_madvise can change the RSS of another traced process */
-	if (t->call.op == MT_PT_PROCESS_MADVISE && t->call.target_pid != (uint32_t)t->proc->tgid) {
+	if (t->call.sc == MT_SC_PROCESS_MADVISE && t->call.target_pid != (uint32_t)t->proc->tgid) {
 		target = find_proc(pt, (pid_t)t->call.target_pid);
 		if (target)
 			rss_check(pt, target, MT_RSS_SYSCALL);
 	}
-	t->call.op = 0;
+	t->call.active = false;
 }
 
 static enum action syscall_stop(struct pt *pt, struct task *t)
@@ -632,7 +633,7 @@ static enum action syscall_stop(struct pt *pt, struct task *t)
 		return A_RESUME;
 	if (info.op == PTRACE_SYSCALL_INFO_ENTRY)
 		begin_call(pt, t, info.arch, info.entry.nr, info.entry.args);
-	else if (info.op == PTRACE_SYSCALL_INFO_EXIT && t->call.op)
+	else if (info.op == PTRACE_SYSCALL_INFO_EXIT && t->call.active)
 		end_call(pt, t, info.exit.rval);
 	/* an exit without its entry: the call began before we attached */
 	return A_RESUME;
@@ -690,7 +691,7 @@ static struct task *exec_event(struct pt *pt, struct task *t)
 		rename_task(pt, o, tid);
 		t = o;
 	}
-	t->call.op = 0;
+	t->call.active = false;
 	p = t->proc;
 	p->em_valid = false; /* a new address space */
 	p->have_exit_rss = false;
