@@ -22,8 +22,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +36,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include "backend.h"
+#include "launch.h"
 #include "madvtrace/build.h"
 #include "procfs.h"
 #include "ptrace_calls.h"
@@ -99,7 +98,7 @@ struct pt {
 	bool cmd_started; /* launch: the command has exec'd */
 	bool cmd_exited;
 	int err; /* first error from emit: recording stops there */
-	int errpipe; /* launch: the child reports a failed setup or exec here */
+	struct mt_launch child; /* launch: its pipes, until it exec'd */
 	bool attaching; /* hold every task at its first stop */
 	bool started; /* on_start done: records may flow */
 	bool ending; /* detaching or killing: no records, no new attachments kept */
@@ -699,8 +698,9 @@ static struct task *exec_event(struct pt *pt, struct task *t)
 		/* the launched command starts here; what came before was madvtrace's own */
 		pt->cmd_started = true;
 		p->record = !pt->err;
-		close(pt->errpipe);
-		pt->errpipe = -1;
+		/* past the exec's point of no return: its report pipe is closed, EOF */
+		if (pt->child.err_fd >= 0)
+			mt_launch__result(&pt->child, NULL);
 	}
 	if (p->record) {
 		emit_task(pt, p, t->tid, MT_TASK_EXEC, old ? (uint32_t)old : (uint32_t)t->tid, 0);
@@ -1115,24 +1115,6 @@ static int attach(struct pt *pt)
 
 /* ---- launch mode ---- */
 
-enum child_stage { STAGE_FILTER = 1, STAGE_USER, STAGE_EXEC };
-
-struct child_report {
-	int stage;
-	int err;
-};
-
-struct launch_args {
-	char *const *argv;
-	const struct mt_seccomp_filter *filter;
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups;
-	int ngroups;
-	int go_fd; /* read end: one byte once we are seized */
-	int err_fd; /* write end, close-on-exec: a report if setup or exec fails */
-};
-
 /* Still our own fork: named after the command it is about to become. */
 static void emit_launch(struct pt *pt, struct proc *p)
 {
@@ -1145,99 +1127,59 @@ static void emit_launch(struct pt *pt, struct proc *p)
 	emit(pt, &r.h);
 }
 
-static void child_fail(int fd, int stage, int err)
+/*
+ * The child exited, or is about to, before its command ran: print what it
+ * reported and return it as -errno; 0 if it reported nothing.
+ */
+static int launch_report(struct pt *pt)
 {
-	struct child_report r = { stage, err };
+	enum mt_launch_stage stage = 0;
+	const char *cmd = pt->s->argv[0];
+	int err = pt->child.err_fd >= 0 ? mt_launch__result(&pt->child, &stage) : 0;
 
-	if (write(fd, &r, sizeof(r)) < 0)
-		_exit(127);
-	_exit(127);
+	if (!err)
+		return 0;
+	if (stage == MT_LAUNCH_SETUP)
+		fprintf(stderr, "madvtrace: cannot install the seccomp filter for %s: %s\n", cmd,
+			strerror(-err));
+	else if (stage == MT_LAUNCH_USER)
+		fprintf(stderr, "madvtrace: cannot run %s as uid %u: %s\n", cmd, pt->s->uid,
+			strerror(-err));
+	else
+		fprintf(stderr, "madvtrace: cannot run %s: %s\n", cmd, strerror(-err));
+	return err;
 }
 
-/* After fork: async-signal-safe calls only. */
-static void child_main(const struct launch_args *a)
-{
-	char b;
-	int err;
-
-	/* wait until traced: never run a filtered program without its tracer */
-	if (read(a->go_fd, &b, 1) != 1)
-		_exit(127);
-	close(a->go_fd);
-	/* while still privileged, if we are: a filter then needs no no_new_privs */
-	err = mt_seccomp_filter__install(a->filter);
-	if (err)
-		child_fail(a->err_fd, STAGE_FILTER, -err);
-	if (a->uid != (uid_t)-1) {
-		if (setgroups(a->ngroups, a->groups) || setgid(a->gid) || setuid(a->uid))
-			child_fail(a->err_fd, STAGE_USER, errno);
-	}
-	execvp(a->argv[0], a->argv);
-	child_fail(a->err_fd, STAGE_EXEC, errno);
-}
-
-/* The command exited before it ran: say why, from what the child reported. */
+/* The command exited before it ran: say why. */
 static int launch_failed(struct pt *pt)
 {
-	struct child_report r = { 0, 0 };
-	const char *cmd = pt->s->argv[0];
-	ssize_t n = -1;
+	int err = launch_report(pt);
 
-	if (pt->errpipe >= 0)
-		n = read(pt->errpipe, &r, sizeof(r));
-	if (n != sizeof(r)) {
-		fprintf(stderr, "madvtrace: %s exited before it started\n", cmd);
-		return -ECHILD;
-	}
-	if (r.stage == STAGE_FILTER)
-		fprintf(stderr, "madvtrace: cannot install the seccomp filter for %s: %s\n", cmd,
-			strerror(r.err));
-	else if (r.stage == STAGE_USER)
-		fprintf(stderr, "madvtrace: cannot run %s as uid %u: %s\n", cmd, pt->s->uid,
-			strerror(r.err));
-	else
-		fprintf(stderr, "madvtrace: cannot run %s: %s\n", cmd, strerror(r.err));
-	return -r.err;
+	if (err)
+		return err;
+	fprintf(stderr, "madvtrace: %s exited before it started\n", pt->s->argv[0]);
+	return -ECHILD;
 }
 
-static int user_groups(struct mt_session *s, gid_t **groups, int *n)
+/*
+ * In the child, before the switch to its user: while still privileged, if we
+ * are, a filter needs no no_new_privs. The child makes none of the filtered
+ * calls before its exec, which waits until it is traced.
+ */
+static int install_filter(void *arg)
 {
-	struct passwd *pw = getpwuid(s->uid);
-	int count = 64;
-
-	*groups = NULL;
-	*n = 0;
-	if (s->uid == (uid_t)-1)
-		return 0;
-	for (;;) {
-		gid_t *g = realloc(*groups, count * sizeof(gid_t));
-
-		if (!g)
-			return -ENOMEM;
-		*groups = g;
-		if (!pw) {
-			/* a uid without a passwd entry: its own group only */
-			g[0] = s->gid;
-			*n = 1;
-			return 0;
-		}
-		if (getgrouplist(pw->pw_name, s->gid, g, &count) >= 0) {
-			*n = count;
-			return 0;
-		}
-		count *= 2;
-	}
+	return mt_seccomp_filter__install(arg);
 }
 
 static int launch(struct pt *pt)
 {
 	struct mt_session *s = pt->s;
-	struct launch_args a = { .argv = s->argv, .uid = s->uid, .gid = s->gid };
 	struct mt_seccomp_filter *filter;
-	int go[2] = { -1, -1 }, ep[2] = { -1, -1 }, err = 0;
 	struct task_status st;
+	bool traced;
 	struct proc *p;
 	pid_t pid;
+	int err;
 
 	filter = mt_seccomp_filter__new();
 	if (!filter) {
@@ -1245,43 +1187,29 @@ static int launch(struct pt *pt)
 		fprintf(stderr, "madvtrace: cannot build the seccomp filter: %s\n", strerror(-err));
 		return err;
 	}
-	a.filter = filter;
-	err = user_groups(s, &a.groups, &a.ngroups);
-	if (err) {
-		fprintf(stderr, "madvtrace: %s\n", strerror(-err));
-		goto cleanup;
-	}
-	if (pipe2(go, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {
-		err = -errno;
-		fprintf(stderr, "madvtrace: pipe: %s\n", strerror(-err));
-		goto cleanup;
-	}
-	a.go_fd = go[0];
-	a.err_fd = ep[1];
 	if (s->verbose)
 		fprintf(stderr, "madvtrace: seccomp filter of %u instructions\n",
 			mt_seccomp_filter__len(filter));
-	pid = fork();
-	if (pid < 0) {
-		err = -errno;
-		fprintf(stderr, "madvtrace: fork: %s\n", strerror(-err));
+	err = mt_launch__spawn_checked(&pt->child, s, NULL, install_filter, filter);
+	if (err) {
+		fprintf(stderr, "madvtrace: cannot start %s: %s\n", s->argv[0], strerror(-err));
 		goto cleanup;
 	}
-	if (pid == 0) {
-		close(go[1]);
-		close(ep[0]);
-		child_main(&a);
-	}
-	close(go[0]);
-	close(ep[1]);
-	go[0] = ep[1] = -1;
-	pt->errpipe = ep[0];
-	ep[0] = -1;
+	pid = pt->child.pid;
 
 	/* seized while it waits on the pipe: no stop needed to attach */
 	if (ptrace(PTRACE_SEIZE, pid, 0L, (long)pt->opts)) {
+		int report;
+
 		err = -errno;
-		if (!read_status(pid, &st) && st.tracer > 0)
+		traced = !read_status(pid, &st) && st.tracer > 0;
+		/* a child whose setup failed has exited: that is why, not the seize */
+		close(pt->child.go_fd);
+		pt->child.go_fd = -1;
+		report = launch_report(pt);
+		if (report)
+			err = report;
+		else if (traced)
 			fprintf(stderr,
 				"madvtrace: cannot trace %s: it is already traced by process %ld "
 				"(is madvtrace itself run under a tracer?)\n",
@@ -1292,8 +1220,6 @@ static int launch(struct pt *pt)
 				err == -EPERM ? " (kernel.yama.ptrace_scope or a seccomp filter "
 						"forbids ptrace here)"
 					      : "");
-		close(go[1]);
-		go[1] = -1;
 		waitpid(pid, NULL, 0);
 		goto cleanup;
 	}
@@ -1303,33 +1229,22 @@ static int launch(struct pt *pt)
 		if (p)
 			free_proc(pt, p);
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, __WALL);
+		mt_launch__abort(&pt->child);
 		goto cleanup;
 	}
 	pt->cmd = pid;
 	s->target_pid = pid;
 	if (s->on_start && (err = s->on_start(s))) {
 		/* closing the pipe makes the child exit before it runs anything */
-		close(go[1]);
-		go[1] = -1;
+		close(pt->child.go_fd);
+		pt->child.go_fd = -1;
 		goto cleanup;
 	}
 	pt->started = true;
 	emit_launch(pt, p);
-	if (write(go[1], "g", 1) != 1) {
-		err = -errno;
-		goto cleanup;
-	}
+	/* the exec stop, or its exit, tells how it went: no waiting here on a tracee */
+	err = mt_launch__go(&pt->child);
 cleanup:
-	if (go[0] >= 0)
-		close(go[0]);
-	if (go[1] >= 0)
-		close(go[1]);
-	if (ep[0] >= 0)
-		close(ep[0]);
-	if (ep[1] >= 0)
-		close(ep[1]);
-	free(a.groups);
 	mt_seccomp_filter__free(filter);
 	return err;
 }
@@ -1479,7 +1394,7 @@ static int ptrace_run(struct mt_session *s)
 	}
 	pt->s = s;
 	pt->launch = s->argv != NULL;
-	pt->errpipe = -1;
+	pt->child = (struct mt_launch)MT_LAUNCH_INIT;
 	pt->page = sysconf(_SC_PAGESIZE);
 	pt->no_swap = !swap_configured();
 	if (s->stacks && !(pt->stacks = mt_pt_stacks__new(MAX_STACKS))) {
@@ -1552,8 +1467,10 @@ cleanup:
 		free_proc(pt, pt->procs);
 	if (!err && pt->err)
 		err = pt->err;
-	if (pt->errpipe >= 0)
-		close(pt->errpipe);
+	if (pt->child.go_fd >= 0)
+		close(pt->child.go_fd);
+	if (pt->child.err_fd >= 0)
+		close(pt->child.err_fd);
 	tick_stop(pt);
 	sigaction(SIGCHLD, &pt->old_chld, NULL);
 	if (pt->stacks && mt_pt_stacks__dropped(pt->stacks))
