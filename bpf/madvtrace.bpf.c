@@ -294,66 +294,24 @@ static __always_inline void emit_call(int sc, struct call *c, __s64 ret)
 	__u16 size;
 
 	switch (mt_syscall_record_type(sc)) {
-	case MT_MMAP: {
-		struct mt_mmap *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		mt_fill_mmap(r, c->a, ret);
-		h = &r->h;
-		size = sizeof(*r);
-		break;
+#define MT_EMIT_CASE_(type, rec, fill, ...)         \
+	case type: {                                \
+		struct rec *r = reserve(sizeof(*r)); \
+                                                    \
+		if (!r)                             \
+			return;                     \
+		fill(r, __VA_ARGS__);               \
+		h = &r->h;                          \
+		size = sizeof(*r);                  \
+		break;                              \
 	}
-	case MT_MUNMAP: {
-		struct mt_munmap *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		mt_fill_munmap(r, c->a, ret);
-		h = &r->h;
-		size = sizeof(*r);
-		break;
-	}
-	case MT_MREMAP: {
-		struct mt_mremap *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		mt_fill_mremap(r, c->a, ret);
-		h = &r->h;
-		size = sizeof(*r);
-		break;
-	}
-	case MT_MADVISE: {
-		struct mt_madvise *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		mt_fill_madvise(r, c->a, ret, c->pid);
-		h = &r->h;
-		size = sizeof(*r);
-		break;
-	}
-	case MT_BRK: {
-		struct mt_brk *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		mt_fill_brk(r, c->a, ret);
-		h = &r->h;
-		size = sizeof(*r);
-		break;
-	}
-	case MT_MPROTECT: {
-		struct mt_mprotect *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		mt_fill_mprotect(r, c->a, ret);
-		h = &r->h;
-		size = sizeof(*r);
-		break;
-	}
+	MT_EMIT_CASE_(MT_MMAP, mt_mmap, mt_fill_mmap, c->a, ret)
+	MT_EMIT_CASE_(MT_MUNMAP, mt_munmap, mt_fill_munmap, c->a, ret)
+	MT_EMIT_CASE_(MT_MREMAP, mt_mremap, mt_fill_mremap, c->a, ret)
+	MT_EMIT_CASE_(MT_MADVISE, mt_madvise, mt_fill_madvise, c->a, ret, c->pid)
+	MT_EMIT_CASE_(MT_BRK, mt_brk, mt_fill_brk, c->a, ret)
+	MT_EMIT_CASE_(MT_MPROTECT, mt_mprotect, mt_fill_mprotect, c->a, ret)
+#undef MT_EMIT_CASE_
 	default:
 		return;
 	}
@@ -396,6 +354,18 @@ static __always_inline void emit_process_madvise(struct call *c, __u32 target, _
 	}
 }
 
+/* A call's six arguments, from the registers of its ABI. */
+static __always_inline void set_args(__u64 a[6], __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4,
+				     __u64 a5)
+{
+	a[0] = a0;
+	a[1] = a1;
+	a[2] = a2;
+	a[3] = a3;
+	a[4] = a4;
+	a[5] = a5;
+}
+
 /* One traced call, at its exit: regs are the caller's saved user registers. */
 static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long ret, bool compat)
 {
@@ -417,22 +387,12 @@ static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long
 	c.flags = 0;
 	if (compat) {
 		c.abi = MT_ABI_I386;
-		c.a[0] = regs->bx;
-		c.a[1] = regs->cx;
-		c.a[2] = regs->dx;
-		c.a[3] = regs->si;
-		c.a[4] = regs->di;
-		c.a[5] = regs->bp;
+		set_args(c.a, regs->bx, regs->cx, regs->dx, regs->si, regs->di, regs->bp);
 	} else {
 		long nr = regs->orig_ax;
 
 		c.abi = mt_syscall_native_abi(&nr);
-		c.a[0] = regs->di;
-		c.a[1] = regs->si;
-		c.a[2] = regs->dx;
-		c.a[3] = regs->r10;
-		c.a[4] = regs->r8;
-		c.a[5] = regs->r9;
+		set_args(c.a, regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9);
 	}
 	if (sc == MT_SC_OLD_MMAP) {
 		__u32 blk[6] = {};

@@ -35,8 +35,8 @@ void mt_pt_call_init(struct mt_pt_call *c, int sc, uint8_t abi, const uint64_t a
 	mt_args_normalise(c->args, sc, abi);
 	if (sc == MT_SC_PROCESS_MADVISE) {
 		c->flags |= MT_F_PROCESS_MADVISE;
-		c->niov = c->args[2] > MT_PT_MAX_IOV ? MT_PT_MAX_IOV : (uint32_t)c->args[2];
-		if (c->args[2] > MT_PT_MAX_IOV)
+		c->niov = c->args[2] > MT_MAX_IOV ? MT_MAX_IOV : (uint32_t)c->args[2];
+		if (c->args[2] > MT_MAX_IOV)
 			c->flags |= MT_F_IOV_TRUNC;
 	}
 }

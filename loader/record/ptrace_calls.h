@@ -15,10 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "backend.h"
-#include "madvtrace/syscalls.h"
-
-/* process_madvise iovec entries recorded per call (the bpf backend's limit) */
-#define MT_PT_MAX_IOV 8
+#include "madvtrace/build.h"
 
 struct mt_pt_iov {
 	uint64_t base;
@@ -35,7 +32,7 @@ struct mt_pt_call {
 	uint32_t target_pid; /* madvise: the caller's tgid; process_madvise: the pidfd's */
 	uint32_t stack_id; /* hdr.stack_id of its records (0: no stack) */
 	uint32_t niov;
-	struct mt_pt_iov iov[MT_PT_MAX_IOV];
+	struct mt_pt_iov iov[MT_MAX_IOV];
 };
 
 /*

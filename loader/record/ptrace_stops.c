@@ -40,7 +40,7 @@ static uint32_t pidfd_pid(pid_t tgid, int fd)
 static void begin_call(struct pt *pt, struct task *t, uint32_t arch, uint64_t nr,
 		       const uint64_t args[6])
 {
-	unsigned char buf[MT_PT_MAX_IOV * 16];
+	unsigned char buf[MT_MAX_IOV * 16];
 	struct iovec local, remote;
 	uint64_t addr = 0;
 	uint8_t abi = 0;

@@ -237,25 +237,25 @@ static void test_simple_calls(void **state)
 static void test_process_madvise(void **state)
 {
 	uint64_t args[6] = { 3, 0x7ffd0000, 10, MADV_COLD, 0 };
-	uint64_t iov[2 * MT_PT_MAX_IOV];
+	uint64_t iov[2 * MT_MAX_IOV];
 	struct mt_pt_call c;
 	uint64_t addr;
 	int i;
 
 	(void)state;
-	for (i = 0; i < MT_PT_MAX_IOV; i++) {
+	for (i = 0; i < MT_MAX_IOV; i++) {
 		iov[2 * i] = 0x100000 * (i + 1);
 		iov[2 * i + 1] = 4096 * (i + 1);
 	}
 	mt_pt_call_init(&c, MT_SC_PROCESS_MADVISE, MT_ABI_X86_64, args, 100);
-	assert_int_equal(mt_pt_call_user_args(&c, &addr), MT_PT_MAX_IOV * 16);
+	assert_int_equal(mt_pt_call_user_args(&c, &addr), MT_MAX_IOV * 16);
 	assert_int_equal(addr, 0x7ffd0000);
 	mt_pt_call_set_user_args(&c, iov, sizeof(iov));
 	c.target_pid = 200; /* the tracer resolves the pidfd */
 	assert_int_equal(mt_pt_call_emit(&c, 36 * 4096, 100, 101, 9, capture, NULL), 0);
 	/* 10 entries asked, the first 8 recorded, each with the call's result */
-	assert_int_equal(ngot, MT_PT_MAX_IOV);
-	for (i = 0; i < MT_PT_MAX_IOV; i++) {
+	assert_int_equal(ngot, MT_MAX_IOV);
+	for (i = 0; i < MT_MAX_IOV; i++) {
 		const struct mt_madvise *r = (const void *)&got[i];
 
 		assert_int_equal(r->h.type, MT_MADVISE);

@@ -166,23 +166,23 @@ static uint32_t run_filter(const struct sock_fprog *prog, const struct seccomp_d
 
 		switch (BPF_CLASS(f->code)) {
 		case BPF_LD:
+		case BPF_LDX: {
+			uint32_t v = 0;
+
 			if (f->code == (BPF_LD | BPF_W | BPF_ABS))
-				A = data_word(d, k);
-			else if (f->code == (BPF_LD | BPF_IMM))
-				A = k;
-			else if (f->code == (BPF_LD | BPF_MEM) && k < BPF_MEMWORDS)
-				A = mem[k];
+				v = data_word(d, k);
+			else if (BPF_MODE(f->code) == BPF_IMM)
+				v = k;
+			else if (BPF_MODE(f->code) == BPF_MEM && k < BPF_MEMWORDS)
+				v = mem[k];
 			else
 				fail_msg("unknown load 0x%x at %u", f->code, pc - 1);
-			break;
-		case BPF_LDX:
-			if (f->code == (BPF_LDX | BPF_IMM))
-				X = k;
-			else if (f->code == (BPF_LDX | BPF_MEM) && k < BPF_MEMWORDS)
-				X = mem[k];
+			if (BPF_CLASS(f->code) == BPF_LD)
+				A = v;
 			else
-				fail_msg("unknown load 0x%x at %u", f->code, pc - 1);
+				X = v;
 			break;
+		}
 		case BPF_ST:
 		case BPF_STX:
 			if (k >= BPF_MEMWORDS)
