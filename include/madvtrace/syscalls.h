@@ -8,9 +8,12 @@
  *   names are libseccomp's and strace's; a number of -1 means the ABI has no
  *   such call. x32 calls use the x86-64 numbers with __X32_SYSCALL_BIT set.
  *
- * To trace another call: add a row here, then teach the record builders
- * (the `case MT_SC_...` in each backend's decoder) its arguments;
- * tests/unit/test_syscalls.c checks every backend against this table.
+ * To trace another call: add a row here (the eBPF classifier, the seccomp
+ * filter and the ptrace classifier follow), then say in build.h how its
+ * arguments fill its record (mt_fill_*, mt_build_call, mt_call_may_release,
+ * and mt_args_normalise if an ABI passes them oddly); a call whose arguments
+ * live in memory also needs reading in each backend. tests/unit/test_syscalls.c
+ * checks the table against libseccomp and every classifier against the table.
  */
 #ifndef MADVTRACE_SYSCALLS_H
 #define MADVTRACE_SYSCALLS_H
