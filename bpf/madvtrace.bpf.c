@@ -22,6 +22,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "madvtrace/record.h"
+#include "madvtrace/syscalls.h"
+#include "madvtrace/build.h"
 #include "madvtrace.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -34,12 +36,7 @@ const volatile __u32 page_shift = 12;
 const volatile bool capture_stacks = true;
 
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit syscall */
-#define X32_SYSCALL_BIT 0x40000000
 #define PID_FS_MAGIC 0x50494446
-
-/* what a traced syscall is, beyond the record types */
-#define OP_OLD_MMAP 100 /* i386 mmap(struct mmap_arg_struct *) */
-#define OP_PROCESS_MADVISE 101
 
 /*
  * The traced tgids, one bit each: an array lookup the verifier inlines, so
@@ -286,130 +283,44 @@ static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, s
 	h->stack_id = c->stack_id;
 }
 
-/* compat calls return 32-bit addresses: keep errors negative, addresses unsigned */
-static __always_inline __s64 addr_ret(struct call *c, long ret)
+/*
+ * The record of a call other than process_madvise, filled in place in the
+ * ring buffer. The switch gives each record type its own constant size, as
+ * bpf_ringbuf_reserve requires.
+ */
+static __always_inline void emit_call(int sc, struct call *c, __s64 ret)
 {
-	if (c->abi == MT_ABI_I386 && !(ret < 0 && ret > -4096))
-		return (__u32)ret;
-	return ret;
-}
+	struct mt_hdr *h;
+	__u16 size;
 
-static __always_inline void emit_mmap(struct call *c, long ret, bool old_mmap)
-{
-	struct mt_mmap *r;
-
-	if (old_mmap) {
-		__u32 blk[6] = {};
-
-		/* i386 old_mmap passes its arguments in a block in user memory */
-		if (bpf_probe_read_user(blk, sizeof(blk), (void *)c->a[0]))
-			c->flags |= MT_F_ARGS_UNREAD;
-		c->a[0] = blk[0];
-		c->a[1] = blk[1];
-		c->a[2] = blk[2];
-		c->a[3] = blk[3];
-		c->a[4] = (__s32)blk[4];
-		c->a[5] = blk[5];
-	} else if (c->abi == MT_ABI_I386) {
-		/* mmap2 takes its offset in 4096-byte units */
-		c->a[5] <<= 12;
+	switch (mt_syscall_record_type(sc)) {
+#define MT_EMIT_CASE_(type, rec, fill, ...)         \
+	case type: {                                \
+		struct rec *r = reserve(sizeof(*r)); \
+                                                    \
+		if (!r)                             \
+			return;                     \
+		fill(r, __VA_ARGS__);               \
+		h = &r->h;                          \
+		size = sizeof(*r);                  \
+		break;                              \
 	}
-	r = reserve(sizeof(*r));
-	if (!r)
-		return;
-	call_hdr(&r->h, MT_MMAP, sizeof(*r), c);
-	r->addr = c->a[0];
-	r->len = c->a[1];
-	r->prot = c->a[2];
-	r->flags = c->a[3];
-	r->fd = (__s32)c->a[4];
-	r->off = c->a[5];
-	r->ret = addr_ret(c, ret);
-	r->_pad = 0;
-	submit(r);
-}
-
-static __always_inline void emit_call(__u32 op, struct call *c, long ret)
-{
-	switch (op) {
-	case MT_MMAP:
-		emit_mmap(c, ret, false);
-		return;
-	case OP_OLD_MMAP:
-		emit_mmap(c, ret, true);
-		return;
-	case MT_MUNMAP: {
-		struct mt_munmap *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		call_hdr(&r->h, MT_MUNMAP, sizeof(*r), c);
-		r->addr = c->a[0];
-		r->len = c->a[1];
-		r->ret = ret;
-		submit(r);
+	MT_EMIT_CASE_(MT_MMAP, mt_mmap, mt_fill_mmap, c->a, ret)
+	MT_EMIT_CASE_(MT_MUNMAP, mt_munmap, mt_fill_munmap, c->a, ret)
+	MT_EMIT_CASE_(MT_MREMAP, mt_mremap, mt_fill_mremap, c->a, ret)
+	MT_EMIT_CASE_(MT_MADVISE, mt_madvise, mt_fill_madvise, c->a, ret, c->pid)
+	MT_EMIT_CASE_(MT_BRK, mt_brk, mt_fill_brk, c->a, ret)
+	MT_EMIT_CASE_(MT_MPROTECT, mt_mprotect, mt_fill_mprotect, c->a, ret)
+#undef MT_EMIT_CASE_
+	default:
 		return;
 	}
-	case MT_MREMAP: {
-		struct mt_mremap *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		call_hdr(&r->h, MT_MREMAP, sizeof(*r), c);
-		r->old_addr = c->a[0];
-		r->old_len = c->a[1];
-		r->new_len = c->a[2];
-		r->flags = c->a[3];
-		r->new_addr = c->a[4];
-		r->ret = addr_ret(c, ret);
-		r->_pad = 0;
-		submit(r);
-		return;
-	}
-	case MT_MADVISE: {
-		struct mt_madvise *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
-		r->addr = c->a[0];
-		r->len = c->a[1];
-		r->advice = (__s32)c->a[2];
-		r->ret = ret;
-		r->target_pid = c->pid;
-		submit(r);
-		return;
-	}
-	case MT_BRK: {
-		struct mt_brk *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		call_hdr(&r->h, MT_BRK, sizeof(*r), c);
-		r->addr = c->a[0];
-		r->ret = addr_ret(c, ret);
-		submit(r);
-		return;
-	}
-	case MT_MPROTECT: {
-		struct mt_mprotect *r = reserve(sizeof(*r));
-
-		if (!r)
-			return;
-		call_hdr(&r->h, MT_MPROTECT, sizeof(*r), c);
-		r->addr = c->a[0];
-		r->len = c->a[1];
-		r->prot = c->a[2];
-		r->ret = ret;
-		r->_pad = 0;
-		submit(r);
-		return;
-	}
-	}
+	call_hdr(h, mt_syscall_record_type(sc), size, c);
+	submit(h);
 }
 
 /* One madvise record per iovec entry, each with the call's result. */
-static __always_inline void emit_process_madvise(struct call *c, __u32 target, long ret)
+static __always_inline void emit_process_madvise(struct call *c, __u32 target, __s64 ret)
 {
 	__u64 vlen = c->a[2];
 	int i;
@@ -438,33 +349,25 @@ static __always_inline void emit_process_madvise(struct call *c, __u32 target, l
 		if (!r)
 			return;
 		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
-		r->addr = iov[0];
-		r->len = iov[1];
-		r->advice = (__s32)c->a[3];
-		r->ret = ret;
-		r->target_pid = target;
+		mt_fill_process_madvise(r, c->a, iov[0], iov[1], ret, target);
 		submit(r);
 	}
 }
 
-/* One traced call, at its exit: regs are the caller's saved user registers. */
-/* Calls that give memory back (or may replace a mapping): who made them is the question. */
-static __always_inline bool is_release(__u32 op, struct call *c)
+/* A call's six arguments, from the registers of its ABI. */
+static __always_inline void set_args(__u64 a[6], __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4,
+				     __u64 a5)
 {
-	switch (op) {
-	case MT_MADVISE:
-	case MT_MUNMAP:
-	case MT_MREMAP:
-	case OP_PROCESS_MADVISE:
-		return true;
-	case MT_MMAP:
-		return c->a[3] & 0x10; /* MAP_FIXED: may replace what was there */
-	}
-	return false;
+	a[0] = a0;
+	a[1] = a1;
+	a[2] = a2;
+	a[3] = a3;
+	a[4] = a4;
+	a[5] = a5;
 }
 
-static __always_inline int on_call(void *ctx, __u32 op, struct pt_regs *regs, long ret,
-				   bool compat)
+/* One traced call, at its exit: regs are the caller's saved user registers. */
+static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long ret, bool compat)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -477,47 +380,45 @@ static __always_inline int on_call(void *ctx, __u32 op, struct pt_regs *regs, lo
 	c.tid = (__u32)pid_tgid;
 	caller_traced = is_traced(c.pid);
 	/* process_madvise is the one call that reaches into a traced process from outside */
-	if (!caller_traced && op != OP_PROCESS_MADVISE)
+	if (!caller_traced && sc != MT_SC_PROCESS_MADVISE)
 		return 0;
 
 	c.t_ns = bpf_ktime_get_ns();
 	c.flags = 0;
 	if (compat) {
 		c.abi = MT_ABI_I386;
-		c.a[0] = (__u32)regs->bx;
-		c.a[1] = (__u32)regs->cx;
-		c.a[2] = (__u32)regs->dx;
-		c.a[3] = (__u32)regs->si;
-		c.a[4] = (__u32)regs->di;
-		c.a[5] = (__u32)regs->bp;
-		if (ret > 0 && ret <= 0xffffffffl)
-			ret = (__u32)ret;
+		set_args(c.a, regs->bx, regs->cx, regs->dx, regs->si, regs->di, regs->bp);
 	} else {
-		/* the x32 ABI shares the native entry points, marked in the number */
-		c.abi = (regs->orig_ax & X32_SYSCALL_BIT) ? MT_ABI_X32 : MT_ABI_X86_64;
-		c.a[0] = regs->di;
-		c.a[1] = regs->si;
-		c.a[2] = regs->dx;
-		c.a[3] = regs->r10;
-		c.a[4] = regs->r8;
-		c.a[5] = regs->r9;
+		long nr = regs->orig_ax;
+
+		c.abi = mt_syscall_native_abi(&nr);
+		set_args(c.a, regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9);
 	}
+	if (sc == MT_SC_OLD_MMAP) {
+		__u32 blk[6] = {};
+
+		/* i386 old_mmap passes its arguments in a block in user memory */
+		if (bpf_probe_read_user(blk, sizeof(blk), (void *)(__u64)(__u32)c.a[0]))
+			c.flags |= MT_F_ARGS_UNREAD;
+		mt_args_old_mmap(c.a, blk);
+	}
+	mt_args_normalise(c.a, sc, c.abi);
 	c.stack_id = 0;
-	if (capture_stacks && caller_traced && is_release(op, &c)) {
+	if (capture_stacks && caller_traced && mt_call_may_release(sc, c.a)) {
 		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 
 		/* ids start at 0; 0 in a record means "no stack" */
 		if (id >= 0)
 			c.stack_id = id + 1;
 	}
-	if (op == OP_PROCESS_MADVISE) {
+	if (sc == MT_SC_PROCESS_MADVISE) {
 		__u32 target = pidfd_tgid(t, (int)c.a[0]);
 
 		if (!caller_traced && !is_traced(target))
 			return 0;
-		emit_process_madvise(&c, target, ret);
+		emit_process_madvise(&c, target, mt_ret_normalise(ret, c.abi));
 	} else {
-		emit_call(op, &c, ret);
+		emit_call(sc, &c, mt_ret_normalise(ret, c.abi));
 	}
 	if (!caller_traced)
 		return 0;
@@ -532,46 +433,18 @@ static __always_inline int on_call(void *ctx, __u32 op, struct pt_regs *regs, lo
 	return 0;
 }
 
-/* syscall number -> what it is, for the native and the i386 tables */
-static __always_inline __u32 classify(long id, bool compat)
-{
-	if (!compat) {
-		switch (id) {
-		case 9: return MT_MMAP;
-		case 10: return MT_MPROTECT;
-		case 11: return MT_MUNMAP;
-		case 12: return MT_BRK;
-		case 25: return MT_MREMAP;
-		case 28: return MT_MADVISE;
-		case 440: return OP_PROCESS_MADVISE;
-		}
-		return 0;
-	}
-	switch (id) {
-	case 45: return MT_BRK;
-	case 90: return OP_OLD_MMAP;
-	case 91: return MT_MUNMAP;
-	case 125: return MT_MPROTECT;
-	case 163: return MT_MREMAP;
-	case 192: return MT_MMAP; /* mmap2 */
-	case 219: return MT_MADVISE;
-	case 440: return OP_PROCESS_MADVISE;
-	}
-	return 0;
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	bool compat = t->thread_info.status & TS_COMPAT;
-	long id = regs->orig_ax;
-	__u32 op;
+	long nr = regs->orig_ax;
+	int sc;
 
 	if (!compat)
-		id &= ~X32_SYSCALL_BIT;
-	op = classify(id, compat);
-	if (!op)
+		mt_syscall_native_abi(&nr);
+	sc = mt_syscall_by_nr(nr, compat);
+	if (sc < 0)
 		return 0;
 	/*
 	 * A seccomp SECCOMP_RET_TRAP skips the call and rolls the registers
@@ -581,7 +454,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	 */
 	if (ret == regs->orig_ax)
 		return 0;
-	return on_call(ctx, op, regs, ret, compat);
+	return on_call(ctx, sc, regs, ret, compat);
 }
 
 static __always_inline void emit_task(__u32 event, __u32 pid, __u32 tid, __u32 other, __s32 code)

@@ -4,7 +4,6 @@
 #define MADVTRACE_BPF_H
 
 #define MT_NR_RSS 4 /* MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
-#define MT_MAX_IOV 8 /* process_madvise iovec entries recorded per call */
 
 /* Per traced mm: the kernel's own RSS counters, mirrored at each change. */
 struct mt_mm_state {

@@ -20,6 +20,9 @@
 
 #define MT_BUILD_INLINE static inline __attribute__((always_inline))
 
+/* process_madvise(2) iovec entries recorded per call, one madvise record each (then MT_F_IOV_TRUNC). */
+#define MT_MAX_IOV 8
+
 /* The kernel's error returns: -4095..-1 (MAX_ERRNO). Anything else is a result. */
 MT_BUILD_INLINE int mt_ret_is_err(__s64 ret)
 {

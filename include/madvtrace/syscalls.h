@@ -8,9 +8,12 @@
  *   names are libseccomp's and strace's; a number of -1 means the ABI has no
  *   such call. x32 calls use the x86-64 numbers with __X32_SYSCALL_BIT set.
  *
- * To trace another call: add a row here, then teach the record builders
- * (the `case MT_SC_...` in each backend's decoder) its arguments;
- * tests/unit/test_syscalls.c checks every backend against this table.
+ * To trace another call: add a row here (the eBPF classifier, the seccomp
+ * filter and the ptrace classifier follow), then say in build.h how its
+ * arguments fill its record (mt_fill_*, mt_build_call, mt_call_may_release,
+ * and mt_args_normalise if an ABI passes them oddly); a call whose arguments
+ * live in memory also needs reading in each backend. tests/unit/test_syscalls.c
+ * checks the table against libseccomp and every classifier against the table.
  */
 #ifndef MADVTRACE_SYSCALLS_H
 #define MADVTRACE_SYSCALLS_H
@@ -33,6 +36,23 @@ enum mt_syscall {
 #undef MT_SC_ENUM_
 	MT_SC_NR,
 };
+
+/* x32 calls come through the x86-64 entry, their number marked with this bit (__X32_SYSCALL_BIT). */
+#define MT_X32_SYSCALL_BIT 0x40000000
+
+/*
+ * The ABI of a call that came through the 64-bit entry, with *nr turned into
+ * its number in the x86-64 table (x32 shares those numbers for every traced
+ * call: all are "common" in the kernel's table).
+ */
+static inline int mt_syscall_native_abi(long *nr)
+{
+	if (*nr >= 0 && (*nr & MT_X32_SYSCALL_BIT)) {
+		*nr &= ~(long)MT_X32_SYSCALL_BIT;
+		return MT_ABI_X32;
+	}
+	return MT_ABI_X86_64;
+}
 
 /* MT_SC_* for a syscall number of an ABI (MT_ABI_I386 or the x86-64 table), or -1 when not traced. */
 static inline int mt_syscall_by_nr(long nr, int i386)

@@ -3,62 +3,40 @@
 #include <string.h>
 #include <linux/audit.h>
 #include "procfs.h"
+#include "madvtrace/build.h"
 #include "ptrace_calls.h"
-
-#define X32_SYSCALL_BIT 0x40000000ull
 
 int mt_pt_classify(uint32_t arch, uint64_t nr, uint8_t *abi)
 {
+	long n = (long)nr;
+
+	if (nr > (uint64_t)INT32_MAX)
+		return -1;
 	if (arch == AUDIT_ARCH_I386) {
 		*abi = MT_ABI_I386;
-		switch (nr) {
-		case 45: return MT_BRK;
-		case 90: return MT_PT_OLD_MMAP;
-		case 91: return MT_MUNMAP;
-		case 125: return MT_MPROTECT;
-		case 163: return MT_MREMAP;
-		case 192: return MT_MMAP; /* mmap2 */
-		case 219: return MT_MADVISE;
-		case 440: return MT_PT_PROCESS_MADVISE;
-		}
-		return 0;
+		return mt_syscall_by_nr(n, 1);
 	}
 	if (arch != AUDIT_ARCH_X86_64)
-		return 0;
-	*abi = MT_ABI_X86_64;
-	if (nr & X32_SYSCALL_BIT) {
-		*abi = MT_ABI_X32;
-		nr &= ~X32_SYSCALL_BIT;
-	}
-	/* x32 shares these numbers with x86-64 (all "common" in the table) */
-	switch (nr) {
-	case 9: return MT_MMAP;
-	case 10: return MT_MPROTECT;
-	case 11: return MT_MUNMAP;
-	case 12: return MT_BRK;
-	case 25: return MT_MREMAP;
-	case 28: return MT_MADVISE;
-	case 440: return MT_PT_PROCESS_MADVISE;
-	}
-	return 0;
+		return -1;
+	*abi = (uint8_t)mt_syscall_native_abi(&n);
+	return mt_syscall_by_nr(n, 0);
 }
 
-void mt_pt_call_init(struct mt_pt_call *c, int op, uint8_t abi, const uint64_t args[6],
+void mt_pt_call_init(struct mt_pt_call *c, int sc, uint8_t abi, const uint64_t args[6],
 		     uint32_t tgid)
 {
-	int i;
-
 	memset(c, 0, sizeof(*c));
-	c->op = op;
+	c->active = true;
+	c->sc = (uint8_t)sc;
 	c->abi = abi;
 	c->target_pid = tgid;
-	/* i386 registers are 32 bits: the upper halves are not the caller's */
-	for (i = 0; i < 6; i++)
-		c->args[i] = abi == MT_ABI_I386 ? (uint32_t)args[i] : args[i];
-	if (op == MT_PT_PROCESS_MADVISE) {
+	memcpy(c->args, args, sizeof(c->args));
+	/* old_mmap: only the block's address, normalised again once the block is read */
+	mt_args_normalise(c->args, sc, abi);
+	if (sc == MT_SC_PROCESS_MADVISE) {
 		c->flags |= MT_F_PROCESS_MADVISE;
-		c->niov = c->args[2] > MT_PT_MAX_IOV ? MT_PT_MAX_IOV : (uint32_t)c->args[2];
-		if (c->args[2] > MT_PT_MAX_IOV)
+		c->niov = c->args[2] > MT_MAX_IOV ? MT_MAX_IOV : (uint32_t)c->args[2];
+		if (c->args[2] > MT_MAX_IOV)
 			c->flags |= MT_F_IOV_TRUNC;
 	}
 }
@@ -70,11 +48,11 @@ static size_t iov_entry_size(const struct mt_pt_call *c)
 
 size_t mt_pt_call_user_args(const struct mt_pt_call *c, uint64_t *addr)
 {
-	if (c->op == MT_PT_OLD_MMAP) {
+	if (c->sc == MT_SC_OLD_MMAP) {
 		*addr = c->args[0];
 		return 6 * sizeof(uint32_t);
 	}
-	if (c->op == MT_PT_PROCESS_MADVISE && c->niov) {
+	if (c->sc == MT_SC_PROCESS_MADVISE && c->niov) {
 		*addr = c->args[1];
 		return c->niov * iov_entry_size(c);
 	}
@@ -102,19 +80,18 @@ void mt_pt_call_set_user_args(struct mt_pt_call *c, const void *buf, size_t len)
 	const unsigned char *b = buf;
 	size_t es = iov_entry_size(c), i;
 
-	if (c->op == MT_PT_OLD_MMAP) {
-		memset(c->args, 0, sizeof(c->args));
-		if (len < 6 * sizeof(uint32_t)) {
+	if (c->sc == MT_SC_OLD_MMAP) {
+		uint32_t blk[6] = { 0 };
+
+		if (len < sizeof(blk))
 			c->flags |= MT_F_ARGS_UNREAD;
-			return;
-		}
-		/* struct mmap_arg_struct: addr, len, prot, flags, fd, offset (bytes) */
-		for (i = 0; i < 6; i++)
-			c->args[i] = get32(b + 4 * i);
-		c->args[4] = (uint64_t)(int64_t)(int32_t)c->args[4];
+		else
+			memcpy(blk, b, sizeof(blk));
+		mt_args_old_mmap(c->args, blk);
+		mt_args_normalise(c->args, c->sc, c->abi);
 		return;
 	}
-	if (c->op != MT_PT_PROCESS_MADVISE)
+	if (c->sc != MT_SC_PROCESS_MADVISE)
 		return;
 	if (len < c->niov * es)
 		c->flags |= MT_F_ARGS_UNREAD;
@@ -133,114 +110,45 @@ void mt_pt_call_set_user_args(struct mt_pt_call *c, const void *buf, size_t len)
 	}
 }
 
+/* The header of a record of c, around what the build.h functions filled. */
+static void call_hdr(struct mt_hdr *h, const struct mt_pt_call *c, uint32_t pid, uint32_t tid,
+		     uint64_t t_ns)
+{
+	h->t_ns = t_ns;
+	h->pid = pid;
+	h->tid = tid;
+	h->abi = c->abi;
+	h->flags = c->flags;
+	h->stack_id = c->stack_id;
+}
+
 int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint32_t tid,
 		    uint64_t t_ns, mt_emit_fn emit, void *ctx)
 {
-	union {
-		struct mt_hdr h;
-		struct mt_mmap mmap;
-		struct mt_munmap munmap;
-		struct mt_mremap mremap;
-		struct mt_madvise madvise;
-		struct mt_brk brk;
-		struct mt_mprotect mprotect;
-	} r;
+	union mt_call_record r;
 	uint32_t i;
 	int err;
 
-	/* an i386 result is 32 bits: an address above 2 GiB is not an error */
-	if (c->abi == MT_ABI_I386 && rval >= 0)
-		rval = (uint32_t)rval;
-
-	switch (c->op) {
-	case MT_MMAP:
-	case MT_PT_OLD_MMAP:
-		mt_hdr_init(&r.h, MT_MMAP, sizeof(r.mmap), pid, tid, t_ns);
-		r.mmap.addr = c->args[0];
-		r.mmap.len = c->args[1];
-		r.mmap.prot = c->args[2];
-		r.mmap.flags = c->args[3];
-		r.mmap.fd = (int32_t)c->args[4];
-		/* i386 mmap2 counts the offset in 4096-byte units, whatever the page size */
-		r.mmap.off = c->abi == MT_ABI_I386 && c->op == MT_MMAP ? c->args[5] << 12
-								     : c->args[5];
-		r.mmap.ret = rval;
-		break;
-	case MT_MUNMAP:
-		mt_hdr_init(&r.h, MT_MUNMAP, sizeof(r.munmap), pid, tid, t_ns);
-		r.munmap.addr = c->args[0];
-		r.munmap.len = c->args[1];
-		r.munmap.ret = rval;
-		break;
-	case MT_MREMAP:
-		mt_hdr_init(&r.h, MT_MREMAP, sizeof(r.mremap), pid, tid, t_ns);
-		r.mremap.old_addr = c->args[0];
-		r.mremap.old_len = c->args[1];
-		r.mremap.new_len = c->args[2];
-		r.mremap.flags = c->args[3];
-		r.mremap.new_addr = c->args[4];
-		r.mremap.ret = rval;
-		break;
-	case MT_MADVISE:
-		mt_hdr_init(&r.h, MT_MADVISE, sizeof(r.madvise), pid, tid, t_ns);
-		r.madvise.addr = c->args[0];
-		r.madvise.len = c->args[1];
-		r.madvise.advice = (int32_t)c->args[2];
-		r.madvise.ret = rval;
-		r.madvise.target_pid = c->target_pid;
-		break;
-	case MT_BRK:
-		mt_hdr_init(&r.h, MT_BRK, sizeof(r.brk), pid, tid, t_ns);
-		r.brk.addr = c->args[0];
-		r.brk.ret = rval;
-		break;
-	case MT_MPROTECT:
-		mt_hdr_init(&r.h, MT_MPROTECT, sizeof(r.mprotect), pid, tid, t_ns);
-		r.mprotect.addr = c->args[0];
-		r.mprotect.len = c->args[1];
-		r.mprotect.prot = c->args[2];
-		r.mprotect.ret = rval;
-		break;
-	case MT_PT_PROCESS_MADVISE:
-		/* one record per iovec entry, each with the call's result */
-		for (i = 0; i < c->niov; i++) {
-			mt_hdr_init(&r.h, MT_MADVISE, sizeof(r.madvise), pid, tid, t_ns);
-			r.h.abi = c->abi;
-			r.h.flags = c->flags;
-			r.h.stack_id = c->stack_id;
-			r.madvise.addr = c->iov[i].base;
-			r.madvise.len = c->iov[i].len;
-			r.madvise.advice = (int32_t)c->args[3];
-			r.madvise.ret = rval;
-			r.madvise.target_pid = c->target_pid;
-			err = emit(ctx, &r.h);
-			if (err)
-				return err;
-		}
-		return 0;
-	default:
-		return 0;
+	rval = mt_ret_normalise(rval, c->abi);
+	memset(&r, 0, sizeof(r));
+	if (c->sc != MT_SC_PROCESS_MADVISE) {
+		if (!mt_build_call(&r, c->sc, c->args, rval, c->target_pid))
+			return 0;
+		call_hdr(&r.h, c, pid, tid, t_ns);
+		return emit(ctx, &r.h);
 	}
-	r.h.abi = c->abi;
-	r.h.flags = c->flags;
-	r.h.stack_id = c->stack_id;
-	return emit(ctx, &r.h);
-}
-
-bool mt_pt_call_is_release(const struct mt_pt_call *c)
-{
-	switch (c->op) {
-	case MT_MADVISE:
-	case MT_MUNMAP:
-	case MT_MREMAP:
-	case MT_PT_PROCESS_MADVISE:
-		return true;
-	case MT_MMAP:
-	case MT_PT_OLD_MMAP:
-		return c->args[3] & 0x10; /* MAP_FIXED: may replace what was there */
-	default:
-		return false;
+	/* one record per iovec entry, each with the call's result */
+	for (i = 0; i < c->niov; i++) {
+		mt_fill_process_madvise(&r.madvise, c->args, c->iov[i].base, c->iov[i].len, rval,
+					c->target_pid);
+		r.h.type = (uint16_t)mt_syscall_record_type(c->sc);
+		r.h.size = sizeof(r.madvise);
+		call_hdr(&r.h, c, pid, tid, t_ns);
+		err = emit(ctx, &r.h);
+		if (err)
+			return err;
 	}
+	return 0;
 }
 
 /* ---- user stacks ---- */

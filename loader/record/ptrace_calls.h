@@ -2,11 +2,11 @@
 /*
  * The calls the ptrace backend records, decoded from what
  * PTRACE_GET_SYSCALL_INFO reports: which (architecture, number) pairs are
- * traced, their arguments normalised per ABI (i386 arguments are 32 bits,
- * mmap2 counts its offset in 4096-byte units, old_mmap passes a block in
- * tracee memory), and the records a finished call turns into. The meaning of
- * every field is the bpf backend's (include/madvtrace.h). No tracee needed:
- * the tracer reads tracee memory and hands the bytes in.
+ * traced (the table, include/madvtrace/syscalls.h), the arguments a call
+ * keeps in tracee memory (old_mmap's block, process_madvise's iovec), and the
+ * records a finished call turns into (include/madvtrace/build.h, as every
+ * backend builds them). No tracee needed: the tracer reads tracee memory and
+ * hands the bytes in.
  */
 #ifndef MT_PTRACE_CALLS_H
 #define MT_PTRACE_CALLS_H
@@ -15,15 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "backend.h"
-
-/* process_madvise iovec entries recorded per call (the bpf backend's limit) */
-#define MT_PT_MAX_IOV 8
-
-/* What a call is: a record type (MT_MMAP ... MT_MPROTECT), or one of these. */
-enum {
-	MT_PT_OLD_MMAP = 100, /* i386 mmap(struct mmap_arg_struct *) */
-	MT_PT_PROCESS_MADVISE = 101,
-};
+#include "madvtrace/build.h"
 
 struct mt_pt_iov {
 	uint64_t base;
@@ -32,24 +24,25 @@ struct mt_pt_iov {
 
 /* A traced call between its entry and its exit. */
 struct mt_pt_call {
-	uint64_t args[6];
-	uint16_t op; /* 0: no call pending */
+	__u64 args[6]; /* as records store them (mt_args_normalise) */
+	bool active; /* a recorded call is in progress */
+	uint8_t sc; /* enum mt_syscall */
 	uint8_t abi; /* enum mt_abi */
 	uint16_t flags; /* enum mt_hdr_flags */
 	uint32_t target_pid; /* madvise: the caller's tgid; process_madvise: the pidfd's */
 	uint32_t stack_id; /* hdr.stack_id of its records (0: no stack) */
 	uint32_t niov;
-	struct mt_pt_iov iov[MT_PT_MAX_IOV];
+	struct mt_pt_iov iov[MT_MAX_IOV];
 };
 
 /*
- * The op of syscall nr made through the AUDIT_ARCH_* arch, its ABI in *abi;
- * 0 for a call that is not recorded.
+ * The MT_SC_* of syscall nr made through the AUDIT_ARCH_* arch, its ABI in
+ * *abi; -1 for a call that is not recorded.
  */
 int mt_pt_classify(uint32_t arch, uint64_t nr, uint8_t *abi);
 
-/* Start c from an entry (or seccomp) stop; args as the kernel passed them. */
-void mt_pt_call_init(struct mt_pt_call *c, int op, uint8_t abi, const uint64_t args[6],
+/* Start c (active) from an entry (or seccomp) stop; args as the kernel passed them. */
+void mt_pt_call_init(struct mt_pt_call *c, int sc, uint8_t abi, const uint64_t args[6],
 		     uint32_t tgid);
 
 /*
@@ -72,13 +65,6 @@ void mt_pt_call_set_user_args(struct mt_pt_call *c, const void *buf, size_t len)
  */
 int mt_pt_call_emit(const struct mt_pt_call *c, int64_t rval, uint32_t pid, uint32_t tid,
 		    uint64_t t_ns, mt_emit_fn emit, void *ctx);
-
-/*
- * Is c a call whose user stack is recorded with --stacks: one that may
- * release memory (madvise, process_madvise, munmap, mremap, mmap MAP_FIXED),
- * as the bpf backend chooses.
- */
-bool mt_pt_call_is_release(const struct mt_pt_call *c);
 
 /* Reads len bytes of tracee memory at addr; returns the bytes read (short at a fault), or -1. */
 typedef ssize_t (*mt_pt_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);

@@ -9,16 +9,105 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include "madvtrace/syscalls.h"
 #include "seccomp_filter.h"
 
 struct mt_seccomp_filter {
 	struct sock_fprog prog;
 };
 
-/* Names, not numbers: libseccomp maps each to every architecture's table. */
-static const char *const traced_calls[] = {
-	"mmap", "mmap2", "munmap", "mremap", "madvise", "process_madvise", "brk", "mprotect",
+/* The ABIs a 64-bit x86 process may call through, each a libseccomp architecture. */
+static const struct {
+	uint32_t arch; /* SCMP_ARCH_* */
+	int abi; /* enum mt_abi */
+} abis[] = {
+	{ SCMP_ARCH_X86_64, MT_ABI_X86_64 },
+	{ SCMP_ARCH_X86, MT_ABI_I386 },
+	{ SCMP_ARCH_X32, MT_ABI_X32 },
 };
+
+/* One row of MT_SYSCALLS as seen from one ABI: its name there, or NULL, and its number. */
+struct sc_row {
+	const char *name;
+	long nr;
+};
+
+static struct sc_row sc_row__of(int sc, int abi)
+{
+	struct sc_row r = { NULL, -1 };
+
+	switch (sc) {
+#define MT_SC_ROW_(id, n64, nr64, n32, nr32, type)                          \
+	case MT_SC_##id:                                                  \
+		if (abi == MT_ABI_I386) {                                 \
+			r.name = n32;                                     \
+			r.nr = nr32;                                      \
+		} else {                                                  \
+			r.name = n64;                                     \
+			r.nr = (nr64) < 0 || abi == MT_ABI_X86_64 ? (nr64) \
+				: (nr64) | MT_X32_SYSCALL_BIT;          \
+		}                                                         \
+		break;
+		MT_SYSCALLS(MT_SC_ROW_)
+#undef MT_SC_ROW_
+	}
+	return r;
+}
+
+/*
+ * The calls of the table for one ABI, as rules of its own architecture. Each
+ * name is resolved by libseccomp for that architecture and must give the
+ * table's number: a table that disagrees with the kernel's is a bug to see
+ * here, not a call silently left untraced. -EDOM on a mismatch.
+ */
+static int add_abi(scmp_filter_ctx ctx, uint32_t arch, int abi, uint32_t trace)
+{
+	int sc, nr, err;
+
+	for (sc = 0; sc < MT_SC_NR; sc++) {
+		struct sc_row r = sc_row__of(sc, abi);
+
+		if (!r.name)
+			continue;
+		nr = seccomp_syscall_resolve_name_arch(arch, r.name);
+		if (nr != r.nr)
+			return -EDOM;
+		/* rules take the native (x86-64) number of a name: libseccomp translates it */
+		err = seccomp_rule_add(ctx, trace, seccomp_syscall_resolve_name(r.name), 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A filter of the one architecture arch: the table's calls traced, the rest allowed. */
+static scmp_filter_ctx abi_filter(uint32_t arch, int abi, uint32_t trace)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int err = -ENOMEM;
+
+	if (!ctx)
+		goto fail;
+	/* a call from an ABI the filter does not know is traced, never missed or killed */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, trace);
+	if (err)
+		goto fail;
+	if (arch != seccomp_arch_native()) {
+		err = seccomp_arch_add(ctx, arch);
+		if (!err)
+			err = seccomp_arch_remove(ctx, seccomp_arch_native());
+		if (err)
+			goto fail;
+	}
+	err = add_abi(ctx, arch, abi, trace);
+	if (err)
+		goto fail;
+	return ctx;
+fail:
+	seccomp_release(ctx);
+	errno = -err;
+	return NULL;
+}
 
 /* The filter as classic BPF, as libseccomp exports it (through a memfd). */
 static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog)
@@ -64,35 +153,27 @@ struct mt_seccomp_filter *mt_seccomp_filter__new(void)
 {
 	const uint32_t trace = SCMP_ACT_TRACE(MT_SECCOMP_DATA);
 	struct mt_seccomp_filter *f = NULL;
-	scmp_filter_ctx ctx;
+	scmp_filter_ctx ctx = NULL, one;
 	size_t i;
-	int err;
+	int err = 0;
 
-	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/* the native table is x86-64; a 64-bit process may still make i386 or x32 calls */
-	err = seccomp_arch_add(ctx, SCMP_ARCH_X86);
-	if (!err || err == -EEXIST)
-		err = seccomp_arch_add(ctx, SCMP_ARCH_X32);
-	if (err && err != -EEXIST)
-		goto cleanup;
-	/* a call from an ABI the filter does not know is traced, never missed or killed */
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, trace);
-	if (err)
-		goto cleanup;
-	for (i = 0; i < sizeof(traced_calls) / sizeof(traced_calls[0]); i++) {
-		int nr = seccomp_syscall_resolve_name(traced_calls[i]);
-
-		if (nr == __NR_SCMP_ERROR) {
-			err = -ENOSYS;
+	/* one filter per ABI, merged: each checks the arch, then its own numbers */
+	for (i = 0; i < sizeof(abis) / sizeof(abis[0]); i++) {
+		one = abi_filter(abis[i].arch, abis[i].abi, trace);
+		if (!one) {
+			err = -errno;
 			goto cleanup;
 		}
-		err = seccomp_rule_add(ctx, trace, nr, 0);
-		if (err)
+		if (!ctx) {
+			ctx = one;
+			continue;
+		}
+		/* seccomp_merge releases `one` on success only */
+		err = seccomp_merge(ctx, one);
+		if (err) {
+			seccomp_release(one);
 			goto cleanup;
+		}
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
@@ -128,6 +209,11 @@ int mt_seccomp_filter__install(const struct mt_seccomp_filter *f)
 unsigned int mt_seccomp_filter__len(const struct mt_seccomp_filter *f)
 {
 	return f->prog.len;
+}
+
+const struct sock_fprog *mt_seccomp_filter__prog(const struct mt_seccomp_filter *f)
+{
+	return &f->prog;
 }
 
 void mt_seccomp_filter__free(struct mt_seccomp_filter *f)

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The seccomp filter of the ptrace backend's launch mode: the calls madvtrace
- * records (mmap, mmap2, munmap, mremap, madvise, process_madvise, brk,
- * mprotect) stop the tracee with SECCOMP_RET_TRACE, every other call runs
- * untouched. Built once in the tracer with libseccomp (x86-64, i386 and x32
- * tables; a call from any other ABI traps too, so none is missed), installed
- * in the child just before exec with a plain seccomp(2) call.
+ * records (MT_SYSCALLS, include/madvtrace/syscalls.h) stop the tracee with
+ * SECCOMP_RET_TRACE, every other call runs untouched. Built once in the
+ * tracer with libseccomp from the table, for the x86-64, i386 and x32 ABIs
+ * (a call from any other ABI traps too, so none is missed), installed in the
+ * child before exec with a plain seccomp(2) call.
  *
  * Without a tracer using PTRACE_O_TRACESECCOMP, SECCOMP_RET_TRACE fails the
  * call with ENOSYS: a filtered process must never outlive its tracer.
@@ -14,13 +14,14 @@
 #define MT_SECCOMP_FILTER_H
 
 #include <stdint.h>
+#include <linux/filter.h>
 
 /* SECCOMP_RET_DATA of our RET_TRACE actions, seen by the tracer ("MT") */
 #define MT_SECCOMP_DATA 0x4d54
 
 struct mt_seccomp_filter;
 
-/* Build the filter; NULL with errno set on failure. */
+/* Build the filter; NULL with errno set on failure (EDOM: libseccomp numbers a call otherwise than the table). */
 struct mt_seccomp_filter *mt_seccomp_filter__new(void);
 /*
  * Install it on the calling thread (and its future children). Safe after
@@ -31,6 +32,8 @@ struct mt_seccomp_filter *mt_seccomp_filter__new(void);
 int mt_seccomp_filter__install(const struct mt_seccomp_filter *f);
 /* Number of BPF instructions (for tests and -v). */
 unsigned int mt_seccomp_filter__len(const struct mt_seccomp_filter *f);
+/* The classic BPF program itself (tests run it on seccomp_data of their own). */
+const struct sock_fprog *mt_seccomp_filter__prog(const struct mt_seccomp_filter *f);
 void mt_seccomp_filter__free(struct mt_seccomp_filter *f);
 
 #endif

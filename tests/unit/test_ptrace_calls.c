@@ -17,9 +17,8 @@
 #include <linux/audit.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include "madvtrace/build.h"
 #include "ptrace_calls.h"
-
-#define X32_BIT 0x40000000ull
 
 /* Records emit() received, copied. */
 static union {
@@ -55,10 +54,10 @@ static void test_classify_x86_64(void **state)
 		uint64_t nr;
 		int op;
 	} tbl[] = {
-		{ 9, MT_MMAP },	     { 10, MT_MPROTECT }, { 11, MT_MUNMAP },
-		{ 12, MT_BRK },	     { 25, MT_MREMAP },	  { 28, MT_MADVISE },
-		{ 440, MT_PT_PROCESS_MADVISE }, { 0, 0 } /* read */, { 90, 0 } /* chmod */,
-		{ 192, 0 } /* lgetxattr */, { 219, 0 } /* restart_syscall */,
+		{ 9, MT_SC_MMAP },	     { 10, MT_SC_MPROTECT }, { 11, MT_SC_MUNMAP },
+		{ 12, MT_SC_BRK },	     { 25, MT_SC_MREMAP },	  { 28, MT_SC_MADVISE },
+		{ 440, MT_SC_PROCESS_MADVISE }, { 0, -1 } /* read */, { 90, -1 } /* chmod */,
+		{ 192, -1 } /* lgetxattr */, { 219, -1 } /* restart_syscall */,
 	};
 	uint8_t abi;
 	size_t i;
@@ -67,13 +66,13 @@ static void test_classify_x86_64(void **state)
 	for (i = 0; i < sizeof(tbl) / sizeof(tbl[0]); i++) {
 		abi = 99;
 		assert_int_equal(mt_pt_classify(AUDIT_ARCH_X86_64, tbl[i].nr, &abi), tbl[i].op);
-		if (tbl[i].op)
+		if (tbl[i].op >= 0)
 			assert_int_equal(abi, MT_ABI_X86_64);
 		/* x32 marks the same numbers with a bit */
 		abi = 99;
-		assert_int_equal(mt_pt_classify(AUDIT_ARCH_X86_64, tbl[i].nr | X32_BIT, &abi),
+		assert_int_equal(mt_pt_classify(AUDIT_ARCH_X86_64, tbl[i].nr | MT_X32_SYSCALL_BIT, &abi),
 				 tbl[i].op);
-		if (tbl[i].op)
+		if (tbl[i].op >= 0)
 			assert_int_equal(abi, MT_ABI_X32);
 	}
 }
@@ -84,11 +83,11 @@ static void test_classify_i386(void **state)
 		uint64_t nr;
 		int op;
 	} tbl[] = {
-		{ 45, MT_BRK },	     { 90, MT_PT_OLD_MMAP }, { 91, MT_MUNMAP },
-		{ 125, MT_MPROTECT }, { 163, MT_MREMAP },     { 192, MT_MMAP },
-		{ 219, MT_MADVISE },  { 440, MT_PT_PROCESS_MADVISE },
+		{ 45, MT_SC_BRK },	     { 90, MT_SC_OLD_MMAP }, { 91, MT_SC_MUNMAP },
+		{ 125, MT_SC_MPROTECT }, { 163, MT_SC_MREMAP },     { 192, MT_SC_MMAP },
+		{ 219, MT_SC_MADVISE },  { 440, MT_SC_PROCESS_MADVISE },
 		/* the x86-64 numbers mean other calls on i386 */
-		{ 9, 0 } /* link */, { 11, 0 } /* execve */, { 28, 0 } /* oldfstat */,
+		{ 9, -1 } /* link */, { 11, -1 } /* execve */, { 28, -1 } /* oldfstat */,
 	};
 	uint8_t abi;
 	size_t i;
@@ -97,11 +96,11 @@ static void test_classify_i386(void **state)
 	for (i = 0; i < sizeof(tbl) / sizeof(tbl[0]); i++) {
 		abi = 99;
 		assert_int_equal(mt_pt_classify(AUDIT_ARCH_I386, tbl[i].nr, &abi), tbl[i].op);
-		if (tbl[i].op)
+		if (tbl[i].op >= 0)
 			assert_int_equal(abi, MT_ABI_I386);
 	}
 	/* an architecture we do not know is never recorded as something else */
-	assert_int_equal(mt_pt_classify(AUDIT_ARCH_AARCH64, 222, &abi), 0);
+	assert_int_equal(mt_pt_classify(AUDIT_ARCH_AARCH64, 222, &abi), -1);
 }
 
 static void test_mmap_x86_64(void **state)
@@ -112,7 +111,7 @@ static void test_mmap_x86_64(void **state)
 	const struct mt_mmap *r = (const void *)&got[0];
 
 	(void)state;
-	mt_pt_call_init(&c, MT_MMAP, MT_ABI_X86_64, args, 1234);
+	mt_pt_call_init(&c, MT_SC_MMAP, MT_ABI_X86_64, args, 1234);
 	assert_int_equal(mt_pt_call_emit(&c, 0x7f1234560000, 1234, 1240, 777, capture, NULL), 0);
 	assert_int_equal(ngot, 1);
 	assert_int_equal(r->h.type, MT_MMAP);
@@ -139,7 +138,7 @@ static void test_mmap2_i386(void **state)
 	const struct mt_mmap *r = (const void *)&got[0];
 
 	(void)state;
-	mt_pt_call_init(&c, MT_MMAP, MT_ABI_I386, args, 1);
+	mt_pt_call_init(&c, MT_SC_MMAP, MT_ABI_I386, args, 1);
 	assert_int_equal(mt_pt_call_emit(&c, 0xf7ff0000, 1, 1, 0, capture, NULL), 0);
 	assert_int_equal(r->addr, 0);
 	assert_int_equal(r->len, 0x3000);
@@ -161,7 +160,7 @@ static void test_old_mmap(void **state)
 	uint64_t addr = 0;
 
 	(void)state;
-	mt_pt_call_init(&c, MT_PT_OLD_MMAP, MT_ABI_I386, args, 1);
+	mt_pt_call_init(&c, MT_SC_OLD_MMAP, MT_ABI_I386, args, 1);
 	assert_int_equal(mt_pt_call_user_args(&c, &addr), sizeof(blk));
 	assert_int_equal(addr, 0x8049000);
 	mt_pt_call_set_user_args(&c, blk, sizeof(blk));
@@ -176,7 +175,7 @@ static void test_old_mmap(void **state)
 	assert_int_equal(r->h.flags, 0);
 
 	/* the block could not be read: zero arguments, flagged */
-	mt_pt_call_init(&c, MT_PT_OLD_MMAP, MT_ABI_I386, args, 1);
+	mt_pt_call_init(&c, MT_SC_OLD_MMAP, MT_ABI_I386, args, 1);
 	mt_pt_call_set_user_args(&c, blk, 10);
 	mt_pt_call_emit(&c, -EFAULT, 1, 1, 0, capture, NULL);
 	r = (const void *)&got[1];
@@ -200,15 +199,15 @@ static void test_simple_calls(void **state)
 	const struct mt_mprotect *p = (const void *)&got[4];
 
 	(void)state;
-	mt_pt_call_init(&c, MT_MUNMAP, MT_ABI_X86_64, a_munmap, 5);
+	mt_pt_call_init(&c, MT_SC_MUNMAP, MT_ABI_X86_64, a_munmap, 5);
 	mt_pt_call_emit(&c, 0, 5, 6, 1, capture, NULL);
-	mt_pt_call_init(&c, MT_MREMAP, MT_ABI_X86_64, a_mremap, 5);
+	mt_pt_call_init(&c, MT_SC_MREMAP, MT_ABI_X86_64, a_mremap, 5);
 	mt_pt_call_emit(&c, 0x50000, 5, 6, 2, capture, NULL);
-	mt_pt_call_init(&c, MT_MADVISE, MT_ABI_X86_64, a_madvise, 5);
+	mt_pt_call_init(&c, MT_SC_MADVISE, MT_ABI_X86_64, a_madvise, 5);
 	mt_pt_call_emit(&c, -EINVAL, 5, 6, 3, capture, NULL);
-	mt_pt_call_init(&c, MT_BRK, MT_ABI_X86_64, a_brk, 5);
+	mt_pt_call_init(&c, MT_SC_BRK, MT_ABI_X86_64, a_brk, 5);
 	mt_pt_call_emit(&c, 0x555555001000, 5, 6, 4, capture, NULL);
-	mt_pt_call_init(&c, MT_MPROTECT, MT_ABI_X86_64, a_mprotect, 5);
+	mt_pt_call_init(&c, MT_SC_MPROTECT, MT_ABI_X86_64, a_mprotect, 5);
 	mt_pt_call_emit(&c, 0, 5, 6, 5, capture, NULL);
 	assert_int_equal(ngot, 5);
 
@@ -238,25 +237,25 @@ static void test_simple_calls(void **state)
 static void test_process_madvise(void **state)
 {
 	uint64_t args[6] = { 3, 0x7ffd0000, 10, MADV_COLD, 0 };
-	uint64_t iov[2 * MT_PT_MAX_IOV];
+	uint64_t iov[2 * MT_MAX_IOV];
 	struct mt_pt_call c;
 	uint64_t addr;
 	int i;
 
 	(void)state;
-	for (i = 0; i < MT_PT_MAX_IOV; i++) {
+	for (i = 0; i < MT_MAX_IOV; i++) {
 		iov[2 * i] = 0x100000 * (i + 1);
 		iov[2 * i + 1] = 4096 * (i + 1);
 	}
-	mt_pt_call_init(&c, MT_PT_PROCESS_MADVISE, MT_ABI_X86_64, args, 100);
-	assert_int_equal(mt_pt_call_user_args(&c, &addr), MT_PT_MAX_IOV * 16);
+	mt_pt_call_init(&c, MT_SC_PROCESS_MADVISE, MT_ABI_X86_64, args, 100);
+	assert_int_equal(mt_pt_call_user_args(&c, &addr), MT_MAX_IOV * 16);
 	assert_int_equal(addr, 0x7ffd0000);
 	mt_pt_call_set_user_args(&c, iov, sizeof(iov));
 	c.target_pid = 200; /* the tracer resolves the pidfd */
 	assert_int_equal(mt_pt_call_emit(&c, 36 * 4096, 100, 101, 9, capture, NULL), 0);
 	/* 10 entries asked, the first 8 recorded, each with the call's result */
-	assert_int_equal(ngot, MT_PT_MAX_IOV);
-	for (i = 0; i < MT_PT_MAX_IOV; i++) {
+	assert_int_equal(ngot, MT_MAX_IOV);
+	for (i = 0; i < MT_MAX_IOV; i++) {
 		const struct mt_madvise *r = (const void *)&got[i];
 
 		assert_int_equal(r->h.type, MT_MADVISE);
@@ -278,7 +277,7 @@ static void test_process_madvise_i386(void **state)
 	uint64_t addr;
 
 	(void)state;
-	mt_pt_call_init(&c, MT_PT_PROCESS_MADVISE, MT_ABI_I386, args, 100);
+	mt_pt_call_init(&c, MT_SC_PROCESS_MADVISE, MT_ABI_I386, args, 100);
 	assert_int_equal(mt_pt_call_user_args(&c, &addr), sizeof(iov)); /* compat_iovec: 8 bytes */
 	mt_pt_call_set_user_args(&c, iov, sizeof(iov));
 	mt_pt_call_emit(&c, -EPERM, 100, 100, 0, capture, NULL);
@@ -290,7 +289,7 @@ static void test_process_madvise_i386(void **state)
 
 	/* unreadable iovec: records of zero ranges, flagged */
 	ngot = 0;
-	mt_pt_call_init(&c, MT_PT_PROCESS_MADVISE, MT_ABI_I386, args, 100);
+	mt_pt_call_init(&c, MT_SC_PROCESS_MADVISE, MT_ABI_I386, args, 100);
 	mt_pt_call_set_user_args(&c, iov, 0);
 	mt_pt_call_emit(&c, -EFAULT, 100, 100, 0, capture, NULL);
 	assert_int_equal(ngot, 2);
@@ -305,10 +304,10 @@ static void test_no_user_args(void **state)
 	uint64_t addr = 42;
 
 	(void)state;
-	mt_pt_call_init(&c, MT_MADVISE, MT_ABI_X86_64, args, 1);
+	mt_pt_call_init(&c, MT_SC_MADVISE, MT_ABI_X86_64, args, 1);
 	assert_int_equal(mt_pt_call_user_args(&c, &addr), 0);
 	/* process_madvise with no entries reads nothing and records nothing */
-	mt_pt_call_init(&c, MT_PT_PROCESS_MADVISE, MT_ABI_X86_64, args, 1);
+	mt_pt_call_init(&c, MT_SC_PROCESS_MADVISE, MT_ABI_X86_64, args, 1);
 	assert_int_equal(mt_pt_call_user_args(&c, &addr), 0);
 	assert_int_equal(mt_pt_call_emit(&c, 0, 1, 1, 0, capture, NULL), 0);
 	assert_int_equal(ngot, 0);
@@ -322,7 +321,7 @@ static void test_emit_error(void **state)
 
 	(void)state;
 	fail_after = 2;
-	mt_pt_call_init(&c, MT_PT_PROCESS_MADVISE, MT_ABI_X86_64, args, 1);
+	mt_pt_call_init(&c, MT_SC_PROCESS_MADVISE, MT_ABI_X86_64, args, 1);
 	mt_pt_call_set_user_args(&c, iov, sizeof(iov));
 	/* the sink's error stops the call's records and is returned */
 	assert_int_equal(mt_pt_call_emit(&c, 0, 1, 1, 0, capture, NULL), -ENOSPC);
@@ -339,11 +338,11 @@ static void test_is_release(void **state)
 		uint64_t flags;
 		bool release;
 	} c[] = {
-		{MT_MADVISE, 0, true},	    {MT_MUNMAP, 0, true},
-		{MT_MREMAP, 0, true},	    {MT_PT_PROCESS_MADVISE, 0, true},
-		{MT_MMAP, MAP_PRIVATE, false}, {MT_MMAP, MAP_PRIVATE | MAP_FIXED, true},
-		{MT_PT_OLD_MMAP, MAP_FIXED, true}, {MT_BRK, 0, false},
-		{MT_MPROTECT, 0, false},
+		{MT_SC_MADVISE, 0, true},	    {MT_SC_MUNMAP, 0, true},
+		{MT_SC_MREMAP, 0, true},	    {MT_SC_PROCESS_MADVISE, 0, true},
+		{MT_SC_MMAP, MAP_PRIVATE, false}, {MT_SC_MMAP, MAP_PRIVATE | MAP_FIXED, true},
+		{MT_SC_OLD_MMAP, MAP_FIXED, true}, {MT_SC_BRK, 0, false},
+		{MT_SC_MPROTECT, 0, false},
 	};
 	struct mt_pt_call call;
 	uint64_t args[6] = {0};
@@ -352,7 +351,7 @@ static void test_is_release(void **state)
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		args[3] = c[i].flags;
 		mt_pt_call_init(&call, c[i].op, MT_ABI_X86_64, args, 1);
-		assert_int_equal(mt_pt_call_is_release(&call), c[i].release);
+		assert_int_equal(mt_call_may_release(call.sc, call.args), c[i].release);
 	}
 }
 
@@ -364,7 +363,7 @@ static void test_emit_stack_id(void **state)
 	struct mt_pt_call c;
 
 	(void)state;
-	mt_pt_call_init(&c, MT_MADVISE, MT_ABI_X86_64, args, 7);
+	mt_pt_call_init(&c, MT_SC_MADVISE, MT_ABI_X86_64, args, 7);
 	c.stack_id = 42;
 	assert_int_equal(mt_pt_call_emit(&c, 0, 7, 8, 100, capture, NULL), 0);
 	assert_int_equal(got[0].h.stack_id, 42);
@@ -372,7 +371,7 @@ static void test_emit_stack_id(void **state)
 	args[1] = 0x5000;
 	args[2] = 2;
 	args[3] = MADV_DONTNEED;
-	mt_pt_call_init(&c, MT_PT_PROCESS_MADVISE, MT_ABI_X86_64, args, 7);
+	mt_pt_call_init(&c, MT_SC_PROCESS_MADVISE, MT_ABI_X86_64, args, 7);
 	mt_pt_call_set_user_args(&c, iov, sizeof(iov));
 	c.stack_id = 43;
 	assert_int_equal(mt_pt_call_emit(&c, 0, 7, 8, 100, capture, NULL), 0);
