@@ -11,25 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "madvtrace/advice.h"
 #include "regions.h"
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
-
-/* madvise(2) advice values (uapi asm-generic/mman-common.h); not all are in older libc headers. */
-enum {
-	ADV_WILLNEED = 3,
-	ADV_DONTNEED = 4,
-	ADV_FREE = 8,
-	ADV_REMOVE = 9,
-	ADV_HUGEPAGE = 14,
-	ADV_NOHUGEPAGE = 15,
-	ADV_POPULATE_READ = 22,
-	ADV_POPULATE_WRITE = 23,
-	ADV_DONTNEED_LOCKED = 24,
-	ADV_COLLAPSE = 25,
-};
 
 enum { REL_NONE, REL_LAZY, REL_EAGER };
 
@@ -954,24 +941,23 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 	return 0;
 }
 
-static int advice_kind(int advice)
+/*
+ * The advice the model follows: releases, huge-page policy, and what fills
+ * a range again. PAGEOUT and COLD keep the contents (not a release), a
+ * guard install is a zap the model does not count: those leave no trace.
+ */
+static bool changes_model(enum mt_advice_class c)
 {
-	switch (advice) {
-	case ADV_FREE:
-		return 1;
-	case ADV_DONTNEED:
-	case ADV_DONTNEED_LOCKED:
-	case ADV_REMOVE:
-		return 2;
-	case ADV_HUGEPAGE:
-	case ADV_NOHUGEPAGE:
-		return 3;
-	case ADV_POPULATE_READ:
-	case ADV_POPULATE_WRITE:
-	case ADV_COLLAPSE:
-		return 4; /* fills the range with pages again */
+	switch (c) {
+	case MT_AC_LAZY:
+	case MT_AC_EAGER:
+	case MT_AC_REMOVE:
+	case MT_AC_HUGEPAGE:
+	case MT_AC_POPULATE:
+	case MT_AC_COLLAPSE:
+		return true;
 	default:
-		return 0; /* no change the model tracks */
+		return false;
 	}
 }
 
@@ -979,14 +965,15 @@ int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uin
 			int advice, bool all_mapped, struct mt_rdelta *d)
 {
 	struct mt_rdelta scratch = {0};
-	int what = advice_kind(advice), err;
+	enum mt_advice_class what = mt_advice_class(advice);
+	int err;
 	struct region *r;
 	uint64_t e;
 
 	if (!d)
 		d = &scratch;
 	err = range_end(rs, addr, len, &e);
-	if (err || e == addr || !what)
+	if (err || e == addr || !changes_model(what))
 		return err;
 	begin(rs, t_ns);
 	err = isolate(rs, addr, e);
@@ -998,23 +985,27 @@ int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uin
 		struct attrs a = attrs_of(r);
 
 		switch (what) {
-		case 1:
+		case MT_AC_LAZY:
 			release(rs, r, REL_LAZY, d);
 			break;
-		case 2:
+		case MT_AC_EAGER:
+		case MT_AC_REMOVE:
 			release(rs, r, REL_EAGER, d);
 			break;
-		case 3:
-			if (advice == ADV_HUGEPAGE && r->rel != REL_NONE)
+		case MT_AC_HUGEPAGE:
+			if (advice == MT_MADV_HUGEPAGE && r->rel != REL_NONE)
 				d->hp_released += r->end - r->start;
-			a.thp = advice == ADV_HUGEPAGE ? MT_THP_HUGE : MT_THP_NOHUGE;
+			a.thp = advice == MT_MADV_HUGEPAGE ? MT_THP_HUGE : MT_THP_NOHUGE;
 			region_set(rs, r, &a, NULL);
 			break;
-		case 4:
+		case MT_AC_POPULATE:
+		case MT_AC_COLLAPSE: /* fills the range with pages again */
 			if (r->rel != REL_NONE && r->prot) {
 				recommit(r, &a, d);
 				region_set(rs, r, &a, NULL);
 			}
+			break;
+		default:
 			break;
 		}
 	}
@@ -1189,14 +1180,6 @@ uint64_t mt_regions__released_thp(const struct mt_regions *rs)
 
 	walk(rs->root, add_thp, &sum);
 	return sum;
-}
-
-const char *mt_rstate_name(enum mt_rstate s)
-{
-	static const char *const names[] = {"reserved", "committed", "released lazily",
-					    "released eagerly"};
-
-	return s < MT_RS_NR ? names[s] : "?";
 }
 
 const char *mt_rkind_name(enum mt_rkind k)
