@@ -20,8 +20,8 @@
 #include "godebug.h"
 #include "goinfo.h"
 #include "procfs.h"
+#include "live.h"
 #include "report.h"
-#include "summary.h"
 #include "timeline.h"
 #include "tracefile.h"
 
@@ -47,8 +47,8 @@ struct sink {
 	struct options *o;
 	struct mt_writer *w;
 	int out_fd;
-	struct mt_summary *sum;
-	struct mt_timeline *tl; /* for the verdict at the end, and --gauges */
+	struct mt_timeline *tl; /* the table and the verdict at the end, and --gauges */
+	struct mt_live_gauges gauges;
 	bool print;
 	bool stdout_broken;
 	bool write_failed;
@@ -213,7 +213,8 @@ static int sink_start(struct mt_session *s)
 			.page_size = sysconf(_SC_PAGESIZE),
 			.target_pid = s->target_pid,
 			.target = k->target,
-			.gauges_out = o->gauges ? stdout : NULL,
+			.on_gauge = o->gauges ? mt_live__gauge : NULL,
+			.gauge_ctx = &k->gauges,
 		};
 
 		k->tl = mt_timeline__new(&to);
@@ -250,7 +251,6 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 	struct sink *k = ctx;
 	int err;
 
-	mt_summary__add(k->sum, rec);
 	if (k->tl)
 		mt_timeline__feed(k->tl, rec);
 	if (k->w) {
@@ -439,7 +439,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct options o = { 0 };
-	struct sink k = { .o = &o, .out_fd = -1 };
+	struct sink k = { .o = &o, .out_fd = -1, .gauges = { .out = stdout } };
 	const struct mt_backend *be;
 	struct sigaction sa = { 0 };
 	uint64_t v;
@@ -555,8 +555,7 @@ int main(int argc, char **argv)
 
 	k.cmdline = join_args(argv);
 	k.target = o.s.argv ? join_args(o.s.argv) : NULL;
-	k.sum = mt_summary__new();
-	if (!k.cmdline || !k.sum) {
+	if (!k.cmdline) {
 		fprintf(stderr, "madvtrace: out of memory\n");
 		goto cleanup;
 	}
@@ -596,7 +595,8 @@ int main(int argc, char **argv)
 	}
 	/* a session that failed said why in one line: no table after it */
 	if (!o.quiet && !err) {
-		mt_summary__print(k.sum, stderr);
+		if (k.tl)
+			mt_live__print_summary(k.tl, stderr);
 		/* the explanation, as `madvtrace report` would give it */
 		if (k.tl && !mt_timeline__finish(k.tl)) {
 			fputc('\n', stderr);
@@ -617,7 +617,6 @@ cleanup:
 		mt_writer__free(k.w);
 	if (k.out_fd >= 0)
 		close(k.out_fd);
-	mt_summary__free(k.sum);
 	mt_timeline__free(k.tl);
 	free(k.cmdline);
 	free(k.target);
