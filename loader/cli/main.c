@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include "backend.h"
 #include "decode.h"
+#include "fmt.h"
 #include "godebug.h"
 #include "goinfo.h"
 #include "procfs.h"
@@ -126,19 +127,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 	if (errno || end == s || *end || *s == '-' || v > max)
 		return false;
 	*out = v;
-	return true;
-}
-
-static bool parse_seconds(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e9)
-		return false;
-	*ns = (uint64_t)(v * 1e9);
 	return true;
 }
 
@@ -476,7 +464,8 @@ int main(int argc, char **argv)
 			o.user = optarg;
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &o.s.duration_ns))
+			/* "+5" was accepted before util's parser was: keep it so */
+			if (mt_parse_duration(optarg + (*optarg == '+'), &o.s.duration_ns))
 				return die_usage("invalid duration '%s' (seconds)", optarg);
 			break;
 		case 'R':
