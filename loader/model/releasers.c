@@ -821,11 +821,6 @@ size_t mt_releasers__top(const struct mt_releasers *r, struct mt_rel_stack *out,
 	return n;
 }
 
-size_t mt_releasers__count(const struct mt_releasers *r)
-{
-	return r->nentries;
-}
-
 bool mt_releasers__stack_at(const struct mt_releasers *r, size_t i, struct mt_rel_stack *out)
 {
 	if (i >= r->nentries)

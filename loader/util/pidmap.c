@@ -107,11 +107,6 @@ void *mt_pidmap__delete(struct mt_pidmap *m, uint32_t pid)
 	return val;
 }
 
-size_t mt_pidmap__count(const struct mt_pidmap *m)
-{
-	return m->n;
-}
-
 bool mt_pidmap__next(const struct mt_pidmap *m, size_t *it, uint32_t *pid, void **val)
 {
 	for (; *it < m->cap; (*it)++) {

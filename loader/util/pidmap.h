@@ -38,7 +38,6 @@ void *mt_pidmap__find(const struct mt_pidmap *m, uint32_t pid);
 int mt_pidmap__insert(struct mt_pidmap *m, uint32_t pid, void *val);
 /* Remove pid; its value, or NULL when it was not there. */
 void *mt_pidmap__delete(struct mt_pidmap *m, uint32_t pid);
-size_t mt_pidmap__count(const struct mt_pidmap *m);
 /*
  * Iterate: *it starts at 0; false past the last entry. The order is the
  * table's, not insertion order. The map must not change during the walk.
