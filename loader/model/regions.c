@@ -334,6 +334,19 @@ static struct region *region_add(struct mt_regions *rs, uint64_t start, uint64_t
 	return r;
 }
 
+/* region_add into a mapping that may be new: when it fails, a mapping left unused goes too. */
+static int region_add_or_drop(struct mt_regions *rs, uint64_t start, uint64_t end,
+			      const struct attrs *a, struct mapping *m)
+{
+	if (region_add(rs, start, end, a, m))
+		return 0;
+	if (!m->refs) {
+		map_unlink(rs, m);
+		free(m);
+	}
+	return -ENOMEM;
+}
+
 static void region_del(struct mt_regions *rs, struct region *r)
 {
 	struct mapping *m = r->map;
@@ -538,13 +551,8 @@ static int fill_holes(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_r
 				if (!m)
 					return -ENOMEM;
 			}
-			if (!region_add(rs, cur, hole_end, &a, m)) {
-				if (!m->refs) {
-					map_unlink(rs, m);
-					free(m);
-				}
+			if (region_add_or_drop(rs, cur, hole_end, &a, m))
 				return -ENOMEM;
-			}
 			d->filled += hole_end - cur;
 		}
 		if (!r || r->start >= e)
@@ -810,13 +818,8 @@ static int extend(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_rdelt
 		if (!m)
 			return -ENOMEM;
 	}
-	if (!region_add(rs, s, e, &a, m)) {
-		if (!m->refs) {
-			map_unlink(rs, m);
-			free(m);
-		}
+	if (region_add_or_drop(rs, s, e, &a, m))
 		return -ENOMEM;
-	}
 	d->mapped += e - s;
 	merge_range(rs, s, e);
 	return 0;
@@ -853,11 +856,8 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 		m = map_new(rs, new_addr, ne, a.prot, a.kind, t_ns);
 		if (!m)
 			return -ENOMEM;
-		if (!region_add(rs, new_addr, ne, &a, m)) {
-			map_unlink(rs, m);
-			free(m);
+		if (region_add_or_drop(rs, new_addr, ne, &a, m))
 			return -ENOMEM;
-		}
 		d->mapped += ne - new_addr;
 		merge_range(rs, new_addr, ne);
 		return 0;
@@ -1094,13 +1094,8 @@ int mt_regions__brk(struct mt_regions *rs, uint64_t t_ns, uint64_t brk, struct m
 			if (!m)
 				return -ENOMEM;
 		}
-		if (!region_add(rs, old_end, new_end, &a, m)) {
-			if (!m->refs) {
-				map_unlink(rs, m);
-				free(m);
-			}
+		if (region_add_or_drop(rs, old_end, new_end, &a, m))
 			return -ENOMEM;
-		}
 		d->mapped += new_end - old_end;
 		merge_range(rs, old_end, new_end);
 	} else if (new_end < old_end) {
