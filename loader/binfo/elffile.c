@@ -96,11 +96,6 @@ const uint8_t *mt_elf__bytes(const struct mt_elf *e, uint64_t off, uint64_t len)
 	return range_ok(e, off, len) ? e->image + off : NULL;
 }
 
-uint16_t mt_elf__u16(const struct mt_elf *e, const uint8_t *p)
-{
-	return mt_elf__big_endian(e) ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
-}
-
 uint32_t mt_elf__u32(const struct mt_elf *e, const uint8_t *p)
 {
 	if (mt_elf__big_endian(e))
@@ -133,11 +128,6 @@ bool mt_elf__big_endian(const struct mt_elf *e)
 uint16_t mt_elf__type(const struct mt_elf *e)
 {
 	return e->ehdr.e_type;
-}
-
-uint16_t mt_elf__machine(const struct mt_elf *e)
-{
-	return e->ehdr.e_machine;
 }
 
 size_t mt_elf__nsections(const struct mt_elf *e)

@@ -36,7 +36,6 @@ void mt_elf__free(struct mt_elf *e);
 unsigned mt_elf__class(const struct mt_elf *e); /* 32 or 64 */
 bool mt_elf__big_endian(const struct mt_elf *e);
 uint16_t mt_elf__type(const struct mt_elf *e); /* ET_EXEC, ET_DYN, ... */
-uint16_t mt_elf__machine(const struct mt_elf *e);
 
 size_t mt_elf__nsections(const struct mt_elf *e);
 const struct mt_elf_sec *mt_elf__section_at(const struct mt_elf *e, size_t i);
@@ -88,7 +87,6 @@ bool mt_elf__symbol(const struct mt_elf *e, const char *name, uint64_t *value, u
 void mt_elf__one_line(char *s);
 
 /* Integers in the file's byte order. */
-uint16_t mt_elf__u16(const struct mt_elf *e, const uint8_t *p);
 uint32_t mt_elf__u32(const struct mt_elf *e, const uint8_t *p);
 uint64_t mt_elf__u64(const struct mt_elf *e, const uint8_t *p);
 /* A word of width bytes (4 or 8). */

@@ -17,18 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "decode.h"
 #include "godebug.h"
 #include "goinfo.h"
+#include "madvtrace/advice.h"
 #include "procfs.h"
+#include "timeline.h"
 #include "tracefile.h"
 
 #define MIB (1024.0 * 1024.0)
 #define POLL_NS 100000000ull /* how often --pressure looks at LazyFree */
 #define HOLD_NS 2000000000ull /* how long the lowered limit stays */
+#define SAMPLE_NS 1000000ull /* RSS around the release, to the millisecond */
 
 enum { EXPECT_NONE = -1 };
 
@@ -339,79 +341,47 @@ static int wait_run(struct run *r, pid_t pid, const struct cgroup *cg)
 	return 0;
 }
 
-static uint64_t rss_of(const struct mt_rss *x)
+/* The release window: the first and last successful MADV_FREE or MADV_DONTNEED. */
+static void release_window(struct run *r, const struct mt_summary *s)
 {
-	return x->anon + x->file + x->shmem;
+	static const int adv[2] = {MT_MADV_FREE, MT_MADV_DONTNEED};
+
+	for (int i = 0; i < 2; i++) {
+		const struct mt_call_stats *c = &s->advice[adv[i]];
+
+		r->calls[i] = c->calls - c->errors;
+		r->bytes[i] = c->bytes;
+		if (!r->calls[i])
+			continue;
+		if (!r->first_rel_ns || c->first_ns < r->first_rel_ns)
+			r->first_rel_ns = c->first_ns;
+		if (c->last_ns > r->last_rel_ns)
+			r->last_rel_ns = c->last_ns;
+	}
 }
 
-/* Read the trace back: advice, RSS around the release, LazyFree, Go version. */
-static int analyze(struct run *r, pid_t *main_pid)
+/* RSS around the release window, and under the lowered limit, from the timeline's samples. */
+static void rss_around(struct run *r, const struct mt_gauges *g, size_t n)
 {
-	const struct mt_hdr *rec;
-	struct mt_reader *rd;
-	char err[512];
-	uint64_t rel_bytes, last_rss = 0;
+	uint64_t rel_bytes = r->bytes[0] + r->bytes[1], last_rss = 0;
 	bool have_rss = false;
-	int n;
 
-	rd = mt_reader__open(r->trace, err, sizeof(err));
-	if (!rd)
-		return -EINVAL;
-	r->traced = true;
-	r->half_ns = -1;
-	/* first pass: the release window and what was released */
-	while ((n = mt_reader__next(rd, &rec)) == 1) {
-		if (rec->type == MT_INFO) {
-			const struct mt_info *in = (const void *)rec;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = mt_gauges_rss(&g[i]), t = g[i].t_ns;
 
-			if (!strncmp(in->text, "go_version=", 11))
-				snprintf(r->go_version, sizeof(r->go_version), "%s", in->text + 11);
-		} else if (rec->type == MT_MADVISE) {
-			const struct mt_madvise *a = (const void *)rec;
-			int i = a->advice == MADV_FREE ? 0 : a->advice == MADV_DONTNEED ? 1 : -1;
-
-			if (i < 0 || a->ret < 0)
-				continue;
-			r->calls[i]++;
-			r->bytes[i] += a->len;
-			if (!r->first_rel_ns)
-				r->first_rel_ns = rec->t_ns;
-			r->last_rel_ns = rec->t_ns;
-		} else if (rec->type == MT_TASK && !*main_pid) {
-			*main_pid = rec->pid;
-		}
-	}
-	mt_reader__free(rd);
-	if (n < 0)
-		return -EINVAL;
-	rel_bytes = r->bytes[0] + r->bytes[1];
-
-	/* second pass: RSS and LazyFree against that window */
-	rd = mt_reader__open(r->trace, err, sizeof(err));
-	if (!rd)
-		return -EINVAL;
-	while (mt_reader__next(rd, &rec) == 1) {
-		const struct mt_rss *x = (const void *)rec;
-		uint64_t v;
-
-		if (rec->type != MT_RSS || x->reason == MT_RSS_END)
+		if (!g[i].have_rss)
 			continue;
-		if (x->h.flags & MT_F_SMAPS && x->lazyfree > r->peak_lazy)
-			r->peak_lazy = x->lazyfree;
-		if (x->h.flags & MT_F_SYNTH && !(x->h.flags & MT_F_SMAPS))
-			continue;
-		v = rss_of(x);
-		if (r->first_rel_ns && rec->t_ns < r->first_rel_ns) {
+		if (r->first_rel_ns && t < r->first_rel_ns) {
 			r->rss_before = v;
 			r->have_before = true;
-		} else if (r->first_rel_ns && rec->t_ns >= r->last_rel_ns && !r->have_after) {
+		} else if (r->first_rel_ns && t >= r->last_rel_ns && !r->have_after) {
 			r->rss_after = v;
 			r->have_after = true;
 		}
-		if (r->first_rel_ns && rec->t_ns >= r->first_rel_ns && r->have_before &&
-		    r->half_ns < 0 && v + rel_bytes / 2 <= r->rss_before)
-			r->half_ns = (int64_t)(rec->t_ns - r->first_rel_ns);
-		if (r->lowered_ns && rec->t_ns >= r->lowered_ns) {
+		if (r->first_rel_ns && t >= r->first_rel_ns && r->have_before && r->half_ns < 0 &&
+		    v + rel_bytes / 2 <= r->rss_before)
+			r->half_ns = (int64_t)(t - r->first_rel_ns);
+		if (r->lowered_ns && t >= r->lowered_ns) {
 			if (!r->rss_at_lower)
 				r->rss_at_lower = have_rss ? last_rss : v;
 			/* how much the kernel took, and how long until RSS stopped falling */
@@ -419,7 +389,7 @@ static int analyze(struct run *r, pid_t *main_pid)
 				r->rss_min_after_lower = v;
 				if (v < r->rss_at_lower) {
 					r->reclaim_seen = true;
-					r->reclaim_ns = rec->t_ns - r->lowered_ns;
+					r->reclaim_ns = t - r->lowered_ns;
 				}
 			}
 		}
@@ -430,8 +400,57 @@ static int analyze(struct run *r, pid_t *main_pid)
 		r->rss_after = last_rss;
 		r->have_after = true;
 	}
+}
+
+/*
+ * Read the trace back into a timeline, as `madvtrace report` does: the
+ * advice and bytes released, RSS around the release (its samples, on a 1 ms
+ * grid), the peak LazyFree and the Go version.
+ */
+static int analyze(struct run *r)
+{
+	const struct mt_file_info *info;
+	struct mt_timeline_opts o = {.interval_ns = SAMPLE_NS};
+	struct mt_timeline *tl = NULL;
+	const struct mt_summary *s;
+	const struct mt_hdr *rec;
+	const struct mt_gauges *g;
+	struct mt_reader *rd;
+	char err[512];
+	int n, ret = -EINVAL;
+	size_t ng;
+
+	rd = mt_reader__open(r->trace, err, sizeof(err));
+	if (!rd)
+		return -EINVAL;
+	r->traced = true;
+	r->half_ns = -1;
+	info = mt_reader__info(rd);
+	o.start_ns = info->start_ns;
+	o.page_size = info->page_size;
+	o.target_pid = info->target_pid > 0 ? (uint32_t)info->target_pid : 0;
+	tl = mt_timeline__new(&o);
+	if (!tl) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	while ((n = mt_reader__next(rd, &rec)) == 1)
+		if (mt_timeline__feed(tl, rec))
+			break;
+	if (n < 0 || mt_timeline__finish(tl))
+		goto cleanup;
+	s = mt_timeline__summary(tl);
+	if (s->go_version[0])
+		snprintf(r->go_version, sizeof(r->go_version), "%s", s->go_version);
+	release_window(r, s);
+	g = mt_timeline__samples(tl, &ng);
+	rss_around(r, g, ng);
+	r->peak_lazy = s->lazyfree_max;
+	ret = 0;
+cleanup:
+	mt_timeline__free(tl);
 	mt_reader__free(rd);
-	return 0;
+	return ret;
 }
 
 /* Fill r->expected and say whether the run did what its Go version should. */
@@ -451,7 +470,7 @@ static bool judge(struct run *r, const char *binary_version)
 			 "nothing was released with MADV_FREE or MADV_DONTNEED: no check possible");
 		return false;
 	}
-	observed = r->bytes[0] >= r->bytes[1] ? MADV_FREE : MADV_DONTNEED;
+	observed = r->bytes[0] >= r->bytes[1] ? MT_MADV_FREE : MT_MADV_DONTNEED;
 	if (r->expected < 0) {
 		snprintf(r->why, sizeof(r->why), "%s", reason);
 		return false;
@@ -535,9 +554,9 @@ int mt_godebug_main(int argc, char **argv)
 			break;
 		case 'E':
 			if (!strcmp(optarg, "free"))
-				expect = MADV_FREE;
+				expect = MT_MADV_FREE;
 			else if (!strcmp(optarg, "dontneed"))
-				expect = MADV_DONTNEED;
+				expect = MT_MADV_DONTNEED;
 			else {
 				fprintf(stderr, "madvtrace: godebug: --expect takes free or dontneed, "
 						"not '%s'\n", optarg);
@@ -628,7 +647,7 @@ int mt_godebug_main(int argc, char **argv)
 	for (i = 0; i < nruns; i++) {
 		struct run *r = &runs[i];
 		struct cgroup cg;
-		pid_t pid = -1, main_pid = 0;
+		pid_t pid = -1;
 		int e;
 
 		snprintf(r->trace, sizeof(r->trace), "%s/run%d.mtr", tmpdir, i);
@@ -654,7 +673,7 @@ int mt_godebug_main(int argc, char **argv)
 			rc = 1;
 			goto cleanup;
 		}
-		analyze(r, &main_pid);
+		analyze(r);
 		/* a run too short for its info records still has the binary's version */
 		if (!r->go_version[0] && bin_version)
 			snprintf(r->go_version, sizeof(r->go_version), "%s", bin_version);
@@ -670,11 +689,11 @@ int mt_godebug_main(int argc, char **argv)
 		bool ok = judge(&runs[i], bin_version);
 
 		if (ok && expect != EXPECT_NONE && runs[i].traced &&
-		    (runs[i].bytes[0] >= runs[i].bytes[1] ? MADV_FREE : MADV_DONTNEED) != expect) {
+		    (runs[i].bytes[0] >= runs[i].bytes[1] ? MT_MADV_FREE : MT_MADV_DONTNEED) != expect) {
 			ok = false;
 			snprintf(runs[i].why, sizeof(runs[i].why), "--expect %s, but %s was observed",
-				 expect == MADV_FREE ? "free" : "dontneed",
-				 expect == MADV_FREE ? "MADV_DONTNEED" : "MADV_FREE");
+				 expect == MT_MADV_FREE ? "free" : "dontneed",
+				 expect == MT_MADV_FREE ? "MADV_DONTNEED" : "MADV_FREE");
 		}
 		print_row(&runs[i], ok, pressure);
 		all_ok &= ok;

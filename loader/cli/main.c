@@ -17,11 +17,12 @@
 #include <sys/wait.h>
 #include "backend.h"
 #include "decode.h"
+#include "fmt.h"
 #include "godebug.h"
 #include "goinfo.h"
 #include "procfs.h"
+#include "live.h"
 #include "report.h"
-#include "summary.h"
 #include "timeline.h"
 #include "tracefile.h"
 
@@ -47,8 +48,8 @@ struct sink {
 	struct options *o;
 	struct mt_writer *w;
 	int out_fd;
-	struct mt_summary *sum;
-	struct mt_timeline *tl; /* for the verdict at the end, and --gauges */
+	struct mt_timeline *tl; /* the table and the verdict at the end, and --gauges */
+	struct mt_live_gauges gauges;
 	bool print;
 	bool stdout_broken;
 	bool write_failed;
@@ -129,19 +130,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
-static bool parse_seconds(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e9)
-		return false;
-	*ns = (uint64_t)(v * 1e9);
-	return true;
-}
-
 static char *join_args(char *const *argv)
 {
 	size_t len = 1;
@@ -213,7 +201,8 @@ static int sink_start(struct mt_session *s)
 			.page_size = sysconf(_SC_PAGESIZE),
 			.target_pid = s->target_pid,
 			.target = k->target,
-			.gauges_out = o->gauges ? stdout : NULL,
+			.on_gauge = o->gauges ? mt_live__gauge : NULL,
+			.gauge_ctx = &k->gauges,
 		};
 
 		k->tl = mt_timeline__new(&to);
@@ -250,7 +239,6 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 	struct sink *k = ctx;
 	int err;
 
-	mt_summary__add(k->sum, rec);
 	if (k->tl)
 		mt_timeline__feed(k->tl, rec);
 	if (k->w) {
@@ -439,7 +427,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct options o = { 0 };
-	struct sink k = { .o = &o, .out_fd = -1 };
+	struct sink k = { .o = &o, .out_fd = -1, .gauges = { .out = stdout } };
 	const struct mt_backend *be;
 	struct sigaction sa = { 0 };
 	uint64_t v;
@@ -476,7 +464,8 @@ int main(int argc, char **argv)
 			o.user = optarg;
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &o.s.duration_ns))
+			/* "+5" was accepted before util's parser was: keep it so */
+			if (mt_parse_duration(optarg + (*optarg == '+'), &o.s.duration_ns))
 				return die_usage("invalid duration '%s' (seconds)", optarg);
 			break;
 		case 'R':
@@ -555,8 +544,7 @@ int main(int argc, char **argv)
 
 	k.cmdline = join_args(argv);
 	k.target = o.s.argv ? join_args(o.s.argv) : NULL;
-	k.sum = mt_summary__new();
-	if (!k.cmdline || !k.sum) {
+	if (!k.cmdline) {
 		fprintf(stderr, "madvtrace: out of memory\n");
 		goto cleanup;
 	}
@@ -596,7 +584,8 @@ int main(int argc, char **argv)
 	}
 	/* a session that failed said why in one line: no table after it */
 	if (!o.quiet && !err) {
-		mt_summary__print(k.sum, stderr);
+		if (k.tl)
+			mt_live__print_summary(k.tl, stderr);
 		/* the explanation, as `madvtrace report` would give it */
 		if (k.tl && !mt_timeline__finish(k.tl)) {
 			fputc('\n', stderr);
@@ -617,7 +606,6 @@ cleanup:
 		mt_writer__free(k.w);
 	if (k.out_fd >= 0)
 		close(k.out_fd);
-	mt_summary__free(k.sum);
 	mt_timeline__free(k.tl);
 	free(k.cmdline);
 	free(k.target);

@@ -11,25 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "madvtrace/advice.h"
 #include "regions.h"
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
-
-/* madvise(2) advice values (uapi asm-generic/mman-common.h); not all are in older libc headers. */
-enum {
-	ADV_WILLNEED = 3,
-	ADV_DONTNEED = 4,
-	ADV_FREE = 8,
-	ADV_REMOVE = 9,
-	ADV_HUGEPAGE = 14,
-	ADV_NOHUGEPAGE = 15,
-	ADV_POPULATE_READ = 22,
-	ADV_POPULATE_WRITE = 23,
-	ADV_DONTNEED_LOCKED = 24,
-	ADV_COLLAPSE = 25,
-};
 
 enum { REL_NONE, REL_LAZY, REL_EAGER };
 
@@ -347,6 +334,19 @@ static struct region *region_add(struct mt_regions *rs, uint64_t start, uint64_t
 	return r;
 }
 
+/* region_add into a mapping that may be new: when it fails, a mapping left unused goes too. */
+static int region_add_or_drop(struct mt_regions *rs, uint64_t start, uint64_t end,
+			      const struct attrs *a, struct mapping *m)
+{
+	if (region_add(rs, start, end, a, m))
+		return 0;
+	if (!m->refs) {
+		map_unlink(rs, m);
+		free(m);
+	}
+	return -ENOMEM;
+}
+
 static void region_del(struct mt_regions *rs, struct region *r)
 {
 	struct mapping *m = r->map;
@@ -551,13 +551,8 @@ static int fill_holes(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_r
 				if (!m)
 					return -ENOMEM;
 			}
-			if (!region_add(rs, cur, hole_end, &a, m)) {
-				if (!m->refs) {
-					map_unlink(rs, m);
-					free(m);
-				}
+			if (region_add_or_drop(rs, cur, hole_end, &a, m))
 				return -ENOMEM;
-			}
 			d->filled += hole_end - cur;
 		}
 		if (!r || r->start >= e)
@@ -823,13 +818,8 @@ static int extend(struct mt_regions *rs, uint64_t s, uint64_t e, struct mt_rdelt
 		if (!m)
 			return -ENOMEM;
 	}
-	if (!region_add(rs, s, e, &a, m)) {
-		if (!m->refs) {
-			map_unlink(rs, m);
-			free(m);
-		}
+	if (region_add_or_drop(rs, s, e, &a, m))
 		return -ENOMEM;
-	}
 	d->mapped += e - s;
 	merge_range(rs, s, e);
 	return 0;
@@ -866,11 +856,8 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 		m = map_new(rs, new_addr, ne, a.prot, a.kind, t_ns);
 		if (!m)
 			return -ENOMEM;
-		if (!region_add(rs, new_addr, ne, &a, m)) {
-			map_unlink(rs, m);
-			free(m);
+		if (region_add_or_drop(rs, new_addr, ne, &a, m))
 			return -ENOMEM;
-		}
 		d->mapped += ne - new_addr;
 		merge_range(rs, new_addr, ne);
 		return 0;
@@ -954,24 +941,23 @@ int mt_regions__mremap(struct mt_regions *rs, uint64_t t_ns, uint64_t old_addr, 
 	return 0;
 }
 
-static int advice_kind(int advice)
+/*
+ * The advice the model follows: releases, huge-page policy, and what fills
+ * a range again. PAGEOUT and COLD keep the contents (not a release), a
+ * guard install is a zap the model does not count: those leave no trace.
+ */
+static bool changes_model(enum mt_advice_class c)
 {
-	switch (advice) {
-	case ADV_FREE:
-		return 1;
-	case ADV_DONTNEED:
-	case ADV_DONTNEED_LOCKED:
-	case ADV_REMOVE:
-		return 2;
-	case ADV_HUGEPAGE:
-	case ADV_NOHUGEPAGE:
-		return 3;
-	case ADV_POPULATE_READ:
-	case ADV_POPULATE_WRITE:
-	case ADV_COLLAPSE:
-		return 4; /* fills the range with pages again */
+	switch (c) {
+	case MT_AC_LAZY:
+	case MT_AC_EAGER:
+	case MT_AC_REMOVE:
+	case MT_AC_HUGEPAGE:
+	case MT_AC_POPULATE:
+	case MT_AC_COLLAPSE:
+		return true;
 	default:
-		return 0; /* no change the model tracks */
+		return false;
 	}
 }
 
@@ -979,14 +965,15 @@ int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uin
 			int advice, bool all_mapped, struct mt_rdelta *d)
 {
 	struct mt_rdelta scratch = {0};
-	int what = advice_kind(advice), err;
+	enum mt_advice_class what = mt_advice_class(advice);
+	int err;
 	struct region *r;
 	uint64_t e;
 
 	if (!d)
 		d = &scratch;
 	err = range_end(rs, addr, len, &e);
-	if (err || e == addr || !what)
+	if (err || e == addr || !changes_model(what))
 		return err;
 	begin(rs, t_ns);
 	err = isolate(rs, addr, e);
@@ -998,23 +985,27 @@ int mt_regions__madvise(struct mt_regions *rs, uint64_t t_ns, uint64_t addr, uin
 		struct attrs a = attrs_of(r);
 
 		switch (what) {
-		case 1:
+		case MT_AC_LAZY:
 			release(rs, r, REL_LAZY, d);
 			break;
-		case 2:
+		case MT_AC_EAGER:
+		case MT_AC_REMOVE:
 			release(rs, r, REL_EAGER, d);
 			break;
-		case 3:
-			if (advice == ADV_HUGEPAGE && r->rel != REL_NONE)
+		case MT_AC_HUGEPAGE:
+			if (advice == MT_MADV_HUGEPAGE && r->rel != REL_NONE)
 				d->hp_released += r->end - r->start;
-			a.thp = advice == ADV_HUGEPAGE ? MT_THP_HUGE : MT_THP_NOHUGE;
+			a.thp = advice == MT_MADV_HUGEPAGE ? MT_THP_HUGE : MT_THP_NOHUGE;
 			region_set(rs, r, &a, NULL);
 			break;
-		case 4:
+		case MT_AC_POPULATE:
+		case MT_AC_COLLAPSE: /* fills the range with pages again */
 			if (r->rel != REL_NONE && r->prot) {
 				recommit(r, &a, d);
 				region_set(rs, r, &a, NULL);
 			}
+			break;
+		default:
 			break;
 		}
 	}
@@ -1103,13 +1094,8 @@ int mt_regions__brk(struct mt_regions *rs, uint64_t t_ns, uint64_t brk, struct m
 			if (!m)
 				return -ENOMEM;
 		}
-		if (!region_add(rs, old_end, new_end, &a, m)) {
-			if (!m->refs) {
-				map_unlink(rs, m);
-				free(m);
-			}
+		if (region_add_or_drop(rs, old_end, new_end, &a, m))
 			return -ENOMEM;
-		}
 		d->mapped += new_end - old_end;
 		merge_range(rs, old_end, new_end);
 	} else if (new_end < old_end) {
@@ -1189,14 +1175,6 @@ uint64_t mt_regions__released_thp(const struct mt_regions *rs)
 
 	walk(rs->root, add_thp, &sum);
 	return sum;
-}
-
-const char *mt_rstate_name(enum mt_rstate s)
-{
-	static const char *const names[] = {"reserved", "committed", "released lazily",
-					    "released eagerly"};
-
-	return s < MT_RS_NR ? names[s] : "?";
 }
 
 const char *mt_rkind_name(enum mt_rkind k)

@@ -144,7 +144,6 @@ int mt_regions__foreach(const struct mt_regions *rs,
 int mt_regions__foreach_mapping(const struct mt_regions *rs,
 				int (*fn)(void *ctx, const struct mt_mapping_info *m), void *ctx);
 
-const char *mt_rstate_name(enum mt_rstate s); /* "reserved", "committed", ... */
 /* "anon", "shared anon", "file", "shared file", "heap", "pre-trace" */
 const char *mt_rkind_name(enum mt_rkind k);
 

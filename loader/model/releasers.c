@@ -7,13 +7,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "madvtrace/advice.h"
 #include "releasers.h"
 #include "symbolize.h"
 
 #define NONE UINT32_MAX
 
-/* madvise advice values (uapi) */
-enum { ADV_DONTNEED = 4, ADV_FREE = 8, ADV_REMOVE = 9, ADV_DONTNEED_LOCKED = 24 };
 
 /* What one process ran, from its info records; a new one at each exec. */
 struct image {
@@ -378,14 +377,19 @@ static bool release_of(const struct mt_hdr *rec, uint64_t remap_bytes, enum mt_r
 
 		if (pm ? a->ret < 0 : a->ret != 0)
 			return false;
-		if (a->advice == ADV_FREE)
+		switch (mt_advice_class(a->advice)) {
+		case MT_AC_LAZY:
 			*k = MT_RC_FREE;
-		else if (a->advice == ADV_DONTNEED || a->advice == ADV_DONTNEED_LOCKED)
+			break;
+		case MT_AC_EAGER:
 			*k = MT_RC_DONTNEED;
-		else if (a->advice == ADV_REMOVE)
+			break;
+		case MT_AC_REMOVE:
 			*k = MT_RC_REMOVE;
-		else
+			break;
+		default:
 			return false;
+		}
 		*bytes = a->len;
 		return true;
 	}
@@ -815,11 +819,6 @@ size_t mt_releasers__top(const struct mt_releasers *r, struct mt_rel_stack *out,
 	for (size_t i = 0; i < n; i++)
 		fill(r, best[i], &out[i]);
 	return n;
-}
-
-size_t mt_releasers__count(const struct mt_releasers *r)
-{
-	return r->nentries;
 }
 
 bool mt_releasers__stack_at(const struct mt_releasers *r, size_t i, struct mt_rel_stack *out)

@@ -107,8 +107,7 @@ int mt_releasers__resolve(struct mt_releasers *r, FILE *warn);
 const struct mt_rel_summary *mt_releasers__summary(const struct mt_releasers *r);
 /* The stacks that released the most (released bytes, then unmapped bytes), up to max. */
 size_t mt_releasers__top(const struct mt_releasers *r, struct mt_rel_stack *out, size_t max);
-/* Every distinct (process, stack id), in the order first seen: i < count. */
-size_t mt_releasers__count(const struct mt_releasers *r);
+/* Every distinct (process, stack id), in the order first seen; false past the last. */
 bool mt_releasers__stack_at(const struct mt_releasers *r, size_t i, struct mt_rel_stack *out);
 /*
  * The function of frame i of s (NULL: unknown), *offset from its start to

@@ -7,10 +7,13 @@
  * view share this one code path: `madvtrace report` is a reader loop that
  * feeds a timeline.
  *
+ * The model prints nothing: report/live.c prints for a live session.
+ *
  * Live use:
- *	tl = mt_timeline__new(&opts);        (opts.gauges_out = stdout for --gauges)
+ *	tl = mt_timeline__new(&opts);        (opts.on_gauge = mt_live__gauge for --gauges)
  *	mt_timeline__feed(tl, rec);           for every record
- *	mt_timeline__tick(tl, mt_now_ns());   now and then, so idle intervals print
+ *	mt_timeline__tick(tl, mt_now_ns());   now and then, so idle intervals are due
+ *	mt_live__print_summary(tl, stderr);   the table (report/live.h)
  *	mt_timeline__finish(tl);
  *	mt_timeline__print_verdict(tl, stderr);
  *	mt_timeline__free(tl);
@@ -70,6 +73,20 @@ enum mt_call_class {
 	MT_CL_NR,
 };
 
+/* Calls as the end-of-session table counts them (records.h's mt_call: failed, bytes). */
+struct mt_tally {
+	uint64_t calls, errors, bytes;
+};
+
+/* RSS (anon + file + shmem) of one process, or summed over all of them. */
+struct mt_summary_rss {
+	uint64_t first;	   /* at its earliest rss record (by t_ns) */
+	uint64_t last;	   /* at its latest rss record (by t_ns) */
+	uint64_t peak;	   /* largest value seen */
+	uint64_t lazyfree; /* LazyFree of the last rss record with smaps values */
+	bool has_lazyfree;
+};
+
 struct mt_summary {
 	struct mt_gauges end; /* at the end of the trace, or just before the exit teardown */
 	uint64_t start_ns, end_ns;
@@ -119,6 +136,15 @@ struct mt_summary {
 	bool godebug_known;  /* an env.GODEBUG record was seen */
 	bool go_env_read;    /* an env_read record: GODEBUG is unset unless godebug_known */
 	uint64_t info_records, stack_records;
+	/*
+	 * The end-of-session table (report/live.c), like `strace -c`: call
+	 * records as delivered, those of exited processes included; brk bytes
+	 * are how far the break moved. Not syscall[] above, which counts what
+	 * the model applied (brk: pages mapped and unmapped).
+	 */
+	struct mt_tally delivered[MT_TYPE_MAX]; /* by enum mt_type; MT_MMAP..MT_MPROTECT */
+	uint32_t first_pid; /* the pid of the first record (the main target); 0 before any */
+	uint32_t rss_procs; /* processes with at least one rss record */
 };
 
 /* One sentence-sized statement of the verdict. */
@@ -127,6 +153,15 @@ struct mt_finding {
 	char *text;
 };
 
+struct mt_timeline;
+
+/*
+ * A gauge interval is over (live view): t_ns is its end, now the gauges
+ * then, prev those at the previous call (all zero the first time).
+ */
+typedef void (*mt_gauge_fn)(void *ctx, const struct mt_timeline *tl, uint64_t t_ns,
+			    const struct mt_gauges *now, const struct mt_gauges *prev);
+
 struct mt_timeline_opts {
 	uint64_t start_ns;	 /* time zero of the report (trace header); 0: the first record */
 	int64_t clock_offset_ns; /* realtime - monotonic, for wall-clock times in gauge lines */
@@ -134,12 +169,11 @@ struct mt_timeline_opts {
 	uint32_t page_size;   /* 0: 4096 */
 	uint32_t target_pid;  /* the process the verdict is about first; 0: the first seen */
 	const char *target;   /* the traced command line, for messages; may be NULL */
-	/* live --gauges: one line per gauges_interval_ns on this stream (NULL: none) */
-	FILE *gauges_out;
+	/* live --gauges: on_gauge (may be NULL) is called once per elapsed gauges_interval_ns */
+	mt_gauge_fn on_gauge;
+	void *gauge_ctx;
 	uint64_t gauges_interval_ns; /* 0: 1 s */
 };
-
-struct mt_timeline;
 
 struct mt_timeline *mt_timeline__new(const struct mt_timeline_opts *opts);
 /* Apply one record. 0, or -ENOMEM (the timeline is then unusable). */
@@ -150,8 +184,21 @@ void mt_timeline__tick(struct mt_timeline *tl, uint64_t now_ns);
 int mt_timeline__finish(struct mt_timeline *tl);
 void mt_timeline__free(struct mt_timeline *tl);
 
-/* After finish: */
+/* The summary; complete after finish, the end-of-session table's figures at any time. */
 const struct mt_summary *mt_timeline__summary(const struct mt_timeline *tl);
+/* opts.clock_offset_ns: wall-clock time of a record is t_ns + this (0: unknown). */
+int64_t mt_timeline__clock_offset(const struct mt_timeline *tl);
+/* The table's calls per madvise advice value, i-th in increasing value order; false past the last. */
+bool mt_timeline__advice_tally(const struct mt_timeline *tl, size_t i, int *advice,
+			       struct mt_tally *t);
+/* RSS of pid from its rss records, exited or not; false if it had none. */
+bool mt_timeline__rss(const struct mt_timeline *tl, uint32_t pid, struct mt_summary_rss *out);
+/*
+ * RSS summed over all processes: first = sum of first values, last = sum of
+ * last values, peak = the largest sum of the most recently received values.
+ * false if there was no rss record at all.
+ */
+bool mt_timeline__rss_total(const struct mt_timeline *tl, struct mt_summary_rss *out);
 /* The samples, oldest first; the last one is the end of the trace. */
 const struct mt_gauges *mt_timeline__samples(const struct mt_timeline *tl, size_t *n);
 /* Sample interval in use (it grows when automatic, or when a fixed one would not fit). */
@@ -167,15 +214,13 @@ int mt_timeline__add_finding(struct mt_timeline *tl, const char *kind, const cha
 /* Top mappings by released bytes (live and unmapped), up to max; returns how many. */
 size_t mt_timeline__top_regions(const struct mt_timeline *tl, struct mt_mapping_info *out,
 				size_t max);
-/* The verdict as indented, wrapped text (finishes the timeline if needed). */
-int mt_timeline__print_verdict(struct mt_timeline *tl, FILE *out);
-/* Live --gauges: the column header, and one line for the gauges now. */
-void mt_timeline__print_gauge_header(FILE *out);
-void mt_timeline__print_gauge_line(const struct mt_timeline *tl, FILE *out);
 /*
- * One row of that table: gauges g at time (already formatted); calls,
- * released and reclaimed are counted since prev (NULL: since the start).
+ * Printing lives in report/live.c (live.h). Until report.c includes
+ * live.h (at the merge of the report split), the three it calls are
+ * declared here too; delete this block then.
  */
+int mt_timeline__print_verdict(struct mt_timeline *tl, FILE *out);
+void mt_timeline__print_gauge_header(FILE *out);
 void mt_gauges_print_row(FILE *out, const char *time, const struct mt_gauges *g,
 			 const struct mt_gauges *prev);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: any byte string, opened as a trace file, must be read
- * and rendered (JSON, text, summary) without crashing or reading out of
+ * and rendered (JSON, text, the session table) without crashing or reading out of
  * bounds. Built with -DMT_FUZZ=ON by a clang build; run by run-fuzz.sh.
  */
 #include <stddef.h>
@@ -13,7 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "decode.h"
-#include "summary.h"
+#include "live.h"
+#include "timeline.h"
 #include "tracefile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,7 +55,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static FILE *devnull;
-	struct mt_summary *sum = NULL;
+	struct mt_timeline_opts opts = {0};
+	struct mt_timeline *tl = NULL;
 	struct mt_reader *r = NULL;
 	const struct mt_hdr *rec;
 	char path[64], err[256];
@@ -84,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fprintf(devnull, "%s %s %s %s\n", mt_reader__info(r)->kernel_release,
 		mt_reader__info(r)->cmdline, mt_reader__info(r)->target,
 		mt_reader__get(r, "go_version") ? mt_reader__get(r, "go_version") : "");
-	sum = mt_summary__new();
-	if (!sum)
+	tl = mt_timeline__new(&opts);
+	if (!tl)
 		abort();
 	for (;;) {
 		int ret = mt_reader__next(r, &rec);
@@ -103,11 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mt_record_text(devnull, rec, mt_reader__info(r)->clock_offset_ns);
 		fputc('\n', devnull);
 		mt_ret_str(buf, sizeof(buf), rec);
-		mt_summary__add(sum, rec);
+		mt_timeline__feed(tl, rec);
 	}
-	mt_summary__print(sum, devnull);
+	mt_live__print_summary(tl, devnull);
 cleanup:
-	mt_summary__free(sum);
+	mt_timeline__free(tl);
 	mt_reader__free(r);
 	if (fd >= 0)
 		close(fd);

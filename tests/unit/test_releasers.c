@@ -23,6 +23,17 @@
 
 #define KiB 1024ull
 
+/* The distinct stacks, as a renderer walks them. */
+static size_t count_stacks(const struct mt_releasers *r)
+{
+	struct mt_rel_stack st;
+	size_t n = 0;
+
+	while (mt_releasers__stack_at(r, n, &st))
+		n++;
+	return n;
+}
+
 static void f_info(struct mt_releasers *r, uint32_t pid, const char *kv)
 {
 	union {
@@ -271,7 +282,7 @@ static void check_go(const char *variant)
 	assert_int_equal(s->stack_records, 8);
 	/* entries: stacks 1-7 and 99 of the Go program, 7 of the C program, 1 of pid 12 */
 	assert_int_equal(s->stacks, 10);
-	assert_int_equal(mt_releasers__count(r), 10);
+	assert_int_equal(count_stacks(r), 10);
 	assert_int_equal(s->programs, 3);
 	assert_int_equal(s->unsymbolized, 2);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The summary against an independent tally: a pseudo-random session is
- * generated and counted here by the rules of the summary's contract, then
- * compared with the accessors and with the printed table.
+ * The end-of-session table (the timeline's summary, printed by report/live.c)
+ * against an independent tally: a pseudo-random session is generated and
+ * counted here by the rules of the table's contract, then compared with the
+ * timeline's figures and with the printed table.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 #include "decode.h"
-#include "summary.h"
+#include "live.h"
+#include "records.h"
+#include "timeline.h"
 
 #define NPIDS 3
 #define NREC 20000
@@ -32,6 +35,53 @@ struct tally {
 	bool has_brk[NPIDS];
 	uint64_t brk[NPIDS];
 };
+
+/* The table's figures, as the old summary's accessors gave them. */
+static struct mt_timeline *table_new(void)
+{
+	struct mt_timeline_opts o = {0};
+
+	return mt_timeline__new(&o);
+}
+
+static const struct mt_summary *sum(const struct mt_timeline *tl)
+{
+	return mt_timeline__summary(tl);
+}
+
+static struct mt_tally type_tally(const struct mt_timeline *tl, uint16_t type)
+{
+	struct mt_tally none = {0};
+
+	return type < MT_TYPE_MAX ? sum(tl)->delivered[type] : none;
+}
+
+static struct mt_tally advice_tally(const struct mt_timeline *tl, int advice)
+{
+	struct mt_tally t, none = {0};
+	int a;
+
+	for (size_t i = 0; mt_timeline__advice_tally(tl, i, &a, &t); i++)
+		if (a == advice)
+			return t;
+	return none;
+}
+
+#define table_add(tl, rec) mt_timeline__feed(tl, rec)
+#define table_records(tl) (sum(tl)->records)
+#define table_lost(tl) (sum(tl)->lost_events)
+#define table_main_pid(tl) (sum(tl)->first_pid)
+#define table_nr_rss_procs(tl) (sum(tl)->rss_procs)
+#define table_calls(tl, ty) (type_tally(tl, ty).calls)
+#define table_errors(tl, ty) (type_tally(tl, ty).errors)
+#define table_bytes(tl, ty) (type_tally(tl, ty).bytes)
+#define table_advice_calls(tl, a) (advice_tally(tl, a).calls)
+#define table_advice_errors(tl, a) (advice_tally(tl, a).errors)
+#define table_advice_bytes(tl, a) (advice_tally(tl, a).bytes)
+#define table_rss(tl, pid, out) mt_timeline__rss(tl, pid, out)
+#define table_rss_total(tl, out) mt_timeline__rss_total(tl, out)
+#define table_print(tl, f) mt_live__print_summary(tl, f)
+#define table_free(tl) mt_timeline__free(tl)
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -53,7 +103,7 @@ static int64_t rnd_ret(bool addr)
 	return addr ? (int64_t)(0x7f0000000000ull + (rnd() % 1000) * 4096) : 0;
 }
 
-static void gen(struct mt_summary *s, struct tally *t)
+static void gen(struct mt_timeline *s, struct tally *t)
 {
 	static const int advs[] = { 4, 8, 8, 8, 9, 14, 21, 77, 103 };
 	union {
@@ -171,29 +221,29 @@ static void gen(struct mt_summary *s, struct tally *t)
 				total += t->has_rss[k] ? t->last[k] : 0;
 			if (total > t->total_peak)
 				t->total_peak = total;
-			assert_int_equal(mt_summary__add(s, &u.h), 0);
+			assert_int_equal(table_add(s, &u.h), 0);
 			continue;
 		}
 		case MT_LOST:
 			u.lost.count = rnd() % 1000;
 			u.lost.cpu = (uint32_t)(rnd() % 2 ? ~0u : 1);
 			t->lost += u.lost.count;
-			assert_int_equal(mt_summary__add(s, &u.h), 0);
+			assert_int_equal(table_add(s, &u.h), 0);
 			continue;
 		default:
-			assert_int_equal(mt_summary__add(s, &u.h), 0);
+			assert_int_equal(table_add(s, &u.h), 0);
 			continue;
 		}
 		t->calls[type]++;
 		t->errors[type] += !ok;
 		t->bytes[type] += ok ? len : 0;
-		assert_int_equal(mt_summary__add(s, &u.h), 0);
+		assert_int_equal(table_add(s, &u.h), 0);
 	}
 }
 
 static void test_counts(void **state)
 {
-	struct mt_summary *s = mt_summary__new();
+	struct mt_timeline *s = table_new();
 	struct tally *t = calloc(1, sizeof(*t));
 	struct mt_summary_rss r;
 	uint64_t first = 0, last = 0, lazy = 0;
@@ -201,32 +251,32 @@ static void test_counts(void **state)
 	(void)state;
 	assert_non_null(s);
 	assert_non_null(t);
-	assert_int_equal(mt_summary__main_pid(s), 0);
-	assert_false(mt_summary__rss_total(s, &r));
+	assert_int_equal(table_main_pid(s), 0);
+	assert_false(table_rss_total(s, &r));
 	gen(s, t);
 
-	assert_int_equal(mt_summary__records(s), t->records);
-	assert_int_equal(mt_summary__lost(s), t->lost);
-	assert_int_equal(mt_summary__main_pid(s), pids[0]);
+	assert_int_equal(table_records(s), t->records);
+	assert_int_equal(table_lost(s), t->lost);
+	assert_int_equal(table_main_pid(s), pids[0]);
 	for (uint16_t ty = MT_MMAP; ty <= MT_MPROTECT; ty++) {
 		assert_true(t->calls[ty] > 0);
-		assert_int_equal(mt_summary__calls(s, ty), t->calls[ty]);
-		assert_int_equal(mt_summary__errors(s, ty), t->errors[ty]);
-		assert_int_equal(mt_summary__bytes(s, ty), t->bytes[ty]);
+		assert_int_equal(table_calls(s, ty), t->calls[ty]);
+		assert_int_equal(table_errors(s, ty), t->errors[ty]);
+		assert_int_equal(table_bytes(s, ty), t->bytes[ty]);
 	}
 	assert_true(t->errors[MT_BRK] > 0); /* refused brk moves are errors */
-	assert_int_equal(mt_summary__calls(s, MT_RSS), 0);
-	assert_int_equal(mt_summary__calls(s, 500), 0);
+	assert_int_equal(table_calls(s, MT_RSS), 0);
+	assert_int_equal(table_calls(s, 500), 0);
 	for (int a = 0; a < 128; a++) {
-		assert_int_equal(mt_summary__advice_calls(s, a), t->adv_calls[a]);
-		assert_int_equal(mt_summary__advice_errors(s, a), t->adv_errors[a]);
-		assert_int_equal(mt_summary__advice_bytes(s, a), t->adv_bytes[a]);
+		assert_int_equal(table_advice_calls(s, a), t->adv_calls[a]);
+		assert_int_equal(table_advice_errors(s, a), t->adv_errors[a]);
+		assert_int_equal(table_advice_bytes(s, a), t->adv_bytes[a]);
 	}
 	assert_true(t->adv_calls[77] > 0 && t->adv_calls[8] > t->adv_calls[4]);
 
-	assert_int_equal(mt_summary__nr_rss_procs(s), NPIDS);
+	assert_int_equal(table_nr_rss_procs(s), NPIDS);
 	for (int p = 0; p < NPIDS; p++) {
-		assert_true(mt_summary__rss(s, pids[p], &r));
+		assert_true(table_rss(s, pids[p], &r));
 		assert_int_equal(r.first, t->first[p]);
 		assert_int_equal(r.last, t->last[p]);
 		assert_int_equal(r.peak, t->peak[p]);
@@ -236,20 +286,20 @@ static void test_counts(void **state)
 		last += t->last[p];
 		lazy += t->lazyfree[p];
 	}
-	assert_false(mt_summary__rss(s, 99, &r));
-	assert_true(mt_summary__rss_total(s, &r));
+	assert_false(table_rss(s, 99, &r));
+	assert_true(table_rss_total(s, &r));
 	assert_int_equal(r.first, first);
 	assert_int_equal(r.last, last);
 	assert_int_equal(r.peak, t->total_peak);
 	assert_int_equal(r.lazyfree, lazy);
-	mt_summary__free(s);
+	table_free(s);
 	free(t);
 }
 
 /* The printed table carries the same numbers, one aligned row per name. */
 static void test_print(void **state)
 {
-	struct mt_summary *s = mt_summary__new();
+	struct mt_timeline *s = table_new();
 	struct tally *t = calloc(1, sizeof(*t));
 	char *out = NULL, *line, *save;
 	size_t outlen = 0;
@@ -261,7 +311,7 @@ static void test_print(void **state)
 	(void)state;
 	assert_non_null(f);
 	gen(s, t);
-	mt_summary__print(s, f);
+	table_print(s, f);
 	fclose(f);
 	snprintf(want_pid, sizeof(want_pid), "pid %u ", pids[0]);
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -302,32 +352,32 @@ static void test_print(void **state)
 	assert_int_equal(adv_rows, 7); /* 4 8 9 14 21 77 103 */
 	assert_true(saw_records && saw_pid && saw_all);
 	free(out);
-	mt_summary__free(s);
+	table_free(s);
 	free(t);
 }
 
 static void test_empty(void **state)
 {
-	struct mt_summary *s = mt_summary__new();
+	struct mt_timeline *s = table_new();
 	char *out = NULL;
 	size_t outlen = 0;
 	FILE *f = open_memstream(&out, &outlen);
 
 	(void)state;
-	mt_summary__print(s, f);
+	table_print(s, f);
 	fclose(f);
 	assert_non_null(strstr(out, "no memory syscalls recorded"));
 	assert_non_null(strstr(out, "records: 0   events lost: 0"));
 	assert_null(strstr(out, "rss"));
 	free(out);
-	mt_summary__free(s);
-	mt_summary__free(NULL);
+	table_free(s);
+	table_free(NULL);
 }
 
 /* Records come nearly in time order: first and last go by t_ns, not arrival. */
 static void test_out_of_order(void **state)
 {
-	struct mt_summary *s = mt_summary__new();
+	struct mt_timeline *s = table_new();
 	struct mt_summary_rss got;
 	static const struct {
 		uint64_t t, anon, lazy;
@@ -351,21 +401,21 @@ static void test_out_of_order(void **state)
 			r.h.flags = MT_F_SMAPS;
 			r.lazyfree = recs[i].lazy;
 		}
-		assert_int_equal(mt_summary__add(s, &r.h), 0);
+		assert_int_equal(table_add(s, &r.h), 0);
 	}
-	assert_true(mt_summary__rss(s, 7, &got));
+	assert_true(table_rss(s, 7, &got));
 	assert_int_equal(got.first, 7 << 20);
 	assert_int_equal(got.last, 20 << 20);
 	assert_int_equal(got.peak, 40 << 20);
 	assert_true(got.has_lazyfree);
 	assert_int_equal(got.lazyfree, 3 << 20);
-	mt_summary__free(s);
+	table_free(s);
 }
 
 /* Thousands of processes (-f on a forking server) grow the pid table. */
 static void test_many_pids(void **state)
 {
-	struct mt_summary *s = mt_summary__new();
+	struct mt_timeline *s = table_new();
 	struct mt_rss r;
 	struct mt_summary_rss got;
 
@@ -376,21 +426,21 @@ static void test_many_pids(void **state)
 	for (uint32_t pid = 1; pid <= 5000; pid++) {
 		r.h.pid = pid * 7;
 		r.anon = pid;
-		assert_int_equal(mt_summary__add(s, &r.h), 0);
+		assert_int_equal(table_add(s, &r.h), 0);
 		r.anon = pid * 2;
-		assert_int_equal(mt_summary__add(s, &r.h), 0);
+		assert_int_equal(table_add(s, &r.h), 0);
 	}
-	assert_int_equal(mt_summary__nr_rss_procs(s), 5000);
+	assert_int_equal(table_nr_rss_procs(s), 5000);
 	for (uint32_t pid = 1; pid <= 5000; pid++) {
-		assert_true(mt_summary__rss(s, pid * 7, &got));
+		assert_true(table_rss(s, pid * 7, &got));
 		assert_int_equal(got.first, pid);
 		assert_int_equal(got.last, pid * 2);
 	}
-	assert_true(mt_summary__rss_total(s, &got));
+	assert_true(table_rss_total(s, &got));
 	assert_int_equal(got.first, 5000ull * 5001 / 2);
 	assert_int_equal(got.last, 5000ull * 5001);
 	assert_int_equal(got.peak, 5000ull * 5001);
-	mt_summary__free(s);
+	table_free(s);
 }
 
 int main(void)

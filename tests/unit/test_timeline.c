@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <cmocka.h>
+#include "live.h"
 #include "timeline.h"
 
 #define MiB (1024ull * 1024)
@@ -332,10 +333,12 @@ static void test_gauge_lines(void **state)
 	char *buf = NULL;
 	size_t len = 0, lines = 0;
 	FILE *out = open_memstream(&buf, &len);
+	struct mt_live_gauges lg = {.out = out};
 
 	(void)state;
 	assert_non_null(out);
-	o.gauges_out = out;
+	o.on_gauge = mt_live__gauge;
+	o.gauge_ctx = &lg;
 	tl = mt_timeline__new(&o);
 	f_rss(tl, 10, T0 + 500 * MS, MT_RSS_START, 5 * MiB, -1);
 	f_rss(tl, 10, T0 + 1500 * MS, MT_RSS_FAULT, 7 * MiB, -1); /* line for 1 s */
@@ -557,7 +560,7 @@ static void test_garbage(void **state)
 	(void)state;
 	for (int round = 0; round < 20; round++) {
 		struct mt_timeline_opts o = { .interval_ns = round % 2 ? 1 : 0,
-					      .gauges_out = NULL };
+					      .on_gauge = NULL };
 		struct mt_timeline *tl = mt_timeline__new(&o);
 		size_t n;
 

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The timeline's insides, shared by its files and by no one else:
+ *	timeline.c  lifecycle, finish, queries
+ *	proc.c      the process table: one region model per traced process
+ *	sampler.c   time: the bounded sample grid and the due gauge intervals
+ *	feed.c      records applied to the processes, the gauges and the summary
+ *	tally.c     the end-of-session table: calls as delivered, RSS per process
+ *	verdict.c   findings (English sentences) from the summary
+ */
+#ifndef MT_TIMELINE_INT_H
+#define MT_TIMELINE_INT_H
+
+#include "pidmap.h"
+#include "timeline.h"
+
+#define TOP_KEEP 16
+#define TID_SLOTS 8
+#define EXITED_KEEP 64
+
+struct last_call {
+	uint64_t t_ns;
+	uint32_t tid;
+	uint8_t cls;
+	bool valid;
+};
+
+struct proc {
+	uint32_t pid;
+	struct mt_regions *rs;
+	bool exited;
+	bool have_rss, have_smaps;
+	uint64_t anon, file, shmem, swap, lazyfree, smaps_rss;
+	struct last_call calls[TID_SLOTS]; /* the last call of each recent thread */
+	unsigned int call_next;
+	uint8_t last_cls; /* the process's last call */
+	char comm[MT_COMM_LEN];
+};
+
+struct mt_advice_tally {
+	int advice;
+	struct mt_tally t;
+};
+
+struct mt_timeline {
+	struct mt_timeline_opts opts;
+	struct mt_pidmap procs; /* pid -> struct proc: the processes modelled now */
+	uint32_t alive;
+	uint32_t smaps_procs;
+	struct mt_gauges cur; /* totals now, and the cumulative counters */
+	struct mt_summary sum;
+	bool started, finished;
+	uint64_t t0, last_t;
+	/* sampling */
+	uint64_t iv, next_t;
+	bool auto_iv, iv_is_2x, raised;
+	struct mt_gauges *samples;
+	size_t n, cap, max;
+	uint64_t peak; /* RSS peak since the previous sample */
+	/* due gauge intervals (live --gauges) */
+	uint64_t gauge_iv, gauge_next;
+	struct mt_gauges gauge_prev;
+	/* unmapped mappings that released the most */
+	struct mt_mapping_info retired[TOP_KEEP];
+	size_t nretired;
+	struct mt_finding *findings;
+	size_t nfindings;
+	/* processes dropped at exit, so their late records are not taken for a new one */
+	uint32_t gone[EXITED_KEEP];
+	unsigned int gone_next;
+	/* the end-of-session table (tally.c) */
+	struct mt_advice_tally *adv; /* sorted by advice value */
+	size_t nadv;
+	struct mt_pidmap facts; /* pid -> struct pid_facts, for every process seen */
+	uint64_t rss_total_cur, rss_total_peak;
+	int err;
+};
+
+/* Time arithmetic that stops at the end of time instead of wrapping (a damaged record's t_ns). */
+static inline uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static inline uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* proc.c */
+struct proc *mt_tlproc__find(struct mt_timeline *tl, uint32_t pid);
+/* A new process; parent (may be NULL) is a fork's: its model is copied. */
+struct proc *mt_tlproc__new(struct mt_timeline *tl, uint32_t pid, const struct proc *parent);
+/* Take a process's gauges out of the totals and forget it. */
+void mt_tlproc__drop(struct mt_timeline *tl, struct proc *p, uint64_t t);
+/* Dropped recently (its late records are ignored), and a pid used again. */
+bool mt_tlproc__is_gone(const struct mt_timeline *tl, uint32_t pid);
+void mt_tlproc__forget_gone(struct mt_timeline *tl, uint32_t pid);
+void mt_tlproc__note_call(struct proc *p, uint32_t tid, uint64_t t, enum mt_call_class cls);
+enum mt_call_class mt_tlproc__last_call(const struct proc *p, uint32_t tid, uint64_t t);
+void mt_tlproc__free_all(struct mt_timeline *tl);
+
+/* sampler.c */
+/* Time moves to t (clamped to never go back): grid samples and gauge intervals due. */
+int mt_sampler__time_passes(struct mt_timeline *tl, uint64_t t);
+/* Sampling as the options ask. */
+void mt_sampler__init(struct mt_timeline *tl);
+/* The final sample, at the last time seen. */
+int mt_sampler__finish(struct mt_timeline *tl);
+
+/* tally.c */
+int mt_tally__add(struct mt_timeline *tl, const struct mt_hdr *rec);
+void mt_tally__free(struct mt_timeline *tl);
+
+/* verdict.c */
+void mt_verdict__build(struct mt_timeline *tl);
+void __attribute__((format(printf, 3, 4)))
+mt_verdict__add(struct mt_timeline *tl, const char *kind, const char *fmt, ...);
+
+#endif
