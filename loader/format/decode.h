@@ -14,19 +14,8 @@
 #include "madvtrace/record.h"
 #include "records.h"
 #include "fmt.h"
+#include "xlat.h"
 
-/* "MADV_FREE"; NULL when the value has no name. */
-const char *mt_advice_name(int advice);
-/* Advice value by name ("MADV_FREE" or "free"), or -1. */
-int mt_advice_by_name(const char *name);
-/* True for advice that drops or frees pages (FREE, DONTNEED, REMOVE, ...). */
-bool mt_advice_releases(int advice);
-/* "ENOMEM"; NULL when unknown. */
-const char *mt_errno_name(int err);
-/* Symbolic renderings into buf, always NUL-terminated; return buf. */
-char *mt_prot_str(char *buf, size_t len, uint32_t prot); /* "PROT_READ|PROT_WRITE" */
-char *mt_mmap_flags_str(char *buf, size_t len, uint32_t flags); /* "MAP_PRIVATE|MAP_ANONYMOUS" */
-char *mt_mremap_flags_str(char *buf, size_t len, uint32_t flags);
 /* A syscall return value: "0x7f12...", "0", or "-1 ENOMEM (Cannot allocate memory)". */
 char *mt_ret_str(char *buf, size_t len, const struct mt_hdr *rec);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "decode.h"
+#include "madvtrace/build.h"
 #include "releasers.h"
 #include "report.h"
 #include "timeline.h"
@@ -29,7 +30,6 @@ static const char *const format_names[FMT_NR] = {"text", "json", "csv", "perfett
 #define STACK_FRAMES_SHOWN 6 /* innermost frames of a top stack in the text report */
 /* calls of one kind from one thread less than this apart form one burst (perfetto) */
 #define BURST_GAP_NS 1000000ull
-#define ADV_FREE 8
 
 struct burst {
 	uint32_t pid, tid;
@@ -1102,7 +1102,7 @@ static void burst_flush(struct report *rp, struct burst *b)
 			", \"ph\": \"i\", \"s\": \"t\", \"args\": {\"addr\": \"0x%" PRIx64
 			"\", \"len\": %" PRIu64 ", \"ret\": ",
 			b->addr, b->len);
-		if (b->ret < 0 && b->ret >= -4095) {
+		if (mt_ret_is_err(b->ret)) {
 			const char *en = mt_errno_name((int)-b->ret);
 
 			json_str(o, en ? en : "error");
@@ -1216,7 +1216,7 @@ static int perfetto_record(struct report *rp, const struct mt_hdr *h)
 		const struct mt_mmap *m = (const void *)h;
 
 		addr = m->addr, len = m->len, ret = m->ret, prot = m->prot, flags = m->flags;
-		ok = !(ret < 0 && ret >= -4095);
+		ok = !mt_ret_is_err(ret);
 		break;
 	}
 	case MT_MUNMAP: {
@@ -1230,7 +1230,7 @@ static int perfetto_record(struct report *rp, const struct mt_hdr *h)
 		const struct mt_mremap *m = (const void *)h;
 
 		addr = m->old_addr, len = m->new_len, ret = m->ret, flags = m->flags;
-		ok = !(ret < 0 && ret >= -4095);
+		ok = !mt_ret_is_err(ret);
 		break;
 	}
 	case MT_MADVISE: {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <cmocka.h>
 #include "decode.h"
+#include "madvtrace/advice.h"
 
 #define ADDR 0x7f3a1c000000ull /* 139887554592768 */
 #define T_NS 1000000123ull
@@ -164,8 +165,26 @@ static void test_advice(void **state)
 		} else {
 			assert_null(got);
 		}
-		assert_int_equal(mt_advice_releases(v), rel);
+		/* the pages leave the program: released (lazily, eagerly, removed), paged out, zapped */
+		assert_int_equal(mt_advice_class_releases(mt_advice_class(v)) ||
+					 mt_advice_class(v) == MT_AC_PAGEOUT ||
+					 mt_advice_class(v) == MT_AC_GUARD,
+				 rel);
 	}
+	/* the class of each releasing advice, from the one table (advice.h) */
+	assert_int_equal(mt_advice_class(MT_MADV_FREE), MT_AC_LAZY);
+	assert_int_equal(mt_advice_class(MT_MADV_DONTNEED), MT_AC_EAGER);
+	assert_int_equal(mt_advice_class(MT_MADV_DONTNEED_LOCKED), MT_AC_EAGER);
+	assert_int_equal(mt_advice_class(MT_MADV_REMOVE), MT_AC_REMOVE);
+	assert_int_equal(mt_advice_class(MT_MADV_PAGEOUT), MT_AC_PAGEOUT);
+	assert_int_equal(mt_advice_class(MT_MADV_GUARD_INSTALL), MT_AC_GUARD);
+	assert_int_equal(mt_advice_class(MT_MADV_GUARD_REMOVE), MT_AC_HINT);
+	assert_int_equal(mt_advice_class(MT_MADV_COLD), MT_AC_COLD);
+	assert_int_equal(mt_advice_class(MT_MADV_HUGEPAGE), MT_AC_HUGEPAGE);
+	assert_int_equal(mt_advice_class(MT_MADV_POPULATE_WRITE), MT_AC_POPULATE);
+	assert_int_equal(mt_advice_class(MT_MADV_COLLAPSE), MT_AC_COLLAPSE);
+	assert_int_equal(mt_advice_class(MT_MADV_HWPOISON), MT_AC_POISON);
+	assert_int_equal(mt_advice_class(77), MT_AC_HINT); /* unknown: no page moves */
 	assert_null(mt_advice_name(INT32_MIN));
 	assert_null(mt_advice_name(INT32_MAX));
 	assert_int_equal(mt_advice_by_name("madv_free"), 8);
