@@ -14,7 +14,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "decode.h"
+#include "dump.h"
+#include "xlat.h"
 #include "madvtrace/build.h"
 #include "releasers.h"
 #include "report.h"

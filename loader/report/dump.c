@@ -1,24 +1,26 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Names and renderings of records. Everything that knows the layout of a
- * record type lives in the type table at the bottom of this file: adding a
- * syscall means adding one row there and its three decoders (call, json, text).
+ * The renderings of one record: `madvtrace dump`'s JSON object (through the
+ * JSON writer, util/json_writer.h) and the live view's strace-like line.
+ * Everything that knows how a record type reads lives in the type table at
+ * the bottom of this file: a new record type is one row there and its two
+ * renderers (json, text); names of constants come from util/xlat.h.
  *
- * The renderers format into a stack buffer with hand-rolled number
- * formatting and write it with one fwrite: `dump` runs over millions of
- * records and printf-style formatting would dominate its time.
+ * Both format into a stack buffer with hand-rolled number formatting and
+ * leave in one fwrite: `dump` runs over millions of records and
+ * printf-style formatting would dominate its time. A record longer than the
+ * buffer (a long info text) goes out in pieces, never cut.
  */
-#include <ctype.h>
-#include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/mman.h>
+#include <sys/mman.h> /* MREMAP_FIXED (_GNU_SOURCE) */
 #include <sys/wait.h>
 #include <time.h>
-#include "decode.h"
+#include "dump.h"
+#include "fmt.h"
+#include "json_writer.h"
 #include "madvtrace/build.h"
+#include "xlat.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -44,56 +46,6 @@ static inline int ret_errno(int64_t ret)
 }
 
 /* ---- per-type decoders ---- */
-
-typedef void (*render_fn)(struct mt_buf *s, const struct mt_hdr *rec);
-
-/* JSON string body: escapes quotes, backslashes, controls and bytes that are not UTF-8. */
-static void sb_json_bytes(struct mt_buf *s, const unsigned char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t seq = 0;
-
-		if (c >= 0x20 && c < 0x7f) {
-			if (c == '"' || c == '\\')
-				mt_buf__chr(s, '\\');
-			mt_buf__chr(s, (char)c);
-			i++;
-			continue;
-		}
-		/* length of a well-formed UTF-8 sequence starting here, else 0 */
-		if (c >= 0xc2 && c <= 0xdf)
-			seq = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			seq = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			seq = 4;
-		if (seq && i + seq <= n) {
-			size_t k;
-
-			for (k = 1; k < seq; k++)
-				if ((p[i + k] & 0xc0) != 0x80)
-					break;
-			/* reject overlong, surrogate and out-of-range forms */
-			if (k == seq &&
-			    ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] > 0x9f) ||
-			     (c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] > 0x8f)))
-				k = 0;
-			if (k == seq) {
-				mt_buf__mem(s, (const char *)p + i, seq);
-				i += seq;
-				continue;
-			}
-		}
-		mt_buf__lit(s, "\\u00");
-		mt_buf__chr(s, hex[c >> 4]);
-		mt_buf__chr(s, hex[c & 0xf]);
-		i++;
-	}
-}
 
 /* comm for a terminal: printable ASCII as is, anything else as \xNN. */
 static void sb_text_bytes(struct mt_buf *s, const unsigned char *p, size_t n)
@@ -122,119 +74,100 @@ static size_t comm_len(const char *comm)
 	return z ? (size_t)(z - comm) : MT_COMM_LEN;
 }
 
-#define J(s, key) mt_buf__lit(s, ",\"" key "\":")
+/* ---- JSON: one object a record, through the one writer (util/json_writer.h) ---- */
 
-static void json_ret(struct mt_buf *s, int64_t ret)
+typedef void (*json_fn)(struct mt_jw *w, const struct mt_hdr *rec);
+typedef void (*text_fn)(struct mt_buf *s, const struct mt_hdr *rec);
+
+static void json_ret(struct mt_jw *w, int64_t ret)
 {
 	int err = ret_errno(ret);
 
-	J(s, "ret");
-	mt_buf__s64(s, ret);
+	mt_jw__s64_field(w, "ret", ret);
 	if (err) {
-		J(s, "err");
-		mt_buf__chr(s, '"');
-		mt_xlat__errno(s, err);
-		mt_buf__chr(s, '"');
+		mt_jw__key_lit(w, "err");
+		mt_jw__string_begin(w);
+		mt_xlat__errno(&w->b, err);
+		mt_jw__string_end(w);
 	}
 }
 
-static void json_addr_len_ret(struct mt_buf *s, uint64_t addr, uint64_t len, int64_t ret)
+static void json_addr_len_ret(struct mt_jw *w, uint64_t addr, uint64_t len, int64_t ret)
 {
-	J(s, "addr");
-	mt_buf__u64(s, addr);
-	J(s, "len");
-	mt_buf__u64(s, len);
-	json_ret(s, ret);
+	mt_jw__u64_field(w, "addr", addr);
+	mt_jw__u64_field(w, "len", len);
+	json_ret(w, ret);
 }
 
-static void json_mmap(struct mt_buf *s, const struct mt_hdr *rec)
+/* A name made of our own ASCII (flags, advice, errno): nothing to escape. */
+#define JSON_NAME(w, key, put, v)            \
+	do {                                 \
+		mt_jw__key_lit(w, key);      \
+		mt_jw__string_begin(w);      \
+		put(&(w)->b, v);             \
+		mt_jw__string_end(w);        \
+	} while (0)
+
+static void json_mmap(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_mmap *r = (const void *)rec;
 
-	json_addr_len_ret(s, r->addr, r->len, r->ret);
-	J(s, "prot");
-	mt_buf__u64(s, r->prot);
-	J(s, "prot_s");
-	mt_buf__chr(s, '"');
-	mt_xlat__prot(s, r->prot);
-	mt_buf__chr(s, '"');
-	J(s, "flags");
-	mt_buf__u64(s, r->flags);
-	J(s, "flags_s");
-	mt_buf__chr(s, '"');
-	mt_xlat__mmap_flags(s, r->flags);
-	mt_buf__chr(s, '"');
-	J(s, "fd");
-	mt_buf__s64(s, r->fd);
-	J(s, "off");
-	mt_buf__u64(s, r->off);
+	json_addr_len_ret(w, r->addr, r->len, r->ret);
+	mt_jw__u64_field(w, "prot", r->prot);
+	JSON_NAME(w, "prot_s", mt_xlat__prot, r->prot);
+	mt_jw__u64_field(w, "flags", r->flags);
+	JSON_NAME(w, "flags_s", mt_xlat__mmap_flags, r->flags);
+	mt_jw__s64_field(w, "fd", r->fd);
+	mt_jw__u64_field(w, "off", r->off);
 }
 
-static void json_munmap(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_munmap(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_munmap *r = (const void *)rec;
 
-	json_addr_len_ret(s, r->addr, r->len, r->ret);
+	json_addr_len_ret(w, r->addr, r->len, r->ret);
 }
 
-static void json_mremap(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_mremap(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_mremap *r = (const void *)rec;
 
-	json_addr_len_ret(s, r->old_addr, r->old_len, r->ret);
-	J(s, "old_addr");
-	mt_buf__u64(s, r->old_addr);
-	J(s, "old_len");
-	mt_buf__u64(s, r->old_len);
-	J(s, "new_len");
-	mt_buf__u64(s, r->new_len);
-	J(s, "new_addr");
-	mt_buf__u64(s, r->new_addr);
-	J(s, "flags");
-	mt_buf__u64(s, r->flags);
-	J(s, "flags_s");
-	mt_buf__chr(s, '"');
-	mt_xlat__mremap_flags(s, r->flags);
-	mt_buf__chr(s, '"');
+	json_addr_len_ret(w, r->old_addr, r->old_len, r->ret);
+	mt_jw__u64_field(w, "old_addr", r->old_addr);
+	mt_jw__u64_field(w, "old_len", r->old_len);
+	mt_jw__u64_field(w, "new_len", r->new_len);
+	mt_jw__u64_field(w, "new_addr", r->new_addr);
+	mt_jw__u64_field(w, "flags", r->flags);
+	JSON_NAME(w, "flags_s", mt_xlat__mremap_flags, r->flags);
 }
 
-static void json_madvise(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_madvise(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_madvise *r = (const void *)rec;
 
-	json_addr_len_ret(s, r->addr, r->len, r->ret);
-	J(s, "advice");
-	mt_buf__chr(s, '"');
-	mt_xlat__advice(s, r->advice);
-	mt_buf__chr(s, '"');
-	J(s, "advice_n");
-	mt_buf__s64(s, r->advice);
-	J(s, "target_pid");
-	mt_buf__u64(s, r->target_pid);
+	json_addr_len_ret(w, r->addr, r->len, r->ret);
+	JSON_NAME(w, "advice", mt_xlat__advice, r->advice);
+	mt_jw__s64_field(w, "advice_n", r->advice);
+	mt_jw__u64_field(w, "target_pid", r->target_pid);
 }
 
-static void json_brk(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_brk(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_brk *r = (const void *)rec;
 
 	/* the break is an address: never rendered as an error */
-	J(s, "addr");
-	mt_buf__u64(s, r->addr);
-	mt_buf__lit(s, ",\"len\":0,\"ret\":");
-	mt_buf__s64(s, r->ret);
+	mt_jw__u64_field(w, "addr", r->addr);
+	mt_jw__u64_field(w, "len", 0);
+	mt_jw__s64_field(w, "ret", r->ret);
 }
 
-static void json_mprotect(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_mprotect(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_mprotect *r = (const void *)rec;
 
-	json_addr_len_ret(s, r->addr, r->len, r->ret);
-	J(s, "prot");
-	mt_buf__u64(s, r->prot);
-	J(s, "prot_s");
-	mt_buf__chr(s, '"');
-	mt_xlat__prot(s, r->prot);
-	mt_buf__chr(s, '"');
+	json_addr_len_ret(w, r->addr, r->len, r->ret);
+	mt_jw__u64_field(w, "prot", r->prot);
+	JSON_NAME(w, "prot_s", mt_xlat__prot, r->prot);
 }
 
 /* A name, or "#N" for a value this version does not know. */
@@ -248,76 +181,65 @@ static void sb_name_or_num(struct mt_buf *s, const char *name, uint64_t v)
 	}
 }
 
-static void json_rss(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_name_or_num(struct mt_jw *w, const char *name, uint64_t v)
+{
+	mt_jw__string_begin(w);
+	sb_name_or_num(&w->b, name, v);
+	mt_jw__string_end(w);
+}
+
+static void json_rss(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_rss *r = (const void *)rec;
 
-	J(s, "anon");
-	mt_buf__u64(s, r->anon);
-	J(s, "file");
-	mt_buf__u64(s, r->file);
-	J(s, "shmem");
-	mt_buf__u64(s, r->shmem);
-	J(s, "swap");
-	mt_buf__u64(s, r->swap);
+	mt_jw__u64_field(w, "anon", r->anon);
+	mt_jw__u64_field(w, "file", r->file);
+	mt_jw__u64_field(w, "shmem", r->shmem);
+	mt_jw__u64_field(w, "swap", r->swap);
 	if (rec->flags & MT_F_SMAPS) {
-		J(s, "lazyfree");
-		mt_buf__u64(s, r->lazyfree);
-		J(s, "smaps_rss");
-		mt_buf__u64(s, r->smaps_rss);
+		mt_jw__u64_field(w, "lazyfree", r->lazyfree);
+		mt_jw__u64_field(w, "smaps_rss", r->smaps_rss);
 	}
-	J(s, "reason");
-	mt_buf__chr(s, '"');
-	sb_name_or_num(s, mt_rss_reason_name(r->reason), r->reason);
-	mt_buf__chr(s, '"');
+	mt_jw__key_lit(w, "reason");
+	json_name_or_num(w, mt_rss_reason_name(r->reason), r->reason);
 }
 
-static void json_task(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_task(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_task *r = (const void *)rec;
 
-	J(s, "event");
-	mt_buf__chr(s, '"');
-	sb_name_or_num(s, mt_task_event_name(r->event), r->event);
-	mt_buf__chr(s, '"');
-	J(s, "other_pid");
-	mt_buf__u64(s, r->other_pid);
-	J(s, "code");
-	mt_buf__s64(s, r->code);
+	mt_jw__key_lit(w, "event");
+	json_name_or_num(w, mt_task_event_name(r->event), r->event);
+	mt_jw__u64_field(w, "other_pid", r->other_pid);
+	mt_jw__s64_field(w, "code", r->code);
 	if (r->event == MT_TASK_EXIT) {
 		char sig[32];
 
 		if (WIFEXITED(r->code)) {
-			J(s, "exit_status");
-			mt_buf__u64(s, (uint64_t)WEXITSTATUS(r->code));
+			mt_jw__u64_field(w, "exit_status", (uint64_t)WEXITSTATUS(r->code));
 		} else if (WIFSIGNALED(r->code)) {
-			J(s, "signal");
-			mt_buf__chr(s, '"');
-			mt_buf__str(s, mt_signal_name(sig, sizeof(sig), WTERMSIG(r->code)));
-			mt_buf__chr(s, '"');
-			if (WCOREDUMP(r->code))
-				mt_buf__lit(s, ",\"core_dumped\":true");
+			mt_jw__string_field(w, "signal",
+					    mt_signal_name(sig, sizeof(sig), WTERMSIG(r->code)));
+			if (WCOREDUMP(r->code)) {
+				mt_jw__key_lit(w, "core_dumped");
+				mt_jw__bool(w, true);
+			}
 		}
 	}
-	J(s, "comm");
-	mt_buf__chr(s, '"');
-	sb_json_bytes(s, (const unsigned char *)r->comm, comm_len(r->comm));
-	mt_buf__chr(s, '"');
+	mt_jw__key_lit(w, "comm");
+	mt_jw__string_n(w, r->comm, comm_len(r->comm));
 }
 
-static void json_lost(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_lost(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_lost *r = (const void *)rec;
 
-	J(s, "count");
-	mt_buf__u64(s, r->count);
-	if (r->cpu != ~0u) {
-		J(s, "cpu");
-		mt_buf__u64(s, r->cpu);
-	}
+	mt_jw__u64_field(w, "count", r->count);
+	if (r->cpu != ~0u)
+		mt_jw__u64_field(w, "cpu", r->cpu);
 }
 
-static void json_stack(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_stack(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_stack *r = (const void *)rec;
 	uint32_t i, nr = r->nr;
@@ -327,16 +249,12 @@ static void json_stack(struct mt_buf *s, const struct mt_hdr *rec)
 		nr = (rec->size - sizeof(*r)) / sizeof(r->ips[0]);
 	if (nr > MT_MAX_STACK)
 		nr = MT_MAX_STACK;
-	J(s, "id");
-	mt_buf__u64(s, r->id);
-	J(s, "ips");
-	mt_buf__chr(s, '[');
-	for (i = 0; i < nr; i++) {
-		if (i)
-			mt_buf__chr(s, ',');
-		mt_buf__u64(s, r->ips[i]);
-	}
-	mt_buf__chr(s, ']');
+	mt_jw__u64_field(w, "id", r->id);
+	mt_jw__key_lit(w, "ips");
+	mt_jw__start_array(w);
+	for (i = 0; i < nr; i++)
+		mt_jw__u64(w, r->ips[i]);
+	mt_jw__end_array(w);
 }
 
 /* The text of an info record, bounded by the record. */
@@ -348,22 +266,17 @@ static size_t info_len(const struct mt_hdr *rec)
 	return strnlen(r->text, max);
 }
 
-static void json_info(struct mt_buf *s, const struct mt_hdr *rec)
+static void json_info(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_info *r = (const void *)rec;
 	size_t n = info_len(rec);
 	const char *eq = memchr(r->text, '=', n);
 	size_t klen = eq ? (size_t)(eq - r->text) : n;
 
-	J(s, "key");
-	mt_buf__chr(s, '"');
-	sb_json_bytes(s, (const unsigned char *)r->text, klen);
-	mt_buf__chr(s, '"');
-	J(s, "value");
-	mt_buf__chr(s, '"');
-	if (eq)
-		sb_json_bytes(s, (const unsigned char *)eq + 1, n - klen - 1);
-	mt_buf__chr(s, '"');
+	mt_jw__key_lit(w, "key");
+	mt_jw__string_n(w, r->text, klen);
+	mt_jw__key_lit(w, "value");
+	mt_jw__string_n(w, eq ? eq + 1 : "", eq ? n - klen - 1 : 0);
 }
 
 /* Text: "0x..." or "NULL" for an address argument. */
@@ -626,7 +539,8 @@ static void text_lost(struct mt_buf *s, const struct mt_hdr *rec)
 /* ---- the type table ---- */
 
 struct type_desc {
-	render_fn json, text;
+	json_fn json;
+	text_fn text;
 };
 
 #define TYPE(t, j, x) [t] = { j, x }
@@ -694,53 +608,52 @@ int mt_record_json(FILE *out, const struct mt_hdr *rec)
 {
 	const struct type_desc *d = type_desc(rec->type);
 	char line[LINE_CAP];
-	struct mt_buf s;
+	struct mt_jw w;
+	int64_t n;
 
-	mt_buf__init(&s, line, sizeof(line), out);
-	mt_buf__lit(&s, "{\"type\":\"");
+	mt_jw__init(&w, line, sizeof(line), out, false);
+	mt_jw__start_object(&w);
 	if (d) {
-		mt_buf__str(&s, mt_type_info(rec->type)->name);
-		mt_buf__chr(&s, '"');
+		mt_jw__string_field(&w, "type", mt_type_info(rec->type)->name);
 	} else {
-		mt_buf__lit(&s, "unknown\",\"type_n\":");
-		mt_buf__u64(&s, rec->type);
-		J(&s, "size");
-		mt_buf__u64(&s, rec->size);
+		mt_jw__string_field(&w, "type", "unknown");
+		mt_jw__u64_field(&w, "type_n", rec->type);
+		mt_jw__u64_field(&w, "size", rec->size);
 	}
-	J(&s, "t_ns");
-	mt_buf__u64(&s, rec->t_ns);
-	J(&s, "pid");
-	mt_buf__u64(&s, rec->pid);
-	J(&s, "tid");
-	mt_buf__u64(&s, rec->tid);
+	mt_jw__u64_field(&w, "t_ns", rec->t_ns);
+	mt_jw__u64_field(&w, "pid", rec->pid);
+	mt_jw__u64_field(&w, "tid", rec->tid);
 	if (rec->flags) {
-		if (rec->flags & MT_F_PROCESS_MADVISE)
-			mt_buf__lit(&s, ",\"process_madvise\":true");
-		if (rec->flags & MT_F_SYNTH)
-			mt_buf__lit(&s, ",\"synth\":true");
-		if (rec->flags & MT_F_IOV_TRUNC)
-			mt_buf__lit(&s, ",\"iov_trunc\":true");
-		if (rec->flags & MT_F_ARGS_UNREAD)
-			mt_buf__lit(&s, ",\"args_unread\":true");
-		if (rec->flags & ~KNOWN_HDR_FLAGS) {
-			J(&s, "hdr_flags");
-			mt_buf__u64(&s, rec->flags);
+		static const struct {
+			uint16_t flag;
+			const char *key;
+		} hdr_flags[] = {
+			{ MT_F_PROCESS_MADVISE, "process_madvise" },
+			{ MT_F_SYNTH, "synth" },
+			{ MT_F_IOV_TRUNC, "iov_trunc" },
+			{ MT_F_ARGS_UNREAD, "args_unread" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(hdr_flags); i++) {
+			if (rec->flags & hdr_flags[i].flag) {
+				mt_jw__key(&w, hdr_flags[i].key);
+				mt_jw__bool(&w, true);
+			}
 		}
+		if (rec->flags & ~KNOWN_HDR_FLAGS)
+			mt_jw__u64_field(&w, "hdr_flags", rec->flags);
 	}
 	if (rec->abi != MT_ABI_X86_64) {
-		J(&s, "abi");
-		mt_buf__chr(&s, '"');
-		sb_abi(&s, rec->abi);
-		mt_buf__chr(&s, '"');
+		mt_jw__key_lit(&w, "abi");
+		json_name_or_num(&w, mt_abi_name(rec->abi), rec->abi);
 	}
-	if (rec->stack_id) {
-		J(&s, "stack_id");
-		mt_buf__u64(&s, rec->stack_id);
-	}
+	if (rec->stack_id)
+		mt_jw__u64_field(&w, "stack_id", rec->stack_id);
 	if (d)
-		d->json(&s, rec);
-	mt_buf__chr(&s, '}');
-	return line_end(&s);
+		d->json(&w, rec);
+	mt_jw__end_object(&w);
+	n = mt_jw__flush(&w);
+	return n < 0 || n > INT32_MAX ? -1 : (int)n;
 }
 
 /* "HH:MM:SS" of a wall-clock second; cached since consecutive records share it. */
