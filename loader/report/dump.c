@@ -171,20 +171,10 @@ static void json_mprotect(struct mt_jw *w, const struct mt_hdr *rec)
 }
 
 /* A name, or "#N" for a value this version does not know. */
-static void sb_name_or_num(struct mt_buf *s, const char *name, uint64_t v)
-{
-	if (name) {
-		mt_buf__str(s, name);
-	} else {
-		mt_buf__chr(s, '#');
-		mt_buf__u64(s, v);
-	}
-}
-
 static void json_name_or_num(struct mt_jw *w, const char *name, uint64_t v)
 {
 	mt_jw__string_begin(w);
-	sb_name_or_num(&w->b, name, v);
+	mt_xlat__name_or_num(&w->b, name, "#", (int64_t)v);
 	mt_jw__string_end(w);
 }
 
@@ -306,6 +296,16 @@ static void sb_ret(struct mt_buf *s, int64_t ret, bool addr)
 	}
 }
 
+/* "name(0x..., 64 KiB": the first two arguments of most calls. */
+static void text_call_range(struct mt_buf *s, const char *call, uint64_t addr, uint64_t len)
+{
+	mt_buf__str(s, call);
+	mt_buf__chr(s, '(');
+	sb_addr(s, addr);
+	mt_buf__lit(s, ", ");
+	sb_size_arg(s, len);
+}
+
 static void text_mmap(struct mt_buf *s, const struct mt_hdr *rec)
 {
 	const struct mt_mmap *r = (const void *)rec;
@@ -313,10 +313,7 @@ static void text_mmap(struct mt_buf *s, const struct mt_hdr *rec)
 	if (rec->flags & MT_F_ARGS_UNREAD) {
 		mt_buf__lit(s, "mmap(?) = ");
 	} else {
-		mt_buf__lit(s, "mmap(");
-		sb_addr(s, r->addr);
-		mt_buf__lit(s, ", ");
-		sb_size_arg(s, r->len);
+		text_call_range(s, "mmap", r->addr, r->len);
 		mt_buf__lit(s, ", ");
 		mt_xlat__prot(s, r->prot);
 		mt_buf__lit(s, ", ");
@@ -337,10 +334,7 @@ static void text_munmap(struct mt_buf *s, const struct mt_hdr *rec)
 {
 	const struct mt_munmap *r = (const void *)rec;
 
-	mt_buf__lit(s, "munmap(");
-	sb_addr(s, r->addr);
-	mt_buf__lit(s, ", ");
-	sb_size_arg(s, r->len);
+	text_call_range(s, "munmap", r->addr, r->len);
 	mt_buf__lit(s, ") = ");
 	sb_ret(s, r->ret, false);
 }
@@ -349,10 +343,7 @@ static void text_mremap(struct mt_buf *s, const struct mt_hdr *rec)
 {
 	const struct mt_mremap *r = (const void *)rec;
 
-	mt_buf__lit(s, "mremap(");
-	sb_addr(s, r->old_addr);
-	mt_buf__lit(s, ", ");
-	sb_size_arg(s, r->old_len);
+	text_call_range(s, "mremap", r->old_addr, r->old_len);
 	mt_buf__lit(s, ", ");
 	sb_size_arg(s, r->new_len);
 	mt_buf__lit(s, ", ");
@@ -403,10 +394,7 @@ static void text_mprotect(struct mt_buf *s, const struct mt_hdr *rec)
 {
 	const struct mt_mprotect *r = (const void *)rec;
 
-	mt_buf__lit(s, "mprotect(");
-	sb_addr(s, r->addr);
-	mt_buf__lit(s, ", ");
-	sb_size_arg(s, r->len);
+	text_call_range(s, "mprotect", r->addr, r->len);
 	mt_buf__lit(s, ", ");
 	mt_xlat__prot(s, r->prot);
 	mt_buf__lit(s, ") = ");
@@ -432,7 +420,7 @@ static void text_rss(struct mt_buf *s, const struct mt_hdr *rec)
 		sb_size(s, r->smaps_rss);
 	}
 	mt_buf__lit(s, " [");
-	sb_name_or_num(s, mt_rss_reason_name(r->reason), r->reason);
+	mt_xlat__name_or_num(s, mt_rss_reason_name(r->reason), "#", r->reason);
 	mt_buf__chr(s, ']');
 }
 
@@ -598,7 +586,7 @@ static int line_end(struct mt_buf *s)
 
 static void sb_abi(struct mt_buf *s, uint8_t abi)
 {
-	sb_name_or_num(s, mt_abi_name(abi), abi);
+	mt_xlat__name_or_num(s, mt_abi_name(abi), "#", abi);
 }
 
 #define KNOWN_HDR_FLAGS                                                                           \

@@ -88,16 +88,19 @@ int mt_advice_by_name(const char *name)
 	return -1;
 }
 
-void mt_xlat__advice(struct mt_buf *b, int advice)
+void mt_xlat__name_or_num(struct mt_buf *b, const char *name, const char *prefix, int64_t v)
 {
-	const char *name = mt_advice_name(advice);
-
 	if (name) {
 		mt_buf__str(b, name);
 	} else {
-		mt_buf__lit(b, "MADV_#");
-		mt_buf__s64(b, advice);
+		mt_buf__str(b, prefix);
+		mt_buf__s64(b, v);
 	}
+}
+
+void mt_xlat__advice(struct mt_buf *b, int advice)
+{
+	mt_xlat__name_or_num(b, mt_advice_name(advice), "MADV_#", advice);
 }
 
 /* ---- errno ---- */
@@ -179,14 +182,7 @@ const char *mt_errno_desc(int err)
 
 void mt_xlat__errno(struct mt_buf *b, int err)
 {
-	const char *name = mt_errno_name(err);
-
-	if (name) {
-		mt_buf__str(b, name);
-	} else {
-		mt_buf__lit(b, "E#");
-		mt_buf__u64(b, (uint64_t)err);
-	}
+	mt_xlat__name_or_num(b, mt_errno_name(err), "E#", err);
 }
 
 /* ---- signals and backends ---- */

@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include "buf.h"
 
+/* name, or prefix and v in decimal for a value this version has no name for ("MADV_#77"). */
+void mt_xlat__name_or_num(struct mt_buf *b, const char *name, const char *prefix, int64_t v);
+
 /* "MADV_FREE"; NULL when the value has no name. */
 const char *mt_advice_name(int advice);
 /* Advice value by name ("MADV_FREE" or "free", any case; "MADV_#77" or "77"), or -1. */

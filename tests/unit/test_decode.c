@@ -142,6 +142,24 @@ static const char *want_advice(int v)
 	return NULL;
 }
 
+static const struct {
+	int advice;
+	enum mt_advice_class cls;
+} classes[] = {
+	{ MT_MADV_FREE, MT_AC_LAZY },
+	{ MT_MADV_DONTNEED, MT_AC_EAGER },
+	{ MT_MADV_DONTNEED_LOCKED, MT_AC_EAGER },
+	{ MT_MADV_REMOVE, MT_AC_REMOVE },
+	{ MT_MADV_PAGEOUT, MT_AC_PAGEOUT },
+	{ MT_MADV_GUARD_INSTALL, MT_AC_GUARD },
+	{ MT_MADV_GUARD_REMOVE, MT_AC_HINT },
+	{ MT_MADV_COLD, MT_AC_COLD },
+	{ MT_MADV_HUGEPAGE, MT_AC_HUGEPAGE },
+	{ MT_MADV_POPULATE_WRITE, MT_AC_POPULATE },
+	{ MT_MADV_COLLAPSE, MT_AC_COLLAPSE },
+	{ MT_MADV_HWPOISON, MT_AC_POISON },
+};
+
 static void test_advice(void **state)
 {
 	(void)state;
@@ -174,18 +192,8 @@ static void test_advice(void **state)
 				 rel);
 	}
 	/* the class of each releasing advice, from the one table (advice.h) */
-	assert_int_equal(mt_advice_class(MT_MADV_FREE), MT_AC_LAZY);
-	assert_int_equal(mt_advice_class(MT_MADV_DONTNEED), MT_AC_EAGER);
-	assert_int_equal(mt_advice_class(MT_MADV_DONTNEED_LOCKED), MT_AC_EAGER);
-	assert_int_equal(mt_advice_class(MT_MADV_REMOVE), MT_AC_REMOVE);
-	assert_int_equal(mt_advice_class(MT_MADV_PAGEOUT), MT_AC_PAGEOUT);
-	assert_int_equal(mt_advice_class(MT_MADV_GUARD_INSTALL), MT_AC_GUARD);
-	assert_int_equal(mt_advice_class(MT_MADV_GUARD_REMOVE), MT_AC_HINT);
-	assert_int_equal(mt_advice_class(MT_MADV_COLD), MT_AC_COLD);
-	assert_int_equal(mt_advice_class(MT_MADV_HUGEPAGE), MT_AC_HUGEPAGE);
-	assert_int_equal(mt_advice_class(MT_MADV_POPULATE_WRITE), MT_AC_POPULATE);
-	assert_int_equal(mt_advice_class(MT_MADV_COLLAPSE), MT_AC_COLLAPSE);
-	assert_int_equal(mt_advice_class(MT_MADV_HWPOISON), MT_AC_POISON);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		assert_int_equal(mt_advice_class(classes[i].advice), classes[i].cls);
 	assert_int_equal(mt_advice_class(77), MT_AC_HINT); /* unknown: no page moves */
 	assert_null(mt_advice_name(INT32_MIN));
 	assert_null(mt_advice_name(INT32_MAX));
