@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "decode.h"
+#include "fmt.h"
+#include "records.h"
+#include "xlat.h"
 #include "godebug.h"
 #include "goinfo.h"
 #include "madvtrace/advice.h"

@@ -16,7 +16,10 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include "backend.h"
-#include "decode.h"
+#include "dump.h"
+#include "fmt.h"
+#include "records.h"
+#include "xlat.h"
 #include "fmt.h"
 #include "godebug.h"
 #include "goinfo.h"
@@ -218,9 +221,7 @@ static int sink_start(struct mt_session *s)
 	info.clock_id = CLOCK_MONOTONIC;
 	info.clock_offset_ns = k->clock_offset_ns;
 	info.start_ns = mt_now_ns();
-	info.backend = !strcmp(o->be->name, "ptrace")    ? MT_BACKEND_PTRACE
-		       : !strcmp(o->be->name, "preload") ? MT_BACKEND_PRELOAD
-							  : MT_BACKEND_BPF;
+	info.backend = o->be->id;
 	info.target_pid = s->target_pid;
 	info.kernel_release = u.release;
 	info.cmdline = k->cmdline;
@@ -287,13 +288,14 @@ static const struct mt_backend *pick_backend(const char *name)
 	size_t i;
 
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
-		if (name && strcmp(name, backends[i]->name))
+		if (name && strcmp(name, mt_backend_name(backends[i]->id)))
 			continue;
 		if (backends[i]->available(why, sizeof(why))) {
 			/* say which one, as perf and bpftrace do when they fall back */
 			if (!name && i > 0)
 				fprintf(stderr, "madvtrace: using the %s backend (%s: %s)\n",
-					backends[i]->name, backends[0]->name, first_why);
+					mt_backend_name(backends[i]->id),
+					mt_backend_name(backends[0]->id), first_why);
 			return backends[i];
 		}
 		if (name) {
@@ -303,9 +305,12 @@ static const struct mt_backend *pick_backend(const char *name)
 		if (i == 0)
 			snprintf(first_why, sizeof(first_why), "%s", why);
 	}
-	if (name)
-		fprintf(stderr, "madvtrace: unknown backend '%s' (known: bpf, ptrace, preload)\n", name);
-	else
+	if (name) {
+		fprintf(stderr, "madvtrace: unknown backend '%s' (known:", name);
+		for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+			fprintf(stderr, "%s %s", i ? "," : "", mt_backend_name(backends[i]->id));
+		fprintf(stderr, ")\n");
+	} else
 		fprintf(stderr, "madvtrace: no backend can run here: %s\n", why);
 	return NULL;
 }

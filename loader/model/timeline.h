@@ -207,22 +207,11 @@ uint64_t mt_timeline__interval(const struct mt_timeline *tl);
 bool mt_timeline__interval_raised(const struct mt_timeline *tl);
 const struct mt_finding *mt_timeline__findings(const struct mt_timeline *tl, size_t *n);
 /*
- * After finish: append a finding made elsewhere (the report's "releasers");
+ * After finish: append a finding made elsewhere in the model (model/releasers_verdict.c);
  * kind must outlive the timeline, text is copied. 0, or -ENOMEM.
  */
 int mt_timeline__add_finding(struct mt_timeline *tl, const char *kind, const char *text);
 /* Top mappings by released bytes (live and unmapped), up to max; returns how many. */
 size_t mt_timeline__top_regions(const struct mt_timeline *tl, struct mt_mapping_info *out,
 				size_t max);
-/*
- * Printing lives in report/live.c (live.h). Until report.c includes
- * live.h (at the merge of the report split), the three it calls are
- * declared here too; delete this block then.
- */
-int mt_timeline__print_verdict(struct mt_timeline *tl, FILE *out);
-void mt_timeline__print_gauge_header(FILE *out);
-void mt_gauges_print_row(FILE *out, const char *time, const struct mt_gauges *g,
-			 const struct mt_gauges *prev);
-
-
 #endif

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "decode.h"
+#include "fmt.h"
+#include "records.h"
+#include "xlat.h"
 #include "goinfo.h"
 #include "madvtrace/advice.h"
 #include "timeline_int.h"

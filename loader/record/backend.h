@@ -48,7 +48,7 @@ struct mt_session {
 };
 
 struct mt_backend {
-	const char *name;
+	enum mt_backend_id id; /* its name: mt_backend_name(id), util/xlat.h */
 	/* Can this backend run here and now? On false, why (one line) in why. */
 	bool (*available)(char *why, size_t whylen);
 	/* Run the whole session; blocks. 0 on success, or -errno after printing one line on stderr. */

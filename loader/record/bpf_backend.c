@@ -477,7 +477,7 @@ cleanup:
 }
 
 const struct mt_backend mt_backend_bpf = {
-	.name = "bpf",
+	.id = MT_BACKEND_BPF,
 	.available = bpf_available,
 	.run = bpf_run,
 };

@@ -707,7 +707,7 @@ cleanup:
 }
 
 const struct mt_backend mt_backend_preload = {
-	.name = "preload",
+	.id = MT_BACKEND_PRELOAD,
 	.available = preload_available,
 	.run = preload_run,
 };

@@ -394,7 +394,7 @@ static bool ptrace_available(char *why, size_t whylen)
 }
 
 const struct mt_backend mt_backend_ptrace = {
-	.name = "ptrace",
+	.id = MT_BACKEND_PTRACE,
 	.available = ptrace_available,
 	.run = ptrace_run,
 };

@@ -4,7 +4,9 @@
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
-#include "decode.h"
+#include "fmt.h"
+#include "records.h"
+#include "xlat.h"
 #include "live.h"
 #include "records.h"
 

@@ -12,7 +12,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "decode.h"
+#include "dump.h"
+#include "fmt.h"
+#include "records.h"
+#include "xlat.h"
 #include "live.h"
 #include "timeline.h"
 #include "tracefile.h"

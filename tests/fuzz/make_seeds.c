@@ -65,6 +65,10 @@ static int all_types(struct mt_writer *w)
 	struct mt_task t;
 	struct mt_lost l;
 	unsigned char raw[96];
+	union {
+		struct mt_info in;
+		unsigned char b[sizeof(struct mt_info) + MT_MAX_INFO];
+	} info;
 	int err = 0;
 
 	hdr(&m, MT_MMAP, sizeof(m), 1);
@@ -134,6 +138,11 @@ static int all_types(struct mt_writer *w)
 	err |= mt_writer__write(w, (struct mt_hdr *)raw);
 	hdr(raw, MT_MADVISE, 96, 12);
 	err |= mt_writer__write(w, (struct mt_hdr *)raw);
+	/* the longest info text, every byte escaped: past dump's 4 KiB line buffer */
+	hdr(&info, MT_INFO, sizeof(info), 13);
+	memset(info.in.text, 0xff, MT_MAX_INFO - 1);
+	memcpy(info.in.text, "exe=", 4);
+	err |= mt_writer__write(w, &info.in.h);
 	return err;
 }
 

@@ -16,7 +16,9 @@ For every scenario NAME in the data directory:
   - the perfetto and svg outputs must be well-formed and account for every
     call.
 Then the bad inputs: missing, truncated, corrupt, newer-version and empty
-files, an unknown format, a bad interval.
+files, an unknown format, a bad interval. Last, with --madvtrace, the
+escaping of names holding any byte: `dump` and `report --format json` must
+write them alike.
 
 --update rewrites the committed files from the current code; review the diff.
 """
@@ -227,6 +229,49 @@ def bad_inputs(args, tmp):
                  "unwritable output")
 
 
+# The escaped forms, worked out by hand from docs/dump-format.md: `"` and `\`
+# escaped, control characters and bytes that are not UTF-8 as \u00XX, valid
+# UTF-8 (here U+00E9 and U+1F600) as is.
+ESC_COMM = 'a\\u00ffb\\u0001\\"\\\\c\u00e9'
+ESC_EXE = '/opt/\\u00fe\\u007f\\u0009bin\\u00e2\\u0082/\U0001f600prog'
+
+
+def escapes(args, tmp):
+    """A command name and an exe path with any byte: dump and the json report agree."""
+    if not args.madvtrace:
+        print("note: no --madvtrace: the dump side of the escapes is not tested")
+        return
+    out = os.path.join(tmp, "esc")
+    os.mkdir(out)
+    subprocess.run([args.gen, "--escapes", out], check=True)
+    trace = os.path.join(out, "escapes.mtr")
+    p = subprocess.run([args.madvtrace, "dump", trace], capture_output=True, timeout=60)
+    check(p.returncode == 0, f"escapes: dump exited {p.returncode}: {p.stderr!r}")
+    dump = p.stdout.decode("utf-8")  # the escaping leaves only UTF-8
+    recs = [json.loads(line) for line in dump.splitlines()]
+    # bytes: the warning that the exe cannot be opened names it as it is
+    p = subprocess.run([os.path.abspath(args.report), "report", "-f", "json", trace],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 0, f"escapes: report exited {p.returncode}: {p.stderr!r}")
+    report = p.stdout.decode("utf-8")
+    doc = json.loads(report)
+    # the same escaped text, to the byte, in both
+    for what, esc, dump_key, report_key in (("comm", ESC_COMM, "comm", "comm"),
+                                            ("exe", ESC_EXE, "value", "exe")):
+        check(f'"{dump_key}":"{esc}"' in dump, f"escapes: dump does not write the {what} "
+              f"as {esc}:\n{dump}")
+        check(f'"{report_key}": "{esc}"' in report, f"escapes: the json report does not "
+              f"write the {what} as {esc}")
+    # and the same string once parsed
+    comm = next(r["comm"] for r in recs if r["type"] == "task" and r["event"] == "launch")
+    exe = next(r["value"] for r in recs if r["type"] == "info" and r["key"] == "exe")
+    check(doc["summary"]["target"]["comm"] == comm,
+          f"escapes: comm {doc['summary']['target']['comm']!r} != dump's {comm!r}")
+    check(doc["releasers"]["programs"][0]["exe"] == exe,
+          f"escapes: exe {doc['releasers']['programs'][0]['exe']!r} != dump's {exe!r}")
+    print("ok escapes: dump and report write names alike")
+
+
 def dispatch(args):
     """Once `madvtrace report` exists, it must print what mt_report prints."""
     if not args.madvtrace:
@@ -259,6 +304,7 @@ def main():
         golden(args, tmp)
         bad_inputs(args, tmp)
         dispatch(args)
+        escapes(args, tmp)
     except Failure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
-#include "decode.h"
+#include "dump.h"
+#include "fmt.h"
+#include "xlat.h"
+#include "madvtrace/advice.h"
 
 #define ADDR 0x7f3a1c000000ull /* 139887554592768 */
 #define T_NS 1000000123ull
@@ -139,6 +142,24 @@ static const char *want_advice(int v)
 	return NULL;
 }
 
+static const struct {
+	int advice;
+	enum mt_advice_class cls;
+} classes[] = {
+	{ MT_MADV_FREE, MT_AC_LAZY },
+	{ MT_MADV_DONTNEED, MT_AC_EAGER },
+	{ MT_MADV_DONTNEED_LOCKED, MT_AC_EAGER },
+	{ MT_MADV_REMOVE, MT_AC_REMOVE },
+	{ MT_MADV_PAGEOUT, MT_AC_PAGEOUT },
+	{ MT_MADV_GUARD_INSTALL, MT_AC_GUARD },
+	{ MT_MADV_GUARD_REMOVE, MT_AC_HINT },
+	{ MT_MADV_COLD, MT_AC_COLD },
+	{ MT_MADV_HUGEPAGE, MT_AC_HUGEPAGE },
+	{ MT_MADV_POPULATE_WRITE, MT_AC_POPULATE },
+	{ MT_MADV_COLLAPSE, MT_AC_COLLAPSE },
+	{ MT_MADV_HWPOISON, MT_AC_POISON },
+};
+
 static void test_advice(void **state)
 {
 	(void)state;
@@ -164,8 +185,16 @@ static void test_advice(void **state)
 		} else {
 			assert_null(got);
 		}
-		assert_int_equal(mt_advice_releases(v), rel);
+		/* the pages leave the program: released (lazily, eagerly, removed), paged out, zapped */
+		assert_int_equal(mt_advice_class_releases(mt_advice_class(v)) ||
+					 mt_advice_class(v) == MT_AC_PAGEOUT ||
+					 mt_advice_class(v) == MT_AC_GUARD,
+				 rel);
 	}
+	/* the class of each releasing advice, from the one table (advice.h) */
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		assert_int_equal(mt_advice_class(classes[i].advice), classes[i].cls);
+	assert_int_equal(mt_advice_class(77), MT_AC_HINT); /* unknown: no page moves */
 	assert_null(mt_advice_name(INT32_MIN));
 	assert_null(mt_advice_name(INT32_MAX));
 	assert_int_equal(mt_advice_by_name("madv_free"), 8);
@@ -817,6 +846,51 @@ static void test_wall_clock(void **state)
 			    "5001.123456 1234/1240 munmap(0x7f3a1c000000, 64 KiB) = 0");
 }
 
+/*
+ * A record longer than the renderer's line buffer (4 KiB): an info record of
+ * 60000 bytes that are not UTF-8, 6 bytes each once escaped. Every byte must
+ * come out, in order; nothing is cut.
+ */
+static void test_long_record(void **state)
+{
+	enum { TEXT = 60000 };
+	size_t size = sizeof(struct mt_info) + TEXT, cap = 6 * TEXT + 256;
+	struct mt_info *in = calloc(1, size);
+	char *buf = calloc(1, cap), *p;
+	FILE *f;
+	int n;
+
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(buf);
+	hdr(in, MT_INFO, (uint16_t)size);
+	in->text[0] = 'k';
+	in->text[1] = '=';
+	memset(in->text + 2, 0xff, TEXT - 3);
+	in->text[TEXT - 1] = 'z';
+	f = fmemopen(buf, cap, "w");
+	assert_non_null(f);
+	n = mt_record_json(f, &in->h);
+	fclose(f);
+	assert_int_equal(n, strlen(buf));
+	p = strstr(buf, "\"key\":\"k\",\"value\":\"");
+	assert_non_null(p);
+	p += strlen("\"key\":\"k\",\"value\":\"");
+	for (size_t i = 0; i < TEXT - 3; i++, p += 6)
+		assert_memory_equal(p, "\\u00ff", 6);
+	assert_string_equal(p, "z\"}");
+	/* the text line too: "info k=" then \xff for each byte */
+	f = fmemopen(buf, cap, "w");
+	assert_non_null(f);
+	n = mt_record_text(f, &in->h, 0);
+	fclose(f);
+	assert_int_equal(n, strlen(buf));
+	assert_int_equal(n, strlen("1.000000 1234/1240 info k=") + 4 * (TEXT - 3) + 1);
+	assert_int_equal(buf[n - 1], 'z');
+	free(buf);
+	free(in);
+}
+
 /* A write error must be reported, not swallowed. */
 static void test_write_error(void **state)
 {
@@ -843,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_brk_mprotect), cmocka_unit_test(test_rss),
 		cmocka_unit_test(test_task),	   cmocka_unit_test(test_lost_unknown), cmocka_unit_test(test_stack_info),
 		cmocka_unit_test(test_wall_clock), cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_long_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

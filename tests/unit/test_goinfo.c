@@ -17,7 +17,9 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <cmocka.h>
-#include "decode.h"
+#include "fmt.h"
+#include "records.h"
+#include "xlat.h"
 #include "goinfo.h"
 #include "elfgo_util.h"
 

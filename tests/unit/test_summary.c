@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "decode.h"
+#include "fmt.h"
+#include "records.h"
+#include "xlat.h"
 #include "live.h"
 #include "records.h"
 #include "timeline.h"

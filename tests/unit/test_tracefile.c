@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "decode.h"
+#include "records.h"
 #include "tracefile.h"
 
 /* Offsets of the v1 header, from docs/trace-format.md. */
