@@ -33,6 +33,8 @@ enum mt_type {
 	MT_LOST = 9,
 	MT_STACK = 10, /* variable size: a user stack, referenced by hdr.stack_id */
 	MT_INFO = 11, /* variable size: a "key=value" fact learned while tracing */
+	MT_GOSTAT = 12, /* the Go runtime's own numbers, from the target's metrics endpoint */
+	MT_RESIDENT = 13, /* which pages of the model's ranges are resident (pagemap) */
 	MT_TYPE_MAX, /* one past the last known type */
 };
 
@@ -217,6 +219,69 @@ struct mt_stack {
 struct mt_info {
 	struct mt_hdr h;
 	char text[];
+};
+
+/* Where the numbers of a gostat record came from. */
+enum mt_gostat_source {
+	MT_GOSTAT_PROMETHEUS = 1, /* the Prometheus text format (/metrics, client_golang) */
+	MT_GOSTAT_EXPVAR = 2, /* expvar's JSON (/debug/vars, its "memstats" object) */
+};
+
+/* gostat .have: the fields the endpoint reported (the others are 0) */
+enum mt_gostat_have {
+	MT_GS_HEAP_RELEASED = 1 << 0,
+	MT_GS_HEAP_IDLE = 1 << 1,
+	MT_GS_HEAP_INUSE = 1 << 2,
+	MT_GS_HEAP_SYS = 1 << 3,
+	MT_GS_SYS = 1 << 4,
+	MT_GS_STACK_INUSE = 1 << 5,
+	MT_GS_NEXT_GC = 1 << 6,
+	MT_GS_NUM_GC = 1 << 7,
+};
+
+/*
+ * The Go runtime's view of its own memory at one moment, in bytes, as its
+ * metrics endpoint reported it (the names are runtime.MemStats'). h.pid is
+ * the process; h.t_ns when the response arrived (the runtime read its
+ * numbers just before). Written by madvtrace, flagged MT_F_SYNTH.
+ */
+struct mt_gostat {
+	struct mt_hdr h;
+	__u64 heap_released; /* HeapReleased: heap returned to the OS (or never touched) */
+	__u64 heap_idle; /* HeapIdle: heap in no span in use (released or not) */
+	__u64 heap_inuse; /* HeapInuse */
+	__u64 heap_sys; /* HeapSys: heap address space obtained from the OS */
+	__u64 sys; /* Sys: everything the runtime obtained from the OS */
+	__u64 stack_inuse; /* StackInuse */
+	__u64 next_gc; /* NextGC */
+	__u64 num_gc; /* NumGC */
+	__u64 req_ns; /* how long the request took */
+	__u32 source; /* enum mt_gostat_source */
+	__u32 have; /* enum mt_gostat_have bits */
+};
+
+/* resident .flags */
+enum mt_resident_flags {
+	MT_RES_CAPPED = 1 << 0, /* the pass stopped at its page budget: the counts are partial */
+};
+
+/*
+ * Which pages of the ranges the model holds in each state are in RAM, from
+ * /proc/PID/pagemap, in bytes: written by madvtrace for a process at each
+ * smaps sample and at the end (flagged MT_F_SYNTH). A page in swap counts
+ * in swapped only.
+ */
+struct mt_resident {
+	struct mt_hdr h;
+	__u64 lazy_present; /* released lazily (MADV_FREE) and still in RAM: LazyFree, or written again */
+	__u64 lazy_absent; /* released lazily and gone: the kernel reclaimed it */
+	__u64 eager_present; /* released eagerly (MADV_DONTNEED...) and in RAM again: faulted back */
+	__u64 eager_absent; /* released eagerly and not touched since */
+	__u64 committed_present; /* committed (readable or writable, not released) and in RAM */
+	__u64 committed_absent; /* committed and not in RAM: never touched, or reclaimed to nothing */
+	__u64 swapped; /* any of these ranges, in swap */
+	__u32 ranges; /* ranges examined */
+	__u32 flags; /* enum mt_resident_flags */
 };
 
 /* Which backend produced a trace (trace file header). */

@@ -23,6 +23,8 @@ static const struct mt_type_info types[] = {
 	TYPE(MT_LOST, "lost", mt_lost, false),
 	TYPE(MT_STACK, "stack", mt_stack, false),
 	TYPE(MT_INFO, "info", mt_info, false),
+	TYPE(MT_GOSTAT, "gostat", mt_gostat, false),
+	TYPE(MT_RESIDENT, "resident", mt_resident, false),
 };
 #undef TYPE
 
@@ -73,6 +75,14 @@ static const char *const abi_names[] = { [MT_ABI_X86_64] = "x86_64", [MT_ABI_I38
 const char *mt_abi_name(uint32_t abi)
 {
 	return abi < ARRAY_SIZE(abi_names) ? abi_names[abi] : NULL;
+}
+
+static const char *const gostat_sources[] = { [MT_GOSTAT_PROMETHEUS] = "prometheus",
+					      [MT_GOSTAT_EXPVAR] = "expvar" };
+
+const char *mt_gostat_source_name(uint32_t source)
+{
+	return source < ARRAY_SIZE(gostat_sources) ? gostat_sources[source] : NULL;
 }
 
 static void call_fill(struct mt_call *c, uint64_t addr, uint64_t len, uint64_t bytes, int64_t ret)

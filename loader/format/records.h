@@ -27,6 +27,7 @@ uint16_t mt_type_by_name(const char *name);
 const char *mt_rss_reason_name(uint32_t reason);
 const char *mt_task_event_name(uint32_t event);
 const char *mt_abi_name(uint32_t abi);
+const char *mt_gostat_source_name(uint32_t source); /* "prometheus", "expvar" */
 
 /* The arguments every syscall record has, whatever its type. */
 struct mt_call {

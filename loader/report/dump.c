@@ -229,6 +229,50 @@ static void json_lost(struct mt_jw *w, const struct mt_hdr *rec)
 		mt_jw__u64_field(w, "cpu", r->cpu);
 }
 
+/* The gostat fields, in record order: JSON key, text name, .have bit. */
+#define GOSTAT_FIELDS(X)                                                      \
+	X(heap_released, "HeapReleased", MT_GS_HEAP_RELEASED)                \
+	X(heap_idle, "HeapIdle", MT_GS_HEAP_IDLE)                            \
+	X(heap_inuse, "HeapInuse", MT_GS_HEAP_INUSE)                         \
+	X(heap_sys, "HeapSys", MT_GS_HEAP_SYS)                               \
+	X(sys, "Sys", MT_GS_SYS)                                             \
+	X(stack_inuse, "StackInuse", MT_GS_STACK_INUSE)                      \
+	X(next_gc, "NextGC", MT_GS_NEXT_GC)                                  \
+	X(num_gc, "NumGC", MT_GS_NUM_GC)
+
+static void json_gostat(struct mt_jw *w, const struct mt_hdr *rec)
+{
+	const struct mt_gostat *r = (const void *)rec;
+
+	/* a field the endpoint did not report is absent, not 0 */
+#define GS_JSON(f, name, bit)                   \
+	if (r->have & (bit))                    \
+		mt_jw__u64_field(w, #f, r->f);
+	GOSTAT_FIELDS(GS_JSON)
+#undef GS_JSON
+	mt_jw__u64_field(w, "req_ns", r->req_ns);
+	mt_jw__key_lit(w, "source");
+	json_name_or_num(w, mt_gostat_source_name(r->source), r->source);
+}
+
+static void json_resident(struct mt_jw *w, const struct mt_hdr *rec)
+{
+	const struct mt_resident *r = (const void *)rec;
+
+	mt_jw__u64_field(w, "lazy_present", r->lazy_present);
+	mt_jw__u64_field(w, "lazy_absent", r->lazy_absent);
+	mt_jw__u64_field(w, "eager_present", r->eager_present);
+	mt_jw__u64_field(w, "eager_absent", r->eager_absent);
+	mt_jw__u64_field(w, "committed_present", r->committed_present);
+	mt_jw__u64_field(w, "committed_absent", r->committed_absent);
+	mt_jw__u64_field(w, "swapped", r->swapped);
+	mt_jw__u64_field(w, "ranges", r->ranges);
+	if (r->flags & MT_RES_CAPPED) {
+		mt_jw__key_lit(w, "capped");
+		mt_jw__bool(w, true);
+	}
+}
+
 static void json_stack(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_stack *r = (const void *)rec;
@@ -524,6 +568,48 @@ static void text_lost(struct mt_buf *s, const struct mt_hdr *rec)
 	mt_buf__lit(s, " !!!");
 }
 
+static void text_gostat(struct mt_buf *s, const struct mt_hdr *rec)
+{
+	const struct mt_gostat *r = (const void *)rec;
+
+	mt_buf__lit(s, "go");
+#define GS_TEXT(f, name, bit)                                   \
+	if (r->have & (bit)) {                                  \
+		mt_buf__lit(s, " " name "=");                   \
+		if ((bit) == MT_GS_NUM_GC)                      \
+			mt_buf__u64(s, r->f);                   \
+		else                                            \
+			sb_size(s, r->f);                       \
+	}
+	GOSTAT_FIELDS(GS_TEXT)
+#undef GS_TEXT
+	mt_buf__lit(s, " [");
+	mt_xlat__name_or_num(s, mt_gostat_source_name(r->source), "#", r->source);
+	mt_buf__chr(s, ']');
+}
+
+static void text_resident(struct mt_buf *s, const struct mt_hdr *rec)
+{
+	const struct mt_resident *r = (const void *)rec;
+
+	mt_buf__lit(s, "resident released-lazily=");
+	sb_size(s, r->lazy_present);
+	mt_buf__lit(s, "/");
+	sb_size(s, r->lazy_present + r->lazy_absent);
+	mt_buf__lit(s, " released-eagerly=");
+	sb_size(s, r->eager_present);
+	mt_buf__lit(s, "/");
+	sb_size(s, r->eager_present + r->eager_absent);
+	mt_buf__lit(s, " committed=");
+	sb_size(s, r->committed_present);
+	mt_buf__lit(s, "/");
+	sb_size(s, r->committed_present + r->committed_absent);
+	mt_buf__lit(s, " swapped=");
+	sb_size(s, r->swapped);
+	if (r->flags & MT_RES_CAPPED)
+		mt_buf__lit(s, " (capped)");
+}
+
 /* ---- the type table ---- */
 
 struct type_desc {
@@ -544,6 +630,8 @@ static const struct type_desc types[] = {
 	TYPE(MT_LOST, json_lost, text_lost),
 	TYPE(MT_STACK, json_stack, text_stack),
 	TYPE(MT_INFO, json_info, text_info),
+	TYPE(MT_GOSTAT, json_gostat, text_gostat),
+	TYPE(MT_RESIDENT, json_resident, text_resident),
 };
 #undef TYPE
 

@@ -81,7 +81,8 @@ static void test_type_table(void **state)
 		{ 1, "mmap", 80 }, { 2, "munmap", 56 }, { 3, "mremap", 80 },
 		{ 4, "madvise", 64 }, { 5, "brk", 48 },	 { 6, "mprotect", 64 },
 		{ 7, "rss", 88 },  { 8, "task", 64 },	 { 9, "lost", 48 },
-		{ 10, "stack", 40 }, { 11, "info", 32 },
+		{ 10, "stack", 40 }, { 11, "info", 32 }, { 12, "gostat", 112 },
+		{ 13, "resident", 96 },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -784,6 +785,48 @@ static void test_lost_unknown(void **state)
 	assert_string_equal(text(&u), "1.000000 1234/1240 unknown record type 42 (40 bytes)");
 }
 
+static void test_gostat_resident(void **state)
+{
+	struct mt_gostat g;
+	struct mt_resident r;
+
+	(void)state;
+	hdr(&g, MT_GOSTAT, sizeof(g));
+	g.h.flags = MT_F_SYNTH;
+	g.heap_released = 512ull << 20;
+	g.heap_idle = 600ull << 20;
+	g.num_gc = 7;
+	g.req_ns = 1500000;
+	g.source = MT_GOSTAT_PROMETHEUS;
+	/* what the endpoint did not report is absent, not 0 */
+	g.have = MT_GS_HEAP_RELEASED | MT_GS_NUM_GC;
+	assert_string_equal(json(&g), "{\"type\":\"gostat\"," HDR_JSON ",\"synth\":true,"
+				      "\"heap_released\":536870912,\"num_gc\":7,"
+				      "\"req_ns\":1500000,\"source\":\"prometheus\"}");
+	assert_string_equal(text(&g), "1.000000 1234/1240 go HeapReleased=512 MiB NumGC=7 [prometheus]");
+	g.have |= MT_GS_HEAP_IDLE;
+	g.source = 9;
+	assert_string_equal(text(&g), "1.000000 1234/1240 go HeapReleased=512 MiB "
+				      "HeapIdle=600 MiB NumGC=7 [#9]");
+
+	hdr(&r, MT_RESIDENT, sizeof(r));
+	r.lazy_present = 4096;
+	r.lazy_absent = 8192;
+	r.eager_present = 1;
+	r.eager_absent = 2;
+	r.committed_present = 3;
+	r.committed_absent = 4;
+	r.swapped = 5;
+	r.ranges = 6;
+	assert_string_equal(json(&r), "{\"type\":\"resident\"," HDR_JSON ",\"lazy_present\":4096,"
+				      "\"lazy_absent\":8192,\"eager_present\":1,\"eager_absent\":2,"
+				      "\"committed_present\":3,\"committed_absent\":4,"
+				      "\"swapped\":5,\"ranges\":6}");
+	r.flags = MT_RES_CAPPED;
+	assert_string_equal(text(&r), "1.000000 1234/1240 resident released-lazily=4096 B/12 KiB "
+				      "released-eagerly=1 B/3 B committed=3 B/7 B swapped=5 B (capped)");
+}
+
 static void test_stack_info(void **state)
 {
 	union {
@@ -915,7 +958,8 @@ int main(void)
 		cmocka_unit_test(test_mmap),	   cmocka_unit_test(test_munmap),
 		cmocka_unit_test(test_mremap),	   cmocka_unit_test(test_madvise),
 		cmocka_unit_test(test_brk_mprotect), cmocka_unit_test(test_rss),
-		cmocka_unit_test(test_task),	   cmocka_unit_test(test_lost_unknown), cmocka_unit_test(test_stack_info),
+		cmocka_unit_test(test_task),	   cmocka_unit_test(test_lost_unknown),
+		cmocka_unit_test(test_gostat_resident), cmocka_unit_test(test_stack_info),
 		cmocka_unit_test(test_wall_clock), cmocka_unit_test(test_write_error),
 		cmocka_unit_test(test_long_record),
 	};
