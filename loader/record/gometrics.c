@@ -144,28 +144,31 @@ struct url_parts {
 	char scheme[16], host[128], port[8];
 };
 
+/* A URL with a scheme but no host (file:///x) gives its scheme and -EINVAL. */
 static int url_split(const char *url, struct url_parts *p)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL;
 	int err = -EINVAL;
 
+	memset(p, 0, sizeof(*p));
 	if (!u)
 		return -ENOMEM;
 	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
 		goto cleanup;
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-		goto cleanup;
-	if (strlen(scheme) >= sizeof(p->scheme) || strlen(host) >= sizeof(p->host) ||
-	    strlen(port) >= sizeof(p->port))
+	    strlen(scheme) >= sizeof(p->scheme))
 		goto cleanup;
 	strcpy(p->scheme, scheme);
-	strcpy(p->host, host);
-	strcpy(p->port, port);
 	for (char *c = p->scheme; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto cleanup;
+	if (strlen(host) >= sizeof(p->host) || strlen(port) >= sizeof(p->port))
+		goto cleanup;
+	strcpy(p->host, host);
+	strcpy(p->port, port);
 	for (char *c = p->host; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
 	err = 0;
@@ -179,15 +182,20 @@ cleanup:
 
 static int check_url(const char *url, struct url_parts *p, char *reason, size_t rlen)
 {
-	if (!url || !*url || strlen(url) >= URL_MAX || url_split(url, p)) {
-		set_reason(reason, rlen, "bad URL \"%.80s\" (want http://HOST:PORT/PATH)",
-			   url ? url : "");
-		return -EINVAL;
-	}
-	if (strcmp(p->scheme, "http") != 0) {
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	err = url && *url && strlen(url) < URL_MAX ? url_split(url, p) : -EINVAL;
+
+	if (p->scheme[0] && strcmp(p->scheme, "http") != 0) {
 		set_reason(reason, rlen, "%.80s: only http:// is scraped, not %s://", url,
 			   p->scheme);
 		return -EPROTONOSUPPORT;
+	}
+	if (err) {
+		set_reason(reason, rlen, "bad URL \"%.80s\" (want http://HOST:PORT/PATH)",
+			   url ? url : "");
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -468,8 +476,8 @@ static void read_listeners(pid_t pid, bool v6, struct listener *ls, size_t *n, s
 		p += hexlen + 5 + 1;
 		if (p[0] != '0' || p[1] != 'A' || p[2] != ' ')
 			continue;
-		// tx:rx tr:when retrnsmt uid timeout inode
-		for (int field = 0; field < 5 && p; field++) {
+		// past "0A", tx:rx, tr:when, retrnsmt, uid, timeout: to the inode
+		for (int field = 0; field < 6 && p; field++) {
 			p = strchr(p + 1, ' ');
 			while (p && p[1] == ' ')
 				p++;
