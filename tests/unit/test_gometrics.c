@@ -913,7 +913,7 @@ static void test_sampler_stop_hung(void **state)
 	url_of(sv, "/metrics", u, sizeof(u));
 	struct mt_gm_opts o = { .url = u, .interval_ns = 100000000ull, .on_sample = on_sample,
 				.on_error = on_error, .ctx = c,
-				.fetch = { .timeout_ms = 3000 } };
+				.fetch = { .timeout_ms = 5000 } };
 	assert_int_equal(mt_gometrics__new(&o, &g, why, sizeof(why)), 0);
 	assert_int_equal(mt_gometrics__start(g), 0);
 	usleep(200000);
@@ -921,7 +921,8 @@ static void test_sampler_stop_hung(void **state)
 	mt_gometrics__free(g);
 	dt = now_ns() - t0;
 	print_message("# stop during a hung request: %.0f ms\n", (double)dt / 1e6);
-	assert_true(dt < 3000000000ull);
+	// libcurl calls the progress callback about once a second at worst while idle
+	assert_true(dt < 1500000000ull);
 	// the abort is not a failure to report
 	assert_int_equal(c->nerr, 0);
 	srv_stop(sv);
