@@ -54,6 +54,7 @@
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include "agent.h"
+#include "madvtrace/advice.h"
 #include "agent_proto.h"
 #include "filter.h"
 #include "ring.h"
@@ -129,26 +130,6 @@ static struct {
 
 static MT_TLS uint32_t tls_tid;
 
-static const int memory_nrs[] = {
-	SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_mremap, SYS_madvise, SYS_process_madvise,
-};
-
-/*
- * What the filter traps: the memory calls, and every call that can block
- * SIGSYS (trap.c takes SIGSYS out of the mask they set: a trap while SIGSYS
- * is blocked would kill the process, and glibc itself blocks every signal
- * around a thread's exit, where it calls madvise).
- */
-static const struct mt_filter_call trapped[] = {
-	/* the calls the program makes most, first: each is one comparison further */
-	{ SYS_madvise, -1 },	     { SYS_munmap, -1 },	 { SYS_mmap, -1 },
-	{ SYS_mprotect, -1 },	     { SYS_brk, -1 },		 { SYS_mremap, -1 },
-	{ SYS_process_madvise, -1 }, { SYS_rt_sigprocmask, 1 }, { SYS_rt_sigaction, -1 },
-	{ SYS_rt_sigsuspend, -1 },   { SYS_ppoll, 3 },		 { SYS_pselect6, 5 },
-	{ SYS_epoll_pwait, 4 },	     { SYS_epoll_pwait2, 4 },	 { SYS_io_pgetevents, 5 },
-	{ SYS_io_uring_enter, 4 },
-};
-
 /* ---- small things ---- */
 
 uint32_t mt_tid(void)
@@ -156,14 +137,6 @@ uint32_t mt_tid(void)
 	if (!tls_tid)
 		tls_tid = (uint32_t)mt_sys0(SYS_gettid);
 	return tls_tid;
-}
-
-bool mt_is_memory_call(long nr)
-{
-	for (size_t i = 0; i < sizeof(memory_nrs) / sizeof(memory_nrs[0]); i++)
-		if (nr == memory_nrs[i])
-			return true;
-	return false;
 }
 
 int mt_agent_fds(int fds[5])
@@ -444,7 +417,7 @@ static struct tbuf *tb_get(void)
 		return NULL;
 	mem = mt_raw_syscall(SYS_mmap, 0, sizeof(struct tbuf), PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mt_is_err(mem))
+	if (mt_ret_is_err(mem))
 		return NULL;
 	b = (struct tbuf *)mem;
 	b->owner = tid;
@@ -764,30 +737,15 @@ static uint32_t stack_id(uint64_t ip, uint64_t t)
 	return 0;
 }
 
-static bool is_release(const struct mt_call_args *c)
-{
-	switch (c->nr) {
-	case SYS_madvise:
-	case SYS_munmap:
-	case SYS_mremap:
-	case SYS_process_madvise:
-		return true;
-	case SYS_mmap:
-		return c->a[3] & MAP_FIXED; /* may replace what was there */
-	}
-	return false;
-}
-
 /* Calls that may bring pages in themselves. */
-static bool is_populate(const struct mt_call_args *c)
+static bool is_populate(int sc, const __u64 a[6])
 {
-	switch (c->nr) {
-	case SYS_mmap:
-		return c->a[3] & (MAP_POPULATE | MAP_LOCKED);
-	case SYS_madvise:
-		return c->a[2] == MADV_WILLNEED || c->a[2] == MADV_POPULATE_READ ||
-		       c->a[2] == MADV_POPULATE_WRITE;
-	case SYS_mremap:
+	switch (sc) {
+	case MT_SC_MMAP:
+		return a[3] & (MAP_POPULATE | MAP_LOCKED);
+	case MT_SC_MADVISE:
+		return (int)a[2] == MT_MADV_WILLNEED || mt_advice_class((int)a[2]) == MT_AC_POPULATE;
+	case MT_SC_MREMAP:
 		return true;
 	}
 	return false;
@@ -820,12 +778,12 @@ static uint32_t pidfd_pid(int fd)
 
 #define MAX_IOV 8 /* as the other backends: madvise records per process_madvise call */
 
-static void record_process_madvise(const struct mt_call_args *c, uint32_t tid, uint64_t t,
-				   uint32_t stack)
+static void record_process_madvise(const struct mt_call_args *c, const __u64 a[6], uint32_t tid,
+				   uint64_t t, uint32_t stack)
 {
 	struct iovec iov[MAX_IOV], local, remote;
-	size_t vlen = (size_t)c->a[2], n = vlen < MAX_IOV ? vlen : MAX_IOV;
-	uint32_t target = pidfd_pid((int)c->a[0]);
+	size_t vlen = (size_t)a[2], n = vlen < MAX_IOV ? vlen : MAX_IOV;
+	uint32_t target = pidfd_pid((int)a[0]);
 	struct mt_madvise m;
 	long got;
 
@@ -833,7 +791,7 @@ static void record_process_madvise(const struct mt_call_args *c, uint32_t tid, u
 	/* the vector is the caller's: read it without trusting it (no fault here) */
 	local.iov_base = iov;
 	local.iov_len = n * sizeof(struct iovec);
-	remote.iov_base = (void *)c->a[1];
+	remote.iov_base = (void *)a[1];
 	remote.iov_len = local.iov_len;
 	got = mt_raw_syscall(SYS_process_vm_readv, ag.pid, (long)&local, 1, (long)&remote, 1, 0);
 	if (got < 0)
@@ -842,91 +800,43 @@ static void record_process_madvise(const struct mt_call_args *c, uint32_t tid, u
 		hdr(&m.h, MT_MADVISE, sizeof(m), t, ag.pid, tid);
 		m.h.flags = MT_F_PROCESS_MADVISE | (vlen > MAX_IOV ? MT_F_IOV_TRUNC : 0);
 		m.h.stack_id = stack;
-		m.addr = (uint64_t)iov[i].iov_base;
-		m.len = iov[i].iov_len;
-		m.advice = (int32_t)c->a[3];
-		m.ret = c->ret;
-		m.target_pid = target;
+		mt_fill_process_madvise(&m, a, (uint64_t)iov[i].iov_base, iov[i].iov_len, c->ret,
+					target);
 		put(&m.h, false);
 	}
 }
 
-static void rss_after_call(const struct mt_call_args *c, uint64_t t);
+static void rss_after_call(int sc, const __u64 a[6], uint64_t t);
 static bool work_claim(uint64_t now);
 static void periodic(uint64_t now, bool agent);
 
 /* One call as the bpf backend records it, from the thread that made it. */
 static void record(const struct mt_call_args *c, uint32_t tid, uint64_t t)
 {
-	union {
-		struct mt_hdr h;
-		struct mt_mmap mmap;
-		struct mt_munmap munmap;
-		struct mt_mremap mremap;
-		struct mt_madvise madvise;
-		struct mt_brk brk;
-		struct mt_mprotect mprotect;
-	} u;
+	union mt_call_record u;
 	uint32_t stack = 0;
+	__u64 a[6];
 
-	if (ag.stacks && c->caller && is_release(c))
+	for (int i = 0; i < 6; i++)
+		a[i] = (__u64)c->a[i];
+	mt_args_normalise(a, c->sc, MT_ABI_X86_64);
+	if (ag.stacks && c->caller && mt_call_may_release(c->sc, a))
 		stack = stack_id(c->caller, t);
-	switch (c->nr) {
-	case SYS_mmap:
-		hdr(&u.h, MT_MMAP, sizeof(u.mmap), t, ag.pid, tid);
-		u.mmap.addr = (uint64_t)c->a[0];
-		u.mmap.len = (uint64_t)c->a[1];
-		u.mmap.prot = (uint32_t)c->a[2];
-		u.mmap.flags = (uint32_t)c->a[3];
-		u.mmap.fd = (int32_t)c->a[4];
-		u.mmap.off = (uint64_t)c->a[5];
-		u.mmap.ret = c->ret;
-		break;
-	case SYS_munmap:
-		hdr(&u.h, MT_MUNMAP, sizeof(u.munmap), t, ag.pid, tid);
-		u.munmap.addr = (uint64_t)c->a[0];
-		u.munmap.len = (uint64_t)c->a[1];
-		u.munmap.ret = c->ret;
-		break;
-	case SYS_mremap:
-		hdr(&u.h, MT_MREMAP, sizeof(u.mremap), t, ag.pid, tid);
-		u.mremap.old_addr = (uint64_t)c->a[0];
-		u.mremap.old_len = (uint64_t)c->a[1];
-		u.mremap.new_len = (uint64_t)c->a[2];
-		u.mremap.flags = (uint32_t)c->a[3];
-		u.mremap.new_addr = (uint64_t)c->a[4];
-		u.mremap.ret = c->ret;
-		break;
-	case SYS_madvise:
-		hdr(&u.h, MT_MADVISE, sizeof(u.madvise), t, ag.pid, tid);
-		u.madvise.addr = (uint64_t)c->a[0];
-		u.madvise.len = (uint64_t)c->a[1];
-		u.madvise.advice = (int32_t)c->a[2];
-		u.madvise.ret = c->ret;
-		u.madvise.target_pid = ag.pid;
-		break;
-	case SYS_brk:
-		hdr(&u.h, MT_BRK, sizeof(u.brk), t, ag.pid, tid);
-		u.brk.addr = (uint64_t)c->a[0];
-		u.brk.ret = c->ret;
-		break;
-	case SYS_mprotect:
-		hdr(&u.h, MT_MPROTECT, sizeof(u.mprotect), t, ag.pid, tid);
-		u.mprotect.addr = (uint64_t)c->a[0];
-		u.mprotect.len = (uint64_t)c->a[1];
-		u.mprotect.prot = (uint32_t)c->a[2];
-		u.mprotect.ret = c->ret;
-		break;
-	case SYS_process_madvise:
-		record_process_madvise(c, tid, t, stack);
-		rss_after_call(c, t);
-		return;
-	default:
+	if (c->sc == MT_SC_PROCESS_MADVISE) {
+		record_process_madvise(c, a, tid, t, stack);
+		rss_after_call(c->sc, a, t);
 		return;
 	}
+	/* the builder fills every field of the record but the header's */
+	memset(&u.h, 0, sizeof(u.h));
+	if (!mt_build_call(&u, c->sc, a, c->ret, ag.pid))
+		return;
+	u.h.t_ns = t;
+	u.h.pid = ag.pid;
+	u.h.tid = tid;
 	u.h.stack_id = stack;
 	put(&u.h, false);
-	rss_after_call(c, t);
+	rss_after_call(c->sc, a, t);
 	if (work_claim(t))
 		periodic(t, false);
 }
@@ -1062,14 +972,14 @@ static void rss_update(const struct mt_counters *c, uint64_t now, bool any_time,
  * at its exit (like the bpf backend does), in this thread's buffer right
  * after the call.
  */
-static void rss_after_call(const struct mt_call_args *c, uint64_t t)
+static void rss_after_call(int sc, const __u64 a[6], uint64_t t)
 {
 	struct mt_counters now;
 
 	/* a plain store: the agent only needs to see that it changed since the last reading */
-	if (is_release(c) || c->nr == SYS_brk)
+	if (mt_call_may_release(sc, a) || sc == MT_SC_BRK)
 		__atomic_store_n(&ag.release_ns, t, __ATOMIC_RELAXED);
-	else if (is_populate(c))
+	else if (is_populate(sc, a))
 		__atomic_store_n(&ag.populate_ns, t, __ATOMIC_RELAXED);
 	else
 		return;
@@ -1234,7 +1144,7 @@ static int start_bare_thread(int (*fn)(void *), size_t stack_len, void **mem, si
 
 	base = mt_raw_syscall(SYS_mmap, 0, (long)total, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (mt_is_err(base))
+	if (mt_ret_is_err(base))
 		return (int)base;
 	tcb = (uint64_t *)(base + TLS_AREA - 256);
 	__asm__ volatile("mov %%fs:0x28, %0" : "=r"(guard));
@@ -1378,8 +1288,10 @@ out:
 static int catch_setup(char *why, size_t whylen)
 {
 	static struct mt_code_range ranges[MAX_RANGES];
+	struct mt_filter_call calls[MT_FILTER_CALLS];
 	struct range_scan s = { .r = ranges };
 	Dl_info self;
+	int ncalls;
 	long r;
 
 	if (!aslr_on()) {
@@ -1409,9 +1321,11 @@ static int catch_setup(char *why, size_t whylen)
 				       "independent), unless through libc");
 	if (s.too_many)
 		info("agent.uncaught", "calls made by some libraries (too many to watch)");
-	ag.filter_len = mt_filter_build(ag.filter, MT_FILTER_MAX, (uint64_t)mt_raw_syscall_ret,
-					ranges, s.n, trapped,
-					(int)(sizeof(trapped) / sizeof(trapped[0])), MT_TRAP_DATA);
+	ncalls = mt_filter_agent_calls(calls, MT_FILTER_CALLS, NULL);
+	ag.filter_len = ncalls < 0 ? -1
+				   : mt_filter_build(ag.filter, MT_FILTER_MAX,
+						     (uint64_t)mt_raw_syscall_ret, ranges, s.n,
+						     calls, ncalls, MT_TRAP_DATA);
 	if (ag.filter_len < 0) {
 		snprintf(why, whylen, "the filter does not fit");
 		return -1;
@@ -1545,7 +1459,7 @@ static void fork_child(void)
 	ag.ring_mem = (void *)mt_raw_syscall(SYS_mmap, 0, (long)ag.ring_len,
 					     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 					     -1, 0);
-	if (mt_is_err((long)ag.ring_mem)) {
+	if (mt_ret_is_err((long)ag.ring_mem)) {
 		ag.ring_mem = NULL;
 		__atomic_store_n(&mt_agent_on, 0, __ATOMIC_RELAXED);
 		mt_tls_internal--;
