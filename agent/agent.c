@@ -252,18 +252,30 @@ static void set_cloexec(int fd, bool on)
 	mt_sys3(SYS_fcntl, fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
-static void raw_write_all(int fd, const char *s, size_t len)
+/* write(2) all of buf, from the agent's instruction: 0 or -errno. */
+static int raw_write_all(int fd, const void *buf, size_t len)
 {
+	const char *s = buf;
+
 	while (len) {
 		long r = mt_sys3(SYS_write, fd, s, len);
 
 		if (r == -EINTR)
 			continue;
-		if (r <= 0)
-			return;
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return -EIO;
 		s += r;
 		len -= (size_t)r;
 	}
+	return 0;
+}
+
+/* The agent's own close: libc's close() is its hook (hooks.c), which it must not call. */
+static void raw_close(int fd)
+{
+	mt_sys1(SYS_close, fd);
 }
 
 static const char *errno_text(int e)
@@ -1236,7 +1248,7 @@ static bool aslr_on(void)
 
 	if (fd >= 0) {
 		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
+		raw_close(fd);
 		if (n > 0 && buf[0] == '0')
 			return false;
 	}
@@ -1276,7 +1288,7 @@ static bool exe_is_go(void)
 						   !strcmp(buf + sh.sh_name, ".gopclntab"));
 	}
 out:
-	close(fd);
+	raw_close(fd);
 	return go;
 }
 
@@ -1749,7 +1761,7 @@ static char *read_cmdline(char *buf, size_t len)
 	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
 
 	if (fd >= 0)
-		close(fd);
+		raw_close(fd);
 	if (n <= 0)
 		n = 0;
 	buf[n] = '\0';
@@ -1759,6 +1771,14 @@ static char *read_cmdline(char *buf, size_t len)
 	return buf;
 }
 
+static int trace_write(void *ctx, const void *buf, size_t len)
+{
+	return raw_write_all((int)(intptr_t)ctx, buf, len);
+}
+
+/* The trace-file writer's I/O: raw calls; no close, the descriptor stays the agent's. */
+static const struct mt_writer_io trace_io = { .write_all = trace_write };
+
 /* By hand: create the trace file and write its header (tracefile.c's writer). */
 static int create_trace(const char *path, const char *agent_path)
 {
@@ -1767,7 +1787,7 @@ static int create_trace(const char *path, const char *agent_path)
 	struct utsname u;
 	struct mt_writer *w;
 	char cmd[4096], target[4096];
-	int fd, dup_fd, err;
+	int fd, err;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
@@ -1790,21 +1810,14 @@ static int create_trace(const char *path, const char *agent_path)
 	info.kernel_release = u.release;
 	info.cmdline = cmd;
 	info.target = read_cmdline(target, sizeof(target));
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	w = dup_fd >= 0 ? mt_writer__new(dup_fd, &info) : NULL;
-	err = w ? mt_writer__flush(w) : -errno;
-	if (w) {
-		int ferr = mt_writer__free(w);
-
-		err = err ? err : ferr;
-	} else if (dup_fd >= 0) {
-		close(dup_fd);
-	}
+	w = mt_writer__new_io(&trace_io, (void *)(intptr_t)fd, &info);
+	/* the header only: the records follow, framed, through the agent's own buffers */
+	err = w ? mt_writer__free(w) : -errno;
 	if (err) {
 		snprintf(cmd, sizeof(cmd), "cannot write %s: %s; not recording", path,
 			 strerror(-err));
 		note(MT_NOTE_WARN, cmd);
-		close(fd);
+		raw_close(fd);
 		return -1;
 	}
 	return fd;
@@ -1904,7 +1917,7 @@ static bool choose_role(const char **agent_path)
 	if (pid_s && mt_parse_u64(pid_s, &traced) && traced != ag.pid && !ag.follow) {
 		/* a descendant of the traced process, and children are not followed */
 		if (fd_s && mt_parse_u64(fd_s, &fd) && check_out_fd((int)fd) != OUT_NONE)
-			close((int)fd);
+			raw_close((int)fd);
 		strip_env();
 		return false;
 	}
@@ -1983,9 +1996,9 @@ __attribute__((constructor)) static void agent_init(void)
 	if (!choose_role(&agent_path))
 		goto out;
 
-	ag.ring_mem = mmap(NULL, ag.ring_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			   -1, 0);
-	if (ag.ring_mem == MAP_FAILED) {
+	ag.ring_mem = (void *)mt_raw_syscall(SYS_mmap, 0, (long)ag.ring_len, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mt_ret_is_err((long)ag.ring_mem)) {
 		ag.ring_mem = NULL;
 		note(MT_NOTE_WARN, "cannot allocate the record buffer: not recording");
 		goto out;

@@ -31,6 +31,7 @@
 
 /* glibc's idea of the current break (exported for exactly this kind of use) */
 extern void *__curbrk;
+extern char **environ;
 
 static MT_TLS int tls_in_dlsym;
 
@@ -428,7 +429,12 @@ HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actio
 
 #define ENV_ROOM 1024
 
-HOOK int execve(const char *path, char *const argv[], char *const envp[])
+/*
+ * The agent's execve and execvpe, which its other exec hooks call directly:
+ * a call to one of its own exported hooks would go through the PLT (see
+ * tests/integration/test_preload_symbols.py).
+ */
+static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	execve_fn f = next_execve();
 	char *env[ENV_ROOM], preload[4096];
@@ -444,7 +450,12 @@ HOOK int execve(const char *path, char *const argv[], char *const envp[])
 	return r;
 }
 
-HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+HOOK int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return do_execve(path, argv, envp);
+}
+
+static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	execve_fn f = next_execvpe();
 	char *env[ENV_ROOM], preload[4096];
@@ -458,6 +469,11 @@ HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 	r = f(file, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
 	mt_exec_failed(undo);
 	return r;
+}
+
+HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return do_execvpe(file, argv, envp);
 }
 
 HOOK int fexecve(int fd, char *const argv[], char *const envp[])
@@ -495,16 +511,12 @@ HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const e
 /* execv and execvp pass environ on: through execve and execvpe, which add what it lacks. */
 HOOK int execv(const char *path, char *const argv[])
 {
-	extern char **environ;
-
-	return execve(path, argv, environ);
+	return do_execve(path, argv, environ);
 }
 
 HOOK int execvp(const char *file, char *const argv[])
 {
-	extern char **environ;
-
-	return execvpe(file, argv, environ);
+	return do_execvpe(file, argv, environ);
 }
 
 /* The execl family: the arguments into an array on the stack, as glibc does. */
@@ -534,7 +546,7 @@ HOOK int execl(const char *path, const char *arg, ...)
 		for (size_t i = 1; i <= n; i++)
 			argv[i] = va_arg(ap, char *);
 		va_end(ap);
-		return execv(path, argv);
+		return do_execve(path, argv, environ);
 	}
 }
 
@@ -552,7 +564,7 @@ HOOK int execlp(const char *file, const char *arg, ...)
 		for (size_t i = 1; i <= n; i++)
 			argv[i] = va_arg(ap, char *);
 		va_end(ap);
-		return execvp(file, argv);
+		return do_execvpe(file, argv, environ);
 	}
 }
 
@@ -571,7 +583,7 @@ HOOK int execle(const char *path, const char *arg, ...)
 			argv[i] = va_arg(ap, char *);
 		envp = va_arg(ap, char **);
 		va_end(ap);
-		return execve(path, argv, envp);
+		return do_execve(path, argv, envp);
 	}
 }
 
