@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Internals shared by the agent's core (agent.c) and its hooks (hooks.c). */
+/* What the agent's hooks (hooks.c, trap.c) and its core (see core.h) share. */
 #ifndef MT_AGENT_H
 #define MT_AGENT_H
 

@@ -110,7 +110,7 @@ static void record(int sc, long a0, long a1, long a2, long a3, long a4, long a5,
 	mt_agent_record(&c);
 }
 
-/* Traced call sc (MT_SC_*), made with the table's number through the agent's instruction, recorded. */
+/* Traced call sc (MT_SC_*): made with the table's number from the agent's instruction, recorded. */
 static inline __attribute__((always_inline)) long traced(int sc, long a0, long a1, long a2,
 							 long a3, long a4, long a5, void *caller)
 {
@@ -142,8 +142,8 @@ HOOK void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off
 
 HOOK int munmap(void *addr, size_t len)
 {
-	return (int)ret_errno(
-		traced(MT_SC_MUNMAP, (long)addr, (long)len, 0, 0, 0, 0, __builtin_return_address(0)));
+	return (int)ret_errno(traced(MT_SC_MUNMAP, (long)addr, (long)len, 0, 0, 0, 0,
+				     __builtin_return_address(0)));
 }
 
 HOOK int mprotect(void *addr, size_t len, int prot)
