@@ -38,7 +38,7 @@ struct mt_writer;
 struct mt_writer_io {
 	/* Write all len bytes of buf (short writes and EINTR retried): 0 or -errno. */
 	int (*write_all)(void *ctx, const void *buf, size_t len);
-	/* At mt_writer__free(): done with ctx. 0 or -errno (a deferred write error). May be NULL. */
+	/* At mt_writer__free(): done with ctx. 0 or -errno (a deferred error). May be NULL. */
 	int (*close)(void *ctx);
 };
 
