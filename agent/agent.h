@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Internals shared by the agent's core (agent.c) and its hooks (hooks.c). */
+/* What the agent's hooks (hooks.c, trap.c) and its core (see core.h) share. */
 #ifndef MT_AGENT_H
 #define MT_AGENT_H
 
@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "madvtrace/record.h"
+#include "madvtrace/build.h"
 
 #define MT_HIDDEN __attribute__((visibility("hidden")))
 /* Thread-local data the hooks can reach without a function call (no __tls_get_addr). */
@@ -28,9 +28,17 @@ long mt_raw_clone(unsigned long flags, void *stack_top, void *tls, int (*fn)(voi
 #define mt_sys5(nr, a, b, c, d, e)                                                                 \
 	mt_raw_syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
-static inline bool mt_is_err(long r)
+/* The x86-64 number of a traced call (MT_SC_*) from the table: a constant for a constant sc. */
+static inline long mt_sc_nr(int sc)
 {
-	return r < 0 && r > -4096;
+	switch (sc) {
+#define MT_SC_NR_(id, n64, nr64, n32, nr32, type) \
+	case MT_SC_##id:                          \
+		return nr64;
+		MT_SYSCALLS(MT_SC_NR_)
+#undef MT_SC_NR_
+	}
+	return -1;
 }
 
 extern int mt_agent_on MT_HIDDEN;
@@ -44,15 +52,12 @@ static inline bool mt_recording(void)
 
 /* A call made through a hook, recorded when it returned (t_ns is taken here); mt_recording() first. */
 struct mt_call_args {
-	long nr; /* x86-64 system call number */
+	int sc; /* the traced call, MT_SC_* (madvtrace/syscalls.h) */
 	long a[6];
 	long ret; /* the kernel's result: a value or -errno */
 	uint64_t caller; /* return address of the hook, for --stacks */
 };
 void mt_agent_record(const struct mt_call_args *c) MT_HIDDEN;
-
-/* Is nr one of the calls the agent records? */
-bool mt_is_memory_call(long nr) MT_HIDDEN;
 
 /* The data of the filter's traps: how the SIGSYS handler knows its own (si_errno). */
 #define MT_TRAP_DATA 0x4d54

@@ -8,11 +8,72 @@
  * Calls of every other number return SECCOMP_RET_ALLOW having looked at
  * the number and architecture only, which lets the kernel cache the verdict
  * for them (the program then costs them nothing).
+ *
+ * The calls the agent traps come from the syscall table (every call it
+ * traces) plus, kept apart, the few it traps only for its own safety.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <sys/syscall.h>
 #include "filter.h"
+#include "madvtrace/syscalls.h"
+
+/* The traced calls programs make most, ahead of the table's order. */
+static const int hot_first[] = { MT_SC_MADVISE, MT_SC_MUNMAP, MT_SC_MMAP };
+
+/* The x86-64 numbers of the table (-1: no such call on x86-64). */
+static const int traced_nr[MT_SC_NR] = {
+#define MT_SC_NR64_(id, n64, nr64, n32, nr32, type) [MT_SC_##id] = nr64,
+	MT_SYSCALLS(MT_SC_NR64_)
+#undef MT_SC_NR64_
+};
+
+/*
+ * Not traced, trapped for the agent's own safety: every call that can block
+ * SIGSYS. trap.c makes them with SIGSYS taken out of the mask they set (a
+ * trap while SIGSYS is blocked would kill the process, and glibc itself
+ * blocks every signal around a thread's exit, where it calls madvise). The
+ * argument: the mask, trapped only when it is not NULL.
+ */
+static const struct mt_filter_call safety[] = {
+	{ SYS_rt_sigprocmask, 1 }, { SYS_rt_sigaction, -1 }, { SYS_rt_sigsuspend, -1 },
+	{ SYS_ppoll, 3 },	   { SYS_pselect6, 5 },	      { SYS_epoll_pwait, 4 },
+	{ SYS_epoll_pwait2, 4 },   { SYS_io_pgetevents, 5 },  { SYS_io_uring_enter, 4 },
+};
+
+static int add_call(struct mt_filter_call *calls, int cap, int n, int nr, int arg)
+{
+	if (n >= 0 && n < cap)
+		calls[n] = (struct mt_filter_call){ nr, arg };
+	return n >= 0 && n < cap ? n + 1 : -1;
+}
+
+static bool is_hot(int sc)
+{
+	for (size_t i = 0; i < sizeof(hot_first) / sizeof(hot_first[0]); i++)
+		if (hot_first[i] == sc)
+			return true;
+	return false;
+}
+
+int mt_filter_agent_calls(struct mt_filter_call *calls, int cap, int *ntraced)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(hot_first) / sizeof(hot_first[0]); i++)
+		if (traced_nr[hot_first[i]] >= 0)
+			n = add_call(calls, cap, n, traced_nr[hot_first[i]], -1);
+	for (int sc = 0; sc < MT_SC_NR; sc++)
+		if (traced_nr[sc] >= 0 && !is_hot(sc))
+			n = add_call(calls, cap, n, traced_nr[sc], -1);
+	if (ntraced)
+		*ntraced = n;
+	for (size_t i = 0; i < sizeof(safety) / sizeof(safety[0]); i++)
+		n = add_call(calls, cap, n, safety[i].nr, safety[i].arg);
+	return n;
+}
 
 #define IP_LO offsetof(struct seccomp_data, instruction_pointer)
 #define IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)

@@ -26,6 +26,19 @@ struct mt_filter_call {
 	int arg;
 };
 
+/* Room for every call mt_filter_agent_calls writes. */
+#define MT_FILTER_CALLS 32
+
+/*
+ * The calls the agent's filter traps, into calls (room for cap): first the
+ * traced ones, every x86-64 row of madvtrace/syscalls.h (the most frequent
+ * first: each later one costs a comparison more), then the ones trapped only
+ * for the agent's own safety (signal masks: see trap.c). Returns how many,
+ * or -1 if cap is too small; *ntraced: how many of them, from the first, are
+ * traced.
+ */
+int mt_filter_agent_calls(struct mt_filter_call *calls, int cap, int *ntraced);
+
 /*
  * Write the program into prog (room for cap instructions). own_ip: the
  * address right after the agent's own syscall instruction (what the kernel

@@ -31,6 +31,7 @@
 
 /* glibc's idea of the current break (exported for exactly this kind of use) */
 extern void *__curbrk;
+extern char **environ;
 
 static MT_TLS int tls_in_dlsym;
 
@@ -89,24 +90,35 @@ void mt_hooks_resolve(void)
 /* A libc-style return: the value, or -1 with errno. */
 static long ret_errno(long r)
 {
-	if (mt_is_err(r)) {
+	if (mt_ret_is_err(r)) {
 		errno = (int)-r;
 		return -1;
 	}
 	return r;
 }
 
-static void record(long nr, long a0, long a1, long a2, long a3, long a4, long a5, long ret,
+static void record(int sc, long a0, long a1, long a2, long a3, long a4, long a5, long ret,
 		   void *caller)
 {
 	struct mt_call_args c = {
-		.nr = nr,
+		.sc = sc,
 		.a = { a0, a1, a2, a3, a4, a5 },
 		.ret = ret,
 		.caller = (uint64_t)caller,
 	};
 
 	mt_agent_record(&c);
+}
+
+/* Traced call sc (MT_SC_*): made with the table's number from the agent's instruction, recorded. */
+static inline __attribute__((always_inline)) long traced(int sc, long a0, long a1, long a2,
+							 long a3, long a4, long a5, void *caller)
+{
+	long r = mt_raw_syscall(mt_sc_nr(sc), a0, a1, a2, a3, a4, a5);
+
+	if (mt_recording())
+		record(sc, a0, a1, a2, a3, a4, a5, r, caller);
+	return r;
 }
 
 /* ---- memory calls ---- */
@@ -120,12 +132,9 @@ HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
-	r = mt_raw_syscall(SYS_mmap, (long)addr, (long)len, (long)(unsigned int)prot,
-			   (long)(unsigned int)flags, fd, off);
-	if (mt_recording())
-		record(SYS_mmap, (long)addr, (long)len, (unsigned int)prot, (unsigned int)flags, fd,
-		       off, r, __builtin_return_address(0));
-	return mt_is_err(r) ? (errno = (int)-r, MAP_FAILED) : (void *)r;
+	r = traced(MT_SC_MMAP, (long)addr, (long)len, (long)(unsigned int)prot,
+		   (long)(unsigned int)flags, fd, off, __builtin_return_address(0));
+	return mt_ret_is_err(r) ? (errno = (int)-r, MAP_FAILED) : (void *)r;
 }
 
 HOOK void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -133,32 +142,20 @@ HOOK void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off
 
 HOOK int munmap(void *addr, size_t len)
 {
-	long r = mt_sys2(SYS_munmap, addr, len);
-
-	if (mt_recording())
-		record(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0, r,
-		       __builtin_return_address(0));
-	return (int)ret_errno(r);
+	return (int)ret_errno(traced(MT_SC_MUNMAP, (long)addr, (long)len, 0, 0, 0, 0,
+				     __builtin_return_address(0)));
 }
 
 HOOK int mprotect(void *addr, size_t len, int prot)
 {
-	long r = mt_sys3(SYS_mprotect, addr, len, prot);
-
-	if (mt_recording())
-		record(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0, r,
-		       __builtin_return_address(0));
-	return (int)ret_errno(r);
+	return (int)ret_errno(traced(MT_SC_MPROTECT, (long)addr, (long)len, prot, 0, 0, 0,
+				     __builtin_return_address(0)));
 }
 
 HOOK int madvise(void *addr, size_t len, int advice)
 {
-	long r = mt_sys3(SYS_madvise, addr, len, advice);
-
-	if (mt_recording())
-		record(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0, r,
-		       __builtin_return_address(0));
-	return (int)ret_errno(r);
+	return (int)ret_errno(traced(MT_SC_MADVISE, (long)addr, (long)len, advice, 0, 0, 0,
+				     __builtin_return_address(0)));
 }
 
 HOOK int posix_madvise(void *addr, size_t len, int advice)
@@ -168,10 +165,8 @@ HOOK int posix_madvise(void *addr, size_t len, int advice)
 	/* glibc: POSIX_MADV_DONTNEED would be destructive as MADV_DONTNEED; it is ignored */
 	if (advice == POSIX_MADV_DONTNEED)
 		return 0;
-	r = mt_sys3(SYS_madvise, addr, len, advice);
-	if (mt_recording())
-		record(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0, r,
-		       __builtin_return_address(0));
+	r = traced(MT_SC_MADVISE, (long)addr, (long)len, advice, 0, 0, 0,
+		   __builtin_return_address(0));
 	return (int)-r; /* an error number, errno untouched */
 }
 
@@ -191,21 +186,19 @@ HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	r = mt_sys5(SYS_mremap, old, old_len, new_len, (unsigned int)flags, new_addr);
-	if (mt_recording())
-		record(SYS_mremap, (long)old, (long)old_len, (long)new_len, (unsigned int)flags,
-		       (long)new_addr, 0, r, __builtin_return_address(0));
-	return mt_is_err(r) ? (errno = (int)-r, MAP_FAILED) : (void *)r;
+	r = traced(MT_SC_MREMAP, (long)old, (long)old_len, (long)new_len, (unsigned int)flags,
+		   (long)new_addr, 0, __builtin_return_address(0));
+	return mt_ret_is_err(r) ? (errno = (int)-r, MAP_FAILED) : (void *)r;
 }
 
 /* One brk call, recorded, keeping glibc's __curbrk as glibc's brk does. */
 static long do_brk(void *addr, void *caller)
 {
-	long r = mt_sys1(SYS_brk, addr);
+	long r = mt_sys1(mt_sc_nr(MT_SC_BRK), addr);
 
 	__curbrk = (void *)r;
 	if (mt_recording())
-		record(SYS_brk, (long)addr, 0, 0, 0, 0, 0, r, caller);
+		record(MT_SC_BRK, (long)addr, 0, 0, 0, 0, 0, r, caller);
 	return r;
 }
 
@@ -245,12 +238,8 @@ HOOK void *sbrk(intptr_t increment)
 HOOK ssize_t process_madvise(int pidfd, const struct iovec *iov, size_t vlen, int advice,
 			     unsigned int flags)
 {
-	long r = mt_sys5(SYS_process_madvise, pidfd, iov, vlen, advice, flags);
-
-	if (mt_recording())
-		record(SYS_process_madvise, pidfd, (long)iov, (long)vlen, advice, flags, 0, r,
-		       __builtin_return_address(0));
-	return ret_errno(r);
+	return ret_errno(traced(MT_SC_PROCESS_MADVISE, pidfd, (long)iov, (long)vlen, advice, flags,
+				0, __builtin_return_address(0)));
 }
 
 /* ---- signal masks: SIGSYS stays unblocked while calls are caught (trap.c) ---- */
@@ -303,7 +292,7 @@ static long do_syscall(long nr, long a0, long a1, long a2, long a3, long a4, lon
 		       void *caller)
 {
 	uint64_t mask;
-	int undo = 0;
+	int undo = 0, sc;
 	long r;
 
 	if (nr == SYS_exit_group)
@@ -321,8 +310,8 @@ static long do_syscall(long nr, long a0, long a1, long a2, long a3, long a4, lon
 	/* a new process with its own memory: its agent state is a copy to reset */
 	if (r == 0 && (nr == SYS_fork || (nr == SYS_clone && !(a0 & (CLONE_VM | CLONE_THREAD)))))
 		mt_on_fork_child();
-	if (mt_recording() && mt_is_memory_call(nr))
-		record(nr, a0, a1, a2, a3, a4, a5, r, caller);
+	if (mt_recording() && (sc = mt_syscall_by_nr(nr, 0)) >= 0)
+		record(sc, a0, a1, a2, a3, a4, a5, r, caller);
 	return r;
 }
 
@@ -440,7 +429,12 @@ HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actio
 
 #define ENV_ROOM 1024
 
-HOOK int execve(const char *path, char *const argv[], char *const envp[])
+/*
+ * The agent's execve and execvpe, which its other exec hooks call directly:
+ * a call to one of its own exported hooks would go through the PLT (see
+ * tests/integration/test_preload_symbols.py).
+ */
+static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	execve_fn f = next_execve();
 	char *env[ENV_ROOM], preload[4096];
@@ -456,7 +450,12 @@ HOOK int execve(const char *path, char *const argv[], char *const envp[])
 	return r;
 }
 
-HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+HOOK int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return do_execve(path, argv, envp);
+}
+
+static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	execve_fn f = next_execvpe();
 	char *env[ENV_ROOM], preload[4096];
@@ -470,6 +469,11 @@ HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 	r = f(file, argv, mt_exec_env(envp, env, ENV_ROOM, preload, sizeof(preload)));
 	mt_exec_failed(undo);
 	return r;
+}
+
+HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return do_execvpe(file, argv, envp);
 }
 
 HOOK int fexecve(int fd, char *const argv[], char *const envp[])
@@ -507,16 +511,12 @@ HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const e
 /* execv and execvp pass environ on: through execve and execvpe, which add what it lacks. */
 HOOK int execv(const char *path, char *const argv[])
 {
-	extern char **environ;
-
-	return execve(path, argv, environ);
+	return do_execve(path, argv, environ);
 }
 
 HOOK int execvp(const char *file, char *const argv[])
 {
-	extern char **environ;
-
-	return execvpe(file, argv, environ);
+	return do_execvpe(file, argv, environ);
 }
 
 /* The execl family: the arguments into an array on the stack, as glibc does. */
@@ -546,7 +546,7 @@ HOOK int execl(const char *path, const char *arg, ...)
 		for (size_t i = 1; i <= n; i++)
 			argv[i] = va_arg(ap, char *);
 		va_end(ap);
-		return execv(path, argv);
+		return do_execve(path, argv, environ);
 	}
 }
 
@@ -564,7 +564,7 @@ HOOK int execlp(const char *file, const char *arg, ...)
 		for (size_t i = 1; i <= n; i++)
 			argv[i] = va_arg(ap, char *);
 		va_end(ap);
-		return execvp(file, argv);
+		return do_execvpe(file, argv, environ);
 	}
 }
 
@@ -583,7 +583,7 @@ HOOK int execle(const char *path, const char *arg, ...)
 			argv[i] = va_arg(ap, char *);
 		envp = va_arg(ap, char **);
 		va_end(ap);
-		return execve(path, argv, envp);
+		return do_execve(path, argv, envp);
 	}
 }
 

@@ -290,9 +290,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 		r = emu_io_uring_enter(a);
 		break;
 	default:
-		/* a memory call: made here, from the agent's instruction, and recorded */
+		/* a traced call: made here, from the agent's instruction, and recorded */
 		r = call(nr, a);
-		c.nr = nr;
+		c.sc = mt_syscall_by_nr(nr, 0);
 		c.ret = r;
 		c.caller = (uint64_t)si->si_call_addr;
 		mt_trapped_call(&c);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Trace file v1: writer and reader. The format is specified in docs/trace-format.md. */
+/*
+ * Trace file v1: the writer (tracefile.c; on a descriptor, tracefile_fd.c)
+ * and the reader (tracefile_read.c). The format is in docs/trace-format.md.
+ */
 #ifndef MT_TRACEFILE_H
 #define MT_TRACEFILE_H
 
@@ -27,10 +30,30 @@ struct mt_file_info {
 struct mt_writer;
 
 /*
- * Start a trace on an already open, writable fd (the caller decides how the
- * file is created: O_NOFOLLOW, as which user). The writer takes ownership of
- * fd. Extra header entries (key=value strings) can be added with
- * mt_writer__set() before the first record. Returns NULL with errno set.
+ * Where a writer's bytes go. The writer makes no I/O call of its own: the
+ * preload agent, which interposes libc's close() and must not call its own
+ * hooks, links it with raw system calls; madvtrace with libc's
+ * (mt_writer__new).
+ */
+struct mt_writer_io {
+	/* Write all len bytes of buf (short writes and EINTR retried): 0 or -errno. */
+	int (*write_all)(void *ctx, const void *buf, size_t len);
+	/* At mt_writer__free(): done with ctx. 0 or -errno (a deferred error). May be NULL. */
+	int (*close)(void *ctx);
+};
+
+/*
+ * Start a trace written through io with ctx. The writer takes ownership of
+ * ctx (io->close at mt_writer__free). Extra header entries (key=value
+ * strings) can be added with mt_writer__set() before the first record.
+ * Returns NULL with errno set (ctx still the caller's).
+ */
+struct mt_writer *mt_writer__new_io(const struct mt_writer_io *io, void *ctx,
+				    const struct mt_file_info *info);
+/*
+ * The same on an already open, writable fd (the caller decides how the file
+ * is created: O_NOFOLLOW, as which user), with write(2) and close(2): the
+ * writer takes ownership of fd (tracefile_fd.c).
  */
 struct mt_writer *mt_writer__new(int fd, const struct mt_file_info *info);
 /* Add a header entry; only valid before the first record is written. */
@@ -39,7 +62,7 @@ int mt_writer__set(struct mt_writer *w, const char *key, const char *value);
 int mt_writer__write(struct mt_writer *w, const struct mt_hdr *rec);
 /* Push buffered records to the file. 0 or -errno. */
 int mt_writer__flush(struct mt_writer *w);
-/* Flush, close the fd, free. Returns the first error seen (0 if none). */
+/* Flush, close (io->close), free. Returns the first error seen (0 if none). */
 int mt_writer__free(struct mt_writer *w);
 
 struct mt_reader;

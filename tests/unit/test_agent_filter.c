@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The preload agent's seccomp filter (agent/filter.c), two ways:
+ * The preload agent's seccomp filter (agent/filter.c):
  *
  * - run by a small classic-BPF interpreter over chosen seccomp_data: which
  *   calls trap, at the edges of each code range (and across a 4 GiB
@@ -11,7 +11,9 @@
  *   traps (SIGSYS, the filter's data in si_errno), the same call from the
  *   agent's own instruction (raw.S) does not. This is what the agent relies
  *   on: the kernel reports as instruction pointer the address right after
- *   the syscall instruction, mt_raw_syscall_ret.
+ *   the syscall instruction, mt_raw_syscall_ret;
+ * - the calls the agent traps: the syscall table's, and apart from them
+ *   the ones it traps for its own safety.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "filter.h"
+#include "madvtrace/syscalls.h"
 
 long mt_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 extern char mt_raw_syscall_ret[];
@@ -271,6 +274,50 @@ static void test_kernel(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * What the agent traps: its traced calls are exactly the x86-64 calls of the
+ * syscall table, and the calls it traps for its own safety are none of them.
+ */
+static void test_agent_calls(void **state)
+{
+	struct mt_filter_call got[MT_FILTER_CALLS], small[4];
+	int n, ntraced = -1, table = 0, found, i, j;
+
+	(void)state;
+	n = mt_filter_agent_calls(got, MT_FILTER_CALLS, &ntraced);
+	assert_true(n > 0 && ntraced > 0 && ntraced < n);
+#define COUNT_(id, n64, nr64, n32, nr32, type)                                       \
+	if ((nr64) >= 0) {                                                           \
+		table++;                                                             \
+		for (i = 0, found = 0; i < ntraced; i++)                             \
+			found += got[i].nr == (nr64);                                \
+		if (found != 1)                                                      \
+			fail_msg("%s (%d) trapped %d times as traced", n64, nr64, found); \
+	}
+	MT_SYSCALLS(COUNT_)
+#undef COUNT_
+	/* and nothing else is traced */
+	assert_int_equal(ntraced, table);
+	for (i = 0; i < ntraced; i++) {
+		assert_int_equal(got[i].arg, -1);
+		assert_true(mt_syscall_by_nr(got[i].nr, 0) >= 0);
+	}
+	/* the safety calls: not in the table, each once */
+	for (i = ntraced; i < n; i++) {
+		if (mt_syscall_by_nr(got[i].nr, 0) >= 0)
+			fail_msg("call %d trapped for safety is in the syscall table", got[i].nr);
+		for (j = 0; j < n; j++)
+			assert_true(j == i || got[j].nr != got[i].nr);
+	}
+	/* SIGSYS must never be blocked without the agent seeing it */
+	for (i = ntraced, found = 0; i < n; i++)
+		found += got[i].nr == SYS_rt_sigprocmask;
+	assert_int_equal(found, 1);
+	/* the madvise of a thread's exit is the most frequent: first */
+	assert_int_equal(got[0].nr, SYS_madvise);
+	assert_int_equal(mt_filter_agent_calls(small, 4, NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_argument_condition),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_kernel),
+		cmocka_unit_test(test_agent_calls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Trace file writer and reader: round trips, truncation at every byte,
- * corrupt headers and frames, write errors, EINTR and short writes.
+ * corrupt headers and frames, write errors, EINTR and short writes, and
+ * the writer on I/O callbacks of its user's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -667,6 +668,102 @@ static void test_many_records(void **state)
 	mt_reader__free(r);
 }
 
+/* A writer's own I/O (what the preload agent gives it): the callbacks see every byte, once. */
+struct sink {
+	unsigned char *data;
+	size_t len, cap;
+	int fail_after; /* calls before write_all fails with -EIO; <0: never */
+	int writes, closes, close_err;
+};
+
+static int sink_write(void *ctx, const void *buf, size_t len)
+{
+	struct sink *s = ctx;
+
+	if (s->fail_after >= 0 && s->writes >= s->fail_after)
+		return -EIO;
+	s->writes++;
+	if (s->len + len > s->cap) {
+		s->cap = (s->len + len) * 2;
+		s->data = realloc(s->data, s->cap);
+		assert_non_null(s->data);
+	}
+	memcpy(s->data + s->len, buf, len);
+	s->len += len;
+	return 0;
+}
+
+static int sink_close(void *ctx)
+{
+	struct sink *s = ctx;
+
+	s->closes++;
+	return s->close_err;
+}
+
+static const struct mt_writer_io sink_io = { .write_all = sink_write, .close = sink_close };
+
+static void test_writer_io(void **state)
+{
+	_Alignas(8) unsigned char recs[16][MT_MAX_RECORD_SIZE];
+	const char *path = tmp_path("io.mtr");
+	struct sink s = { .fail_after = -1 };
+	const struct mt_writer_io no_close = { .write_all = sink_write };
+	struct mt_writer *w;
+	unsigned char *want;
+	size_t n = make_records(recs, 9), len;
+
+	(void)state;
+	/* the same trace through the callbacks and through a descriptor: the same bytes */
+	w = mt_writer__new_io(&sink_io, &s, &test_info);
+	assert_non_null(w);
+	assert_int_equal(mt_writer__set(w, "go_version", "go1.19.8"), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(mt_writer__write(w, (const struct mt_hdr *)recs[i]), 0);
+	assert_int_equal(s.writes, 1); /* the header; the records wait in the buffer */
+	assert_int_equal(mt_writer__free(w), 0);
+	assert_int_equal(s.closes, 1);
+	w = mt_writer__new(create(path), &test_info);
+	assert_non_null(w);
+	assert_int_equal(mt_writer__set(w, "go_version", "go1.19.8"), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(mt_writer__write(w, (const struct mt_hdr *)recs[i]), 0);
+	assert_int_equal(mt_writer__free(w), 0);
+	want = read_whole(path, &len);
+	assert_int_equal(s.len, len);
+	assert_memory_equal(s.data, want, len);
+	free(want);
+
+	/* a write error sticks; a close error is returned when nothing failed before it */
+	s.len = 0;
+	s.writes = s.closes = 0;
+	s.fail_after = 1;
+	w = mt_writer__new_io(&sink_io, &s, &test_info);
+	assert_int_equal(mt_writer__flush(w), 0); /* the header */
+	assert_int_equal(mt_writer__write(w, (const struct mt_hdr *)recs[0]), 0);
+	assert_int_equal(mt_writer__flush(w), -EIO);
+	assert_int_equal(mt_writer__write(w, (const struct mt_hdr *)recs[0]), -EIO);
+	s.close_err = -EBADF;
+	assert_int_equal(mt_writer__free(w), -EIO);
+	assert_int_equal(s.closes, 1);
+	s.fail_after = -1;
+	w = mt_writer__new_io(&sink_io, &s, &test_info);
+	assert_int_equal(mt_writer__free(w), -EBADF);
+
+	/* no close callback: the destination stays the caller's */
+	s.closes = 0;
+	w = mt_writer__new_io(&no_close, &s, &test_info);
+	assert_int_equal(mt_writer__free(w), 0);
+	assert_int_equal(s.closes, 0);
+	/* refused: no callbacks, no info */
+	errno = 0;
+	assert_null(mt_writer__new_io(NULL, &s, &test_info));
+	assert_int_equal(errno, EINVAL);
+	assert_null(mt_writer__new_io(&sink_io, &s, NULL));
+	assert_int_equal(s.closes, 0);
+	free(s.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_error_after_header),
 		cmocka_unit_test(test_interrupted_writes),
 		cmocka_unit_test(test_many_records),
+		cmocka_unit_test(test_writer_io),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
