@@ -28,19 +28,6 @@ long mt_raw_clone(unsigned long flags, void *stack_top, void *tls, int (*fn)(voi
 #define mt_sys5(nr, a, b, c, d, e)                                                                 \
 	mt_raw_syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
-/* The x86-64 number of a traced call (MT_SC_*) from the table: a constant for a constant sc. */
-static inline long mt_sc_nr(int sc)
-{
-	switch (sc) {
-#define MT_SC_NR_(id, n64, nr64, n32, nr32, type) \
-	case MT_SC_##id:                          \
-		return nr64;
-		MT_SYSCALLS(MT_SC_NR_)
-#undef MT_SC_NR_
-	}
-	return -1;
-}
-
 extern int mt_agent_on MT_HIDDEN;
 extern MT_TLS int mt_tls_internal MT_HIDDEN;
 

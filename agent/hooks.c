@@ -114,7 +114,7 @@ static void record(int sc, long a0, long a1, long a2, long a3, long a4, long a5,
 static inline __attribute__((always_inline)) long traced(int sc, long a0, long a1, long a2,
 							 long a3, long a4, long a5, void *caller)
 {
-	long r = mt_raw_syscall(mt_sc_nr(sc), a0, a1, a2, a3, a4, a5);
+	long r = mt_raw_syscall(mt_syscall_nr(sc, 0), a0, a1, a2, a3, a4, a5);
 
 	if (mt_recording())
 		record(sc, a0, a1, a2, a3, a4, a5, r, caller);
@@ -194,7 +194,7 @@ HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 /* One brk call, recorded, keeping glibc's __curbrk as glibc's brk does. */
 static long do_brk(void *addr, void *caller)
 {
-	long r = mt_sys1(mt_sc_nr(MT_SC_BRK), addr);
+	long r = mt_sys1(mt_syscall_nr(MT_SC_BRK, 0), addr);
 
 	__curbrk = (void *)r;
 	if (mt_recording())

@@ -67,6 +67,19 @@ static inline int mt_syscall_by_nr(long nr, int i386)
 	return -1;
 }
 
+/* The number of a traced call (MT_SC_*) in an ABI's table, -1 where it has none: a constant for a constant sc. */
+static inline long mt_syscall_nr(int sc, int i386)
+{
+	switch (sc) {
+#define MT_SC_NR_(id, n64, nr64, n32, nr32, type) \
+	case MT_SC_##id:                          \
+		return i386 ? (nr32) : (nr64);
+		MT_SYSCALLS(MT_SC_NR_)
+#undef MT_SC_NR_
+	}
+	return -1;
+}
+
 /* The record type a traced call produces. */
 static inline int mt_syscall_record_type(int sc)
 {
