@@ -84,13 +84,12 @@ static uint32_t pidfd_pid(int fd)
 	return (uint32_t)v;
 }
 
-#define MAX_IOV 8 /* as the other backends: madvise records per process_madvise call */
 
 static void record_process_madvise(const struct mt_call_args *c, const __u64 a[6], uint32_t tid,
 				   uint64_t t, uint32_t stack)
 {
-	struct iovec iov[MAX_IOV], local, remote;
-	size_t vlen = (size_t)a[2], n = vlen < MAX_IOV ? vlen : MAX_IOV;
+	struct iovec iov[MT_MAX_IOV], local, remote;
+	size_t vlen = (size_t)a[2], n = vlen < MT_MAX_IOV ? vlen : MT_MAX_IOV;
 	uint32_t target = pidfd_pid((int)a[0]);
 	struct mt_madvise m;
 	long got;
@@ -106,7 +105,7 @@ static void record_process_madvise(const struct mt_call_args *c, const __u64 a[6
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		mt_out__hdr(&m.h, MT_MADVISE, sizeof(m), t, mt_ag.pid, tid);
-		m.h.flags = MT_F_PROCESS_MADVISE | (vlen > MAX_IOV ? MT_F_IOV_TRUNC : 0);
+		m.h.flags = MT_F_PROCESS_MADVISE | (vlen > MT_MAX_IOV ? MT_F_IOV_TRUNC : 0);
 		m.h.stack_id = stack;
 		mt_fill_process_madvise(&m, a, (uint64_t)iov[i].iov_base, iov[i].iov_len, c->ret,
 					target);
