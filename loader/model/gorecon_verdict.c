@@ -109,7 +109,7 @@ static void released_sum(struct mt_timeline *tl, const struct mt_recon *r)
 /* What the parts leave out, and what the records cannot tell apart. */
 static void released_notes(struct mt_timeline *tl, const struct mt_recon *r)
 {
-	char a[32], b[32], c[32], d[32];
+	char a[32], b[32], c[32], d[32], e[32];
 
 	if (!r->have_smaps && r->res.lazy_present)
 		mt_verdict__add(tl, KIND,
@@ -142,7 +142,7 @@ static void released_notes(struct mt_timeline *tl, const struct mt_recon *r)
 		    mt_fmt_bytes(b, sizeof(b), r->never_touched),
 		    mt_fmt_bytes(c, sizeof(c), r->absent_other),
 		    mt_fmt_bytes(d, sizeof(d), r->not_heap),
-		    mt_fmt_bytes(a, sizeof(a), r->heap_candidates));
+		    mt_fmt_bytes(e, sizeof(e), r->heap_candidates));
 	if (r->unexplained > 0)
 		mt_verdict__add(tl, KIND,
 				"Go counts %s more as released than the kernel shows released or "

@@ -192,7 +192,7 @@ static void recon_row(FILE *out, const char *label, uint64_t v, bool known)
 	char b[32];
 
 	fmt_col(b, sizeof(b), v, known);
-	fprintf(out, "    %-44s %12s\n", label, b);
+	fprintf(out, "    %-48s %10s\n", label, b);
 }
 
 static void recon_signed(FILE *out, const char *label, int64_t v)
@@ -201,7 +201,7 @@ static void recon_signed(FILE *out, const char *label, int64_t v)
 
 	b[0] = '-';
 	mt_fmt_bytes(b + (v < 0), sizeof(b) - 1, v < 0 ? (uint64_t)-v : (uint64_t)v);
-	fprintf(out, "    %-44s %12s\n", label, b);
+	fprintf(out, "    %-48s %10s\n", label, b);
 }
 
 void mt_live__print_reconciliation(const struct mt_timeline *tl, FILE *out)
@@ -238,7 +238,7 @@ void mt_live__print_reconciliation(const struct mt_timeline *tl, FILE *out)
 			recon_signed(out, "  the rest (runtime, binary, libraries, C)", r->other);
 		}
 		if (r->have_res && r->res.eager_present)
-			recon_row(out, "(faulted back after an eager release: in the Go figures)",
+			recon_row(out, "(released eagerly, faulted back: in Go's figures)",
 				  r->res.eager_present, true);
 		if (r->partial)
 			fprintf(out, "    (the pagemap pass was capped: the kernel's parts are partial)\n");
