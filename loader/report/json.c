@@ -291,6 +291,18 @@ static void json_releasers(const struct report *rp, struct mt_jw *w)
 	mt_jw__end_object(w);
 }
 
+/* "key": { (true: the caller fills and ends the object), or "key": null (false). */
+static bool object_or_null(struct mt_jw *w, const char *key, bool have)
+{
+	mt_jw__break(w);
+	mt_jw__key(w, key);
+	if (have)
+		mt_jw__start_object(w);
+	else
+		mt_jw__null(w);
+	return have;
+}
+
 /* A Go figure: null when the endpoint did not report it. */
 static void json_go(struct mt_jw *w, const char *key, const struct mt_recon *r, uint64_t v,
 		    uint32_t bit)
@@ -344,10 +356,7 @@ static void json_recon_one(struct mt_jw *w, const struct mt_recon *r)
 	U64(w, "model_released_eager_bytes", r->model_eager);
 	U64(w, "release_calls", r->release_calls);
 	mt_jw__end_object(w);
-	mt_jw__break(w);
-	mt_jw__key_lit(w, "heap_released");
-	if (r->have_released) {
-		mt_jw__start_object(w);
+	if (object_or_null(w, "heap_released", r->have_released)) {
 		U64(w, "lazy_resident_bytes", r->lazy_resident);
 		U64(w, "lazy_reclaimed_bytes", r->lazy_reclaimed);
 		U64(w, "eager_absent_bytes", r->eager_out);
@@ -356,13 +365,8 @@ static void json_recon_one(struct mt_jw *w, const struct mt_recon *r)
 		U64(w, "lazy_rewritten_bytes", r->lazy_rewritten);
 		U64(w, "absent_other_bytes", r->absent_other);
 		mt_jw__end_object(w);
-	} else {
-		mt_jw__null(w);
 	}
-	mt_jw__break(w);
-	mt_jw__key_lit(w, "rss");
-	if (r->have_rss_parts) {
-		mt_jw__start_object(w);
+	if (object_or_null(w, "rss", r->have_rss_parts)) {
 		U64(w, "heap_inuse_bytes", r->heap_inuse);
 		U64(w, "stack_inuse_bytes", r->stack_inuse);
 		U64(w, "idle_kept_bytes", r->idle_kept);
@@ -370,8 +374,6 @@ static void json_recon_one(struct mt_jw *w, const struct mt_recon *r)
 		mt_jw__s64_field(w, "other_bytes", r->other);
 		U64(w, "faulted_back_bytes", r->faulted_back);
 		mt_jw__end_object(w);
-	} else {
-		mt_jw__null(w);
 	}
 	mt_jw__key_lit(w, "partial");
 	mt_jw__bool(w, r->partial);

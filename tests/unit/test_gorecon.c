@@ -16,11 +16,13 @@
 #include "gorecon.h"
 #include "live.h"
 #include "timeline.h"
+#include "tl_feed.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * 1024)
 #define MS 1000000ull
 #define T0 1000000000000ull
+#define RW (PROT_READ | PROT_WRITE)
 #define ALL_GO                                                                                  \
 	(MT_GS_HEAP_RELEASED | MT_GS_HEAP_IDLE | MT_GS_HEAP_INUSE | MT_GS_HEAP_SYS | MT_GS_SYS | \
 	 MT_GS_STACK_INUSE)
@@ -154,23 +156,13 @@ static void test_partial_and_missing(void **state)
 
 /* ---- through the timeline ---- */
 
-static void hdr(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint64_t t)
-{
-	memset(h, 0, sizeof(*h));
-	h->type = type;
-	h->size = size;
-	h->pid = pid;
-	h->tid = pid;
-	h->t_ns = t;
-	h->flags = MT_F_SYNTH;
-}
-
 static void f_gostat(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t have,
 		     uint64_t released, uint64_t inuse)
 {
 	struct mt_gostat r = {0};
 
 	hdr(&r.h, MT_GOSTAT, sizeof(r), pid, t);
+	r.h.flags = MT_F_SYNTH;
 	r.have = have;
 	r.heap_released = released;
 	r.heap_inuse = inuse;
@@ -185,25 +177,10 @@ static void f_resident(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_
 	struct mt_resident r = {0};
 
 	hdr(&r.h, MT_RESIDENT, sizeof(r), pid, t);
+	r.h.flags = MT_F_SYNTH;
 	r.lazy_present = lazy;
 	r.committed_absent = absent;
 	r.flags = flags;
-	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
-}
-
-static void f_mmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len,
-		   uint32_t flags)
-{
-	struct mt_mmap r = {0};
-
-	hdr(&r.h, MT_MMAP, sizeof(r), pid, t);
-	r.h.flags = 0;
-	r.addr = addr;
-	r.len = len;
-	r.prot = PROT_READ | PROT_WRITE;
-	r.flags = flags;
-	r.fd = -1;
-	r.ret = (int64_t)addr;
 	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
 }
 
@@ -213,7 +190,7 @@ static void f_smaps(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t a
 	struct mt_rss r = {0};
 
 	hdr(&r.h, MT_RSS, sizeof(r), pid, t);
-	r.h.flags |= MT_F_SMAPS;
+	r.h.flags = MT_F_SYNTH | MT_F_SMAPS;
 	r.anon = anon;
 	r.smaps_rss = anon;
 	r.lazyfree = lazyfree;
@@ -248,7 +225,7 @@ static void test_no_gostat(void **state)
 	size_t n;
 
 	(void)state;
-	f_mmap(tl, 10, T0 + 1 * MS, 0x7f0000000000ull, 8 * MiB, MAP_PRIVATE | MAP_ANONYMOUS);
+	f_mmap(tl, 10, T0 + 1 * MS, 0x7f0000000000ull, 8 * MiB, RW, MAP_PRIVATE | MAP_ANONYMOUS);
 	f_smaps(tl, 10, T0 + 2 * MS, 4 * MiB, 0);
 	f_resident(tl, 10, T0 + 2 * MS, 0, 4 * MiB, 0);
 	assert_int_equal(mt_timeline__finish(tl), 0);
@@ -270,8 +247,8 @@ static void test_timeline_untouched_capped(void **state)
 	size_t n;
 
 	(void)state;
-	f_mmap(tl, 11, T0 + 1 * MS, 0xc000000000ull, 4 * MiB, MAP_PRIVATE | MAP_ANONYMOUS);
-	f_mmap(tl, 11, T0 + 1 * MS, 0x7f0000000000ull, 8 * MiB,
+	f_mmap(tl, 11, T0 + 1 * MS, 0xc000000000ull, 4 * MiB, RW, MAP_PRIVATE | MAP_ANONYMOUS);
+	f_mmap(tl, 11, T0 + 1 * MS, 0x7f0000000000ull, 8 * MiB, RW,
 	       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK);
 	f_smaps(tl, 11, T0 + 2 * MS, 1 * MiB, 0);
 	/* 11 MiB absent, of which at most the 4 MiB of anon can be heap */
