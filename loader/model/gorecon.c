@@ -15,7 +15,8 @@ struct kinds {
 	uint64_t candidates, not_heap;
 };
 
-/* Committed ranges that can hold Go heap: private anonymous memory, and memory from before the trace. */
+/* Committed ranges that can hold Go heap: private anonymous memory, and memory from before the
+ * trace. */
 static int add_committed(void *ctx, const struct mt_region_info *r)
 {
 	struct kinds *k = ctx;
@@ -38,13 +39,15 @@ static void released_parts(struct mt_recon *r)
 	if (!r->have_released)
 		return;
 	/* without smaps, all of lazy_present is taken as still lazily free */
-	r->lazy_resident = r->have_smaps ? min_u64(r->lazyfree, res->lazy_present) : res->lazy_present;
+	r->lazy_resident =
+	    r->have_smaps ? min_u64(r->lazyfree, res->lazy_present) : res->lazy_present;
 	r->lazy_rewritten = res->lazy_present - r->lazy_resident;
 	r->lazy_reclaimed = res->lazy_absent;
 	r->eager_out = res->eager_absent;
 	madv = r->lazy_resident + r->lazy_reclaimed + r->eager_out;
 	left = hr > madv ? hr - madv : 0;
-	/* never touched: what Go still counts, up to what the kernel shows committed, absent and heap-like */
+	/* never touched: what Go still counts, up to what the kernel shows committed, absent and
+	 * heap-like */
 	r->never_touched = min_u64(left, min_u64(res->committed_absent, r->heap_candidates));
 	r->absent_other = res->committed_absent - r->never_touched;
 	r->unexplained = (int64_t)(hr - madv - r->never_touched);

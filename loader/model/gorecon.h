@@ -30,7 +30,8 @@ struct mt_recon {
 	bool have_rss, have_smaps;
 	uint64_t rss, rss_file, lazyfree;
 	uint64_t t_ns; /* when it was last worked out */
-	/* committed bytes the model holds, by whether they can be Go heap (at the resident record) */
+	/* committed bytes the model holds, by whether they can be Go heap (at the resident record)
+	 */
 	uint64_t heap_candidates; /* private anonymous (not MAP_STACK), and pre-trace ranges */
 	uint64_t not_heap;	  /* MAP_STACK, file, shared and brk-heap ranges */
 	uint64_t release_calls;	  /* of this process: MADV_FREE, eager advice, PROT_NONE remaps */
@@ -41,12 +42,14 @@ struct mt_recon {
 	 * heap_released exactly.
 	 */
 	bool have_released;
-	uint64_t lazy_resident;	 /* released with MADV_FREE, still resident: min(LazyFree, lazy_present) */
-	uint64_t lazy_reclaimed; /* released with MADV_FREE, since taken by the kernel: lazy_absent */
-	uint64_t eager_out;	 /* released eagerly, not touched since: eager_absent */
-	uint64_t never_touched;	 /* committed, never in RAM, can be Go heap: Go counts it released */
-	int64_t unexplained;	 /* what is left; negative: the kernel shows more released */
-	uint64_t absent_other;	 /* committed_absent not counted as never-touched heap */
+	uint64_t lazy_resident; /* released with MADV_FREE, still resident: min(LazyFree,
+				   lazy_present) */
+	uint64_t
+	    lazy_reclaimed; /* released with MADV_FREE, since taken by the kernel: lazy_absent */
+	uint64_t eager_out; /* released eagerly, not touched since: eager_absent */
+	uint64_t never_touched; /* committed, never in RAM, can be Go heap: Go counts it released */
+	int64_t unexplained;	/* what is left; negative: the kernel shows more released */
+	uint64_t absent_other;	/* committed_absent not counted as never-touched heap */
 	uint64_t lazy_rewritten; /* lazy_present - lazy_resident: written again since (re-used) */
 	/*
 	 * RSS, taken apart (have_rss_parts: RSS and HeapInuse known). The parts

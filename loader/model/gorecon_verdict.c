@@ -48,11 +48,12 @@ static void headline(struct mt_timeline *tl, const struct mt_recon *r)
 			    mt_fmt_bytes(rss, sizeof(rss), r->rss), h,
 			    mt_fmt_bytes(a, sizeof(a), r->lazy_resident));
 		else
-			mt_verdict__add(tl, KIND,
-					"Go reports %s released: %s of it was released with MADV_FREE "
-					"and is still resident (LazyFree) — the kernel will take it "
-					"when it needs memory.",
-					h, mt_fmt_bytes(a, sizeof(a), r->lazy_resident));
+			mt_verdict__add(
+			    tl, KIND,
+			    "Go reports %s released: %s of it was released with MADV_FREE "
+			    "and is still resident (LazyFree) — the kernel will take it "
+			    "when it needs memory.",
+			    h, mt_fmt_bytes(a, sizeof(a), r->lazy_resident));
 		return;
 	}
 	if (r->eager_out && r->eager_out >= r->lazy_reclaimed && r->eager_out >= r->never_touched) {
@@ -112,17 +113,19 @@ static void released_notes(struct mt_timeline *tl, const struct mt_recon *r)
 	char a[32], b[32], c[32], d[32], e[32];
 
 	if (!r->have_smaps && r->res.lazy_present)
-		mt_verdict__add(tl, KIND,
-				"smaps_rollup was not sampled, so all %s of lazily released "
-				"memory still in RAM is taken as LazyFree; some of it may have been "
-				"written again.",
-				mt_fmt_bytes(a, sizeof(a), r->res.lazy_present));
+		mt_verdict__add(
+		    tl, KIND,
+		    "smaps_rollup was not sampled, so all %s of lazily released "
+		    "memory still in RAM is taken as LazyFree; some of it may have been "
+		    "written again.",
+		    mt_fmt_bytes(a, sizeof(a), r->res.lazy_present));
 	if (r->lazy_rewritten)
-		mt_verdict__add(tl, KIND,
-				"%s released with MADV_FREE was written again since (it is no "
-				"longer LazyFree): Go used it again, so HeapReleased does not count "
-				"it.",
-				mt_fmt_bytes(a, sizeof(a), r->lazy_rewritten));
+		mt_verdict__add(
+		    tl, KIND,
+		    "%s released with MADV_FREE was written again since (it is no "
+		    "longer LazyFree): Go used it again, so HeapReleased does not count "
+		    "it.",
+		    mt_fmt_bytes(a, sizeof(a), r->lazy_rewritten));
 	if (r->res.eager_present)
 		mt_verdict__add(tl, KIND,
 				"%s released eagerly has been faulted back in since: Go used it "
@@ -144,22 +147,25 @@ static void released_notes(struct mt_timeline *tl, const struct mt_recon *r)
 		    mt_fmt_bytes(d, sizeof(d), r->not_heap),
 		    mt_fmt_bytes(e, sizeof(e), r->heap_candidates));
 	if (r->unexplained > 0)
-		mt_verdict__add(tl, KIND,
-				"Go counts %s more as released than the kernel shows released or "
-				"never touched: memory refilled without a call (khugepaged), or the "
-				"heap changed between Go's figure and the pagemap pass.",
-				fmt_signed(a, sizeof(a), r->unexplained));
+		mt_verdict__add(
+		    tl, KIND,
+		    "Go counts %s more as released than the kernel shows released or "
+		    "never touched: memory refilled without a call (khugepaged), or the "
+		    "heap changed between Go's figure and the pagemap pass.",
+		    fmt_signed(a, sizeof(a), r->unexplained));
 	else if (r->unexplained < 0)
-		mt_verdict__add(tl, KIND,
-				"The kernel shows %s more released than Go counts: releases by other "
-				"code in the process (cgo, a C allocator), or the heap changed "
-				"between Go's figure and the pagemap pass.",
-				fmt_signed(a, sizeof(a), -r->unexplained));
+		mt_verdict__add(
+		    tl, KIND,
+		    "The kernel shows %s more released than Go counts: releases by other "
+		    "code in the process (cgo, a C allocator), or the heap changed "
+		    "between Go's figure and the pagemap pass.",
+		    fmt_signed(a, sizeof(a), -r->unexplained));
 	if (r->partial)
-		mt_verdict__add(tl, KIND,
-				"The pagemap pass stopped at its page budget (capped): the kernel's "
-				"figures cover part of the ranges only, so the parts above are "
-				"partial.");
+		mt_verdict__add(
+		    tl, KIND,
+		    "The pagemap pass stopped at its page budget (capped): the kernel's "
+		    "figures cover part of the ranges only, so the parts above are "
+		    "partial.");
 }
 
 static void rss_sum(struct mt_timeline *tl, const struct mt_recon *r)
@@ -173,7 +179,8 @@ static void rss_sum(struct mt_timeline *tl, const struct mt_recon *r)
 	    "RSS %s = HeapInuse %s + StackInuse %s + idle heap not yet released %s + released "
 	    "but still resident (LazyFree) %s + the rest %s: runtime structures and memory "
 	    "that is not Go's (the binary and libraries, %s of file RSS; C allocations)%s.",
-	    mt_fmt_bytes(p[0], sizeof(p[0]), r->rss), mt_fmt_bytes(p[1], sizeof(p[1]), r->heap_inuse),
+	    mt_fmt_bytes(p[0], sizeof(p[0]), r->rss),
+	    mt_fmt_bytes(p[1], sizeof(p[1]), r->heap_inuse),
 	    mt_fmt_bytes(p[2], sizeof(p[2]), r->stack_inuse),
 	    mt_fmt_bytes(p[3], sizeof(p[3]), r->idle_kept),
 	    mt_fmt_bytes(p[4], sizeof(p[4]), r->rss_lazyfree),
@@ -193,7 +200,8 @@ void mt_gorecon__verdict(struct mt_timeline *tl)
 					"Go's numbers for pid %" PRIu32 " (%" PRIu64
 					" gostat record%s) do not include HeapReleased, so what it "
 					"released cannot be set against the kernel's figures.",
-					r->pid, r->gostat_records, r->gostat_records == 1 ? "" : "s");
+					r->pid, r->gostat_records,
+					r->gostat_records == 1 ? "" : "s");
 		} else if (!r->have_res) {
 			mt_verdict__add(
 			    tl, KIND,
@@ -213,8 +221,9 @@ void mt_gorecon__verdict(struct mt_timeline *tl)
 		rss_sum(tl, r);
 	}
 	if (tl->recon_left_out)
-		mt_verdict__add(tl, KIND,
-				"%" PRIu32 " more Go process%s had gostat records; only the first %d "
-				"are reconciled.",
-				tl->recon_left_out, tl->recon_left_out == 1 ? "" : "es", MT_RECON_MAX);
+		mt_verdict__add(
+		    tl, KIND,
+		    "%" PRIu32 " more Go process%s had gostat records; only the first %d "
+		    "are reconciled.",
+		    tl->recon_left_out, tl->recon_left_out == 1 ? "" : "es", MT_RECON_MAX);
 }

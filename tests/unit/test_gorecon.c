@@ -23,8 +23,8 @@
 #define MS 1000000ull
 #define T0 1000000000000ull
 #define RW (PROT_READ | PROT_WRITE)
-#define ALL_GO                                                                                  \
-	(MT_GS_HEAP_RELEASED | MT_GS_HEAP_IDLE | MT_GS_HEAP_INUSE | MT_GS_HEAP_SYS | MT_GS_SYS | \
+#define ALL_GO                                                                                     \
+	(MT_GS_HEAP_RELEASED | MT_GS_HEAP_IDLE | MT_GS_HEAP_INUSE | MT_GS_HEAP_SYS | MT_GS_SYS |   \
 	 MT_GS_STACK_INUSE)
 
 static uint64_t released_sum(const struct mt_recon *r)
@@ -324,13 +324,13 @@ static void test_gauge_columns(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parts_sum),
-		cmocka_unit_test(test_unexplained),
-		cmocka_unit_test(test_partial_and_missing),
-		cmocka_unit_test(test_no_gostat),
-		cmocka_unit_test(test_timeline_untouched_capped),
-		cmocka_unit_test(test_gostat_without_released),
-		cmocka_unit_test(test_gauge_columns),
+	    cmocka_unit_test(test_parts_sum),
+	    cmocka_unit_test(test_unexplained),
+	    cmocka_unit_test(test_partial_and_missing),
+	    cmocka_unit_test(test_no_gostat),
+	    cmocka_unit_test(test_timeline_untouched_capped),
+	    cmocka_unit_test(test_gostat_without_released),
+	    cmocka_unit_test(test_gauge_columns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
