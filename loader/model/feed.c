@@ -86,6 +86,7 @@ static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap
 		regions_after(tl, p, before);
 		model_result(tl, err, &d, t);
 		if (d.released + d.escalated) {
+			p->release_calls++;
 			tl->sum.none_remap_calls++;
 			tl->sum.none_remap_bytes += d.released + d.escalated;
 			cls = MT_CL_NONE_REMAP;
@@ -200,6 +201,8 @@ static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_m
 		err = mt_regions__madvise(tp->rs, t, a->addr, a->len, a->advice, ok && !pm, &d);
 		regions_after(tl, tp, before);
 		model_result(tl, err, &d, t);
+		if (cls == MT_CL_FREE || cls == MT_CL_DONTNEED || cls == MT_CL_REMOVE)
+			tp->release_calls++;
 		if (!ok) {
 			tl->sum.partial_calls++;
 			tl->sum.partial_released += d.released + d.rereleased + d.escalated;
@@ -472,7 +475,8 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 		on_info(tl, rec);
 		return 0;
 	}
-	if (rec->type < MT_MMAP || rec->type > MT_TASK) {
+	if ((rec->type < MT_MMAP || rec->type > MT_TASK) && rec->type != MT_GOSTAT &&
+	    rec->type != MT_RESIDENT) {
 		tl->sum.unknown_records++;
 		return 0;
 	}
@@ -510,6 +514,10 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 		break;
 	case MT_TASK:
 		on_task(tl, p, (const void *)rec, t);
+		break;
+	case MT_GOSTAT:
+	case MT_RESIDENT:
+		mt_tlgo__feed(tl, p, rec);
 		break;
 	}
 	return tl->err;

@@ -66,6 +66,7 @@ struct proc *mt_tlproc__new(struct mt_timeline *tl, uint32_t pid, const struct p
 
 void mt_tlproc__drop(struct mt_timeline *tl, struct proc *p, uint64_t t)
 {
+	mt_tlgo__drop(tl, p);
 	for (int s = 0; s < MT_RS_NR; s++)
 		tl->cur.state[s] -= mt_regions__bytes(p->rs, s);
 	if (p->have_rss) {

@@ -447,8 +447,12 @@ static uint8_t kind_of(uint32_t flags, int32_t fd)
 {
 	bool shared = (flags & MAP_TYPE) != MAP_PRIVATE;
 
-	if (flags & MAP_ANONYMOUS || fd < 0)
-		return shared ? MT_RK_SHARED_ANON : MT_RK_ANON;
+	if (flags & MAP_ANONYMOUS || fd < 0) {
+		if (shared)
+			return MT_RK_SHARED_ANON;
+		/* not Go heap: the reconciliation sets thread stacks aside */
+		return flags & MAP_STACK ? MT_RK_STACK : MT_RK_ANON;
+	}
 	return shared ? MT_RK_SHARED_FILE : MT_RK_FILE;
 }
 
@@ -1179,8 +1183,8 @@ uint64_t mt_regions__released_thp(const struct mt_regions *rs)
 
 const char *mt_rkind_name(enum mt_rkind k)
 {
-	static const char *const names[] = {"anon",	   "shared anon", "file",
-					    "shared file", "heap",	  "pre-trace"};
+	static const char *const names[] = {"anon",	   "shared anon", "file", "shared file",
+					    "heap",	   "pre-trace",	  "stack"};
 
 	return k < MT_RK_NR ? names[k] : "?";
 }

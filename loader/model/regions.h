@@ -35,6 +35,7 @@ enum mt_rkind {
 	MT_RK_SHARED_FILE = 3,
 	MT_RK_HEAP = 4,	   /* the brk heap */
 	MT_RK_UNKNOWN = 5, /* mapped before tracing began ("pre-trace") */
+	MT_RK_STACK = 6,   /* MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK: a thread stack (glibc's) */
 	MT_RK_NR,
 };
 
@@ -144,7 +145,7 @@ int mt_regions__foreach(const struct mt_regions *rs,
 int mt_regions__foreach_mapping(const struct mt_regions *rs,
 				int (*fn)(void *ctx, const struct mt_mapping_info *m), void *ctx);
 
-/* "anon", "shared anon", "file", "shared file", "heap", "pre-trace" */
+/* "anon", "shared anon", "file", "shared file", "heap", "pre-trace", "stack" */
 const char *mt_rkind_name(enum mt_rkind k);
 
 #endif

@@ -61,6 +61,16 @@ static void count_regions(struct mt_timeline *tl)
 	tl->sum.released_thp = thp;
 }
 
+/* The Go processes still modelled, with their last RSS (the end record). */
+static void reconcile_all(struct mt_timeline *tl)
+{
+	size_t it = 0;
+	void *v;
+
+	while (mt_pidmap__next(&tl->procs, &it, NULL, &v))
+		mt_tlgo__reconcile(tl, v);
+}
+
 int mt_timeline__finish(struct mt_timeline *tl)
 {
 	struct mt_summary *s = &tl->sum;
@@ -83,6 +93,7 @@ int mt_timeline__finish(struct mt_timeline *tl)
 	s->end.rss_peak = tl->samples[tl->n - 1].rss_peak;
 	s->end_ns = tl->last_t;
 	count_regions(tl);
+	reconcile_all(tl);
 	mt_verdict__build(tl);
 	return tl->err;
 }

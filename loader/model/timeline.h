@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include "madvtrace/record.h"
 #include "regions.h"
+#include "gorecon.h"
 #include "fmt.h"
 
 /* Advice values are counted individually below this; larger or negative ones share the last slot.
@@ -48,7 +49,10 @@ struct mt_gauges {
 	uint64_t munmap_calls, munmap_bytes;
 	uint64_t hugepage_calls;  /* MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE */
 	uint64_t reclaimed_bytes; /* RSS fall outside any call (reclaim records, samples) */
+	/* Go's own numbers (last gostat records); valid if have_go_released / have_go_inuse */
+	uint64_t go_heap_released, go_heap_inuse;
 	bool have_rss, have_smaps;
+	bool have_go_released, have_go_inuse;
 };
 
 static inline uint64_t mt_gauges_rss(const struct mt_gauges *g)
@@ -136,6 +140,8 @@ struct mt_summary {
 	bool godebug_known;  /* an env.GODEBUG record was seen */
 	bool go_env_read;    /* an env_read record: GODEBUG is unset unless godebug_known */
 	uint64_t info_records, stack_records;
+	uint64_t gostat_records, resident_records; /* Go's numbers; pagemap passes */
+	bool any_go_numbers; /* some gostat record had HeapReleased or HeapInuse: the reports' Go columns */
 	/*
 	 * The end-of-session table (report/live.c), like `strace -c`: call
 	 * records as delivered, those of exited processes included; brk bytes
@@ -211,6 +217,13 @@ const struct mt_finding *mt_timeline__findings(const struct mt_timeline *tl, siz
  * kind must outlive the timeline, text is copied. 0, or -ENOMEM.
  */
 int mt_timeline__add_finding(struct mt_timeline *tl, const char *kind, const char *text);
+/*
+ * The reconciliation of each Go process (a process with gostat records),
+ * by pid; left_out (may be NULL): Go processes past MT_RECON_MAX. Worked out
+ * at every gostat and resident record, and at finish.
+ */
+const struct mt_recon *mt_timeline__recon(const struct mt_timeline *tl, size_t *n,
+					  uint32_t *left_out);
 /* Top mappings by released bytes (live and unmapped), up to max; returns how many. */
 size_t mt_timeline__top_regions(const struct mt_timeline *tl, struct mt_mapping_info *out,
 				size_t max);

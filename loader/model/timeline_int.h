@@ -5,6 +5,7 @@
  *	proc.c      the process table: one region model per traced process
  *	sampler.c   time: the bounded sample grid and the due gauge intervals
  *	feed.c      records applied to the processes, the gauges and the summary
+ *	gofeed.c    Go's numbers and the pagemap passes, reconciled per Go process
  *	tally.c     the end-of-session table: calls as delivered, RSS per process
  *	verdict.c   findings (English sentences) from the summary
  */
@@ -35,6 +36,13 @@ struct proc {
 	unsigned int call_next;
 	uint8_t last_cls; /* the process's last call */
 	char comm[MT_COMM_LEN];
+	/* Go's numbers and the pagemap pass (gostat, resident records) */
+	bool have_go, have_res;
+	struct mt_gostat go;
+	struct mt_resident res;
+	uint64_t gostat_records, resident_records;
+	uint64_t heap_candidates, not_heap; /* the model's committed bytes at the resident record */
+	uint64_t release_calls;
 };
 
 struct mt_advice_tally {
@@ -73,6 +81,11 @@ struct mt_timeline {
 	size_t nadv;
 	struct mt_pidmap facts; /* pid -> struct pid_facts, for every process seen */
 	uint64_t rss_total_cur, rss_total_peak;
+	/* Go processes: their reconciliation (gorecon.h), and how many give each Go gauge */
+	struct mt_recon recon[MT_RECON_MAX];
+	size_t nrecon;
+	uint32_t recon_left_out;
+	uint32_t go_rel_procs, go_inuse_procs;
 	int err;
 };
 
@@ -111,6 +124,16 @@ int mt_sampler__finish(struct mt_timeline *tl);
 /* tally.c */
 int mt_tally__add(struct mt_timeline *tl, const struct mt_hdr *rec);
 void mt_tally__free(struct mt_timeline *tl);
+
+/* gofeed.c: gostat and resident records, and the reconciliation of each Go process */
+void mt_tlgo__feed(struct mt_timeline *tl, struct proc *p, const struct mt_hdr *rec);
+/* Work out p's reconciliation again from its latest figures (a Go process only). */
+void mt_tlgo__reconcile(struct mt_timeline *tl, const struct proc *p);
+/* A process's Go gauges out of the totals (it is dropped). */
+void mt_tlgo__drop(struct mt_timeline *tl, const struct proc *p);
+
+/* gorecon_verdict.c: the reconciliation in words */
+void mt_gorecon__verdict(struct mt_timeline *tl);
 
 /* verdict.c */
 void mt_verdict__build(struct mt_timeline *tl);

@@ -640,6 +640,7 @@ void mt_verdict__build(struct mt_timeline *tl)
 	verdict_rss_at_release(tl);
 	verdict_end(tl);
 	verdict_lazyfree(tl);
+	mt_gorecon__verdict(tl);
 	verdict_reclaim(tl);
 	verdict_reuse(tl);
 	verdict_hugepages(tl);

@@ -21,6 +21,8 @@ int mt_report__csv(struct report *rp)
 	size_t n;
 	struct mt_gauges *rows = mt_report__rows(rp, mt_report__row_interval(rp), &n);
 	FILE *o = rp->out;
+	/* Go's columns only in a trace with Go's numbers: other traces' csv stays as it was */
+	bool go = mt_timeline__summary(rp->tl)->any_go_numbers;
 
 	if (!rows)
 		return -ENOMEM;
@@ -28,8 +30,9 @@ int mt_report__csv(struct report *rp)
 	      "rss_peak_bytes,lazyfree_bytes,smaps_rss_bytes,reserved_bytes,committed_bytes,"
 	      "released_lazy_bytes,released_eager_bytes,calls,madv_free_calls,madv_free_bytes,"
 	      "madv_dontneed_calls,madv_dontneed_bytes,munmap_calls,munmap_bytes,hugepage_calls,"
-	      "reclaimed_bytes\n",
+	      "reclaimed_bytes",
 	      o);
+	fputs(go ? ",go_heap_released_bytes,go_heap_inuse_bytes\n" : "\n", o);
 	for (size_t i = 0; i < n; i++) {
 		const struct mt_gauges *g = &rows[i];
 		uint64_t d = mt_report__t_rel(rp, g->t_ns);
@@ -47,11 +50,16 @@ int mt_report__csv(struct report *rp)
 		fprintf(o,
 			",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 			",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-			",%" PRIu64 "\n",
+			",%" PRIu64,
 			g->state[MT_RS_RESERVED], g->state[MT_RS_COMMITTED], g->state[MT_RS_LAZY],
 			g->state[MT_RS_EAGER], g->calls, g->free_calls, g->free_bytes,
 			g->dontneed_calls, g->dontneed_bytes, g->munmap_calls, g->munmap_bytes,
 			g->hugepage_calls, g->reclaimed_bytes);
+		if (go) {
+			csv_u64(o, g->go_heap_released, g->have_go_released);
+			csv_u64(o, g->go_heap_inuse, g->have_go_inuse);
+		}
+		fputc('\n', o);
 	}
 	free(rows);
 	return 0;

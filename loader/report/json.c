@@ -50,6 +50,11 @@ static void json_gauges(const struct report *rp, struct mt_jw *w, const struct m
 	U64(w, "munmap_bytes", g->munmap_bytes);
 	U64(w, "hugepage_calls", g->hugepage_calls);
 	U64(w, "reclaimed_bytes", g->reclaimed_bytes);
+	/* only in a trace with Go's numbers: the reports of other traces stay as they were */
+	if (mt_timeline__summary(rp->tl)->any_go_numbers) {
+		U64_OR_NULL(w, "go_heap_released_bytes", g->go_heap_released, g->have_go_released);
+		U64_OR_NULL(w, "go_heap_inuse_bytes", g->go_heap_inuse, g->have_go_inuse);
+	}
 }
 
 static void json_stats(struct mt_jw *w, const char *name, const struct mt_call_stats *c)
@@ -286,6 +291,117 @@ static void json_releasers(const struct report *rp, struct mt_jw *w)
 	mt_jw__end_object(w);
 }
 
+/* "key": { (true: the caller fills and ends the object), or "key": null (false). */
+static bool object_or_null(struct mt_jw *w, const char *key, bool have)
+{
+	mt_jw__break(w);
+	mt_jw__key(w, key);
+	if (have)
+		mt_jw__start_object(w);
+	else
+		mt_jw__null(w);
+	return have;
+}
+
+/* A Go figure: null when the endpoint did not report it. */
+static void json_go(struct mt_jw *w, const char *key, const struct mt_recon *r, uint64_t v,
+		    uint32_t bit)
+{
+	mt_jw__key(w, key);
+	mt_jw__u64_or_null(w, v, mt_recon__has(r, bit));
+}
+
+static void json_recon_one(struct mt_jw *w, const struct mt_recon *r)
+{
+	const struct mt_resident *res = &r->res;
+	const char *src = mt_gostat_source_name(r->go.source);
+
+	mt_jw__break(w);
+	mt_jw__start_object(w);
+	U64(w, "pid", r->pid);
+	U64(w, "t_ns", r->t_ns);
+	U64(w, "gostat_records", r->gostat_records);
+	U64(w, "resident_records", r->resident_records);
+	mt_jw__break(w);
+	mt_jw__key_lit(w, "go");
+	mt_jw__start_object(w);
+	U64(w, "t_ns", r->go.h.t_ns);
+	mt_jw__string_field(w, "source", src);
+	json_go(w, "heap_released_bytes", r, r->go.heap_released, MT_GS_HEAP_RELEASED);
+	json_go(w, "heap_idle_bytes", r, r->go.heap_idle, MT_GS_HEAP_IDLE);
+	json_go(w, "heap_inuse_bytes", r, r->go.heap_inuse, MT_GS_HEAP_INUSE);
+	json_go(w, "heap_sys_bytes", r, r->go.heap_sys, MT_GS_HEAP_SYS);
+	json_go(w, "sys_bytes", r, r->go.sys, MT_GS_SYS);
+	json_go(w, "stack_inuse_bytes", r, r->go.stack_inuse, MT_GS_STACK_INUSE);
+	mt_jw__end_object(w);
+	mt_jw__break(w);
+	mt_jw__key_lit(w, "kernel");
+	mt_jw__start_object(w);
+	U64_OR_NULL(w, "rss_bytes", r->rss, r->have_rss);
+	U64_OR_NULL(w, "rss_file_bytes", r->rss_file, r->have_rss);
+	U64_OR_NULL(w, "lazyfree_bytes", r->lazyfree, r->have_smaps);
+	U64_OR_NULL(w, "resident_t_ns", res->h.t_ns, r->have_res);
+	U64_OR_NULL(w, "lazy_present_bytes", res->lazy_present, r->have_res);
+	U64_OR_NULL(w, "lazy_absent_bytes", res->lazy_absent, r->have_res);
+	U64_OR_NULL(w, "eager_present_bytes", res->eager_present, r->have_res);
+	U64_OR_NULL(w, "eager_absent_bytes", res->eager_absent, r->have_res);
+	U64_OR_NULL(w, "committed_present_bytes", res->committed_present, r->have_res);
+	U64_OR_NULL(w, "committed_absent_bytes", res->committed_absent, r->have_res);
+	U64_OR_NULL(w, "swapped_bytes", res->swapped, r->have_res);
+	mt_jw__key_lit(w, "capped");
+	mt_jw__bool(w, r->partial);
+	U64_OR_NULL(w, "heap_candidate_bytes", r->heap_candidates, r->have_res);
+	U64_OR_NULL(w, "not_heap_bytes", r->not_heap, r->have_res);
+	U64(w, "model_released_lazy_bytes", r->model_lazy);
+	U64(w, "model_released_eager_bytes", r->model_eager);
+	U64(w, "release_calls", r->release_calls);
+	mt_jw__end_object(w);
+	if (object_or_null(w, "heap_released", r->have_released)) {
+		U64(w, "lazy_resident_bytes", r->lazy_resident);
+		U64(w, "lazy_reclaimed_bytes", r->lazy_reclaimed);
+		U64(w, "eager_absent_bytes", r->eager_out);
+		U64(w, "never_touched_bytes", r->never_touched);
+		mt_jw__s64_field(w, "unexplained_bytes", r->unexplained);
+		U64(w, "lazy_rewritten_bytes", r->lazy_rewritten);
+		U64(w, "absent_other_bytes", r->absent_other);
+		mt_jw__end_object(w);
+	}
+	if (object_or_null(w, "rss", r->have_rss_parts)) {
+		U64(w, "heap_inuse_bytes", r->heap_inuse);
+		U64(w, "stack_inuse_bytes", r->stack_inuse);
+		U64(w, "idle_kept_bytes", r->idle_kept);
+		U64(w, "lazyfree_bytes", r->rss_lazyfree);
+		mt_jw__s64_field(w, "other_bytes", r->other);
+		U64(w, "faulted_back_bytes", r->faulted_back);
+		mt_jw__end_object(w);
+	}
+	mt_jw__key_lit(w, "partial");
+	mt_jw__bool(w, r->partial);
+	mt_jw__end_object(w);
+}
+
+/* Go's numbers against the kernel's, per Go process: only in a trace with gostat records. */
+static void json_reconciliation(const struct report *rp, struct mt_jw *w)
+{
+	uint32_t left_out;
+	size_t n;
+	const struct mt_recon *r = mt_timeline__recon(rp->tl, &n, &left_out);
+
+	if (!mt_timeline__summary(rp->tl)->gostat_records)
+		return;
+	mt_jw__break(w);
+	mt_jw__key_lit(w, "reconciliation");
+	mt_jw__start_object(w);
+	U64(w, "left_out", left_out);
+	mt_jw__break(w);
+	mt_jw__key_lit(w, "processes");
+	mt_jw__start_array(w);
+	for (size_t i = 0; i < n; i++)
+		json_recon_one(w, &r[i]);
+	mt_jw__end_array(w);
+	mt_jw__end_object(w);
+}
+
 static void json_trace(const struct report *rp, struct mt_jw *w)
 {
 	const struct mt_summary *s = mt_timeline__summary(rp->tl);
@@ -409,6 +525,10 @@ static void json_summary(const struct report *rp, struct mt_jw *w)
 	U64(w, "regions", s->regions);
 	U64(w, "info_records", s->info_records);
 	U64(w, "stack_records", s->stack_records);
+	if (s->gostat_records || s->resident_records) {
+		U64(w, "gostat_records", s->gostat_records);
+		U64(w, "resident_records", s->resident_records);
+	}
 	json_target(s, w);
 	json_findings(rp, w);
 	mt_jw__end_object(w);
@@ -433,6 +553,7 @@ int mt_report__json(struct report *rp)
 	U64(&w, "format_version", 1);
 	json_trace(rp, &w);
 	json_summary(rp, &w);
+	json_reconciliation(rp, &w);
 	mt_jw__break(&w);
 	U64(&w, "interval_ns", riv);
 	mt_jw__break(&w);

@@ -22,15 +22,17 @@ static void fmt_col(char *buf, size_t len, uint64_t v, bool known)
 		snprintf(buf, len, "-");
 }
 
-void mt_timeline__print_gauge_header(FILE *out)
+void mt_timeline__print_gauge_header(FILE *out, bool go)
 {
-	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7s %10s %10s\n", "time", "RSS",
-		"LazyFree", "committed", "rel.lazy", "rel.eager", "reserved", "calls", "released",
-		"reclaimed");
+	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7s %10s %10s", "time", "RSS", "LazyFree",
+		"committed", "rel.lazy", "rel.eager", "reserved", "calls", "released", "reclaimed");
+	if (go)
+		fprintf(out, " %10s %10s", "Go.rel", "Go.inuse");
+	fputc('\n', out);
 }
 
 void mt_gauges_print_row(FILE *out, const char *time, const struct mt_gauges *g,
-			 const struct mt_gauges *prev)
+			 const struct mt_gauges *prev, bool go)
 {
 	uint64_t rel = g->free_bytes + g->dontneed_bytes, prel = 0, pcalls = 0, prec = 0;
 	char c[8][24];
@@ -48,8 +50,14 @@ void mt_gauges_print_row(FILE *out, const char *time, const struct mt_gauges *g,
 	mt_fmt_bytes(c[5], sizeof(c[5]), g->state[MT_RS_RESERVED]);
 	mt_fmt_bytes(c[6], sizeof(c[6]), rel - prel);
 	mt_fmt_bytes(c[7], sizeof(c[7]), g->reclaimed_bytes - prec);
-	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7" PRIu64 " %10s %10s\n", time, c[0],
+	fprintf(out, "%-9s %10s %10s %10s %10s %10s %10s %7" PRIu64 " %10s %10s", time, c[0],
 		c[1], c[2], c[3], c[4], c[5], g->calls - pcalls, c[6], c[7]);
+	if (go) {
+		fmt_col(c[0], sizeof(c[0]), g->go_heap_released, g->have_go_released);
+		fmt_col(c[1], sizeof(c[1]), g->go_heap_inuse, g->have_go_inuse);
+		fprintf(out, " %10s %10s", c[0], c[1]);
+	}
+	fputc('\n', out);
 }
 
 /* Wall-clock time when the trace has the clock offset, else time since its start. */
@@ -72,12 +80,16 @@ void mt_live__gauge(void *ctx, const struct mt_timeline *tl, uint64_t t_ns,
 		    const struct mt_gauges *now, const struct mt_gauges *prev)
 {
 	struct mt_live_gauges *lg = ctx;
+	bool go = now->have_go_released || now->have_go_inuse;
 	char ts[32];
 
-	if (lg->lines % GAUGE_HEADER_EVERY == 0)
-		mt_timeline__print_gauge_header(lg->out);
+	/* Go's columns once its numbers are known: the header says so again */
+	if (lg->lines % GAUGE_HEADER_EVERY == 0 || go != lg->go) {
+		mt_timeline__print_gauge_header(lg->out, go);
+		lg->go = go;
+	}
 	gauge_time(tl, ts, sizeof(ts), t_ns);
-	mt_gauges_print_row(lg->out, ts, now, prev);
+	mt_gauges_print_row(lg->out, ts, now, prev, go);
 	fflush(lg->out);
 	lg->lines++;
 }
@@ -167,6 +179,73 @@ void mt_live__print_summary(const struct mt_timeline *tl, FILE *out)
 	}
 	fprintf(out, "\nrecords: %" PRIu64 "   events lost: %" PRIu64 "\n", s->records,
 		s->lost_events);
+	if (s->gostat_records) {
+		fputc('\n', out);
+		mt_live__print_reconciliation(tl, out);
+	}
+}
+
+/* ---- Go's numbers against the kernel's ---- */
+
+static void recon_row(FILE *out, const char *label, uint64_t v, bool known)
+{
+	char b[32];
+
+	fmt_col(b, sizeof(b), v, known);
+	fprintf(out, "    %-48s %10s\n", label, b);
+}
+
+static void recon_signed(FILE *out, const char *label, int64_t v)
+{
+	char b[40];
+
+	b[0] = '-';
+	mt_fmt_bytes(b + (v < 0), sizeof(b) - 1, v < 0 ? (uint64_t)-v : (uint64_t)v);
+	fprintf(out, "    %-48s %10s\n", label, b);
+}
+
+void mt_live__print_reconciliation(const struct mt_timeline *tl, FILE *out)
+{
+	uint64_t t0 = mt_timeline__summary(tl)->start_ns;
+	uint32_t left_out;
+	size_t n;
+	const struct mt_recon *rc = mt_timeline__recon(tl, &n, &left_out);
+	char a[32], b[32];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct mt_recon *r = &rc[i];
+		bool rel = mt_recon__has(r, MT_GS_HEAP_RELEASED);
+
+		fprintf(out, "Go's numbers against the kernel's (pid %" PRIu32 "; Go at %s, pagemap %s%s)\n",
+			r->pid, mt_fmt_rel(a, sizeof(a), r->go.h.t_ns, t0), r->have_res ? "at " : "",
+			r->have_res ? mt_fmt_rel(b, sizeof(b), r->res.h.t_ns, t0) : "not read");
+		recon_row(out, "HeapReleased (Go)", r->go.heap_released, rel);
+		if (r->have_released) {
+			recon_row(out, "  released with MADV_FREE, still resident", r->lazy_resident,
+				  true);
+			recon_row(out, "  released with MADV_FREE, taken by the kernel",
+				  r->lazy_reclaimed, true);
+			recon_row(out, "  released eagerly, not touched since", r->eager_out, true);
+			recon_row(out, "  mapped and never touched", r->never_touched, true);
+			recon_signed(out, "  unexplained", r->unexplained);
+		}
+		recon_row(out, "RSS (kernel)", r->rss, r->have_rss);
+		if (r->have_rss_parts) {
+			recon_row(out, "  HeapInuse", r->heap_inuse, true);
+			recon_row(out, "  StackInuse", r->stack_inuse, true);
+			recon_row(out, "  idle heap not yet released", r->idle_kept, true);
+			recon_row(out, "  released, still resident (LazyFree)", r->rss_lazyfree, true);
+			recon_signed(out, "  the rest (runtime, binary, libraries, C)", r->other);
+		}
+		if (r->have_res && r->res.eager_present)
+			recon_row(out, "(released eagerly, faulted back: in Go's figures)",
+				  r->res.eager_present, true);
+		if (r->partial)
+			fprintf(out, "    (the pagemap pass was capped: the kernel's parts are partial)\n");
+		fputc('\n', out);
+	}
+	if (left_out)
+		fprintf(out, "(%" PRIu32 " more Go processes not reconciled)\n\n", left_out);
 }
 
 /* ---- the verdict ---- */

@@ -477,6 +477,10 @@ int mt_report__perfetto(struct report *rp)
 		counter(pf, &w, "released lazily", pid, g[i].t_ns, g[i].state[MT_RS_LAZY]);
 		counter(pf, &w, "released eagerly", pid, g[i].t_ns, g[i].state[MT_RS_EAGER]);
 		counter(pf, &w, "reserved", pid, g[i].t_ns, g[i].state[MT_RS_RESERVED]);
+		if (g[i].have_go_released)
+			counter(pf, &w, "Go HeapReleased", pid, g[i].t_ns, g[i].go_heap_released);
+		if (g[i].have_go_inuse)
+			counter(pf, &w, "Go HeapInuse", pid, g[i].t_ns, g[i].go_heap_inuse);
 	}
 	mt_jw__verbatim_lit(&w, "\n]}\n");
 	return mt_jw__flush(&w) < 0 ? -EIO : 0;

@@ -97,7 +97,17 @@ static double svg_y(double max, double v)
 	return PY1 - (PY1 - PY0) * (v / max);
 }
 
-enum svg_series { S_RSS, S_HELD, S_LAZYFREE, S_COMMITTED, S_LAZY, S_EAGER, S_NR };
+enum svg_series {
+	S_RSS,
+	S_HELD,
+	S_LAZYFREE,
+	S_COMMITTED,
+	S_LAZY,
+	S_EAGER,
+	S_GO_RELEASED,
+	S_GO_INUSE,
+	S_NR
+};
 
 static const struct {
 	const char *label, *color, *dash;
@@ -109,6 +119,8 @@ static const struct {
     [S_COMMITTED] = {"committed (model)", "#7a7a7a", NULL, 1.6},
     [S_LAZY] = {"released lazily (model)", "#e07b00", "2 3", 1.8},
     [S_EAGER] = {"released eagerly (model)", "#2a9d4b", NULL, 1.8},
+    [S_GO_RELEASED] = {"HeapReleased (Go)", "#8e44ad", "8 3 2 3", 1.8},
+    [S_GO_INUSE] = {"HeapInuse (Go)", "#b03a6e", "1 3", 2.0},
 };
 
 static bool series_value(enum svg_series k, const struct mt_gauges *g, uint64_t *v)
@@ -132,6 +144,12 @@ static bool series_value(enum svg_series k, const struct mt_gauges *g, uint64_t 
 	case S_EAGER:
 		*v = g->state[MT_RS_EAGER];
 		return true;
+	case S_GO_RELEASED:
+		*v = g->go_heap_released;
+		return g->have_go_released;
+	case S_GO_INUSE:
+		*v = g->go_heap_inuse;
+		return g->have_go_inuse;
 	default:
 		return false;
 	}
@@ -260,7 +278,8 @@ int mt_report__svg(struct report *rp)
 			if (!series_value(k, &g[i], &v))
 				continue;
 			/* a model gauge that stays 0 is only clutter (the subtitle gives it) */
-			if (v || k == S_RSS || k == S_LAZYFREE || k == S_HELD)
+			if (v || k == S_RSS || k == S_LAZYFREE || k == S_HELD ||
+			    k == S_GO_RELEASED || k == S_GO_INUSE)
 				shown[k] = true;
 			if ((double)v > ymax)
 				ymax = (double)v;
@@ -304,6 +323,15 @@ int mt_report__svg(struct report *rp)
 		e->have_smaps ? mt_fmt_bytes(b[1], sizeof(b[1]), e->lazyfree) : "not sampled",
 		mt_fmt_bytes(b[2], sizeof(b[2]), e->state[MT_RS_LAZY]),
 		mt_fmt_bytes(b[3], sizeof(b[3]), e->state[MT_RS_EAGER]));
+	if (e->have_go_released || e->have_go_inuse)
+		fprintf(o,
+			"<text x=\"%d\" y=\"28\" font-size=\"13\" fill=\"#8e44ad\" "
+			"text-anchor=\"end\">Go: HeapReleased %s, HeapInuse %s</text>\n",
+			SVG_W - 24,
+			e->have_go_released ? mt_fmt_bytes(b[0], sizeof(b[0]), e->go_heap_released)
+					    : "unknown",
+			e->have_go_inuse ? mt_fmt_bytes(b[1], sizeof(b[1]), e->go_heap_inuse)
+					 : "unknown");
 	fprintf(o,
 		"<text x=\"24\" y=\"80\" font-size=\"11\" fill=\"#666\">reserved (PROT_NONE) "
 		"address space, not drawn: %s at the end",
@@ -352,8 +380,8 @@ int mt_report__svg(struct report *rp)
 	    (PY0 + PY1) / 2, (PY0 + PY1) / 2);
 
 	/* series, drawn least important first */
-	static const enum svg_series order[] = {S_COMMITTED, S_EAGER, S_LAZY,
-						S_LAZYFREE,  S_HELD,  S_RSS};
+	static const enum svg_series order[] = {S_COMMITTED, S_EAGER,	  S_LAZY, S_LAZYFREE,
+						S_GO_INUSE,  S_GO_RELEASED, S_HELD, S_RSS};
 	for (size_t oi = 0; oi < sizeof(order) / sizeof(order[0]); oi++) {
 		enum svg_series k = order[oi];
 		bool open = false;

@@ -48,6 +48,7 @@ static void text_timeline(struct report *rp)
 	uint64_t riv = mt_report__row_interval(rp);
 	size_t n;
 	struct mt_gauges *rows = mt_report__rows(rp, riv, &n);
+	bool go = mt_timeline__summary(rp->tl)->any_go_numbers;
 	char iv[32], ts[32];
 
 	if (!rows)
@@ -56,10 +57,10 @@ static void text_timeline(struct report *rp)
 		"Timeline (a row every %s and at the end; calls, released and reclaimed are since "
 		"the previous row)\n",
 		mt_fmt_duration(iv, sizeof(iv), riv));
-	mt_timeline__print_gauge_header(rp->out);
+	mt_timeline__print_gauge_header(rp->out, go);
 	for (size_t i = 0; i < n; i++) {
 		mt_report__fmt_rel(rp, ts, sizeof(ts), rows[i].t_ns);
-		mt_gauges_print_row(rp->out, ts, &rows[i], i ? &rows[i - 1] : NULL);
+		mt_gauges_print_row(rp->out, ts, &rows[i], i ? &rows[i - 1] : NULL, go);
 	}
 	fputc('\n', rp->out);
 	free(rows);
@@ -263,6 +264,7 @@ int mt_report__text(struct report *rp)
 	text_header(rp);
 	mt_timeline__print_verdict(rp->tl, rp->out);
 	fputc('\n', rp->out);
+	mt_live__print_reconciliation(rp->tl, rp->out);
 	text_timeline(rp);
 	text_calls(rp);
 	text_releasers(rp);

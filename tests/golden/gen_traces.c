@@ -185,6 +185,38 @@ static void g_info(struct gen *g, uint64_t t, const char *kv)
 	emit(g, &r.i.h);
 }
 
+/* gostat record: Go's numbers at t (all fields present but num_gc/next_gc) */
+static void g_gostat(struct gen *g, uint64_t t, uint64_t released, uint64_t idle, uint64_t inuse,
+		     uint64_t heap_sys, uint64_t stack_inuse)
+{
+	struct mt_gostat r = {0};
+
+	hdr(&r.h, MT_GOSTAT, sizeof(r), g->pid, t);
+	r.h.flags = MT_F_SYNTH;
+	r.heap_released = released;
+	r.heap_idle = idle;
+	r.heap_inuse = inuse;
+	r.heap_sys = heap_sys;
+	r.sys = heap_sys + 8 * MiB;
+	r.stack_inuse = stack_inuse;
+	r.req_ns = 1 * MS;
+	r.source = MT_GOSTAT_PROMETHEUS;
+	r.have = MT_GS_HEAP_RELEASED | MT_GS_HEAP_IDLE | MT_GS_HEAP_INUSE | MT_GS_HEAP_SYS |
+		 MT_GS_SYS | MT_GS_STACK_INUSE;
+	emit(g, &r.h);
+}
+
+/* resident record: a pagemap pass over the model's ranges */
+static void g_resident(struct gen *g, uint64_t t, const struct mt_resident *v)
+{
+	struct mt_resident r;
+
+	hdr(&r.h, MT_RESIDENT, sizeof(r), g->pid, t); /* clears the whole record */
+	memcpy((char *)&r + sizeof(r.h), (const char *)v + sizeof(r.h), sizeof(r) - sizeof(r.h));
+	r.h.flags = MT_F_SYNTH;
+	emit(g, &r.h);
+}
+
 static struct gen *open_trace(const char *dir, const char *name, const char *target, uint32_t pid)
 {
 	struct mt_file_info info = {
@@ -522,6 +554,154 @@ static int stacks(const char *dir)
 }
 
 /*
+ * The reconciliation, lazily: Go (MADV_FREE, GODEBUG=madvdontneed=0)
+ * reports 12 MiB released, and all of it is still resident as LazyFree.
+ * Go at +0.500s: HeapReleased 12, HeapIdle 13, HeapInuse 3, StackInuse
+ * 0.5 MiB; pagemap: lazy_present 12 MiB, committed_present 4 MiB of arena
+ * + 132 KiB of brk heap; RSS 17 + 2 (file) MiB, LazyFree 12 MiB.
+ * HeapReleased 12 = 12 (LazyFree) + 0 + 0 + 0 + 0 unexplained;
+ * RSS 19 = 3 + 0.5 + 1 (idle 13 - released 12) + 12 + 2.5 (the rest).
+ */
+static int go_recon_lazy(const char *dir)
+{
+	struct gen *g = open_trace(dir, "go-recon-lazy", "./service", 4250);
+	const struct mt_resident res = {.lazy_present = 12 * MiB,
+					.committed_present = 4 * MiB + 132 * KiB,
+					.ranges = 3};
+
+	if (!g)
+		return 1;
+	g_info(g, 0, "go_version=go1.19.8");
+	g_info(g, 0, "env.GODEBUG=madvdontneed=0");
+	g_info(g, 0, "go_metrics=http://127.0.0.1:6060/metrics");
+	go_heap(g, ADV_FREE, false);
+	g_gostat(g, 50, 0, 2 * MiB, 14 * MiB, 16 * MiB, 512 * KiB);
+	g_rss(g, 500, MT_RSS_SAMPLE, 17 * MiB, 2 * MiB, 12 * MiB);
+	g_resident(g, 500, &res);
+	g_gostat(g, 501, 12 * MiB, 13 * MiB, 3 * MiB, 16 * MiB, 512 * KiB);
+	g_gostat(g, 1000, 12 * MiB, 13 * MiB, 3 * MiB, 16 * MiB, 512 * KiB);
+	g_rss(g, 1500, MT_RSS_END, 17 * MiB, 2 * MiB, 12 * MiB);
+	g_resident(g, 1500, &res);
+	g_task(g, 1500, MT_TASK_EXIT, 0, 0, NULL);
+	return close_trace(
+	    g, dir, "go-recon-lazy",
+	    "{\"rss_bytes\": 19922944, \"lazyfree_bytes\": 12582912, "
+	    "\"released_lazy_bytes\": 12582912, \"released_eager_bytes\": 0, "
+	    "\"go_heap_released_bytes\": 12582912, \"go_heap_inuse_bytes\": 3145728, "
+	    "\"gostat_records\": 3, \"resident_records\": 2, \"unknown_records\": 0, "
+	    "\"verdict_names\": [\"RSS is 19.0 MiB although Go reports 12.0 MiB released: 12.0 MiB "
+	    "of it was released with MADV_FREE and is still resident (LazyFree)\"], "
+	    "\"reconciliation\": {\"left_out\": 0, \"processes\": [{\"pid\": 4250, "
+	    "\"heap_released\": {\"lazy_resident_bytes\": 12582912, \"lazy_reclaimed_bytes\": 0, "
+	    "\"eager_absent_bytes\": 0, \"never_touched_bytes\": 0, \"unexplained_bytes\": 0}, "
+	    "\"rss\": {\"heap_inuse_bytes\": 3145728, \"stack_inuse_bytes\": 524288, "
+	    "\"idle_kept_bytes\": 1048576, \"lazyfree_bytes\": 12582912, "
+	    "\"other_bytes\": 2621440, \"faulted_back_bytes\": 0}, \"partial\": false}]}}\n");
+}
+
+/*
+ * Eagerly (MADV_DONTNEED), then 4 MiB faulted back: Go used the first
+ * released range again. Go at +0.500s: HeapReleased 8, HeapIdle 8,
+ * HeapInuse 8, StackInuse 0.25 MiB; pagemap: eager_present 4, eager_absent
+ * 8, committed_present 4 MiB + 132 KiB; RSS 9 + 2 MiB, LazyFree 0.
+ * HeapReleased 8 = 0 + 0 + 8 (out of RAM) + 0 + 0;
+ * RSS 11 = 8 + 0.25 + 0 + 0 + 2.75; 4 MiB faulted back (in HeapInuse).
+ */
+static int go_recon_eager(const char *dir)
+{
+	struct gen *g = open_trace(dir, "go-recon-eager", "./service", 4251);
+	const struct mt_resident res = {.eager_present = 4 * MiB,
+					.eager_absent = 8 * MiB,
+					.committed_present = 4 * MiB + 132 * KiB,
+					.ranges = 4};
+
+	if (!g)
+		return 1;
+	g_info(g, 0, "go_version=go1.19.8");
+	g_info(g, 0, "env_read=1");
+	g_info(g, 0, "go_metrics=http://127.0.0.1:6060/metrics");
+	go_heap(g, ADV_DONTNEED, true);
+	g_rss(g, 300, MT_RSS_FAULT, 9 * MiB, 2 * MiB, UINT64_MAX);
+	g_rss(g, 500, MT_RSS_SAMPLE, 9 * MiB, 2 * MiB, 0);
+	g_resident(g, 500, &res);
+	g_gostat(g, 501, 8 * MiB, 8 * MiB, 8 * MiB, 16 * MiB, 256 * KiB);
+	g_rss(g, 1500, MT_RSS_END, 9 * MiB, 2 * MiB, 0);
+	g_resident(g, 1500, &res);
+	g_task(g, 1500, MT_TASK_EXIT, 0, 0, NULL);
+	return close_trace(
+	    g, dir, "go-recon-eager",
+	    "{\"rss_bytes\": 11534336, \"lazyfree_bytes\": 0, "
+	    "\"released_lazy_bytes\": 0, \"released_eager_bytes\": 12582912, "
+	    "\"go_heap_released_bytes\": 8388608, \"go_heap_inuse_bytes\": 8388608, "
+	    "\"gostat_records\": 1, \"resident_records\": 2, "
+	    "\"verdict_names\": [\"Go reports 8.0 MiB released: 8.0 MiB of it was released eagerly "
+	    "(MADV_DONTNEED) and is out of RAM\", \"4.0 MiB released eagerly has been faulted back "
+	    "in since\"], "
+	    "\"reconciliation\": {\"processes\": [{\"pid\": 4251, "
+	    "\"heap_released\": {\"lazy_resident_bytes\": 0, \"lazy_reclaimed_bytes\": 0, "
+	    "\"eager_absent_bytes\": 8388608, \"never_touched_bytes\": 0, "
+	    "\"unexplained_bytes\": 0}, "
+	    "\"rss\": {\"heap_inuse_bytes\": 8388608, \"stack_inuse_bytes\": 262144, "
+	    "\"idle_kept_bytes\": 0, \"lazyfree_bytes\": 0, \"other_bytes\": 2883584, "
+	    "\"faulted_back_bytes\": 4194304}}]}}\n");
+}
+
+/*
+ * Never touched: an idle cgo service that released nothing, yet Go
+ * reports 3.5 MiB released. Arena: 64 MiB reserved, 8 MiB committed of
+ * which 4.5 MiB touched; a glibc thread stack (8 MiB, MAP_STACK, a 4 KiB
+ * guard page, 64 KiB touched); the binary (2 MiB file mapping, 1 MiB in
+ * RAM). Pagemap: committed_present 4.5 + 0.0625 + 1 MiB, committed_absent
+ * 3.5 + (8 MiB - 4 KiB - 64 KiB) + 1 MiB = 13037568. Heap candidates: the
+ * 8 MiB of arena; not heap: 8 MiB - 4 KiB of stack + 2 MiB of file.
+ * HeapReleased 3.5 MiB = 0 + 0 + 0 + 3.5 (never touched) + 0;
+ * RSS 5832704 = 4 + 0.25 + 0.5 (idle 4 - released 3.5) + 0 + 832 KiB.
+ */
+static int go_recon_untouched(const char *dir)
+{
+	struct gen *g = open_trace(dir, "go-recon-untouched", "./idlesvc", 4252);
+	const uint64_t STK = 0x7f5000000000ull, BIN = 0x400000ull;
+	const struct mt_resident res = {
+	    .committed_present = 4608 * KiB + 64 * KiB + 1 * MiB,
+	    .committed_absent = 3584 * KiB + (8 * MiB - 4 * KiB - 64 * KiB) + 1 * MiB,
+	    .ranges = 3};
+
+	if (!g)
+		return 1;
+	g_info(g, 0, "go_version=go1.21.4");
+	g_info(g, 0, "env_read=1");
+	g_info(g, 0, "go_metrics=http://127.0.0.1:6060/metrics");
+	g_task(g, 0, MT_TASK_LAUNCH, 0, 0, "idlesvc");
+	g_rss(g, 0, MT_RSS_START, 0, 1 * MiB, UINT64_MAX);
+	g_mmap(g, 1, BIN, 2 * MiB, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, 3, (int64_t)BIN);
+	g_mmap(g, 2, ARENA, 64 * MiB, PROT_NONE, ANON, -1, (int64_t)ARENA);
+	g_mmap(g, 3, ARENA, 8 * MiB, RW, ANON | MAP_FIXED, -1, (int64_t)ARENA);
+	g_mmap(g, 4, 0, 8 * MiB, RW, ANON | MAP_STACK, -1, (int64_t)STK);
+	g_mprotect(g, 4, STK, 4 * KiB, PROT_NONE, 0);
+	g_rss(g, 10, MT_RSS_FAULT, 4608 * KiB + 64 * KiB, 1 * MiB, UINT64_MAX);
+	g_rss(g, 1000, MT_RSS_SAMPLE, 4608 * KiB + 64 * KiB, 1 * MiB, 0);
+	g_resident(g, 1000, &res);
+	g_gostat(g, 1001, 3584 * KiB, 4 * MiB, 4 * MiB, 8 * MiB, 256 * KiB);
+	g_rss(g, 2000, MT_RSS_END, 4608 * KiB + 64 * KiB, 1 * MiB, 0);
+	g_task(g, 2000, MT_TASK_DETACH, 0, 0, NULL);
+	return close_trace(
+	    g, dir, "go-recon-untouched",
+	    "{\"rss_bytes\": 5832704, \"released_lazy_bytes\": 0, \"released_eager_bytes\": 0, "
+	    "\"committed_bytes\": 18870272, \"go_heap_released_bytes\": 3670016, "
+	    "\"go_heap_inuse_bytes\": 4194304, \"gostat_records\": 1, \"resident_records\": 1, "
+	    "\"verdict_names\": [\"Go reports 3.5 MiB released, but madvise released nothing: that "
+	    "is heap Go mapped and never touched, which it counts as released.\"], "
+	    "\"reconciliation\": {\"processes\": [{\"pid\": 4252, "
+	    "\"kernel\": {\"heap_candidate_bytes\": 8388608, \"not_heap_bytes\": 10481664, "
+	    "\"committed_absent_bytes\": 13037568}, "
+	    "\"heap_released\": {\"lazy_resident_bytes\": 0, \"lazy_reclaimed_bytes\": 0, "
+	    "\"eager_absent_bytes\": 0, \"never_touched_bytes\": 3670016, "
+	    "\"unexplained_bytes\": 0, \"absent_other_bytes\": 9367552}, "
+	    "\"rss\": {\"heap_inuse_bytes\": 4194304, \"stack_inuse_bytes\": 262144, "
+	    "\"idle_kept_bytes\": 524288, \"lazyfree_bytes\": 0, \"other_bytes\": 851968}}]}}\n");
+}
+
+/*
  * Not a golden scenario: a command name and an executable path holding
  * bytes that are not UTF-8, control characters, a quote and a backslash,
  * which `dump` and `report --format json` must escape alike
@@ -556,7 +736,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (go_lazy(argv[1]) || go_eager(argv[1]) || reclaim(argv[1]) || mixed(argv[1]) ||
-	    stacks(argv[1]))
+	    stacks(argv[1]) || go_recon_lazy(argv[1]) || go_recon_eager(argv[1]) ||
+	    go_recon_untouched(argv[1]))
 		return 1;
 	return 0;
 }

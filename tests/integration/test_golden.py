@@ -35,8 +35,12 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-SCENARIOS = ("go-lazy", "go-eager", "reclaim", "mixed", "stacks")
+# Go's numbers reconciled with the kernel's (gostat and resident records)
+GO_SCENARIOS = ("go-recon-lazy", "go-recon-eager", "go-recon-untouched")
+SCENARIOS = ("go-lazy", "go-eager", "reclaim", "mixed", "stacks") + GO_SCENARIOS
 FORMATS = (("text", "txt"), ("json", "json"), ("csv", "csv"))
+# the Go scenarios' pictures are golden too (the others' are checked for form only)
+PICTURES = (("perfetto", "perfetto.json"), ("svg", "svg"))
 
 
 class Failure(Exception):
@@ -66,10 +70,17 @@ def diff(expected, got, name):
 
 
 def check_releasers(name, got, want, where="releasers"):
-    """Every key of want, at any depth, has that value in got (other keys may be there)."""
+    """Every key of want, at any depth, has that value in got (other keys may be there);
+    a list matches item by item."""
+    if isinstance(want, list):
+        check(isinstance(got, list) and len(got) == len(want),
+              f"{name}: {where} is {got!r}, expected {len(want)} items")
+        for i, (g, w) in enumerate(zip(got, want)):
+            check_releasers(name, g, w, f"{where}[{i}]")
+        return
     for key, w in want.items():
         check(key in got, f"{name}: {where} has no {key!r}")
-        if isinstance(w, dict):
+        if isinstance(w, (dict, list)):
             check_releasers(name, got[key], w, f"{where}.{key}")
         else:
             check(got[key] == w, f"{name}: {where}.{key} = {got[key]} != {w}")
@@ -77,8 +88,9 @@ def check_releasers(name, got, want, where="releasers"):
 
 def check_expect(name, summary, expect, doc):
     for key, want in expect.items():
-        if key == "releasers":
-            check_releasers(name, doc["releasers"], want)
+        if key in ("releasers", "reconciliation"):
+            check(key in doc, f"{name}: the report has no {key!r}")
+            check_releasers(name, doc[key], want, key)
             continue
         if key == "calls":
             by = summary["calls"]["by_syscall"]
@@ -89,7 +101,16 @@ def check_expect(name, summary, expect, doc):
             for word in want:
                 check(word in summary["verdict"], f"{name}: the verdict does not say {word!r}")
             continue
+        check(key in summary, f"{name}: the summary has no {key!r}")
         check(summary[key] == want, f"{name}: summary {key} = {summary[key]} != {want}")
+
+
+def check_no_go(name, text, csv_text, doc):
+    """A trace without gostat records reports as before: no Go keys, columns or sentences."""
+    check("reconciliation" not in doc, f"{name}: a reconciliation without gostat records")
+    check("go_heap_released_bytes" not in doc["summary"], f"{name}: Go gauges without gostat")
+    check("go_heap" not in csv_text.splitlines()[0], f"{name}: Go csv columns without gostat")
+    check("HeapReleased" not in text, f"{name}: the text report speaks of HeapReleased")
 
 
 def check_perfetto(name, text, summary):
@@ -111,6 +132,9 @@ def check_perfetto(name, text, summary):
     check(calls == want, f"{name}: perfetto has {calls} calls, the summary {want}")
     for c in ("RSS", "committed", "released lazily", "released eagerly", "reserved"):
         check(c in counters, f"{name}: perfetto lacks the {c!r} counter track")
+    go = name in GO_SCENARIOS
+    for c in ("Go HeapReleased", "Go HeapInuse"):
+        check((c in counters) == go, f"{name}: perfetto {'lacks' if go else 'has'} {c!r}")
 
 
 def check_svg(name, text):
@@ -122,6 +146,9 @@ def check_svg(name, text):
     labels = "".join(t.text or "" for t in root.iter(ns + "text"))
     for word in ("RSS", "MADV_FREE", "MiB"):
         check(word in labels, f"{name}: svg text lacks {word!r}")
+    go = name in GO_SCENARIOS
+    for word in ("HeapReleased (Go)", "HeapInuse (Go)"):
+        check((word in labels) == go, f"{name}: svg legend {'lacks' if go else 'has'} {word!r}")
 
 
 def golden(args, tmp):
@@ -140,7 +167,7 @@ def golden(args, tmp):
                 check(a.read() == b.read(),
                       f"{name}{suffix}: gen_traces writes something else than the committed "
                       "file (a trace format change?); see --update")
-        for fmt, ext in FORMATS:
+        for fmt, ext in FORMATS + (PICTURES if name in GO_SCENARIOS else ()):
             # relative to the data directory: the reports name the file
             got = run_report(args, args.report, "--format", fmt, name + ".mtr",
                              cwd=args.data).stdout
@@ -152,6 +179,9 @@ def golden(args, tmp):
                 diff(f.read(), got, f"{name}.{ext}")
         doc = json.loads(run_report(args, args.report, "-f", "json", fresh).stdout)
         summary = doc["summary"]
+        if name not in GO_SCENARIOS:
+            check_no_go(name, run_report(args, args.report, fresh).stdout,
+                        run_report(args, args.report, "-f", "csv", fresh).stdout, doc)
         with open(os.path.join(args.data, name + ".expect.json")) as f:
             check_expect(name, summary, json.load(f), doc)
         rows = list(csv.DictReader(io.StringIO(

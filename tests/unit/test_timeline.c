@@ -16,37 +16,13 @@
 #include <cmocka.h>
 #include "live.h"
 #include "timeline.h"
+#include "tl_feed.h"
 
 #define MiB (1024ull * 1024)
 #define MS 1000000ull
 #define T0 1000000000000ull
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
-
-static void hdr(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint64_t t)
-{
-	memset(h, 0, sizeof(*h));
-	h->type = type;
-	h->size = size;
-	h->pid = pid;
-	h->tid = pid;
-	h->t_ns = t;
-}
-
-static void f_mmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len,
-		   uint32_t prot, uint32_t flags)
-{
-	struct mt_mmap r = {0};
-
-	hdr(&r.h, MT_MMAP, sizeof(r), pid, t);
-	r.addr = addr;
-	r.len = len;
-	r.prot = prot;
-	r.flags = flags;
-	r.fd = -1;
-	r.ret = (int64_t)addr;
-	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
-}
 
 static void f_madvise(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len,
 		      int advice, int64_t ret)
