@@ -119,12 +119,94 @@ static int set_numeric_entries(struct mt_reader *r)
 	return err;
 }
 
+struct raw_entry {
+	const unsigned char *key, *value;
+	uint32_t klen, vlen, index;
+};
+
+static int cmp_raw_entry(const void *a, const void *b)
+{
+	const struct raw_entry *x = a, *y = b;
+	int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+
+	if (c)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The header's entries, a later one replacing an earlier one with the same
+ * key: sorted once (n log n), not each looked up among the others (a 1 MiB
+ * header holds 100000 entries). -1 with r->nents SIZE_MAX when they do not
+ * fill the header exactly, -1 on ENOMEM.
+ */
+static int parse_entries(struct mt_reader *r, const unsigned char *p, const unsigned char *hend,
+			 uint32_t nents)
+{
+	struct raw_entry *v;
+	size_t n = 0, out = 0;
+	int ret = -1;
+
+	/* each entry takes 6 bytes at least: a count beyond that is corrupt, not allocated */
+	if (nents > (size_t)(hend - p) / 6) {
+		r->nents = SIZE_MAX;
+		return -1;
+	}
+	v = malloc((nents ? nents : 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	for (uint32_t i = 0; i < nents; i++) {
+		uint32_t kl, vl;
+
+		if (hend - p < 6)
+			break;
+		kl = mt_tf__get_u16(p);
+		vl = mt_tf__get_u32(p + 2);
+		p += 6;
+		if (kl > (size_t)(hend - p) || vl > (size_t)(hend - p) - kl)
+			break;
+		v[n++] = (struct raw_entry){p, p + kl, kl, vl, i};
+		p += kl + vl;
+	}
+	if (n != nents || p != hend) {
+		r->nents = SIZE_MAX;
+		goto cleanup;
+	}
+	qsort(v, n, sizeof(*v), cmp_raw_entry);
+	r->ents = calloc(n ? n : 1, sizeof(*r->ents));
+	if (!r->ents)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++) {
+		struct mt_tf_entry *e;
+
+		/* the last of a run of equal keys stands */
+		if (i + 1 < n && v[i + 1].klen == v[i].klen &&
+		    !memcmp(v[i + 1].key, v[i].key, v[i].klen))
+			continue;
+		e = &r->ents[out];
+		e->key = malloc(v[i].klen + 1);
+		e->value = malloc(v[i].vlen + 1);
+		r->nents = ++out;
+		if (!e->key || !e->value)
+			goto cleanup;
+		memcpy(e->key, v[i].key, v[i].klen);
+		e->key[v[i].klen] = '\0';
+		memcpy(e->value, v[i].value, v[i].vlen);
+		e->value[v[i].vlen] = '\0';
+	}
+	ret = 0;
+cleanup:
+	free(v);
+	return ret;
+}
+
 /* Parse and check the header; on failure one line in err. */
 static int reader_header(struct mt_reader *r, const char *path, char *err, size_t errlen)
 {
 	unsigned char prefix[PREFIX_LEN], *h = NULL;
-	uint32_t version, hlen, nents, crc, i;
-	const unsigned char *p, *hend;
+	uint32_t version, hlen, nents, crc;
 	ssize_t n;
 	int ret = -1;
 
@@ -198,27 +280,13 @@ static int reader_header(struct mt_reader *r, const char *path, char *err, size_
 	r->info.backend = mt_tf__get_u32(h + 40);
 	r->info.target_pid = (int32_t)mt_tf__get_u32(h + 44);
 	nents = mt_tf__get_u32(h + 48);
-	p = h + FIXED_LEN;
-	hend = h + hlen - CRC_LEN;
-	for (i = 0; i < nents; i++) {
-		uint32_t kl, vl;
-
-		if (hend - p < 6)
-			break;
-		kl = mt_tf__get_u16(p);
-		vl = mt_tf__get_u32(p + 2);
-		p += 6;
-		if (kl > (size_t)(hend - p) || vl > (size_t)(hend - p) - kl)
-			break;
-		if (mt_tf__entries_set(&r->ents, &r->nents, (const char *)p, kl,
-				       (const char *)p + kl, vl)) {
+	if (parse_entries(r, h + FIXED_LEN, h + hlen - CRC_LEN, nents)) {
+		if (r->nents == SIZE_MAX) {
+			r->nents = 0; /* nothing was allocated */
+			set_msg(err, errlen, "%s: corrupt header (bad entry list)", path);
+		} else {
 			set_msg(err, errlen, "%s: %s", path, strerror(ENOMEM));
-			goto cleanup;
 		}
-		p += kl + vl;
-	}
-	if (i != nents || p != hend) {
-		set_msg(err, errlen, "%s: corrupt header (bad entry list)", path);
 		goto cleanup;
 	}
 	if (set_numeric_entries(r)) {
