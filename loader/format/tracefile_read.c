@@ -28,6 +28,10 @@ struct mt_reader {
 	size_t pos, end; /* unread bytes are buf[pos..end) */
 	bool eof; /* read(2) returned 0 */
 	bool truncated;
+	bool expect_end; /* the header announces an end marker */
+	bool ended;	 /* the last frame read was one */
+	enum mt_reader_end how; /* how the file ended */
+	uint64_t records;
 	int status; /* 0 while reading; 1 at a clean end; -1 after an error */
 	uint64_t offset; /* file offset of buf[pos] */
 	char err[160]; /* the last error, without the path: callers prefix it */
@@ -296,6 +300,8 @@ static int reader_header(struct mt_reader *r, const char *path, char *err, size_
 	r->info.kernel_release = mt_reader__get(r, "kernel_release");
 	r->info.cmdline = mt_reader__get(r, "cmdline");
 	r->info.target = mt_reader__get(r, "target");
+	r->expect_end = mt_reader__get(r, "end_marker") &&
+			!strcmp(mt_reader__get(r, "end_marker"), "1");
 	if (!r->info.kernel_release)
 		r->info.kernel_release = "";
 	if (!r->info.cmdline)
@@ -366,6 +372,27 @@ static int reader_fail(struct mt_reader *r, const char *fmt, ...)
 	return -1;
 }
 
+int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec);
+
+/* The end marker: it must agree on the count; the file is complete if nothing follows. */
+static int reader_end_marker(struct mt_reader *r, uint32_t len, const struct mt_hdr **rec)
+{
+	struct mt_tf_end end = {0};
+	uint64_t at = r->offset;
+
+	memcpy(&end, r->rec.b, len < sizeof(end) ? len : sizeof(end));
+	r->pos += FRAME_LEN + len;
+	r->offset += FRAME_LEN + len;
+	if (end.records != r->records)
+		return reader_fail(r,
+				   "corrupt trace: its end marker at byte offset %" PRIu64
+				   " counts %" PRIu64 " records, the file holds %" PRIu64,
+				   at, (uint64_t)end.records, r->records);
+	/* the end, unless records follow (files joined): then they need their own */
+	r->ended = true;
+	return mt_reader__next(r, rec);
+}
+
 int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 {
 	const struct mt_type_info *ti;
@@ -382,6 +409,7 @@ int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 					   r->offset, strerror((int)-avail));
 		if (avail == 0) {
 			r->status = 1;
+			r->how = r->expect_end && !r->ended ? MT_END_CUT : MT_END_COMPLETE;
 			return 0;
 		}
 		if (avail < FRAME_LEN)
@@ -407,23 +435,57 @@ int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 				   "corrupt record at byte offset %" PRIu64
 				   ": record size %u does not match its frame length %" PRIu32,
 				   r->offset, r->rec.h.size, len);
+	if (r->rec.h.type == MT_TF_END)
+		return reader_end_marker(r, len, rec);
 	ti = mt_type_info(r->rec.h.type);
 	want = ti ? ti->size : 0;
 	if (len < want)
 		memset(r->rec.b + len, 0, want - len);
 	r->pos += FRAME_LEN + len;
 	r->offset += FRAME_LEN + len;
+	r->records++;
+	r->ended = false;
 	*rec = &r->rec.h;
 	return 1;
 truncated:
 	r->truncated = true;
+	r->how = MT_END_CUT_RECORD;
 	r->status = 1;
 	return 0;
 }
 
+enum mt_reader_end mt_reader__end(const struct mt_reader *r)
+{
+	return r->how;
+}
+
+uint64_t mt_reader__records(const struct mt_reader *r)
+{
+	return r->records;
+}
+
+const char *mt_reader__end_note(const struct mt_reader *r, char *buf, size_t len)
+{
+	if (r->how == MT_END_CUT_RECORD)
+		set_msg(buf, len,
+			"the recording was cut short: the file ends inside a record, after %" PRIu64
+			" complete records (byte offset %" PRIu64 ")",
+			r->records, r->offset);
+	else if (r->how == MT_END_CUT)
+		set_msg(buf, len,
+			"the recording was cut short: the file ends without its end marker after "
+			"%" PRIu64 " records (byte offset %" PRIu64 "); what was recorded after "
+			"its last write is lost",
+			r->records, r->offset);
+	else
+		return NULL;
+	return buf;
+}
+
 bool mt_reader__truncated(const struct mt_reader *r)
 {
-	return r->truncated;
+	/* cut between records too: the callers' warning is the same */
+	return r->truncated || r->how == MT_END_CUT;
 }
 
 const char *mt_reader__error(const struct mt_reader *r)

@@ -28,6 +28,8 @@
 #define OFF_VERSION 8
 #define OFF_HLEN 12
 #define FIXED_LEN 52
+/* the end marker's frame: length, then struct mt_tf_end */
+#define END_FRAME (4 + sizeof(struct mt_tf_end))
 
 static char tmpdir[] = "/tmp/mt-tracefile-XXXXXX";
 
@@ -259,17 +261,18 @@ static void test_empty_trace(void **state)
 	(void)state;
 	assert_int_equal(mt_writer__free(mt_writer__new(create(path), &info)), 0);
 	data = read_whole(path, &len);
-	/* fixed part, no entries, CRC */
-	assert_int_equal(len, FIXED_LEN + 4);
+	/* fixed part, the end_marker entry, CRC; then the end marker */
+	assert_int_equal(len, FIXED_LEN + 6 + 10 + 1 + 4 + END_FRAME);
 	free(data);
 	r = mt_reader__open(path, err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(mt_reader__info(r)->target, "");
 	assert_string_equal(mt_reader__info(r)->cmdline, "");
 	assert_null(mt_reader__get(r, "target"));
-	assert_int_equal(mt_reader__offset(r), len);
+	assert_int_equal(mt_reader__offset(r), len - END_FRAME);
 	assert_int_equal(mt_reader__next(r, &rec), 0);
 	assert_false(mt_reader__truncated(r));
+	assert_int_equal(mt_reader__end(r), MT_END_COMPLETE);
 	mt_reader__free(r);
 }
 
@@ -305,7 +308,7 @@ static void test_truncation(void **state)
 		ends[i] = mt_reader__offset(r);
 	}
 	mt_reader__free(r);
-	assert_int_equal(ends[n - 1], len);
+	assert_int_equal(ends[n - 1] + END_FRAME, len);
 
 	/* from inside the header: open fails with a message */
 	for (size_t cut = 0; cut < hlen; cut++) {
@@ -317,10 +320,15 @@ static void test_truncation(void **state)
 		if (cut >= 8)
 			assert_non_null(strstr(err, "truncated header"));
 	}
-	/* from the start of the third-last record to the end */
-	for (size_t cut = ends[n - 4]; cut <= len; cut++) {
+	/*
+	 * At every byte after the header: the records before the cut, and the
+	 * cut said (inside a record, or between two without the end marker);
+	 * only the whole file is complete.
+	 */
+	for (size_t cut = hlen; cut <= len; cut++) {
 		size_t complete = 0, got = 0;
 		bool boundary = cut == hlen;
+		char note[256];
 		int ret;
 
 		for (size_t i = 0; i < n; i++) {
@@ -341,10 +349,80 @@ static void test_truncation(void **state)
 		}
 		assert_int_equal(ret, 0);
 		assert_int_equal(got, complete);
-		assert_int_equal(mt_reader__truncated(r), !boundary);
+		assert_int_equal(mt_reader__records(r), complete);
+		if (cut == len) {
+			assert_false(mt_reader__truncated(r));
+			assert_int_equal(mt_reader__end(r), MT_END_COMPLETE);
+			assert_null(mt_reader__end_note(r, note, sizeof(note)));
+		} else {
+			assert_true(mt_reader__truncated(r));
+			assert_int_equal(mt_reader__end(r), boundary ? MT_END_CUT : MT_END_CUT_RECORD);
+			assert_non_null(mt_reader__end_note(r, note, sizeof(note)));
+			assert_non_null(strstr(note, "cut short"));
+			assert_null(strchr(note, '\n'));
+		}
 		mt_reader__free(r);
 	}
 	free(data);
+}
+
+/* A file from before end markers (no "end_marker" entry) ends cleanly between records. */
+static void test_no_end_marker(void **state)
+{
+	const char *path = tmp_path("noend.mtr");
+	struct mt_munmap u;
+	struct mt_writer *w;
+	struct mt_reader *r;
+	const struct mt_hdr *rec;
+	char err[256];
+
+	(void)state;
+	w = mt_writer__new(create(path), &test_info);
+	assert_non_null(w);
+	assert_int_equal(mt_writer__no_end_marker(w), 0);
+	fill(&u, MT_MUNMAP, sizeof(u), 1);
+	assert_int_equal(mt_writer__write(w, &u.h), 0);
+	assert_int_equal(mt_writer__no_end_marker(w), -EBUSY);
+	assert_int_equal(mt_writer__free(w), 0);
+	r = mt_reader__open(path, err, sizeof(err));
+	assert_non_null(r);
+	assert_null(mt_reader__get(r, "end_marker"));
+	assert_int_equal(mt_reader__next(r, &rec), 1);
+	assert_int_equal(mt_reader__next(r, &rec), 0);
+	assert_false(mt_reader__truncated(r));
+	assert_int_equal(mt_reader__end(r), MT_END_COMPLETE);
+	mt_reader__free(r);
+}
+
+/* Records reach the file once MT_WRITER_FLUSH_NS passed since the last flush, not before. */
+static void test_flush_if_due(void **state)
+{
+	const char *path = tmp_path("due.mtr");
+	struct mt_munmap u;
+	struct mt_writer *w;
+	struct stat st;
+	off_t hdr;
+
+	(void)state;
+	w = mt_writer__new(create(path), &test_info);
+	assert_non_null(w);
+	/* the first call starts the clock, and writes the header: a file that is a trace at once */
+	assert_int_equal(mt_writer__flush_if_due(w, 1000), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(mt_writer__flush_if_due(w, 1000 + MT_WRITER_FLUSH_NS), 0);
+	assert_int_equal(stat(path, &st), 0);
+	hdr = st.st_size;
+	assert_true(hdr > FIXED_LEN);
+	fill(&u, MT_MUNMAP, sizeof(u), 1);
+	assert_int_equal(mt_writer__write(w, &u.h), 0);
+	assert_int_equal(mt_writer__flush_if_due(w, 1000 + MT_WRITER_FLUSH_NS + 1), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, hdr);
+	assert_int_equal(mt_writer__flush_if_due(w, 1000 + 2 * MT_WRITER_FLUSH_NS), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, hdr + 4 + (off_t)sizeof(u));
+	assert_int_equal(mt_writer__free(w), 0);
 }
 
 static void expect_open_error(const char *path, const char *want)
@@ -375,7 +453,7 @@ static void test_corrupt_header(void **state)
 	copy = malloc(len);
 	assert_non_null(copy);
 	memcpy(&hlen, data + OFF_HLEN, 4);
-	assert_int_equal(hlen, len);
+	assert_int_equal(hlen + END_FRAME, len);
 
 	expect_open_error(tmp_path("missing.mtr"), "No such file or directory");
 	write_file(bad, "", 0);
@@ -412,8 +490,8 @@ static void test_corrupt_header(void **state)
 	write_file(bad, copy, len);
 	expect_open_error(bad, "corrupt header");
 
-	/* every single flipped bit after the magic is detected */
-	for (size_t i = 8; i < len; i++) {
+	/* every single flipped bit after the magic, in the header, is detected */
+	for (size_t i = 8; i < hlen; i++) {
 		for (int bit = 0; bit < 8; bit++) {
 			char err[256];
 
@@ -426,7 +504,7 @@ static void test_corrupt_header(void **state)
 	}
 	/* and one in a string entry is reported as a checksum mismatch */
 	memcpy(copy, data, len);
-	copy[len - 8] ^= 0x20;
+	copy[hlen - 8] ^= 0x20;
 	write_file(bad, copy, len);
 	expect_open_error(bad, "corrupt header (checksum mismatch)");
 	free(copy);
@@ -471,6 +549,8 @@ static void test_corrupt_frame(void **state)
 
 		w = mt_writer__new(create(path), &test_info);
 		assert_non_null(w);
+		/* the bad frame right after the good one */
+		assert_int_equal(mt_writer__no_end_marker(w), 0);
 		fill(&u, MT_MUNMAP, sizeof(u), 1);
 		assert_int_equal(mt_writer__write(w, &u.h), 0);
 		assert_int_equal(mt_writer__free(w), 0);
@@ -854,6 +934,8 @@ int main(void)
 		cmocka_unit_test(test_many_records),
 		cmocka_unit_test(test_writer_io),
 		cmocka_unit_test(test_many_header_entries),
+		cmocka_unit_test(test_no_end_marker),
+		cmocka_unit_test(test_flush_if_due),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
