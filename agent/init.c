@@ -122,8 +122,17 @@ static int create_trace(const char *path, const char *agent_path)
 	info.cmdline = cmd;
 	info.target = read_cmdline(target, sizeof(target));
 	w = mt_writer__new_io(&trace_io, (void *)(intptr_t)fd, &info);
-	/* the header only: the records follow, framed, through the agent's own buffers */
-	err = w ? mt_writer__free(w) : -errno;
+	/*
+	 * The header only: the records follow, framed, through the agent's own
+	 * buffers (written out at least every DRAIN_NS, output.c), from every
+	 * process of the trace, so no one writer knows the end: no end marker.
+	 */
+	err = w ? mt_writer__no_end_marker(w) : -errno;
+	if (w) {
+		int ferr = mt_writer__free(w);
+
+		err = err ? err : ferr;
+	}
 	if (err) {
 		snprintf(cmd, sizeof(cmd), "cannot write %s: %s; not recording", path,
 			 strerror(-err));

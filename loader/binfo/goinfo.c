@@ -32,6 +32,13 @@
 #define BUILDINFO_INLINE 0x2	   /* flags: strings follow the header (Go >= 1.18) */
 #define BUILDINFO_SCAN (64 * 1024) /* how far debug/buildinfo looks without the section */
 #define MAX_GO_STRING (1 << 20)	   /* longer "strings" are corruption */
+#define BUILDINFO_MAX (BUILDINFO_HDR + 2 * (MAX_GO_STRING + 10))
+/*
+ * What goinfo reads of a program at most: it runs as root on the traced
+ * program's binary as it starts, and needs only headers, notes, the build
+ * info and, without it, a symbol or two.
+ */
+#define GOINFO_READ_MAX (64ull << 20)
 
 struct setting {
 	char *key, *value;
@@ -39,6 +46,9 @@ struct setting {
 
 struct mt_goinfo {
 	struct mt_elf *elf;
+	/* read at open: the file is closed then */
+	const char *interp;
+	bool pie, stripped;
 	enum mt_go_kind kind;
 	char *version;
 	const char *version_note;
@@ -283,7 +293,7 @@ static char *inline_string(const uint8_t **p, const uint8_t *end, size_t *outlen
 }
 
 /* A Go string whose header {data, len} is at vaddr; NULL if it is not in the file. */
-static char *string_at(const struct mt_elf *e, uint64_t vaddr, unsigned ptr, size_t *outlen)
+static char *string_at(struct mt_elf *e, uint64_t vaddr, unsigned ptr, size_t *outlen)
 {
 	const uint8_t *hdr = mt_elf__at_vaddr(e, vaddr, 2ull * ptr), *data;
 	uint64_t addr, len;
@@ -300,13 +310,17 @@ static char *string_at(const struct mt_elf *e, uint64_t vaddr, unsigned ptr, siz
 }
 
 /* The bytes of the build info: the section, or where debug/buildinfo would look for it. */
-static const uint8_t *find_buildinfo(const struct mt_elf *e, uint64_t *len)
+static const uint8_t *find_buildinfo(struct mt_elf *e, uint64_t *len)
 {
 	const struct mt_elf_sec *s = mt_elf__section(e, ".go.buildinfo");
+	const uint8_t *d;
 
-	if (s && s->data && s->size >= BUILDINFO_HDR) {
-		*len = s->size;
-		return s->data;
+	/* the header and two strings of at most MAX_GO_STRING: read no more */
+	if (s && s->size >= BUILDINFO_HDR) {
+		*len = s->size < BUILDINFO_MAX ? s->size : BUILDINFO_MAX;
+		d = mt_elf__bytes(e, s->off, *len);
+		if (d)
+			return d;
 	}
 	/* no such section (sections stripped, or an odd linker): the first writable data segment */
 	for (size_t i = 0; i < mt_elf__nsegments(e); i++) {
@@ -376,7 +390,7 @@ static int read_buildinfo(struct mt_goinfo *g)
 }
 
 /* Markers of a Go program other than the build info: its function table, its build id. */
-static bool looks_like_go(const struct mt_elf *e)
+static bool looks_like_go(struct mt_elf *e)
 {
 	uint64_t v, sz;
 
@@ -395,7 +409,7 @@ struct mt_goinfo *mt_goinfo__open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	g->elf = mt_elf__open(path, err, errlen);
+	g->elf = mt_elf__open_max(path, GOINFO_READ_MAX, err, errlen);
 	if (!g->elf)
 		goto fail;
 	ret = read_buildinfo(g);
@@ -405,12 +419,12 @@ struct mt_goinfo *mt_goinfo__open(const char *path, char *err, size_t errlen)
 	}
 	if (ret > 0) {
 		g->kind = MT_GO_BUILDINFO;
-		return g;
+		goto done;
 	}
 	if (!looks_like_go(g->elf)) {
 		g->kind = MT_GO_NONE;
 		g->version_note = "not a Go binary";
-		return g;
+		goto done;
 	}
 	g->kind = MT_GO_NO_BUILDINFO;
 	/* Go before 1.13: the runtime's own copy of the version, if the symbols survive */
@@ -424,6 +438,15 @@ struct mt_goinfo *mt_goinfo__open(const char *path, char *err, size_t errlen)
 		g->version_note = "unknown: Go binary without build info (Go older than 1.13, "
 				  "or the section was removed)";
 	}
+done:
+	g->interp = mt_elf__interp(g->elf);
+	g->pie = mt_elf__pie(g->elf);
+	g->stripped = true;
+	for (size_t i = 0; i < mt_elf__nsections(g->elf); i++)
+		if (mt_elf__section_at(g->elf, i)->type == SHT_SYMTAB)
+			g->stripped = false;
+	/* what was read stays; no descriptor kept per program */
+	mt_elf__close_file(g->elf);
 	return g;
 fail:
 	mt_elf__one_line(err);
@@ -461,17 +484,17 @@ uint16_t mt_goinfo__elf_type(const struct mt_goinfo *g)
 
 bool mt_goinfo__pie(const struct mt_goinfo *g)
 {
-	return mt_elf__pie(g->elf);
+	return g->pie;
 }
 
 bool mt_goinfo__static(const struct mt_goinfo *g)
 {
-	return !mt_elf__interp(g->elf);
+	return !g->interp;
 }
 
 const char *mt_goinfo__interp(const struct mt_goinfo *g)
 {
-	return mt_elf__interp(g->elf);
+	return g->interp;
 }
 
 bool mt_goinfo__has_dynamic(const struct mt_goinfo *g)
@@ -481,10 +504,7 @@ bool mt_goinfo__has_dynamic(const struct mt_goinfo *g)
 
 bool mt_goinfo__stripped(const struct mt_goinfo *g)
 {
-	for (size_t i = 0; i < mt_elf__nsections(g->elf); i++)
-		if (mt_elf__section_at(g->elf, i)->type == SHT_SYMTAB)
-			return false;
-	return true;
+	return g->stripped;
 }
 
 const char *mt_goinfo__gnu_build_id(const struct mt_goinfo *g)

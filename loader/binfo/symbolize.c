@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "elffile.h"
 #include "symbolize.h"
 
@@ -30,6 +32,7 @@
 #define MAX_NAME 4096 /* longer "names" are corruption */
 #define LINK_PAGE 4096ull
 #define BACK_SCAN 16 /* entries looked at below a nested symbol's end */
+#define MAX_DEEP_CANDIDATES 8 /* tables found by their magic and walked, at most */
 
 enum src { SRC_PCLNTAB, SRC_SYMTAB, SRC_DYNSYM };
 
@@ -39,16 +42,25 @@ struct sym {
 	uint8_t src;
 };
 
-struct mt_symbolizer {
+/* What one file says, shared by every handle on it (aliases, other load bases). */
+struct table {
 	struct mt_elf *elf;
 	struct sym *syms;
 	size_t n, cap;
-	uint64_t bias; /* runtime address = link-time address + bias */
+	uint64_t link_base;
+	uint64_t text; /* runtime.text, looked up once */
+	bool text_done;
 	bool from[3];
 	char source[40];
+	unsigned refs;
 };
 
-static int add(struct mt_symbolizer *s, uint64_t addr, uint64_t end, const char *name, enum src src)
+struct mt_symbolizer {
+	struct table *t;
+	uint64_t bias; /* runtime address = link-time address + bias */
+};
+
+static int add(struct table *s, uint64_t addr, uint64_t end, const char *name, enum src src)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 1024;
@@ -94,25 +106,32 @@ static const char *name_at(const struct pcln *p, uint64_t off)
 }
 
 /* Where the functions of a Go 1.18+ table start, at run time as at link time. */
-static uint64_t text_start(const struct mt_elf *e, uint64_t from_header)
+static uint64_t text_start(struct table *s, uint64_t from_header)
 {
 	const struct mt_elf_sec *text;
 	uint64_t v, sz;
 
 	/* the linker writes it (also for PIEs, where it is relocated again at run time) */
-	if (from_header && mt_elf__vaddr_exec(e, from_header))
+	if (from_header && mt_elf__vaddr_exec(s->elf, from_header))
 		return from_header;
-	if (mt_elf__symbol(e, "runtime.text", &v, &sz))
-		return v;
-	text = mt_elf__section(e, ".text");
-	return text ? text->addr : 0;
+	/* once: every candidate table of a magic scan asks */
+	if (!s->text_done) {
+		s->text_done = true;
+		if (mt_elf__symbol(s->elf, "runtime.text", &v, &sz)) {
+			s->text = v;
+		} else {
+			text = mt_elf__section(s->elf, ".text");
+			s->text = text ? text->addr : 0;
+		}
+	}
+	return s->text;
 }
 
 /*
  * Add the functions of a table; returns how many, or -1 if it is not a
  * valid table (nothing is kept then), -ENOMEM.
  */
-static long parse_pclntab(struct mt_symbolizer *s, const uint8_t *t, uint64_t len)
+static long parse_pclntab(struct table *s, const uint8_t *t, uint64_t len, unsigned *deep)
 {
 	struct pcln p = {.e = s->elf, .t = t, .len = len};
 	uint64_t nfunc, names = 0, ftab, fdata, fsize, text = 0, prev = 0;
@@ -133,7 +152,7 @@ static long parse_pclntab(struct mt_symbolizer *s, const uint8_t *t, uint64_t le
 		return -1;
 	nfunc = word(&p, 8);
 	if (v118) {
-		text = text_start(s->elf, word(&p, 8 + 2 * p.ptr));
+		text = text_start(s, word(&p, 8 + 2 * p.ptr));
 		names = word(&p, 8 + 3 * p.ptr);
 		ftab = fdata = word(&p, 8 + 7 * p.ptr);
 		fsize = 8;
@@ -148,6 +167,8 @@ static long parse_pclntab(struct mt_symbolizer *s, const uint8_t *t, uint64_t le
 	}
 	if (!nfunc || nfunc > len / fsize || !in(&p, ftab, (nfunc + 1) * fsize) || (v118 && !text))
 		return -1;
+	/* a table walked entry by entry: what a magic scan counts (see load_pclntab) */
+	(*deep)++;
 	for (uint64_t i = 0; i < nfunc; i++) {
 		uint64_t at = ftab + i * fsize, entry, end, func, name;
 		int32_t nameoff;
@@ -197,36 +218,47 @@ static bool is_magic(const struct mt_elf *e, const uint8_t *p)
  * PIE), the runtime.pclntab symbol, or, in a stripped PIE linked by the
  * system linker (which merges the section into .data.rel.ro), by its magic.
  */
-static long load_pclntab(struct mt_symbolizer *s)
+static long load_pclntab(struct table *s)
 {
 	static const char *const names[] = {".gopclntab", ".data.rel.ro.gopclntab"};
-	const struct mt_elf *e = s->elf;
+	struct mt_elf *e = s->elf;
 	uint64_t v, sz, ev, esz;
-	const uint8_t *p;
+	const uint8_t *p, *d;
+	unsigned deep = 0;
 	long n;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const struct mt_elf_sec *sec = mt_elf__section(e, names[i]);
 
-		if (sec && sec->data)
-			return parse_pclntab(s, sec->data, sec->size);
+		d = sec ? mt_elf__section_data(e, sec) : NULL;
+		if (d)
+			return parse_pclntab(s, d, sec->size, &deep);
 	}
 	if (mt_elf__symbol(e, "runtime.pclntab", &v, &sz) &&
 	    mt_elf__symbol(e, "runtime.epclntab", &ev, &esz) && ev > v) {
 		p = mt_elf__at_vaddr(e, v, ev - v);
 		if (p)
-			return parse_pclntab(s, p, ev - v);
+			return parse_pclntab(s, p, ev - v, &deep);
 	}
-	for (size_t i = 0; i < mt_elf__nsections(e); i++) {
+	/*
+	 * Each candidate that passes the header checks may cost a walk of the
+	 * rest of the section: a few at most, or crafted data full of magic
+	 * numbers makes the scan quadratic. A real table is the first.
+	 */
+	for (size_t i = 0; i < mt_elf__nsections(e) && deep < MAX_DEEP_CANDIDATES; i++) {
 		const struct mt_elf_sec *sec = mt_elf__section_at(e, i);
 
-		if (!sec->data || sec->type != SHT_PROGBITS || !(sec->flags & SHF_ALLOC) ||
+		if (sec->type != SHT_PROGBITS || !(sec->flags & SHF_ALLOC) ||
 		    (sec->flags & SHF_EXECINSTR))
 			continue;
-		for (uint64_t o = (8 - (sec->addr & 7)) & 7; o + 16 <= sec->size; o += 8) {
-			if (!is_magic(e, sec->data + o))
+		d = mt_elf__section_data(e, sec);
+		if (!d)
+			continue;
+		for (uint64_t o = (8 - (sec->addr & 7)) & 7;
+		     o + 16 <= sec->size && deep < MAX_DEEP_CANDIDATES; o += 8) {
+			if (!is_magic(e, d + o))
 				continue;
-			n = parse_pclntab(s, sec->data + o, sec->size - o);
+			n = parse_pclntab(s, d + o, sec->size - o, &deep);
 			if (n != -1)
 				return n;
 		}
@@ -237,7 +269,7 @@ static long load_pclntab(struct mt_symbolizer *s)
 /* ---- ELF symbols ---- */
 
 struct sym_ctx {
-	struct mt_symbolizer *s;
+	struct table *s;
 	enum src src;
 	int err;
 };
@@ -255,19 +287,6 @@ static int sym_fn(void *ctx, const char *name, uint64_t value, uint64_t size, un
 	return c->err;
 }
 
-/* The end of the executable segment holding addr (a bound for size-less symbols). */
-static uint64_t exec_end(const struct mt_elf *e, uint64_t addr)
-{
-	for (size_t i = 0; i < mt_elf__nsegments(e); i++) {
-		const struct mt_elf_seg *g = mt_elf__segment_at(e, i);
-
-		if (g->type == PT_LOAD && (g->flags & PF_X) && addr >= g->vaddr &&
-		    addr - g->vaddr < g->memsz)
-			return g->vaddr + g->memsz;
-	}
-	return addr + 1;
-}
-
 static int cmp_sym(const void *a, const void *b)
 {
 	const struct sym *x = a, *y = b;
@@ -277,7 +296,7 @@ static int cmp_sym(const void *a, const void *b)
 	return (int)x->src - (int)y->src; /* at one address, prefer Go's name, then .symtab */
 }
 
-static void finish_table(struct mt_symbolizer *s)
+static void finish_table(struct table *s)
 {
 	size_t out = 0;
 
@@ -295,7 +314,7 @@ static void finish_table(struct mt_symbolizer *s)
 
 		if (y->end)
 			continue;
-		y->end = exec_end(s->elf, y->addr);
+		y->end = mt_elf__exec_end(s->elf, y->addr);
 		if (i + 1 < s->n && s->syms[i + 1].addr < y->end)
 			y->end = s->syms[i + 1].addr;
 	}
@@ -329,38 +348,34 @@ static bool build_id_matches(const struct mt_elf *e, const char *want)
 	return go[0] && (!strcmp(want, go) || (!strncmp(want, "go:", 3) && !strcmp(want + 3, go)));
 }
 
-struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
-					 const char *expected_build_id, char *err, size_t errlen)
+
+static void table_put(struct table *t)
 {
-	struct mt_symbolizer *s = calloc(1, sizeof(*s));
+	if (!t || --t->refs)
+		return;
+	mt_elf__free(t->elf);
+	free(t->syms);
+	free(t);
+}
+
+/* The functions of the ELF file on fd (taken over). NULL with one line in err. */
+static struct table *table_build(int fd, const char *path, uint64_t read_max, char *err,
+				 size_t errlen)
+{
+	struct table *s = calloc(1, sizeof(*s));
 	struct sym_ctx c;
 	long n;
 
 	if (!s) {
+		close(fd);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->elf = mt_elf__open(path, err, errlen);
+	s->refs = 1;
+	s->elf = mt_elf__open_fd(fd, path, read_max, err, errlen);
 	if (!s->elf)
 		goto fail;
-	if (expected_build_id && expected_build_id[0] &&
-	    !build_id_matches(s->elf, expected_build_id)) {
-		const char *have = mt_elf__identity(s->elf);
-
-		if (have[0])
-			snprintf(err, errlen,
-				 "%s: build id %s, but the trace recorded %s: the file changed "
-				 "since recording, not symbolizing with it",
-				 path, have, expected_build_id);
-		else
-			snprintf(err, errlen,
-				 "%s: no build id, but the trace recorded %s: cannot tell it is "
-				 "the same file, not symbolizing with it",
-				 path, expected_build_id);
-		goto fail;
-	}
-	if (mt_elf__type(s->elf) == ET_DYN && load_base)
-		s->bias = load_base - link_base(s->elf);
+	s->link_base = link_base(s->elf);
 	n = load_pclntab(s);
 	if (n == -ENOMEM)
 		goto nomem;
@@ -375,6 +390,8 @@ struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
 		s->from[src] = s->n > before;
 	}
 	finish_table(s);
+	/* the names stay in what was read; the file is not needed any more */
+	mt_elf__close_file(s->elf);
 	snprintf(s->source, sizeof(s->source), "%s%s%s%s%s", s->from[0] ? "gopclntab" : "",
 		 s->from[0] && (s->from[1] || s->from[2]) ? "+" : "", s->from[1] ? "symtab" : "",
 		 s->from[1] && s->from[2] ? "+" : "", s->from[2] ? "dynsym" : "");
@@ -385,13 +402,182 @@ nomem:
 	snprintf(err, errlen, "%s: out of memory", path);
 fail:
 	mt_elf__one_line(err);
-	mt_symbolizer__free(s);
+	table_put(s);
 	return NULL;
 }
 
-const char *mt_symbolizer__name(const struct mt_symbolizer *s, uint64_t addr, uint64_t *offset)
+/* A handle on t at load_base, if t is the file the trace recorded. */
+static struct mt_symbolizer *handle_new(struct table *t, const char *path, uint64_t load_base,
+					const char *expected_build_id, char *err, size_t errlen)
 {
-	uint64_t link = addr - s->bias; /* modulo 2^64, like the loader's own arithmetic */
+	struct mt_symbolizer *h;
+
+	if (expected_build_id && expected_build_id[0] &&
+	    !build_id_matches(t->elf, expected_build_id)) {
+		const char *have = mt_elf__identity(t->elf);
+
+		if (have[0])
+			snprintf(err, errlen,
+				 "%s: build id %s, but the trace recorded %s: the file changed "
+				 "since recording, not symbolizing with it",
+				 path, have, expected_build_id);
+		else
+			snprintf(err, errlen,
+				 "%s: no build id, but the trace recorded %s: cannot tell it is "
+				 "the same file, not symbolizing with it",
+				 path, expected_build_id);
+		mt_elf__one_line(err);
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->t = t;
+	t->refs++;
+	if (mt_elf__type(t->elf) == ET_DYN && load_base)
+		h->bias = load_base - t->link_base;
+	return h;
+}
+
+struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
+					 const char *expected_build_id, char *err, size_t errlen)
+{
+	struct mt_symbolizer *h;
+	struct table *t;
+	int fd = mt_elf__open_file(path, NULL, err, errlen);
+
+	if (fd < 0) {
+		mt_elf__one_line(err);
+		return NULL;
+	}
+	t = table_build(fd, path, 0, err, errlen);
+	if (!t)
+		return NULL;
+	h = handle_new(t, path, load_base, expected_build_id, err, errlen);
+	table_put(t);
+	return h;
+}
+
+/* ---- the cache: one table per file, whatever path names it ---- */
+
+struct centry {
+	dev_t dev;
+	ino_t ino;
+	struct table *t; /* NULL: the file was refused, for reason err */
+	char *err;
+};
+
+struct mt_symcache {
+	struct centry *v;
+	size_t n, cap;
+	uint64_t budget; /* bytes all files together may still have read */
+};
+
+struct mt_symcache *mt_symcache__new(uint64_t budget)
+{
+	struct mt_symcache *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->budget = budget ? budget : MT_SYMCACHE_BUDGET;
+	return c;
+}
+
+void mt_symcache__free(struct mt_symcache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		table_put(c->v[i].t);
+		free(c->v[i].err);
+	}
+	free(c->v);
+	free(c);
+}
+
+size_t mt_symcache__files(const struct mt_symcache *c)
+{
+	return c->n;
+}
+
+struct mt_symbolizer *mt_symcache__open(struct mt_symcache *c, const char *path,
+					uint64_t load_base, const char *expected_build_id,
+					char *err, size_t errlen)
+{
+	struct centry *ce = NULL;
+	struct stat st;
+	uint64_t used;
+	int fd = mt_elf__open_file(path, &st, err, errlen);
+
+	if (fd < 0) {
+		mt_elf__one_line(err);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].dev == st.st_dev && c->v[i].ino == st.st_ino) {
+			ce = &c->v[i];
+			break;
+		}
+	}
+	if (ce) {
+		close(fd);
+		if (!ce->t) {
+			/* refused once: the same words, under this path's name */
+			snprintf(err, errlen, "%s: %s", path, ce->err);
+			mt_elf__one_line(err);
+			return NULL;
+		}
+		return handle_new(ce->t, path, load_base, expected_build_id, err, errlen);
+	}
+	if (c->n >= MT_SYMCACHE_MAX_FILES || !c->budget) {
+		close(fd);
+		snprintf(err, errlen,
+			 "%s: not read: the trace names too many programs (%zu files, the "
+			 "reading budget spent)",
+			 path, c->n);
+		mt_elf__one_line(err);
+		return NULL;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		struct centry *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v) {
+			close(fd);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	ce = &c->v[c->n++];
+	*ce = (struct centry){.dev = st.st_dev, .ino = st.st_ino};
+	ce->t = table_build(fd, path, c->budget < MT_ELF_READ_MAX ? c->budget : MT_ELF_READ_MAX,
+			    err, errlen);
+	if (!ce->t) {
+		/* kept without the path: another name of the file gets its own */
+		size_t plen = strlen(path);
+		const char *why = !strncmp(err, path, plen) && !strncmp(err + plen, ": ", 2)
+				      ? err + plen + 2
+				      : err;
+
+		ce->err = strdup(why);
+		if (!ce->err) {
+			c->n--;
+			snprintf(err, errlen, "out of memory");
+		}
+		return NULL;
+	}
+	used = mt_elf__bytes_read(ce->t->elf) + ce->t->cap * sizeof(struct sym);
+	c->budget -= used < c->budget ? used : c->budget;
+	return handle_new(ce->t, path, load_base, expected_build_id, err, errlen);
+}
+
+const char *mt_symbolizer__name(const struct mt_symbolizer *h, uint64_t addr, uint64_t *offset)
+{
+	const struct table *s = h->t;
+	uint64_t link = addr - h->bias; /* modulo 2^64, like the loader's own arithmetic */
 	size_t lo = 0, hi = s->n;
 
 	/* the last function starting at or below link */
@@ -416,21 +602,20 @@ const char *mt_symbolizer__name(const struct mt_symbolizer *s, uint64_t addr, ui
 	return NULL;
 }
 
-size_t mt_symbolizer__count(const struct mt_symbolizer *s)
+size_t mt_symbolizer__count(const struct mt_symbolizer *h)
 {
-	return s->n;
+	return h->t->n;
 }
 
-const char *mt_symbolizer__source(const struct mt_symbolizer *s)
+const char *mt_symbolizer__source(const struct mt_symbolizer *h)
 {
-	return s->source;
+	return h->t->source;
 }
 
-void mt_symbolizer__free(struct mt_symbolizer *s)
+void mt_symbolizer__free(struct mt_symbolizer *h)
 {
-	if (!s)
+	if (!h)
 		return;
-	mt_elf__free(s->elf);
-	free(s->syms);
-	free(s);
+	table_put(h->t);
+	free(h);
 }

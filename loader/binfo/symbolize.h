@@ -37,4 +37,29 @@ size_t mt_symbolizer__count(const struct mt_symbolizer *s);
 const char *mt_symbolizer__source(const struct mt_symbolizer *s);
 void mt_symbolizer__free(struct mt_symbolizer *s);
 
+/*
+ * Symbolizers for the programs a trace names, which anyone may have written:
+ * one table per file (device and inode), whatever path names it (/p/x,
+ * /p//x, /p/./x, a hard link) and whatever its load base; each file opened
+ * safely and read within a budget (mt_elf__open_file, MT_ELF_READ_MAX), and
+ * all files together within the cache's budget, a file refused once being
+ * refused again without being read.
+ */
+#define MT_SYMCACHE_BUDGET (1ull << 30)
+#define MT_SYMCACHE_MAX_FILES 4096
+struct mt_symcache;
+
+/* budget: bytes all files may take together (0: MT_SYMCACHE_BUDGET). NULL on ENOMEM. */
+struct mt_symcache *mt_symcache__new(uint64_t budget);
+/*
+ * As mt_symbolizer__new, through the cache. The handle is freed with
+ * mt_symbolizer__free, before or after the cache.
+ */
+struct mt_symbolizer *mt_symcache__open(struct mt_symcache *c, const char *path,
+					uint64_t load_base, const char *expected_build_id,
+					char *err, size_t errlen);
+/* Distinct files opened (refused ones included). */
+size_t mt_symcache__files(const struct mt_symcache *c);
+void mt_symcache__free(struct mt_symcache *c);
+
 #endif

@@ -73,6 +73,8 @@ struct mt_writer {
 	void *ctx;
 	int err; /* first error, sticky: a half-written file must not look healthy */
 	bool header_done;
+	bool end_marker; /* write one at mt_writer__free (see mt_writer__no_end_marker) */
+	uint64_t records, last_flush_ns;
 	struct mt_file_info info;
 	struct mt_tf_entry *ents;
 	size_t nents;
@@ -148,6 +150,10 @@ struct mt_writer *mt_writer__new_io(const struct mt_writer_io *io, void *ctx,
 		err = mt_writer__set(w, "cmdline", info->cmdline);
 	if (!err && info->target)
 		err = mt_writer__set(w, "target", info->target);
+	/* readers tell a file cut short between two records by its missing end marker */
+	if (!err)
+		err = mt_writer__set(w, "end_marker", "1");
+	w->end_marker = true;
 	if (err)
 		goto cleanup;
 	/* only now: the caller keeps ctx if we fail */
@@ -228,9 +234,43 @@ int mt_writer__write(struct mt_writer *w, const struct mt_hdr *rec)
 		if (err)
 			return err;
 	}
+	/* whole frames only ever reach the file: a cut one ends at a frame boundary or in a write */
 	mt_tf__put_u32(w->buf + w->len, size);
 	memcpy(w->buf + w->len + FRAME_LEN, rec, size);
 	w->len += FRAME_LEN + size;
+	w->records++;
+	return 0;
+}
+
+int mt_writer__flush_if_due(struct mt_writer *w, uint64_t now_ns)
+{
+	if (!w)
+		return -EINVAL;
+	if (!w->last_flush_ns)
+		w->last_flush_ns = now_ns;
+	if (now_ns - w->last_flush_ns < MT_WRITER_FLUSH_NS)
+		return w->err;
+	w->last_flush_ns = now_ns;
+	if (w->header_done && !w->len)
+		return w->err;
+	return mt_writer__flush(w);
+}
+
+int mt_writer__no_end_marker(struct mt_writer *w)
+{
+	if (!w)
+		return -EINVAL;
+	if (w->header_done)
+		return -EBUSY;
+	w->end_marker = false;
+	for (size_t i = 0; i < w->nents; i++) {
+		if (strcmp(w->ents[i].key, "end_marker"))
+			continue;
+		free(w->ents[i].key);
+		free(w->ents[i].value);
+		w->ents[i] = w->ents[--w->nents];
+		break;
+	}
 	return 0;
 }
 
@@ -253,6 +293,16 @@ int mt_writer__free(struct mt_writer *w)
 	if (!w)
 		return 0;
 	err = mt_writer__flush(w);
+	if (!err && w->end_marker) {
+		struct mt_tf_end end = {
+		    .h = {.type = MT_TF_END, .size = sizeof(end)},
+		    .records = w->records,
+		};
+
+		err = mt_writer__write(w, &end.h);
+		if (!err)
+			err = mt_writer__flush(w);
+	}
 	/* closing can report a deferred write error (e.g. NFS); don't lose it */
 	cerr = w->io->close ? w->io->close(w->ctx) : 0;
 	if (!err)

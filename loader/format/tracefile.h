@@ -62,6 +62,35 @@ int mt_writer__set(struct mt_writer *w, const char *key, const char *value);
 int mt_writer__write(struct mt_writer *w, const struct mt_hdr *rec);
 /* Push buffered records to the file. 0 or -errno. */
 int mt_writer__flush(struct mt_writer *w);
+/*
+ * How long a record may wait in the writer's buffer: a recording killed
+ * (SIGKILL, OOM, power) loses at most the records of this last stretch,
+ * provided its user calls mt_writer__flush_if_due at least this often.
+ */
+#define MT_WRITER_FLUSH_NS (500ull * 1000 * 1000)
+/*
+ * Flush when the last flush (or the first call) was MT_WRITER_FLUSH_NS or
+ * more before now_ns (CLOCK_MONOTONIC); else nothing. For the recorder's
+ * periodic tick. 0 or -errno (the writer's sticky error).
+ */
+int mt_writer__flush_if_due(struct mt_writer *w, uint64_t now_ns);
+/*
+ * No end marker: for a file that several writers append to, none of which
+ * knows the end (the preload agent's trace by hand). Before the first record.
+ */
+int mt_writer__no_end_marker(struct mt_writer *w);
+
+/*
+ * The end marker: the last frame of a file whose writer ended normally
+ * (mt_writer__free), announced by the header entry "end_marker" = "1". A
+ * private type, never handed to the reader's users; older readers show it
+ * as a record of an unknown type.
+ */
+#define MT_TF_END 0x7f02
+struct mt_tf_end {
+	struct mt_hdr h;
+	__u64 records; /* records written before it */
+};
 /* Flush, close (io->close), free. Returns the first error seen (0 if none). */
 int mt_writer__free(struct mt_writer *w);
 
@@ -86,6 +115,28 @@ const char *mt_reader__get(const struct mt_reader *r, const char *key);
  */
 int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec);
 bool mt_reader__truncated(const struct mt_reader *r);
+/*
+ * How the file ended, once mt_reader__next returned 0: complete (its end
+ * marker), cut inside a record, or cut between records (a file whose header
+ * announces an end marker and that has none: the recorder was killed, the
+ * machine went down). mt_reader__truncated() is true for both cuts.
+ */
+enum mt_reader_end {
+	MT_END_NONE = 0,   /* not at the end yet, or a corrupt record */
+	MT_END_COMPLETE,   /* the end marker, or a clean end of a file without one announced */
+	MT_END_CUT_RECORD, /* the file ends inside a record */
+	MT_END_CUT,	   /* the file ends between records, without its end marker */
+};
+enum mt_reader_end mt_reader__end(const struct mt_reader *r);
+/* Records handed out so far. */
+uint64_t mt_reader__records(const struct mt_reader *r);
+/*
+ * For a cut file, one line (no newline) for dump and report to print after
+ * "madvtrace: warning: FILE: ", e.g. "the recording was cut short: the file
+ * ends without its end marker after 1234 records (byte offset 56789); what
+ * was recorded after its last write is lost". NULL for a complete file.
+ */
+const char *mt_reader__end_note(const struct mt_reader *r, char *buf, size_t len);
 const char *mt_reader__error(const struct mt_reader *r);
 /* Byte offset of the next record (for messages). */
 uint64_t mt_reader__offset(const struct mt_reader *r);

@@ -28,6 +28,10 @@ struct mt_reader {
 	size_t pos, end; /* unread bytes are buf[pos..end) */
 	bool eof; /* read(2) returned 0 */
 	bool truncated;
+	bool expect_end; /* the header announces an end marker */
+	bool ended;	 /* the last frame read was one */
+	enum mt_reader_end how; /* how the file ended */
+	uint64_t records;
 	int status; /* 0 while reading; 1 at a clean end; -1 after an error */
 	uint64_t offset; /* file offset of buf[pos] */
 	char err[160]; /* the last error, without the path: callers prefix it */
@@ -119,12 +123,94 @@ static int set_numeric_entries(struct mt_reader *r)
 	return err;
 }
 
+struct raw_entry {
+	const unsigned char *key, *value;
+	uint32_t klen, vlen, index;
+};
+
+static int cmp_raw_entry(const void *a, const void *b)
+{
+	const struct raw_entry *x = a, *y = b;
+	int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+
+	if (c)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The header's entries, a later one replacing an earlier one with the same
+ * key: sorted once (n log n), not each looked up among the others (a 1 MiB
+ * header holds 100000 entries). -1 with r->nents SIZE_MAX when they do not
+ * fill the header exactly, -1 on ENOMEM.
+ */
+static int parse_entries(struct mt_reader *r, const unsigned char *p, const unsigned char *hend,
+			 uint32_t nents)
+{
+	struct raw_entry *v;
+	size_t n = 0, out = 0;
+	int ret = -1;
+
+	/* each entry takes 6 bytes at least: a count beyond that is corrupt, not allocated */
+	if (nents > (size_t)(hend - p) / 6) {
+		r->nents = SIZE_MAX;
+		return -1;
+	}
+	v = malloc((nents ? nents : 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	for (uint32_t i = 0; i < nents; i++) {
+		uint32_t kl, vl;
+
+		if (hend - p < 6)
+			break;
+		kl = mt_tf__get_u16(p);
+		vl = mt_tf__get_u32(p + 2);
+		p += 6;
+		if (kl > (size_t)(hend - p) || vl > (size_t)(hend - p) - kl)
+			break;
+		v[n++] = (struct raw_entry){p, p + kl, kl, vl, i};
+		p += kl + vl;
+	}
+	if (n != nents || p != hend) {
+		r->nents = SIZE_MAX;
+		goto cleanup;
+	}
+	qsort(v, n, sizeof(*v), cmp_raw_entry);
+	r->ents = calloc(n ? n : 1, sizeof(*r->ents));
+	if (!r->ents)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++) {
+		struct mt_tf_entry *e;
+
+		/* the last of a run of equal keys stands */
+		if (i + 1 < n && v[i + 1].klen == v[i].klen &&
+		    !memcmp(v[i + 1].key, v[i].key, v[i].klen))
+			continue;
+		e = &r->ents[out];
+		e->key = malloc(v[i].klen + 1);
+		e->value = malloc(v[i].vlen + 1);
+		r->nents = ++out;
+		if (!e->key || !e->value)
+			goto cleanup;
+		memcpy(e->key, v[i].key, v[i].klen);
+		e->key[v[i].klen] = '\0';
+		memcpy(e->value, v[i].value, v[i].vlen);
+		e->value[v[i].vlen] = '\0';
+	}
+	ret = 0;
+cleanup:
+	free(v);
+	return ret;
+}
+
 /* Parse and check the header; on failure one line in err. */
 static int reader_header(struct mt_reader *r, const char *path, char *err, size_t errlen)
 {
 	unsigned char prefix[PREFIX_LEN], *h = NULL;
-	uint32_t version, hlen, nents, crc, i;
-	const unsigned char *p, *hend;
+	uint32_t version, hlen, nents, crc;
 	ssize_t n;
 	int ret = -1;
 
@@ -198,27 +284,13 @@ static int reader_header(struct mt_reader *r, const char *path, char *err, size_
 	r->info.backend = mt_tf__get_u32(h + 40);
 	r->info.target_pid = (int32_t)mt_tf__get_u32(h + 44);
 	nents = mt_tf__get_u32(h + 48);
-	p = h + FIXED_LEN;
-	hend = h + hlen - CRC_LEN;
-	for (i = 0; i < nents; i++) {
-		uint32_t kl, vl;
-
-		if (hend - p < 6)
-			break;
-		kl = mt_tf__get_u16(p);
-		vl = mt_tf__get_u32(p + 2);
-		p += 6;
-		if (kl > (size_t)(hend - p) || vl > (size_t)(hend - p) - kl)
-			break;
-		if (mt_tf__entries_set(&r->ents, &r->nents, (const char *)p, kl,
-				       (const char *)p + kl, vl)) {
+	if (parse_entries(r, h + FIXED_LEN, h + hlen - CRC_LEN, nents)) {
+		if (r->nents == SIZE_MAX) {
+			r->nents = 0; /* nothing was allocated */
+			set_msg(err, errlen, "%s: corrupt header (bad entry list)", path);
+		} else {
 			set_msg(err, errlen, "%s: %s", path, strerror(ENOMEM));
-			goto cleanup;
 		}
-		p += kl + vl;
-	}
-	if (i != nents || p != hend) {
-		set_msg(err, errlen, "%s: corrupt header (bad entry list)", path);
 		goto cleanup;
 	}
 	if (set_numeric_entries(r)) {
@@ -228,6 +300,8 @@ static int reader_header(struct mt_reader *r, const char *path, char *err, size_
 	r->info.kernel_release = mt_reader__get(r, "kernel_release");
 	r->info.cmdline = mt_reader__get(r, "cmdline");
 	r->info.target = mt_reader__get(r, "target");
+	r->expect_end = mt_reader__get(r, "end_marker") &&
+			!strcmp(mt_reader__get(r, "end_marker"), "1");
 	if (!r->info.kernel_release)
 		r->info.kernel_release = "";
 	if (!r->info.cmdline)
@@ -298,6 +372,27 @@ static int reader_fail(struct mt_reader *r, const char *fmt, ...)
 	return -1;
 }
 
+int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec);
+
+/* The end marker: it must agree on the count; the file is complete if nothing follows. */
+static int reader_end_marker(struct mt_reader *r, uint32_t len, const struct mt_hdr **rec)
+{
+	struct mt_tf_end end = {0};
+	uint64_t at = r->offset;
+
+	memcpy(&end, r->rec.b, len < sizeof(end) ? len : sizeof(end));
+	r->pos += FRAME_LEN + len;
+	r->offset += FRAME_LEN + len;
+	if (end.records != r->records)
+		return reader_fail(r,
+				   "corrupt trace: its end marker at byte offset %" PRIu64
+				   " counts %" PRIu64 " records, the file holds %" PRIu64,
+				   at, (uint64_t)end.records, r->records);
+	/* the end, unless records follow (files joined): then they need their own */
+	r->ended = true;
+	return mt_reader__next(r, rec);
+}
+
 int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 {
 	const struct mt_type_info *ti;
@@ -314,6 +409,7 @@ int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 					   r->offset, strerror((int)-avail));
 		if (avail == 0) {
 			r->status = 1;
+			r->how = r->expect_end && !r->ended ? MT_END_CUT : MT_END_COMPLETE;
 			return 0;
 		}
 		if (avail < FRAME_LEN)
@@ -339,23 +435,57 @@ int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec)
 				   "corrupt record at byte offset %" PRIu64
 				   ": record size %u does not match its frame length %" PRIu32,
 				   r->offset, r->rec.h.size, len);
+	if (r->rec.h.type == MT_TF_END)
+		return reader_end_marker(r, len, rec);
 	ti = mt_type_info(r->rec.h.type);
 	want = ti ? ti->size : 0;
 	if (len < want)
 		memset(r->rec.b + len, 0, want - len);
 	r->pos += FRAME_LEN + len;
 	r->offset += FRAME_LEN + len;
+	r->records++;
+	r->ended = false;
 	*rec = &r->rec.h;
 	return 1;
 truncated:
 	r->truncated = true;
+	r->how = MT_END_CUT_RECORD;
 	r->status = 1;
 	return 0;
 }
 
+enum mt_reader_end mt_reader__end(const struct mt_reader *r)
+{
+	return r->how;
+}
+
+uint64_t mt_reader__records(const struct mt_reader *r)
+{
+	return r->records;
+}
+
+const char *mt_reader__end_note(const struct mt_reader *r, char *buf, size_t len)
+{
+	if (r->how == MT_END_CUT_RECORD)
+		set_msg(buf, len,
+			"the recording was cut short: the file ends inside a record, after %" PRIu64
+			" complete records (byte offset %" PRIu64 ")",
+			r->records, r->offset);
+	else if (r->how == MT_END_CUT)
+		set_msg(buf, len,
+			"the recording was cut short: the file ends without its end marker after "
+			"%" PRIu64 " records (byte offset %" PRIu64 "); what was recorded after "
+			"its last write is lost",
+			r->records, r->offset);
+	else
+		return NULL;
+	return buf;
+}
+
 bool mt_reader__truncated(const struct mt_reader *r)
 {
-	return r->truncated;
+	/* cut between records too: the callers' warning is the same */
+	return r->truncated || r->how == MT_END_CUT;
 }
 
 const char *mt_reader__error(const struct mt_reader *r)

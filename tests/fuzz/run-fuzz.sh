@@ -64,9 +64,14 @@ mkdir -p "$build/seeds" "$build/corpus" "$build/artifacts"
 "$build/tests/$seeder" "$build/seeds"
 
 status=0
+# inputs of MiB (ELF files): their length grows at once, not over hours
+lenctl=""
+if [ "$maxlen" -gt 65536 ]; then
+	lenctl="-len_control=0"
+fi
 # libFuzzer's own default error code is 77, which ctest would read as "skipped"
 "$build/tests/$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-	-max_len="$maxlen" -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
+	-max_len="$maxlen" $lenctl -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
 	-artifact_prefix="$build/artifacts/" "$build/corpus" "$build/seeds" || status=$?
 if [ "$status" -ne 0 ] || [ -n "$(ls -A "$build/artifacts")" ]; then
 	echo "run-fuzz.sh: the fuzzer found a problem; reproducer(s) in $build/artifacts:" >&2

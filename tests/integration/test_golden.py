@@ -219,7 +219,9 @@ def bad_inputs(args, tmp):
                  "missing file")
     empty = os.path.join(tmp, "empty.mtr")
     with open(empty, "wb") as f:
-        f.write(data[:hdr_len])
+        # the header and an end marker of 0 records (docs/trace-format.md): complete, empty
+        f.write(data[:hdr_len] + struct.pack("<I", 40) +
+                struct.pack("<QIIHHBBHIIQ", 0, 0, 0, 0x7f02, 40, 0, 0, 0, 0, 0, 0))
     expect_error(args, [empty], 1, ["no records"], "header only")
     zero = os.path.join(tmp, "zero.mtr")
     open(zero, "wb").close()
@@ -244,7 +246,7 @@ def bad_inputs(args, tmp):
     # truncated in the middle of a record: a report up to there, a warning, exit 0
     cut = os.path.join(tmp, "cut.mtr")
     with open(cut, "wb") as f:
-        f.write(data[:-20])
+        f.write(data[:-(44 + 20)])  # 20 bytes into the last record, before the end marker
     p = run_report(args, args.report, "-f", "json", cut, ok=False)
     check(p.returncode == 0, f"truncated: exit {p.returncode}: {p.stderr}")
     check("truncated" in p.stderr and p.stderr.startswith("madvtrace: warning: "),

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include "goinfo.h"
 #include "symbolize.h"
@@ -547,6 +551,257 @@ static void test_bad_input(void **state)
 	unlink(path);
 }
 
+/* ---- hostile inputs (docs/security.md) ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A path a trace names is never opened unless it is a regular file: opening
+ * a FIFO for reading would block (and hand a waiting writer its reader), a
+ * device's open can act. Seen from a writer blocked on the FIFO: it must
+ * still be waiting after the symbolizer refused the path.
+ */
+static void test_never_opens_non_regular(void **state)
+{
+	const char *fifo = tmp_path("fifo");
+	char err[512];
+	pid_t writer;
+	int status;
+
+	(void)state;
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	writer = fork();
+	assert_true(writer >= 0);
+	if (writer == 0) {
+		alarm(10);
+		_exit(open(fifo, O_WRONLY) >= 0 ? 0 : 1); /* returns once someone opens it to read */
+	}
+	usleep(100 * 1000);
+	/* a watchdog: the bug was a symbolizer blocked for ever in open(2) */
+	alarm(5);
+	assert_null(mt_symbolizer__new(fifo, 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_null(mt_goinfo__open(fifo, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	alarm(0);
+	usleep(100 * 1000);
+	if (waitpid(writer, &status, WNOHANG) == writer)
+		fail_msg("the FIFO was opened for reading (its writer got through)");
+	kill(writer, SIGKILL);
+	waitpid(writer, &status, 0);
+	unlink(fifo);
+	assert_null(mt_symbolizer__new("/dev/zero", 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+}
+
+/* Write an ELF of nsyms .symtab functions and a data section full of Go table magic. */
+static void write_magic_elf(const char *path, size_t nsyms, size_t magic_bytes)
+{
+	size_t strsz = 1, symsz = (nsyms + 1) * sizeof(Elf64_Sym);
+	uint8_t *magic = calloc(1, magic_bytes), *img;
+	Elf64_Sym *syms = calloc(nsyms + 1, sizeof(*syms));
+	char *strs = malloc(nsyms * 16 + 1);
+	Elf64_Ehdr *eh;
+	Elf64_Shdr *sh;
+	size_t len;
+
+	assert_non_null(magic);
+	assert_non_null(syms);
+	assert_non_null(strs);
+	/* every 16 bytes a Go 1.20 header whose text start is not code: each asks for runtime.text */
+	for (size_t o = 0; o + 16 <= magic_bytes; o += 16) {
+		put32(magic + o, 0xfffffff1);
+		magic[o + 6] = 1;
+		magic[o + 7] = 8;
+		put64(magic + o + 8, 1);
+	}
+	strs[0] = '\0';
+	for (size_t i = 1; i <= nsyms; i++) {
+		syms[i].st_name = (uint32_t)strsz;
+		strsz += (size_t)sprintf(strs + strsz, "fn%zu", i) + 1;
+		syms[i].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+		syms[i].st_shndx = 1;
+		syms[i].st_value = TEXT + i;
+		syms[i].st_size = 1;
+	}
+	{
+		uint8_t text[0x100] = {0};
+		const struct synth_sec secs[] = {
+		    {".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, TEXT, text, sizeof(text)},
+		    {".data.rel.ro", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, TEXT + 0x1000, magic,
+		     magic_bytes},
+		    {".symtab", SHT_SYMTAB, 0, TEXT + 0x1000 + magic_bytes, syms, symsz},
+		    {".strtab", SHT_STRTAB, 0, TEXT + 0x1000 + magic_bytes + symsz, strs, strsz},
+		};
+
+		assert_int_equal(synth_elf(path, ET_EXEC, BASE, secs, 4), 0);
+	}
+	/* synth_elf leaves sh_link and sh_entsize: the symbol table's, set here */
+	img = slurp(path, &len);
+	assert_non_null(img);
+	eh = (Elf64_Ehdr *)img;
+	sh = (Elf64_Shdr *)(img + eh->e_shoff);
+	sh[3].sh_link = 4;
+	sh[3].sh_entsize = sizeof(Elf64_Sym);
+	assert_int_equal(spit(path, img, len), 0);
+	free(img);
+	free(magic);
+	free(syms);
+	free(strs);
+}
+
+/*
+ * 256 KiB of table magic and 20000 symbols: each candidate looked runtime.text
+ * up in the whole symbol table again (8 s for `report`). Linear now.
+ */
+static void test_magic_scan_linear(void **state)
+{
+	const char *path = tmp_path("magic");
+	struct mt_symbolizer *s;
+	char err[512];
+	double t0;
+
+	(void)state;
+	write_magic_elf(path, 20000, 256 * 1024);
+	t0 = now_s();
+	s = mt_symbolizer__new(path, 0, NULL, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	if (now_s() - t0 > 1.0)
+		fail_msg("symbolizing took %.2f s: quadratic in magic candidates x symbols",
+			 now_s() - t0);
+	assert_int_equal(mt_symbolizer__count(s), 20000);
+	mt_symbolizer__free(s);
+	unlink(path);
+}
+
+/*
+ * A real program padded to 1 GiB (sparse): read in its useful parts, in a
+ * child whose address space is far smaller than the file.
+ */
+static void test_padded_program_bounded(void **state)
+{
+	const char *path = tmp_path("padded");
+	size_t len;
+	uint8_t *img = slurp(MT_TEST_TALLY, &len);
+	double t0;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_non_null(img);
+	assert_int_equal(spit(path, img, len), 0);
+	free(img);
+	assert_int_equal(truncate(path, 1ll << 30), 0);
+	t0 = now_s();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {256u << 20, 256u << 20};
+		struct mt_symbolizer *s;
+		struct mt_goinfo *g;
+		char err[512];
+
+		setrlimit(RLIMIT_AS, &rl);
+		g = mt_goinfo__open(path, err, sizeof(err));
+		if (!g) {
+			fprintf(stderr, "goinfo: %s\n", err);
+			_exit(1);
+		}
+		s = mt_symbolizer__new(path, 0, mt_goinfo__build_id(g), err, sizeof(err));
+		if (!s || !mt_symbolizer__count(s)) {
+			fprintf(stderr, "symbolizer: %s\n", s ? "no symbols" : err);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	unlink(path);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("a 1 GiB padded program could not be read within 256 MiB of address space");
+	if (now_s() - t0 > 2.0)
+		fail_msg("reading a 1 GiB padded program took %.2f s", now_s() - t0);
+}
+
+/* One table per file: aliases of a path share it, and a refused file is not read again. */
+static void test_cache_by_inode(void **state)
+{
+	struct mt_symcache *c = mt_symcache__new(0);
+	const char *dir = tmp_path("cdir");
+	char p1[600], p2[600], p3[600], err[512];
+	struct mt_symbolizer *a, *b, *h;
+	size_t len;
+	uint8_t *img = slurp(MT_TEST_TALLY, &len);
+
+	(void)state;
+	assert_non_null(c);
+	mkdir(dir, 0700);
+	snprintf(p1, sizeof(p1), "%s/prog", dir);
+	snprintf(p2, sizeof(p2), "%s//./prog", dir);
+	snprintf(p3, sizeof(p3), "%s/link", dir);
+	assert_int_equal(spit(p1, img, len), 0);
+	free(img);
+	unlink(p3);
+	assert_int_equal(link(p1, p3), 0);
+	a = mt_symcache__open(c, p1, 0x555555554000ull, NULL, err, sizeof(err));
+	b = mt_symcache__open(c, p2, 0x7f0000000000ull, NULL, err, sizeof(err));
+	h = mt_symcache__open(c, p3, 0, NULL, err, sizeof(err));
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(h);
+	assert_int_equal(mt_symcache__files(c), 1);
+	assert_int_equal(mt_symbolizer__count(a), mt_symbolizer__count(b));
+	/* each handle keeps its own load base */
+	{
+		uint64_t off;
+		const char *n1, *n2;
+		struct mt_symbolizer *own = mt_symbolizer__new(p1, 0, NULL, err, sizeof(err));
+		uint64_t link_main = 0;
+
+		assert_non_null(own);
+		for (uint64_t x = 0; x < 0x4000 && !link_main; x++) {
+			n1 = mt_symbolizer__name(own, 0x1000 + x, &off);
+			if (n1 && !strcmp(n1, "main"))
+				link_main = 0x1000 + x;
+		}
+		mt_symbolizer__free(own);
+		if (link_main) {
+			n1 = mt_symbolizer__name(a, 0x555555554000ull + link_main, &off);
+			n2 = mt_symbolizer__name(b, 0x7f0000000000ull + link_main, &off);
+			assert_non_null(n1);
+			assert_non_null(n2);
+			assert_string_equal(n1, n2);
+		}
+	}
+	/* the cache may go first: handles keep their table */
+	mt_symcache__free(c);
+	mt_symbolizer__free(a);
+	mt_symbolizer__free(b);
+	mt_symbolizer__free(h);
+	/* a refusal is remembered, and said under each name */
+	c = mt_symcache__new(0);
+	assert_int_equal(spit(p1, "not an ELF file at all", 22), 0);
+	assert_null(mt_symcache__open(c, p1, 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not an ELF file"));
+	assert_null(mt_symcache__open(c, p3, 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, p3));
+	assert_non_null(strstr(err, "not an ELF file"));
+	assert_int_equal(mt_symcache__files(c), 1);
+	assert_null(mt_symcache__open(c, "/dev/zero", 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	mt_symcache__free(c);
+	unlink(p1);
+	unlink(p3);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +812,10 @@ int main(void)
 	    cmocka_unit_test(test_build_id_guard),
 	    cmocka_unit_test(test_pclntab_formats),
 	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_never_opens_non_regular),
+	    cmocka_unit_test(test_magic_scan_linear),
+	    cmocka_unit_test(test_padded_program_bounded),
+	    cmocka_unit_test(test_cache_by_inode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

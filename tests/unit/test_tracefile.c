@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
 #include "records.h"
 #include "tracefile.h"
 
@@ -27,6 +28,8 @@
 #define OFF_VERSION 8
 #define OFF_HLEN 12
 #define FIXED_LEN 52
+/* the end marker's frame: length, then struct mt_tf_end */
+#define END_FRAME (4 + sizeof(struct mt_tf_end))
 
 static char tmpdir[] = "/tmp/mt-tracefile-XXXXXX";
 
@@ -258,17 +261,18 @@ static void test_empty_trace(void **state)
 	(void)state;
 	assert_int_equal(mt_writer__free(mt_writer__new(create(path), &info)), 0);
 	data = read_whole(path, &len);
-	/* fixed part, no entries, CRC */
-	assert_int_equal(len, FIXED_LEN + 4);
+	/* fixed part, the end_marker entry, CRC; then the end marker */
+	assert_int_equal(len, FIXED_LEN + 6 + 10 + 1 + 4 + END_FRAME);
 	free(data);
 	r = mt_reader__open(path, err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(mt_reader__info(r)->target, "");
 	assert_string_equal(mt_reader__info(r)->cmdline, "");
 	assert_null(mt_reader__get(r, "target"));
-	assert_int_equal(mt_reader__offset(r), len);
+	assert_int_equal(mt_reader__offset(r), len - END_FRAME);
 	assert_int_equal(mt_reader__next(r, &rec), 0);
 	assert_false(mt_reader__truncated(r));
+	assert_int_equal(mt_reader__end(r), MT_END_COMPLETE);
 	mt_reader__free(r);
 }
 
@@ -304,7 +308,7 @@ static void test_truncation(void **state)
 		ends[i] = mt_reader__offset(r);
 	}
 	mt_reader__free(r);
-	assert_int_equal(ends[n - 1], len);
+	assert_int_equal(ends[n - 1] + END_FRAME, len);
 
 	/* from inside the header: open fails with a message */
 	for (size_t cut = 0; cut < hlen; cut++) {
@@ -316,10 +320,15 @@ static void test_truncation(void **state)
 		if (cut >= 8)
 			assert_non_null(strstr(err, "truncated header"));
 	}
-	/* from the start of the third-last record to the end */
-	for (size_t cut = ends[n - 4]; cut <= len; cut++) {
+	/*
+	 * At every byte after the header: the records before the cut, and the
+	 * cut said (inside a record, or between two without the end marker);
+	 * only the whole file is complete.
+	 */
+	for (size_t cut = hlen; cut <= len; cut++) {
 		size_t complete = 0, got = 0;
 		bool boundary = cut == hlen;
+		char note[256];
 		int ret;
 
 		for (size_t i = 0; i < n; i++) {
@@ -340,10 +349,80 @@ static void test_truncation(void **state)
 		}
 		assert_int_equal(ret, 0);
 		assert_int_equal(got, complete);
-		assert_int_equal(mt_reader__truncated(r), !boundary);
+		assert_int_equal(mt_reader__records(r), complete);
+		if (cut == len) {
+			assert_false(mt_reader__truncated(r));
+			assert_int_equal(mt_reader__end(r), MT_END_COMPLETE);
+			assert_null(mt_reader__end_note(r, note, sizeof(note)));
+		} else {
+			assert_true(mt_reader__truncated(r));
+			assert_int_equal(mt_reader__end(r), boundary ? MT_END_CUT : MT_END_CUT_RECORD);
+			assert_non_null(mt_reader__end_note(r, note, sizeof(note)));
+			assert_non_null(strstr(note, "cut short"));
+			assert_null(strchr(note, '\n'));
+		}
 		mt_reader__free(r);
 	}
 	free(data);
+}
+
+/* A file from before end markers (no "end_marker" entry) ends cleanly between records. */
+static void test_no_end_marker(void **state)
+{
+	const char *path = tmp_path("noend.mtr");
+	struct mt_munmap u;
+	struct mt_writer *w;
+	struct mt_reader *r;
+	const struct mt_hdr *rec;
+	char err[256];
+
+	(void)state;
+	w = mt_writer__new(create(path), &test_info);
+	assert_non_null(w);
+	assert_int_equal(mt_writer__no_end_marker(w), 0);
+	fill(&u, MT_MUNMAP, sizeof(u), 1);
+	assert_int_equal(mt_writer__write(w, &u.h), 0);
+	assert_int_equal(mt_writer__no_end_marker(w), -EBUSY);
+	assert_int_equal(mt_writer__free(w), 0);
+	r = mt_reader__open(path, err, sizeof(err));
+	assert_non_null(r);
+	assert_null(mt_reader__get(r, "end_marker"));
+	assert_int_equal(mt_reader__next(r, &rec), 1);
+	assert_int_equal(mt_reader__next(r, &rec), 0);
+	assert_false(mt_reader__truncated(r));
+	assert_int_equal(mt_reader__end(r), MT_END_COMPLETE);
+	mt_reader__free(r);
+}
+
+/* Records reach the file once MT_WRITER_FLUSH_NS passed since the last flush, not before. */
+static void test_flush_if_due(void **state)
+{
+	const char *path = tmp_path("due.mtr");
+	struct mt_munmap u;
+	struct mt_writer *w;
+	struct stat st;
+	off_t hdr;
+
+	(void)state;
+	w = mt_writer__new(create(path), &test_info);
+	assert_non_null(w);
+	/* the first call starts the clock, and writes the header: a file that is a trace at once */
+	assert_int_equal(mt_writer__flush_if_due(w, 1000), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(mt_writer__flush_if_due(w, 1000 + MT_WRITER_FLUSH_NS), 0);
+	assert_int_equal(stat(path, &st), 0);
+	hdr = st.st_size;
+	assert_true(hdr > FIXED_LEN);
+	fill(&u, MT_MUNMAP, sizeof(u), 1);
+	assert_int_equal(mt_writer__write(w, &u.h), 0);
+	assert_int_equal(mt_writer__flush_if_due(w, 1000 + MT_WRITER_FLUSH_NS + 1), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, hdr);
+	assert_int_equal(mt_writer__flush_if_due(w, 1000 + 2 * MT_WRITER_FLUSH_NS), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, hdr + 4 + (off_t)sizeof(u));
+	assert_int_equal(mt_writer__free(w), 0);
 }
 
 static void expect_open_error(const char *path, const char *want)
@@ -374,7 +453,7 @@ static void test_corrupt_header(void **state)
 	copy = malloc(len);
 	assert_non_null(copy);
 	memcpy(&hlen, data + OFF_HLEN, 4);
-	assert_int_equal(hlen, len);
+	assert_int_equal(hlen + END_FRAME, len);
 
 	expect_open_error(tmp_path("missing.mtr"), "No such file or directory");
 	write_file(bad, "", 0);
@@ -411,8 +490,8 @@ static void test_corrupt_header(void **state)
 	write_file(bad, copy, len);
 	expect_open_error(bad, "corrupt header");
 
-	/* every single flipped bit after the magic is detected */
-	for (size_t i = 8; i < len; i++) {
+	/* every single flipped bit after the magic, in the header, is detected */
+	for (size_t i = 8; i < hlen; i++) {
 		for (int bit = 0; bit < 8; bit++) {
 			char err[256];
 
@@ -425,7 +504,7 @@ static void test_corrupt_header(void **state)
 	}
 	/* and one in a string entry is reported as a checksum mismatch */
 	memcpy(copy, data, len);
-	copy[len - 8] ^= 0x20;
+	copy[hlen - 8] ^= 0x20;
 	write_file(bad, copy, len);
 	expect_open_error(bad, "corrupt header (checksum mismatch)");
 	free(copy);
@@ -470,6 +549,8 @@ static void test_corrupt_frame(void **state)
 
 		w = mt_writer__new(create(path), &test_info);
 		assert_non_null(w);
+		/* the bad frame right after the good one */
+		assert_int_equal(mt_writer__no_end_marker(w), 0);
 		fill(&u, MT_MUNMAP, sizeof(u), 1);
 		assert_int_equal(mt_writer__write(w, &u.h), 0);
 		assert_int_equal(mt_writer__free(w), 0);
@@ -764,6 +845,79 @@ static void test_writer_io(void **state)
 	free(s.data);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Put a u32 little-endian. */
+static void le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/*
+ * A 1 MiB header of 116000 distinct keys (anyone can hand madvtrace one):
+ * each entry was looked up among all the others, 37 s for `dump`. The last
+ * of two equal keys still wins.
+ */
+static void test_many_header_entries(void **state)
+{
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint32_t n = 116000;
+	size_t hlen = FIXED_LEN + (size_t)n * 9 + 2 * 9 + 4;
+	unsigned char *h = calloc(1, hlen), *p;
+	const char *path = tmp_path("keys.mtr");
+	struct mt_reader *r;
+	char err[256];
+	double t0;
+
+	(void)state;
+	assert_non_null(h);
+	memcpy(h, "MADVTRC", 8);
+	le32(h + OFF_VERSION, 1);
+	le32(h + OFF_HLEN, (uint32_t)hlen);
+	le32(h + 16, 4096);
+	le32(h + 20, 1);
+	le32(h + 48, n + 2);
+	p = h + FIXED_LEN;
+	for (uint32_t i = 0; i < n + 2; i++) {
+		uint32_t k = i < n ? i : 0; /* two more of key 0, the last says "z" */
+
+		p[0] = 3;
+		le32(p + 2, 0);
+		p[6] = (unsigned char)digits[k % 64];
+		p[7] = (unsigned char)digits[k / 64 % 64];
+		p[8] = (unsigned char)digits[k / 4096 % 64];
+		if (i >= n) {
+			le32(p + 2, 1);
+			p[9] = i == n ? 'y' : 'z';
+			p++;
+		}
+		p += 9;
+	}
+	hlen = (size_t)(p - h) + 4;
+	le32(h + OFF_HLEN, (uint32_t)hlen);
+	le32(p, (uint32_t)crc32(0L, h, (uInt)(hlen - 4)));
+	write_file(path, h, hlen);
+	free(h);
+	t0 = now_s();
+	r = mt_reader__open(path, err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	if (now_s() - t0 > 1.0)
+		fail_msg("opening a header of %u entries took %.2f s", n, now_s() - t0);
+	assert_string_equal(mt_reader__get(r, "AAA"), "z");
+	assert_string_equal(mt_reader__get(r, "BAA"), "");
+	assert_string_equal(mt_reader__get(r, "page_size"), "4096");
+	mt_reader__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -779,6 +933,9 @@ int main(void)
 		cmocka_unit_test(test_interrupted_writes),
 		cmocka_unit_test(test_many_records),
 		cmocka_unit_test(test_writer_io),
+		cmocka_unit_test(test_many_header_entries),
+		cmocka_unit_test(test_no_end_marker),
+		cmocka_unit_test(test_flush_if_due),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
