@@ -158,8 +158,11 @@ static bool find(struct mt_gorec *g)
 		}
 		if (mt_now_ns() >= deadline)
 			break;
-		if (wait_until(g, next))
-			return false;
+		if (wait_until(g, next)) {
+			if (g->o.url || __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED))
+				return false;
+			break; /* the session ended first: say what was found so far */
+		}
 	}
 	if (g->o.url)
 		return true; /* it never listened: the sampler reports it unreachable */

@@ -12,6 +12,8 @@
 #define DEF_BUDGET (1ull << 21)
 #define DEF_QUIET_NS (10 * 1000000ull)
 #define DEF_MAX_WAIT_NS (100 * 1000000ull)
+#define QUEUE_COALESCE 16 /* queued passes beyond which a process's newest replaces its older */
+#define USER_END (1ull << 57) /* above any user address, 5-level paging included */
 
 enum { RS_COMMITTED = 1, RS_LAZY = 2, RS_EAGER = 3 }; /* enum mt_rstate, which we do not include */
 
@@ -40,6 +42,7 @@ struct mt_recworker {
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	bool stop;
 	struct job *head, *tail;
+	size_t queued;
 	struct wpid *pids;
 	size_t npids, cap;
 	struct mt_recworker_stats st;
@@ -93,7 +96,8 @@ void mt_recworker__pass(struct mt_recworker *w, pid_t pid, struct mt_rw_range *r
 	struct job *j;
 
 	pthread_mutex_lock(&w->mu);
-	for (j = w->head; j; j = j->next) {
+	/* every sample gets its own pass, unless the worker falls behind */
+	for (j = w->queued >= QUEUE_COALESCE ? w->head : NULL; j; j = j->next) {
 		if (j->pid == pid) {
 			/* not started yet: the newer ranges are the ones that matter */
 			free(j->r);
@@ -110,6 +114,7 @@ void mt_recworker__pass(struct mt_recworker *w, pid_t pid, struct mt_rw_range *r
 		goto out;
 	}
 	*j = (struct job){ .pid = pid, .r = ranges, .n = n };
+	w->queued++;
 	if (w->tail)
 		w->tail->next = j;
 	else
@@ -148,6 +153,7 @@ void mt_recworker__forget(struct mt_recworker *w, pid_t pid)
 	for (pj = &w->head; (j = *pj);) {
 		if (j->pid == pid) {
 			*pj = j->next;
+			w->queued--;
 			free(j->r);
 			free(j);
 			continue;
@@ -186,7 +192,8 @@ static void do_pass(struct mt_recworker *w, struct mt_pagemap *pm, const struct 
 	for (i = 0; i < j->n && !err; i++) {
 		uint32_t s = j->r[i].state;
 
-		if (s < RS_COMMITTED || s > RS_EAGER)
+		/* [vsyscall] and the like: mapped, but past what pagemap covers */
+		if (s < RS_COMMITTED || s > RS_EAGER || j->r[i].start >= USER_END)
 			continue;
 		err = mt_pagemap__count(pm, j->r[i].start, j->r[i].end, &budget, &c[s]);
 	}
@@ -295,6 +302,7 @@ static void *worker_main(void *arg)
 			struct mt_pagemap *pm;
 
 			w->head = j->next;
+			w->queued--;
 			if (!w->head)
 				w->tail = NULL;
 			pm = pagemap_of(w, j->pid);

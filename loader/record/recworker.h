@@ -55,7 +55,8 @@ struct mt_recworker *mt_recworker__new(const struct mt_recworker_opts *o);
 int mt_recworker__start(struct mt_recworker *w);
 /*
  * Count pid's pages over ranges (in address order; taken over, freed by the
- * worker). A pass still queued for pid is replaced: only the newest counts.
+ * worker). When the worker falls behind (16 passes queued), a pass still
+ * queued for pid is replaced: only the newest counts.
  */
 void mt_recworker__pass(struct mt_recworker *w, pid_t pid, struct mt_rw_range *ranges, size_t n);
 /* pid released memory lazily at t_ns (the record's time). */
