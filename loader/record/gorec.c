@@ -105,7 +105,7 @@ static void on_error(void *ctx, int err, const char *reason)
 	struct mt_gorec *g = ctx;
 
 	/* once per kind (the library dedups by errno): the sampler keeps trying */
-	fprintf(stderr, "madvtrace: Go metrics of pid %d %s: %s; trying again every sample, the "
+	fprintf(stderr, "madvtrace: Go metrics of pid %d: %s: %s; trying again every sample, the "
 			"recording goes on\n",
 		(int)g->o.pid, failure_kind(err), reason);
 }
