@@ -373,6 +373,9 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 		if (rec->size >= sizeof(*t) &&
 		    (t->event == MT_TASK_EXEC || t->event == MT_TASK_EXIT))
 			mt_recworker__forget(k->rw, (pid_t)rec->pid);
+		/* its endpoint is gone with it */
+		if (rec->size >= sizeof(*t) && t->event == MT_TASK_EXIT && rec->pid == target)
+			go_retire(k);
 		break;
 	}
 	case MT_INFO:

@@ -104,6 +104,9 @@ static void on_error(void *ctx, int err, const char *reason)
 {
 	struct mt_gorec *g = ctx;
 
+	/* a program on its way out closes its listener first: that is no failure */
+	if (__atomic_load_n(&g->cancelled, __ATOMIC_RELAXED) || !mt_proc_alive(g->o.pid))
+		return;
 	/* once per kind (the library dedups by errno): the sampler keeps trying */
 	fprintf(stderr, "madvtrace: Go metrics of pid %d: %s: %s; trying again every sample, the "
 			"recording goes on\n",
