@@ -215,7 +215,6 @@ static void *gorec_main(void *arg)
 struct mt_gorec *mt_gorec__start(const struct mt_gorec_opts *o)
 {
 	struct mt_gorec *g = calloc(1, sizeof(*g));
-	pthread_condattr_t ca;
 	int err;
 
 	if (!g) {
@@ -230,10 +229,7 @@ struct mt_gorec *mt_gorec__start(const struct mt_gorec_opts *o)
 	if (o->url)
 		snprintf(g->url, sizeof(g->url), "%s", o->url);
 	pthread_mutex_init(&g->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&g->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	mt_worker__cond_init(&g->cv);
 	err = mt_worker__create(&g->thr, gorec_main, g);
 	if (err)
 		fprintf(stderr, "madvtrace: cannot start the Go metrics thread: %s\n",

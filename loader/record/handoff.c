@@ -100,6 +100,16 @@ void mt_worker__limit_caps(void)
 	syscall(SYS_capset, &hdr, data);
 }
 
+void mt_worker__cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 struct tramp {
 	void *(*fn)(void *);
 	void *arg;

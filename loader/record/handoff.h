@@ -45,6 +45,8 @@ static inline bool mt_handoff__pending(struct mt_handoff *q)
  * keeps or drops for its own thread later. 0 or -errno.
  */
 int mt_worker__create(pthread_t *thr, void *(*fn)(void *), void *arg);
+/* A condition variable whose timed waits are on CLOCK_MONOTONIC (the records' clock). */
+void mt_worker__cond_init(pthread_cond_t *cv);
 /* Called first by such a thread (mt_worker__create does it through a trampoline). */
 void mt_worker__limit_caps(void);
 

@@ -51,7 +51,6 @@ struct mt_recworker {
 struct mt_recworker *mt_recworker__new(const struct mt_recworker_opts *o)
 {
 	struct mt_recworker *w = calloc(1, sizeof(*w));
-	pthread_condattr_t ca;
 
 	if (!w)
 		return NULL;
@@ -63,10 +62,7 @@ struct mt_recworker *mt_recworker__new(const struct mt_recworker_opts *o)
 	if (!w->o.max_wait_ns)
 		w->o.max_wait_ns = DEF_MAX_WAIT_NS;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	mt_worker__cond_init(&w->cv);
 	return w;
 }
 
