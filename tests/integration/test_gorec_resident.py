@@ -36,14 +36,15 @@ def pair_samples(recs, pid, what):
     """
     Each smaps sample gets one pass, in order (the worker takes them first
     come, first served), so the i-th resident record is the i-th sample's;
-    a sample just before the exit may find the process gone.
+    a sample in the last second before the exit may find the process gone
+    (or its pass still queued when the exit record makes the worker drop it).
     """
     smp, res = samples_and_resident(recs, pid)
     exits = [r["t_ns"] for r in mtest.of_type(recs, "task", pid) if r.get("event") == "exit"]
-    late = [s for s in smp if exits and exits[0] - s["t_ns"] < 200 * 10**6]
+    late = [s for s in smp if exits and exits[0] - s["t_ns"] < 10**9]
     check(len(smp) - len(late) <= len(res) <= len(smp),
           f"{what}: {len(res)} resident records for {len(smp)} smaps samples "
-          f"({len(late)} of them just before the exit)")
+          f"({len(late)} of them in the last second before the exit)")
     pairs = list(zip(smp, res))
     for s, r in pairs:
         check(s["t_ns"] <= r["t_ns"] <= s["t_ns"] + 10**9,
@@ -55,10 +56,13 @@ def check_each_sample(recs, pid, what, end_expected):
     smp, res, pairs = pair_samples(recs, pid, what)
     check(len(smp) >= 4, f"{what}: only {len(smp)} smaps samples")
     for r in res:
-        check(r.get("synth") and r["ranges"] > 0, f"{what}: odd resident record {r}")
         total = sum(r[k] for k in ("lazy_present", "lazy_absent", "eager_present", "eager_absent",
                                    "committed_present", "committed_absent", "swapped"))
-        check(total > 0 and total % 4096 == 0, f"{what}: resident record counts {total} bytes")
+        # no ranges: a sample taken as an exec had just emptied the model
+        check(r.get("synth") and (total > 0) == (r["ranges"] > 0) and total % 4096 == 0,
+              f"{what}: odd resident record {r}")
+    check(sum(r["ranges"] > 0 for r in res) >= len(res) - 1,
+          f"{what}: resident records without ranges: {res}")
     if end_expected:
         check(smp[-1]["reason"] == "end" and len(pairs) == len(smp),
               f"{what}: no resident record for the end record")
@@ -91,8 +95,11 @@ def check_lazy(recs, pid, spike, what):
     _, _, all_pairs = pair_samples(recs, pid, what)
     released = spike["step_released"]
     check(released >= 400 * MIB, f"{what}: the spike released only {released} bytes")
-    # after the release: LazyFree holds (nearly) all of it
-    pairs = [(s, r) for s, r in all_pairs if s["lazyfree"] >= 0.9 * released]
+    # after the release (the model learns of a call when the drain sees it: during the
+    # burst it may be a poll behind the kernel)
+    last_free = max(r["t_ns"] for r in mtest.of_type(recs, "madvise", pid)
+                    if mtest.advice_value(r["advice"]) == 8 and r["ret"] >= 0)
+    pairs = [(s, r) for s, r in all_pairs if s["t_ns"] >= last_free + 50 * 10**6]
     check(len(pairs) >= 2, f"{what}: {len(pairs)} samples after the release (want 2): "
                            f"{[(s['reason'], s['lazyfree']) for s, _ in all_pairs]}")
     for s, r in pairs:
