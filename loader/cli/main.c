@@ -15,16 +15,20 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include "madvtrace/advice.h"
 #include "backend.h"
 #include "dump.h"
 #include "fmt.h"
 #include "records.h"
 #include "xlat.h"
-#include "fmt.h"
 #include "godebug.h"
 #include "goinfo.h"
+#include "gorec.h"
+#include "handoff.h"
 #include "procfs.h"
 #include "live.h"
+#include "ranges.h"
+#include "recworker.h"
 #include "report.h"
 #include "timeline.h"
 #include "tracefile.h"
@@ -45,6 +49,24 @@ struct options {
 	bool quiet;
 	bool gauges;
 	const char *user;
+	bool go_off; /* --go-metrics off */
+	const char *go_url; /* --go-metrics URL; NULL: discover when the target is Go */
+	bool go_target; /* the program named (or attached to) is a Go program */
+};
+
+/*
+ * Go metrics follow the main target's program: started when it is (or
+ * exec's) a Go program, retired when it exec's another. A retired sampler
+ * is only told to stop: joining it could wait on a request, and the drain
+ * thread waits on no endpoint; it is joined at the end.
+ */
+struct gostate {
+	struct mt_gorec *cur;
+	struct mt_gorec **retired;
+	size_t nretired;
+	bool pending; /* the target's exe= came: decided at its next record that is not info */
+	bool pending_go; /* ... and a go_version= with it */
+	bool launched_seen; /* the first program has been decided */
 };
 
 struct sink {
@@ -59,6 +81,11 @@ struct sink {
 	char *cmdline;
 	char *target;
 	int64_t clock_offset_ns;
+	/* what the recorder's threads make (Go metrics, residency, prompt smaps samples) */
+	struct mt_handoff q;
+	struct mt_recworker *rw;
+	struct gostate go;
+	uint64_t resident_copy_ns_max; /* copying ranges out of the model, on this thread */
 };
 
 static volatile sig_atomic_t stop_requests;
@@ -92,6 +119,9 @@ static void usage(FILE *f)
 		"  -d, --duration SECONDS  stop after SECONDS\n"
 		"      --rss-interval MS   at most one RSS record per MS outside traced calls (100)\n"
 		"      --smaps-interval MS sample smaps_rollup (Rss, LazyFree) every MS (1000; 0: off)\n"
+		"      --go-metrics URL|off  sample a Go target's own numbers (HeapReleased...) from\n"
+		"                          URL (http://) every smaps interval; default: find its\n"
+		"                          /metrics or /debug/vars; off: never\n"
 		"      --backend NAME      bpf (the default when BPF programs can be loaded), ptrace\n"
 		"                          (no privileges) or preload (no ptrace either)\n"
 		"      --buffer-size MIB   BPF ring buffer size (16)\n"
@@ -179,6 +209,211 @@ static int create_output(const char *path)
 	return fd;
 }
 
+static void drained(void *ctx, const struct mt_hdr *rec);
+
+/* ---- the recorder's own threads: Go metrics, residency, LazyFree on time ---- */
+
+_Static_assert(sizeof(struct mt_state_range) == sizeof(struct mt_rw_range) &&
+		       __builtin_offsetof(struct mt_state_range, state) ==
+			       __builtin_offsetof(struct mt_rw_range, state),
+	       "model/ranges.h and record/recworker.h describe a range alike");
+
+static int sink_start_workers(struct sink *k)
+{
+	struct mt_recworker_opts wo = { .out = &k->q, .verbose = k->o->s.verbose };
+	int err;
+
+	/* before the bpf backend drops root: the thread keeps what reading /proc needs */
+	k->rw = mt_recworker__new(&wo);
+	if (!k->rw) {
+		fprintf(stderr, "madvtrace: out of memory\n");
+		return -ENOMEM;
+	}
+	err = mt_recworker__start(k->rw);
+	if (err) {
+		fprintf(stderr, "madvtrace: cannot start the worker thread: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void go_retire(struct sink *k)
+{
+	struct mt_gorec **v;
+
+	if (!k->go.cur)
+		return;
+	mt_gorec__cancel(k->go.cur);
+	v = realloc(k->go.retired, (k->go.nretired + 1) * sizeof(*v));
+	if (!v) {
+		mt_gorec__free(k->go.cur); /* joins: rare enough to wait for */
+	} else {
+		k->go.retired = v;
+		v[k->go.nretired++] = k->go.cur;
+	}
+	k->go.cur = NULL;
+}
+
+/* The target's new program is known: sample its Go metrics, or stop sampling. */
+static void go_decide(struct sink *k)
+{
+	struct options *o = k->o;
+	bool go = k->go.pending_go, first = !k->go.launched_seen;
+
+	k->go.pending = k->go.pending_go = false;
+	k->go.launched_seen = true;
+	if (o->go_off)
+		return;
+	if (k->go.cur) {
+		if (!go && o->go_url)
+			fprintf(stderr,
+				"madvtrace: pid %d exec'd a program that is not Go: --go-metrics %s is "
+				"no longer sampled\n",
+				k->o->s.target_pid, o->go_url);
+		go_retire(k);
+	}
+	if (go) {
+		struct mt_gorec_opts g = {
+			.url = o->go_url,
+			.pid = o->s.target_pid,
+			.interval_ns = o->s.smaps_interval_ns,
+			/* attached, a named endpoint should answer now; launched, it starts up */
+			.find_ns = o->go_url && !o->s.argv && first ? 1 : 0,
+			.out = &k->q,
+		};
+
+		k->go.cur = mt_gorec__start(&g);
+	}
+}
+
+static void go_fini(struct sink *k)
+{
+	struct mt_gm_stats st;
+
+	if (k->go.cur && k->o->s.verbose) {
+		mt_gorec__stop(k->go.cur);
+		mt_gorec__stats(k->go.cur, &st);
+		fprintf(stderr,
+			"madvtrace: Go metrics: %llu samples, %llu failures, %.3f ms of CPU on the "
+			"sampling thread\n",
+			(unsigned long long)st.samples, (unsigned long long)st.failures,
+			st.thread_cpu_ns / 1e6);
+	}
+	mt_gorec__free(k->go.cur);
+	k->go.cur = NULL;
+	for (size_t i = 0; i < k->go.nretired; i++)
+		mt_gorec__free(k->go.retired[i]);
+	free(k->go.retired);
+	k->go.retired = NULL;
+	k->go.nretired = 0;
+}
+
+/* The target says what program it runs now (info records come together, exe= first). */
+static void go_info(struct sink *k, const struct mt_hdr *rec)
+{
+	const struct mt_info *i = (const void *)rec;
+	size_t len = rec->size - sizeof(*i);
+
+	if (rec->size <= sizeof(*i) || memchr(i->text, '\0', len) == NULL)
+		return;
+	if (!strncmp(i->text, "exe=", 4)) {
+		if (k->go.pending)
+			go_decide(k);
+		k->go.pending = true;
+	} else if (k->go.pending && !strncmp(i->text, "go_version=", 11)) {
+		k->go.pending_go = true;
+	}
+}
+
+/* Copy pid's ranges out of the model for a pass on the worker (this thread: the model's). */
+static void resident_request(struct sink *k, uint32_t pid)
+{
+	struct mt_state_range *r;
+	uint64_t t0 = mt_now_ns(), dt;
+	size_t n;
+
+	if (mt_ranges__copy(k->tl, pid, &r, &n))
+		return;
+	dt = mt_now_ns() - t0;
+	if (dt > k->resident_copy_ns_max)
+		k->resident_copy_ns_max = dt;
+	mt_recworker__pass(k->rw, (pid_t)pid, (struct mt_rw_range *)r, n);
+}
+
+/* What the recorder's threads are told of a record, before the model takes it. */
+static void recorder_side(struct sink *k, const struct mt_hdr *rec)
+{
+	uint32_t target = (uint32_t)k->o->s.target_pid;
+
+	if (k->go.pending && rec->pid == target && rec->type != MT_INFO)
+		go_decide(k);
+	if (!k->rw)
+		return;
+	switch (rec->type) {
+	case MT_MADVISE: {
+		const struct mt_madvise *m = (const void *)rec;
+
+		if (rec->size >= sizeof(*m) && m->ret >= 0 && k->o->s.smaps_interval_ns &&
+		    mt_advice_class(m->advice) == MT_AC_LAZY)
+			mt_recworker__lazy(k->rw, (pid_t)m->target_pid, rec->t_ns);
+		break;
+	}
+	case MT_RSS: {
+		const struct mt_rss *r = (const void *)rec;
+
+		/* at each smaps sample and at the end; before the model takes an end record */
+		if (k->tl && rec->size >= sizeof(*r) && (rec->flags & MT_F_SMAPS) &&
+		    (r->reason == MT_RSS_SAMPLE || r->reason == MT_RSS_END))
+			resident_request(k, rec->pid);
+		break;
+	}
+	case MT_TASK: {
+		const struct mt_task *t = (const void *)rec;
+
+		if (rec->size >= sizeof(*t) &&
+		    (t->event == MT_TASK_EXEC || t->event == MT_TASK_EXIT))
+			mt_recworker__forget(k->rw, (pid_t)rec->pid);
+		/* its endpoint is gone with it */
+		if (rec->size >= sizeof(*t) && t->event == MT_TASK_EXIT && rec->pid == target)
+			go_retire(k);
+		break;
+	}
+	case MT_INFO:
+		if (rec->pid == target)
+			go_info(k, rec);
+		break;
+	}
+}
+
+/* The session is over: the workers' last records into the trace, then they go. */
+static void sink_stop_workers(struct sink *k)
+{
+	struct mt_recworker_stats st;
+
+	go_fini(k);
+	if (k->rw) {
+		mt_recworker__stop(k->rw); /* the passes of the end records are done */
+		if (k->o->s.verbose) {
+			mt_recworker__stats(k->rw, &st);
+			fprintf(stderr,
+				"madvtrace: residency: %llu passes (%llu capped, %llu failed), %.2f ms "
+				"at most (%llu pages), %.2f ms at most to copy the ranges; %llu prompt "
+				"smaps samples\n",
+				(unsigned long long)st.passes, (unsigned long long)st.capped,
+				(unsigned long long)st.failed, st.pass_ns_max / 1e6,
+				(unsigned long long)st.pages_max, k->resident_copy_ns_max / 1e6,
+				(unsigned long long)st.lazy_samples);
+		}
+	}
+	mt_handoff__drain(&k->q, drained, k);
+	if (k->q.dropped)
+		fprintf(stderr, "madvtrace: %llu records of the recorder's own threads were dropped "
+				"(the queue to the trace was full)\n",
+			(unsigned long long)k->q.dropped);
+	mt_recworker__free(k->rw);
+	k->rw = NULL;
+}
+
 static int sink_start(struct mt_session *s)
 {
 	struct sink *k = s->emit_ctx;
@@ -197,7 +432,8 @@ static int sink_start(struct mt_session *s)
 		snprintf(tbuf, sizeof(tbuf), "pid %d (%s)", s->target_pid, comm);
 		k->target = strdup(tbuf);
 	}
-	if (!o->quiet || o->gauges) {
+	/* the residency passes need the model: kept for a Go target's trace even with -q */
+	if (!o->quiet || o->gauges || (o->output && o->go_target)) {
 		struct mt_timeline_opts to = {
 			.start_ns = mt_now_ns(),
 			.clock_offset_ns = k->clock_offset_ns,
@@ -215,7 +451,7 @@ static int sink_start(struct mt_session *s)
 		}
 	}
 	if (!o->output)
-		return 0;
+		return sink_start_workers(k);
 	uname(&u);
 	info.page_size = sysconf(_SC_PAGESIZE);
 	info.clock_id = CLOCK_MONOTONIC;
@@ -232,26 +468,32 @@ static int sink_start(struct mt_session *s)
 		return -errno;
 	}
 	k->out_fd = -1; /* the writer owns it */
-	return 0;
+	return sink_start_workers(k);
 }
 
-static int sink_emit(void *ctx, const struct mt_hdr *rec)
+static void go_decide(struct sink *k);
+static void recorder_side(struct sink *k, const struct mt_hdr *rec);
+
+/* The writer keeps its first error: say it once. */
+static int sink_write_failed(struct sink *k, int err)
 {
-	struct sink *k = ctx;
+	if (!k->write_failed)
+		fprintf(stderr, "madvtrace: writing %s: %s\n", k->o->output, strerror(-err));
+	k->write_failed = true;
+	return err;
+}
+
+static int sink_record(struct sink *k, const struct mt_hdr *rec)
+{
 	int err;
 
+	recorder_side(k, rec);
 	if (k->tl)
 		mt_timeline__feed(k->tl, rec);
 	if (k->w) {
 		err = mt_writer__write(k->w, rec);
-		if (err) {
-			/* the writer keeps its first error: say it once */
-			if (!k->write_failed)
-				fprintf(stderr, "madvtrace: writing %s: %s\n", k->o->output,
-					strerror(-err));
-			k->write_failed = true;
-			return err;
-		}
+		if (err)
+			return sink_write_failed(k, err);
 	}
 	/* the mappings found at attach are in the file, not worth a screenful */
 	if (k->print && !k->stdout_broken &&
@@ -270,13 +512,39 @@ static int sink_emit(void *ctx, const struct mt_hdr *rec)
 	return 0;
 }
 
+static void drained(void *ctx, const struct mt_hdr *rec)
+{
+	sink_record(ctx, rec);
+}
+
+static int sink_emit(void *ctx, const struct mt_hdr *rec)
+{
+	struct sink *k = ctx;
+
+	/* the workers' records first: they are older than this one, or about as old */
+	if (mt_handoff__pending(&k->q))
+		mt_handoff__drain(&k->q, drained, k);
+	return sink_record(k, rec);
+}
+
 /* In order of preference when none is named. */
 static void sink_tick(struct mt_session *s, uint64_t now_ns)
 {
 	struct sink *k = s->emit_ctx;
+	int err;
 
+	if (k->go.pending)
+		go_decide(k);
+	if (mt_handoff__pending(&k->q))
+		mt_handoff__drain(&k->q, drained, k);
 	if (k->tl)
 		mt_timeline__tick(k->tl, now_ns);
+	/* a killed recording keeps all but its last half second (docs/trace-format.md) */
+	if (k->w && !k->write_failed) {
+		err = mt_writer__flush_if_due(k->w, now_ns);
+		if (err)
+			sink_write_failed(k, err);
+	}
 }
 
 static const struct mt_backend *backends[] = { &mt_backend_bpf, &mt_backend_ptrace,
@@ -340,11 +608,12 @@ static int cmd_dump(int argc, char **argv)
 	else if (fflush(stdout) == EOF && errno != EPIPE) {
 		fprintf(stderr, "madvtrace: writing the dump: %s\n", strerror(errno));
 		n = -1;
-	} else if (mt_reader__truncated(r))
-		fprintf(stderr,
-			"madvtrace: warning: %s is cut short; read up to its last complete record "
-			"(byte %llu)\n",
-			argv[1], (unsigned long long)mt_reader__offset(r));
+	} else if (mt_reader__truncated(r)) {
+		char note[256];
+
+		fprintf(stderr, "madvtrace: warning: %s: %s\n", argv[1],
+			mt_reader__end_note(r, note, sizeof(note)));
+	}
 	mt_reader__free(r);
 	return n < 0 ? 1 : 0;
 }
@@ -425,6 +694,7 @@ int main(int argc, char **argv)
 		{ "gauges", no_argument, NULL, 'G' },
 		{ "stacks", no_argument, NULL, 'K' },
 		{ "no-stacks", no_argument, NULL, 'N' },
+		{ "go-metrics", required_argument, NULL, 'M' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -436,6 +706,7 @@ int main(int argc, char **argv)
 	const struct mt_backend *be;
 	struct sigaction sa = { 0 };
 	uint64_t v;
+	char reason[MT_GM_REASON_LEN];
 	int c, err, rc = 1, stacks = -1;
 
 	if (argc > 1 && !strcmp(argv[1], "dump"))
@@ -506,6 +777,20 @@ int main(int argc, char **argv)
 		case 'N':
 			stacks = 0;
 			break;
+		case 'M':
+			if (!strcmp(optarg, "off")) {
+				o.go_off = true;
+				o.go_url = NULL;
+				break;
+			}
+			o.go_off = false;
+			if (mt_gorec__check_url(optarg, reason, sizeof(reason))) {
+				fprintf(stderr, "madvtrace: invalid --go-metrics: %s (see madvtrace --help)\n",
+					reason);
+				return EXIT_USAGE;
+			}
+			o.go_url = optarg;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;
@@ -540,13 +825,34 @@ int main(int argc, char **argv)
 	 * by default only Go programs get one: their runtime releases in few,
 	 * large calls, and who released (scavenger, FreeOSMemory) is the question.
 	 */
-	o.s.stacks = stacks >= 0 ? stacks : is_go_program(&o.s);
+	o.go_target = is_go_program(&o.s);
+	o.s.stacks = stacks >= 0 ? stacks : o.go_target;
+	/*
+	 * Go-ness is decided on the file that runs: /proc/PID/exe, or the
+	 * command as PATH finds it. A wrapper (env, a shell script) that execs a
+	 * Go program is refused too: name the Go program itself (madvtrace's
+	 * environment is the command's). After an exec to a program that is not
+	 * Go, sampling stops with one line; the recording goes on.
+	 */
+	if (o.go_url && !o.go_target) {
+		if (o.s.pid)
+			fprintf(stderr, "madvtrace: --go-metrics: pid %d is not a Go program "
+					"(/proc/%d/exe has no Go build information)\n",
+				o.s.pid, o.s.pid);
+		else
+			fprintf(stderr, "madvtrace: --go-metrics: %s is not a Go program (no Go "
+					"build information; name the Go program itself, not a "
+					"wrapper)\n",
+				o.s.argv[0]);
+		return EXIT_USAGE;
+	}
 
 	be = pick_backend(o.backend);
 	if (!be)
 		return 1;
 	o.be = be;
 
+	mt_handoff__init(&k.q);
 	k.cmdline = join_args(argv);
 	k.target = o.s.argv ? join_args(o.s.argv) : NULL;
 	if (!k.cmdline) {
@@ -576,6 +882,7 @@ int main(int argc, char **argv)
 	o.s.on_start = sink_start;
 	o.s.on_tick = sink_tick;
 	err = be->run(&o.s);
+	sink_stop_workers(&k);
 	if (k.print)
 		fflush(stdout);
 	if (k.w) {
@@ -607,6 +914,8 @@ int main(int argc, char **argv)
 			rc = 128 + WTERMSIG(o.s.exit_status);
 	}
 cleanup:
+	sink_stop_workers(&k);
+	mt_handoff__fini(&k.q);
 	if (k.w)
 		mt_writer__free(k.w);
 	if (k.out_fd >= 0)

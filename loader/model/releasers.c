@@ -73,6 +73,8 @@ struct mt_releasers {
 	struct prog *progs;
 	size_t nprogs;
 	struct mt_rel_summary sum;
+	/* one symbol table per file, whatever paths the (untrusted) trace names it by */
+	struct mt_symcache *cache;
 	bool resolved;
 };
 
@@ -460,7 +462,16 @@ static int on_release(struct mt_releasers *r, const struct mt_hdr *rec, enum mt_
 
 struct mt_releasers *mt_releasers__new(void)
 {
-	return calloc(1, sizeof(struct mt_releasers));
+	struct mt_releasers *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->cache = mt_symcache__new(0);
+	if (!r->cache) {
+		free(r);
+		return NULL;
+	}
+	return r;
 }
 
 int mt_releasers__feed(struct mt_releasers *r, const struct mt_hdr *rec, uint64_t remap_bytes)
@@ -702,7 +713,7 @@ static int image_prog(struct mt_releasers *r, struct image *im, FILE *warn)
 	p->base = im->base;
 	if (!p->exe || !p->build_id)
 		return -ENOMEM;
-	p->sym = mt_symbolizer__new(im->exe, im->base, im->build_id, err, sizeof(err));
+	p->sym = mt_symcache__open(r->cache, im->exe, im->base, im->build_id, err, sizeof(err));
 	if (!p->sym) {
 		r->sum.unsymbolized++;
 		p->error = strdup(err);
@@ -883,5 +894,6 @@ void mt_releasers__free(struct mt_releasers *r)
 	map_free(&r->pid_image);
 	map_free(&r->stack_ids);
 	map_free(&r->entry_ids);
+	mt_symcache__free(r->cache);
 	free(r);
 }

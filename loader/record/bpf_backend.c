@@ -24,7 +24,12 @@
 #include "madvtrace.bpf.h"
 #include "madvtrace.skel.h"
 
-#define POLL_MS 50
+/*
+ * Records are submitted without a wakeup below a fill threshold, so this is
+ * how late the drain may see a record: the sink's prompt LazyFree sample
+ * after an MADV_FREE burst (recworker.h) can come no sooner.
+ */
+#define POLL_MS 10
 #define MAX_STACK_IDS 8192 /* the program's stack map size */
 #define STACK_EVERY_NS 1000000000ull
 #define DEFAULT_BUFFER (16u << 20)

@@ -791,11 +791,12 @@ static void *sampler_main(void *arg)
 		char reason[MT_GM_REASON_LEN];
 		struct mt_gm_sample s;
 		struct timespec ts;
-		uint64_t t = 0, now;
+		uint64_t t = 0, now, t0 = mono_ns();
 		int err;
 
 		err = fetcher_scrape(&g->f, g->url, &g->o.fetch, &s, &t, reason, sizeof(reason));
 		if (!err) {
+			s.req_ns = mono_ns() - t0;
 			g->o.on_sample(g->o.ctx, &s, t);
 			atomic_fetch_add(&g->samples, 1);
 		} else if (!(err == -ECANCELED && atomic_load(&g->stop))) {

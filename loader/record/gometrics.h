@@ -37,6 +37,7 @@ struct mt_gm_sample {
 	uint64_t v[MT_GM__NR];	/* by enum mt_gm_field; 0 when absent */
 	uint32_t present;	/* bit (1u << field) for each value found */
 	enum mt_gm_format format;
+	uint64_t req_ns;	/* the sampler: how long the request took (0 from the parsers) */
 };
 
 #define MT_GM_REASON_LEN 256

@@ -207,11 +207,11 @@ static int read_trace(struct report *rp)
 		return 1;
 	}
 	if (mt_reader__truncated(rp->r)) {
+		char note[256];
+
 		rp->truncated = true;
-		fprintf(stderr,
-			"madvtrace: warning: %s is truncated: reporting up to its last complete "
-			"record (offset %" PRIu64 ")\n",
-			rp->path, mt_reader__offset(rp->r));
+		fprintf(stderr, "madvtrace: warning: %s: %s\n", rp->path,
+			mt_reader__end_note(rp->r, note, sizeof(note)));
 	}
 	return 0;
 }

@@ -437,3 +437,178 @@ def errno_value(name):
 
 def signal_name(sig):
     return signal.Signals(sig).name
+
+
+# --- Go metrics and residency (test_gorec_*.py) ---
+
+MIB = 1 << 20
+
+
+def main_go(test, description):
+    """main() for the tests of a Go target: --metricsvc and --spike too; root, never a skip."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--madvtrace", required=True)
+    ap.add_argument("--workloads", required=True)
+    ap.add_argument("--metricsvc", required=True)
+    ap.add_argument("--spike", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (loading BPF programs); run ctest as root", file=sys.stderr)
+        sys.exit(SKIP)
+    for p in (args.madvtrace, args.metricsvc, args.spike):
+        if not os.access(p, os.X_OK):
+            print(f"FAIL: {p} is not an executable: build it first", file=sys.stderr)
+            sys.exit(1)
+
+    def make_env():
+        env = Env(argparse.Namespace(madvtrace=args.madvtrace, workloads=args.workloads,
+                                     tally32=None))
+        env.metricsvc = os.path.abspath(args.metricsvc)
+        env.spike = os.path.abspath(args.spike)
+        return env
+    run_test(make_env, test, args.keep)
+
+
+def of_type(recs, t, pid=None):
+    return [r for r in recs if r["type"] == t and (pid is None or r["pid"] == pid)]
+
+
+def infos(recs, key, pid=None):
+    return [r["value"] for r in of_type(recs, "info", pid) if r.get("key") == key]
+
+
+class Metricsvc:
+    """tests/go/metricsvc started on its own (to attach to): its pid, port and MemStats log."""
+
+    def __init__(self, env, name, args):
+        self.log = env.path(f"{name}.memstats.jsonl")
+        port_file = env.path(f"{name}.port")
+        self.proc = subprocess.Popen([env.metricsvc, "-log", self.log, "-port-file", port_file]
+                                     + args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with open(port_file) as f:
+                    self.port = int(f.read().strip())
+                return
+            except (OSError, ValueError):
+                time.sleep(0.05)
+            if self.proc.poll() is not None:
+                break
+        self.stop()
+        fail(f"metricsvc did not say its port within 20 s: {self.proc.stderr.read()!r}")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def memstats_log(path):
+    with open(path) as f:
+        return json_lines(f.read(), f"metricsvc log {path}")
+
+
+def check_gostats_match_log(gostats, log_lines, interval_ns, what, skip=(0, 0)):
+    """
+    Every gostat's heap_released is what metricsvc logged around then: a
+    value it logged within one sample interval of the record, to 1 MiB (the
+    value moves by tens of KiB between its lines, 50 ms apart), or, while
+    the heap grows or the scavenger works and it moves by megabytes between
+    two lines, a value between those of the last line logged before the
+    request began and the first after the answer came (1 MiB tolerance).
+    Records in the window skip (t0, t1) are not checked; at least 5 must be.
+    """
+    check(gostats, f"{what}: no gostat record")
+    log_lines = sorted(log_lines, key=lambda l: l["t_ns"])
+    checked = [g for g in gostats if not skip[0] <= g["t_ns"] <= skip[1]]
+    check(len(checked) >= 5, f"{what}: only {len(checked)} gostat records to check")
+    for g in checked:
+        v = g["heap_released"]
+        near = [l["HeapReleased"] for l in log_lines if abs(l["t_ns"] - g["t_ns"]) <= interval_ns]
+        check(near, f"{what}: metricsvc logged nothing within {interval_ns / 1e6:.0f} ms of the "
+                    f"gostat at {g['t_ns']}")
+        if min(abs(x - v) for x in near) <= MIB:
+            continue
+        t0, t1 = g["t_ns"] - g["req_ns"], g["t_ns"]
+        before = [l for l in log_lines if l["t_ns"] <= t0]
+        after = [l for l in log_lines if l["t_ns"] >= t1]
+        check(before and after, f"{what}: gostat at {g['t_ns']} says heap_released {v}, no "
+                                f"value metricsvc logged within 1 MiB: {near}")
+        span = [l["HeapReleased"] for l in log_lines
+                if before[-1]["t_ns"] <= l["t_ns"] <= after[0]["t_ns"]]
+        check(min(span) - MIB <= v <= max(span) + MIB,
+              f"{what}: gostat at {g['t_ns']} says heap_released {v}, but metricsvc logged "
+              f"{near} around then, {span} just before and after the request")
+
+
+class BadMetricsServer:
+    """An HTTP server on 127.0.0.1 that answers wrongly: /404, /html, /big (100 MiB), /hang."""
+
+    def __init__(self, hang_s=20):
+        import http.server
+
+        hang = threading.Event()
+        self.hang = hang
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                try:
+                    if self.path == "/html":
+                        body = b"<!doctype html><html><body><h1>It works</h1></body></html>\n"
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/html")
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                    elif self.path == "/big":
+                        chunk = b"# HELP x a comment line of a very long page\n" * 1489
+                        total = 100 * MIB
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/plain")
+                        self.send_header("Content-Length", str(total))
+                        self.end_headers()
+                        sent = 0
+                        while sent < total:
+                            n = min(len(chunk), total - sent)
+                            self.wfile.write(chunk[:n])
+                            sent += n
+                    elif self.path == "/hang":
+                        hang.wait(hang_s)  # never answers (bounded, for the test's sake)
+                    else:
+                        self.send_error(404)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.hang.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def unused_port():
+    """A loopback port nothing listens on (bound, then closed)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

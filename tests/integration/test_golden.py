@@ -249,7 +249,7 @@ def bad_inputs(args, tmp):
         f.write(data[:-(44 + 20)])  # 20 bytes into the last record, before the end marker
     p = run_report(args, args.report, "-f", "json", cut, ok=False)
     check(p.returncode == 0, f"truncated: exit {p.returncode}: {p.stderr}")
-    check("truncated" in p.stderr and p.stderr.startswith("madvtrace: warning: "),
+    check("cut short" in p.stderr and p.stderr.startswith("madvtrace: warning: "),
           f"truncated: no warning: {p.stderr!r}")
     doc = json.loads(p.stdout)
     full = json.loads(run_report(args, args.report, "-f", "json", src).stdout)

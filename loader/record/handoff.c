@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The queue from the recorder's threads to the drain thread, and how those threads start. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include "handoff.h"
+
+/* a day of samples of a few processes; more means the drain thread stopped draining */
+#define QUEUE_MAX (8u << 20)
+
+void mt_handoff__init(struct mt_handoff *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+}
+
+void mt_handoff__fini(struct mt_handoff *q)
+{
+	free(q->buf);
+	pthread_mutex_destroy(&q->mu);
+	q->buf = NULL;
+	q->len = q->cap = 0;
+}
+
+bool mt_handoff__push(struct mt_handoff *q, const struct mt_hdr *rec)
+{
+	size_t sz = ((size_t)rec->size + 7) & ~(size_t)7;
+	bool ok = true;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->len + sz > q->cap) {
+		size_t cap = q->cap ? q->cap : 4096;
+		unsigned char *b;
+
+		while (cap < q->len + sz)
+			cap *= 2;
+		b = cap <= QUEUE_MAX ? realloc(q->buf, cap) : NULL;
+		if (!b) {
+			q->dropped++;
+			ok = false;
+			goto out;
+		}
+		q->buf = b;
+		q->cap = cap;
+	}
+	memcpy(q->buf + q->len, rec, rec->size);
+	q->len += sz;
+	__atomic_add_fetch(&q->pending, 1, __ATOMIC_RELAXED);
+out:
+	pthread_mutex_unlock(&q->mu);
+	return ok;
+}
+
+size_t mt_handoff__drain(struct mt_handoff *q, void (*fn)(void *ctx, const struct mt_hdr *rec),
+			 void *ctx)
+{
+	unsigned char *buf;
+	size_t len, off, n = 0;
+
+	/* take the whole buffer: fn runs without the lock, workers push into a new one */
+	pthread_mutex_lock(&q->mu);
+	buf = q->buf;
+	len = q->len;
+	q->buf = NULL;
+	q->len = q->cap = 0;
+	__atomic_store_n(&q->pending, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&q->mu);
+	for (off = 0; off < len; n++) {
+		const struct mt_hdr *rec = (const void *)(buf + off);
+
+		fn(ctx, rec);
+		off += ((size_t)rec->size + 7) & ~(size_t)7;
+	}
+	free(buf);
+	return n;
+}
+
+void mt_worker__limit_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = { 0 };
+	const unsigned int keep = (1u << CAP_SYS_PTRACE) | (1u << CAP_DAC_READ_SEARCH);
+	int cap;
+
+	if (syscall(SYS_capget, &hdr, data) || !(data[0].effective & keep))
+		return;
+	/* capabilities are per thread: this one keeps reading /proc, nothing else */
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (cap != CAP_SYS_PTRACE && cap != CAP_DAC_READ_SEARCH)
+			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	data[0].effective &= keep;
+	data[0].permitted &= keep;
+	data[0].inheritable = 0;
+	data[1].effective = data[1].permitted = data[1].inheritable = 0;
+	syscall(SYS_capset, &hdr, data);
+}
+
+void mt_worker__cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+struct tramp {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *trampoline(void *p)
+{
+	struct tramp t = *(struct tramp *)p;
+
+	free(p);
+	mt_worker__limit_caps();
+	return t.fn(t.arg);
+}
+
+int mt_worker__create(pthread_t *thr, void *(*fn)(void *), void *arg)
+{
+	struct tramp *t = malloc(sizeof(*t));
+	sigset_t all, old;
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	t->fn = fn;
+	t->arg = arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(thr, NULL, trampoline, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		free(t);
+		return -err;
+	}
+	return 0;
+}

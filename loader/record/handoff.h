@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records made on the recorder's own threads (Go metrics, pagemap passes,
+ * prompt smaps samples) reach the trace and the timeline through this
+ * queue: any thread pushes, the thread that owns the writer and the
+ * timeline (the backend's) drains at its next record or tick. The drain
+ * thread never waits on a worker: pushing and draining only swap buffers
+ * under a lock.
+ */
+#ifndef MT_HANDOFF_H
+#define MT_HANDOFF_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "madvtrace/record.h"
+
+struct mt_handoff {
+	pthread_mutex_t mu;
+	unsigned char *buf; /* records back to back, each padded to 8 bytes */
+	size_t len, cap;
+	int pending; /* records in buf: read without the lock by the drain side */
+	uint64_t dropped; /* pushed while the queue was full (the drain side stalled) */
+};
+
+void mt_handoff__init(struct mt_handoff *q);
+void mt_handoff__fini(struct mt_handoff *q);
+/* Copy rec in. Thread-safe. false when it had to be dropped (counted). */
+bool mt_handoff__push(struct mt_handoff *q, const struct mt_hdr *rec);
+/* Hand each queued record to fn, in push order, on the caller's thread; returns how many. */
+size_t mt_handoff__drain(struct mt_handoff *q, void (*fn)(void *ctx, const struct mt_hdr *rec),
+			 void *ctx);
+/* Anything to drain? (a hint, without the lock: cheap enough for every record) */
+static inline bool mt_handoff__pending(struct mt_handoff *q)
+{
+	return __atomic_load_n(&q->pending, __ATOMIC_RELAXED) != 0;
+}
+
+/*
+ * Start a worker thread of the recorder: every signal blocked (the
+ * backend's thread takes them: its waitpid must be the one interrupted),
+ * and, when we are root, only the powers a reader of another user's /proc
+ * files needs (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH), whatever the backend
+ * keeps or drops for its own thread later. 0 or -errno.
+ */
+int mt_worker__create(pthread_t *thr, void *(*fn)(void *), void *arg);
+/* A condition variable whose timed waits are on CLOCK_MONOTONIC (the records' clock). */
+void mt_worker__cond_init(pthread_cond_t *cv);
+/* Called first by such a thread (mt_worker__create does it through a trampoline). */
+void mt_worker__limit_caps(void);
+
+#endif

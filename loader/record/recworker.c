@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The recorder's worker: residency passes and prompt smaps samples (recworker.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "pagemap.h"
+#include "procfs.h"
+#include "recworker.h"
+
+#define DEF_BUDGET (1ull << 21)
+#define DEF_QUIET_NS (10 * 1000000ull)
+#define DEF_MAX_WAIT_NS (100 * 1000000ull)
+#define QUEUE_COALESCE 16 /* queued passes beyond which a process's newest replaces its older */
+#define USER_END (1ull << 57) /* above any user address, 5-level paging included */
+
+enum { RS_COMMITTED = 1, RS_LAZY = 2, RS_EAGER = 3 }; /* enum mt_rstate, which we do not include */
+
+struct job {
+	pid_t pid;
+	struct mt_rw_range *r;
+	size_t n;
+	struct job *next;
+};
+
+/* One process: its pagemap (the worker's alone) and its lazy releases not yet sampled. */
+struct wpid {
+	pid_t pid;
+	struct mt_pagemap *pm; /* worker thread only */
+	bool stale; /* exec'd or exited: close pm before it is used again */
+	bool no_access; /* pagemap could not be opened: said once, not tried again */
+	bool lazy_pending;
+	uint64_t lazy_first, lazy_last;
+};
+
+struct mt_recworker {
+	struct mt_recworker_opts o;
+	pthread_t thr;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	bool stop;
+	struct job *head, *tail;
+	size_t queued;
+	struct wpid *pids;
+	size_t npids, cap;
+	struct mt_recworker_stats st;
+};
+
+struct mt_recworker *mt_recworker__new(const struct mt_recworker_opts *o)
+{
+	struct mt_recworker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->o = *o;
+	if (!w->o.page_budget)
+		w->o.page_budget = DEF_BUDGET;
+	if (!w->o.quiet_ns)
+		w->o.quiet_ns = DEF_QUIET_NS;
+	if (!w->o.max_wait_ns)
+		w->o.max_wait_ns = DEF_MAX_WAIT_NS;
+	pthread_mutex_init(&w->mu, NULL);
+	mt_worker__cond_init(&w->cv);
+	return w;
+}
+
+/* The slot of pid, made if needed (lock held). NULL on ENOMEM. */
+static struct wpid *slot(struct mt_recworker *w, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < w->npids; i++)
+		if (w->pids[i].pid == pid)
+			return &w->pids[i];
+	if (w->npids == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 8;
+		struct wpid *v = realloc(w->pids, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		w->pids = v;
+		w->cap = cap;
+	}
+	w->pids[w->npids] = (struct wpid){ .pid = pid };
+	return &w->pids[w->npids++];
+}
+
+void mt_recworker__pass(struct mt_recworker *w, pid_t pid, struct mt_rw_range *ranges, size_t n)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&w->mu);
+	/* every sample gets its own pass, unless the worker falls behind */
+	for (j = w->queued >= QUEUE_COALESCE ? w->head : NULL; j; j = j->next) {
+		if (j->pid == pid) {
+			/* not started yet: the newer ranges are the ones that matter */
+			free(j->r);
+			j->r = ranges;
+			j->n = n;
+			w->st.coalesced++;
+			goto out;
+		}
+	}
+	j = malloc(sizeof(*j));
+	if (!j) {
+		free(ranges);
+		w->st.failed++;
+		goto out;
+	}
+	*j = (struct job){ .pid = pid, .r = ranges, .n = n };
+	w->queued++;
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cv);
+out:
+	pthread_mutex_unlock(&w->mu);
+}
+
+void mt_recworker__lazy(struct mt_recworker *w, pid_t pid, uint64_t t_ns)
+{
+	struct wpid *p;
+
+	pthread_mutex_lock(&w->mu);
+	p = slot(w, pid);
+	if (p) {
+		if (!p->lazy_pending) {
+			p->lazy_pending = true;
+			p->lazy_first = t_ns;
+			pthread_cond_signal(&w->cv);
+		}
+		if (t_ns > p->lazy_last || p->lazy_last < p->lazy_first)
+			p->lazy_last = t_ns;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+void mt_recworker__forget(struct mt_recworker *w, pid_t pid)
+{
+	struct job **pj, *j;
+	struct wpid *p;
+
+	pthread_mutex_lock(&w->mu);
+	/* passes over the ranges of the program that is gone */
+	for (pj = &w->head; (j = *pj);) {
+		if (j->pid == pid) {
+			*pj = j->next;
+			w->queued--;
+			free(j->r);
+			free(j);
+			continue;
+		}
+		pj = &j->next;
+	}
+	for (w->tail = w->head; w->tail && w->tail->next; w->tail = w->tail->next)
+		;
+	for (size_t i = 0; i < w->npids; i++) {
+		p = &w->pids[i];
+		if (p->pid == pid) {
+			p->stale = true;
+			p->no_access = false;
+			p->lazy_pending = false;
+			pthread_cond_signal(&w->cv); /* its descriptor is closed now, not at exit */
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void push(struct mt_recworker *w, const struct mt_hdr *h)
+{
+	mt_handoff__push(w->o.out, h);
+}
+
+/* Count one pass (lock not held). pm is the worker's. */
+static void do_pass(struct mt_recworker *w, struct mt_pagemap *pm, const struct job *j)
+{
+	struct mt_page_counts c[4] = { 0 };
+	struct mt_resident r = { 0 };
+	uint64_t budget = w->o.page_budget, t0 = mt_now_ns(), dt;
+	size_t i;
+	int err = 0;
+
+	mt_pagemap__forget(pm);
+	for (i = 0; i < j->n && !err; i++) {
+		uint32_t s = j->r[i].state;
+
+		/* [vsyscall] and the like: mapped, but past what pagemap covers */
+		if (s < RS_COMMITTED || s > RS_EAGER || j->r[i].start >= USER_END)
+			continue;
+		err = mt_pagemap__count(pm, j->r[i].start, j->r[i].end, &budget, &c[s]);
+	}
+	dt = mt_now_ns() - t0;
+	pthread_mutex_lock(&w->mu);
+	if (err && err != -ENOSPC) {
+		/* the process is gone (or exec'd): nothing true to say of it */
+		w->st.failed++;
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	w->st.passes++;
+	w->st.capped += err == -ENOSPC;
+	w->st.pass_ns_total += dt;
+	if (dt > w->st.pass_ns_max)
+		w->st.pass_ns_max = dt;
+	if (w->o.page_budget - budget > w->st.pages_max)
+		w->st.pages_max = w->o.page_budget - budget;
+	pthread_mutex_unlock(&w->mu);
+	mt_hdr_init(&r.h, MT_RESIDENT, sizeof(r), j->pid, j->pid, t0);
+	r.h.flags = MT_F_SYNTH;
+	r.lazy_present = c[RS_LAZY].present;
+	r.lazy_absent = c[RS_LAZY].absent;
+	r.eager_present = c[RS_EAGER].present;
+	r.eager_absent = c[RS_EAGER].absent;
+	r.committed_present = c[RS_COMMITTED].present;
+	r.committed_absent = c[RS_COMMITTED].absent;
+	r.swapped = c[RS_COMMITTED].swapped + c[RS_LAZY].swapped + c[RS_EAGER].swapped;
+	r.ranges = (uint32_t)(err == -ENOSPC ? i : j->n);
+	r.flags = err == -ENOSPC ? MT_RES_CAPPED : 0;
+	push(w, &r.h);
+}
+
+static void lazy_sample(struct mt_recworker *w, pid_t pid)
+{
+	struct mt_rss r = { 0 };
+
+	mt_hdr_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
+	r.h.flags = MT_F_SYNTH;
+	r.reason = MT_RSS_SAMPLE;
+	if (mt_proc_rss(pid, &r) || mt_proc_smaps(pid, &r))
+		return; /* gone: its exit record says the rest */
+	push(w, &r.h);
+	pthread_mutex_lock(&w->mu);
+	w->st.lazy_samples++;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The pagemap of pid for a pass (lock held on entry and exit; dropped to open). */
+static struct mt_pagemap *pagemap_of(struct mt_recworker *w, pid_t pid)
+{
+	struct mt_pagemap *pm;
+	struct wpid *p = slot(w, pid);
+	int err;
+
+	if (!p || p->no_access)
+		return NULL;
+	if (p->pm && !p->stale)
+		return p->pm;
+	pm = p->pm;
+	p->pm = NULL;
+	p->stale = false;
+	pthread_mutex_unlock(&w->mu);
+	mt_pagemap__free(pm);
+	pm = mt_pagemap__open(pid);
+	err = errno;
+	pthread_mutex_lock(&w->mu);
+	p = slot(w, pid); /* the array may have moved */
+	if (!p) {
+		mt_pagemap__free(pm);
+		return NULL;
+	}
+	if (!pm && err != ENOENT && err != ESRCH) {
+		p->no_access = true;
+		fprintf(stderr, "madvtrace: cannot read /proc/%d/pagemap: %s: no resident records "
+				"for it\n", (int)pid, strerror(err));
+	}
+	p->pm = pm;
+	return pm;
+}
+
+/* Close the descriptors of processes that exec'd or exited (lock held; pm is ours). */
+static void close_stale(struct mt_recworker *w)
+{
+	for (size_t i = 0; i < w->npids; i++) {
+		if (w->pids[i].stale && w->pids[i].pm) {
+			mt_pagemap__free(w->pids[i].pm);
+			w->pids[i].pm = NULL;
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct mt_recworker *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		uint64_t now = mt_now_ns(), due = UINT64_MAX;
+		struct timespec ts;
+		struct job *j = w->head;
+		size_t i;
+
+		close_stale(w);
+		if (j) {
+			struct mt_pagemap *pm;
+
+			w->head = j->next;
+			w->queued--;
+			if (!w->head)
+				w->tail = NULL;
+			pm = pagemap_of(w, j->pid);
+			if (pm) {
+				pthread_mutex_unlock(&w->mu);
+				do_pass(w, pm, j);
+				pthread_mutex_lock(&w->mu);
+			}
+			free(j->r);
+			free(j);
+			continue;
+		}
+		if (w->stop)
+			break;
+		for (i = 0; i < w->npids; i++) {
+			struct wpid *p = &w->pids[i];
+			uint64_t at;
+
+			if (!p->lazy_pending)
+				continue;
+			at = p->lazy_last + w->o.quiet_ns;
+			if (at > p->lazy_first + w->o.max_wait_ns)
+				at = p->lazy_first + w->o.max_wait_ns;
+			if (at <= now) {
+				pid_t pid = p->pid;
+
+				p->lazy_pending = false;
+				pthread_mutex_unlock(&w->mu);
+				lazy_sample(w, pid);
+				pthread_mutex_lock(&w->mu);
+				break; /* the array may have changed: look again */
+			}
+			if (at < due)
+				due = at;
+		}
+		if (i < w->npids)
+			continue;
+		if (due == UINT64_MAX) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		ts.tv_sec = (time_t)(due / 1000000000ull);
+		ts.tv_nsec = (long)(due % 1000000000ull);
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int mt_recworker__start(struct mt_recworker *w)
+{
+	int err;
+
+	if (w->started)
+		return -EALREADY;
+	err = mt_worker__create(&w->thr, worker_main, w);
+	if (!err)
+		w->started = true;
+	return err;
+}
+
+void mt_recworker__stop(struct mt_recworker *w)
+{
+	if (!w || !w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thr, NULL);
+	w->started = false;
+}
+
+void mt_recworker__stats(struct mt_recworker *w, struct mt_recworker_stats *st)
+{
+	pthread_mutex_lock(&w->mu);
+	*st = w->st;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void mt_recworker__free(struct mt_recworker *w)
+{
+	struct job *j;
+
+	if (!w)
+		return;
+	mt_recworker__stop(w);
+	while ((j = w->head)) {
+		w->head = j->next;
+		free(j->r);
+		free(j);
+	}
+	for (size_t i = 0; i < w->npids; i++)
+		mt_pagemap__free(w->pids[i].pm);
+	free(w->pids);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
