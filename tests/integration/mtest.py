@@ -6,6 +6,11 @@ Every test is a script run by ctest as
 It exits 0 on success, 1 on failure (with the reason on stderr), and 77 (the
 SKIP_RETURN_CODE ctest is told about) only when not run as root.
 
+In CI (CI=true in the environment) a skip is a failure: skip() exits 1
+instead of 77, unless the test says the machine truly lacks what it needs
+(ci_ok=True: then it prints "CI-ALLOWED-SKIP: reason", which
+scripts/test.sh looks for when it checks that nothing was skipped).
+
 The oracles: the workloads print what they did themselves (tally), /proc
 (rssdrop), and strace. `madvtrace dump` gives the recording as JSON Lines.
 """
@@ -68,6 +73,28 @@ def log(msg):
     print(msg, flush=True)
 
 
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def skip(reason, ci_ok=False):
+    """
+    Leave with ctest's skip code (77), the reason on stderr. In CI, a skip
+    turns the run red (exit 1) unless ci_ok: the reason is one the CI
+    machine truly lacks (a kernel that refuses it), said in a line
+    scripts/test.sh accepts.
+    """
+    if ci_ok:
+        print(f"CI-ALLOWED-SKIP: {reason}", flush=True)
+        sys.exit(SKIP)
+    if in_ci():
+        print(f"FAIL: skipped in CI (CI=true), which counts as a failure: {reason}",
+              file=sys.stderr, flush=True)
+        sys.exit(1)
+    print(f"SKIP: {reason}", file=sys.stderr, flush=True)
+    sys.exit(SKIP)
+
+
 class Env:
     """Paths from the command line, and a scratch directory removed at the end."""
 
@@ -93,8 +120,7 @@ def main(test, description):
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("SKIP: needs root (loading BPF programs); run ctest as root", file=sys.stderr)
-        sys.exit(SKIP)
+        skip("needs root (loading BPF programs); run ctest as root")
     for p in (args.madvtrace,):
         if not os.access(p, os.X_OK):
             print(f"FAIL: {p} is not an executable: build it first", file=sys.stderr)

@@ -20,6 +20,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import mtest
 import time
 
 SKIP = 77
@@ -120,14 +122,11 @@ def main():
     ap.add_argument("--spike", default="")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("skipped: needs root (BPF, cgroups)")
-        return SKIP
+        mtest.skip("needs root (BPF, cgroups)")
     if not args.spike or not os.path.exists(args.spike):
-        print("skipped: the Go spike was not built (no go compiler?)")
-        return SKIP
+        mtest.skip("the Go spike was not built (no go compiler?)")
     if not os.path.exists(f"{CG_ROOT}/memory.limit_in_bytes"):
-        print(f"skipped: no cgroup v1 memory controller at {CG_ROOT}")
-        return SKIP
+        mtest.skip(f"no cgroup v1 memory controller at {CG_ROOT}")
     group = f"{CG_ROOT}/mt-test-{os.getpid()}"
     os.mkdir(group)
     tmp = tempfile.mkdtemp(prefix="mt-pressure-")

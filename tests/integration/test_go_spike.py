@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 
+import mtest
+
 SKIP = 77
 MIB = 1 << 20
 
@@ -137,11 +139,9 @@ def main():
     ap.add_argument("--spike", default="")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("skipped: needs root (BPF)")
-        return SKIP
+        mtest.skip("needs root (BPF)")
     if not args.spike or not os.path.exists(args.spike):
-        print("skipped: the Go spike was not built (no go compiler?)")
-        return SKIP
+        mtest.skip("the Go spike was not built (no go compiler?)")
     tmp = tempfile.mkdtemp(prefix="mt-go-")
     try:
         test_lazy(args, tmp)

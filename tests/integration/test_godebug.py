@@ -76,8 +76,7 @@ def main():
     ap.add_argument("--spike", required=True)
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("SKIP: needs root (the bpf backend)")
-        sys.exit(SKIP)
+        mtest.skip("needs root (the bpf backend)")
 
     env = {k: v for k, v in os.environ.items() if k != "GODEBUG"}
     p = run(args, [], env)
