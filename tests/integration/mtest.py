@@ -463,3 +463,77 @@ def errno_value(name):
 
 def signal_name(sig):
     return signal.Signals(sig).name
+
+
+# --- the verdict's figures, against the report's JSON summary ---
+
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+SIZE = r"(\d+(?:\.\d+)?) (B|KiB|MiB|GiB|TiB)"
+
+
+def size_near(text_num, unit, value):
+    """Does "512.2 MiB" (as mt_fmt_bytes prints: one decimal) stand for value bytes?"""
+    u = UNITS[unit]
+    return abs(float(text_num) * u - value) <= 0.051 * u + 0.5
+
+
+def verdict_figures(verdict):
+    """The figures of the verdict's sentences, as (text, unit) pairs, by name."""
+    out = {}
+    for adv in ("MADV_FREE", "MADV_DONTNEED"):
+        m = re.search(adv + r" released " + SIZE + r" in (\d+) calls?", verdict)
+        if m:
+            out[adv] = (m.group(1), m.group(2), int(m.group(3)))
+    m = re.search(r"RSS was " + SIZE + r" \(anon " + SIZE + r", file " + SIZE + r", shmem " +
+                  SIZE + r"\)", verdict)
+    if m:
+        out["rss"] = [(m.group(i), m.group(i + 1)) for i in (1, 3, 5, 7)]
+    m = re.search(r"smaps_rollup at \S+ \(the last sample\): Rss " + SIZE + r", LazyFree " +
+                  SIZE, verdict)
+    if m:
+        out["smaps"] = [(m.group(1), m.group(2)), (m.group(3), m.group(4))]
+    m = re.search(r"Rss - LazyFree = " + SIZE, verdict)
+    if m:
+        out["held"] = (m.group(1), m.group(2))
+    m = re.search(r"The region model counts " + SIZE + r" released lazily, " + SIZE +
+                  r" released eagerly", verdict)
+    if m:
+        out["model"] = [(m.group(1), m.group(2)), (m.group(3), m.group(4))]
+    return out
+
+
+def check_verdict_vs_summary(s, what):
+    """
+    Every figure the verdict (the JSON summary's "verdict", the text the
+    report prints) states must be the summary's own number. Returns the
+    figures found.
+    """
+    v = s["verdict"]
+    f = verdict_figures(v)
+
+    def same(pair, value, name):
+        check(size_near(pair[0], pair[1], value), f"{what}: the verdict says {name} "
+              f"{pair[0]} {pair[1]}, the JSON summary {value} bytes\n  verdict: {v}")
+
+    adv = s["calls"]["by_advice"]
+    for a in ("MADV_FREE", "MADV_DONTNEED"):
+        if a in f:
+            same(f[a][:2], adv[a]["bytes"], f"{a} released")
+            check(f[a][2] == adv[a]["calls"], f"{what}: the verdict counts {f[a][2]} {a} "
+                  f"calls, the summary {adv[a]['calls']}")
+        elif adv.get(a, {}).get("calls"):
+            fail(f"{what}: {adv[a]['calls']} {a} calls, but the verdict does not say how much "
+                 f"they released: {v}")
+    if "rss" in f:
+        for pair, key in zip(f["rss"], ("rss_bytes", "rss_anon_bytes", "rss_file_bytes",
+                                        "rss_shmem_bytes")):
+            same(pair, s[key], key)
+    if "smaps" in f:
+        same(f["smaps"][0], s["smaps_rss_bytes"], "smaps Rss")
+        same(f["smaps"][1], s["lazyfree_bytes"], "LazyFree")
+    if "held" in f:
+        same(f["held"], max(0, s["smaps_rss_bytes"] - s["lazyfree_bytes"]), "Rss - LazyFree")
+    if "model" in f:
+        same(f["model"][0], s["released_lazy_bytes"], "released lazily")
+        same(f["model"][1], s["released_eager_bytes"], "released eagerly")
+    return f
