@@ -16,8 +16,8 @@ the target is never stopped by the test).
            records and `report` (text and JSON) must all say the same N.
   ptrace   cannot lose: the tracee stops at every traced call until the
            tracer has read it. Stalled for 1 s, the target is seen in a
-           tracing stop ('t') and takes that second longer; recorded == calls,
-           lost == 0 everywhere.
+           tracing stop ('t') all along; recorded == calls, lost == 0
+           everywhere.
   preload  the agent's shared ring (1 MiB): burst -D makes its calls in a
            thread-exit destructor, after the agent gave the thread's own
            buffer back, so they go through the ring. With madvtrace stopped,
@@ -138,18 +138,21 @@ def launched(env, backend, burst_args, stall_s, mt_args=()):
                                  "-w", "60", *burst_args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           stdin=subprocess.DEVNULL, text=True)
-    states = set()
+    states = []  # per sample: the state letters of the target's threads
     try:
         pid, _ = backends.read_ready(mt.stderr, 20)
         os.kill(mt.pid, signal.SIGSTOP)
         try:
             os.kill(pid, signal.SIGUSR1)
             end = time.monotonic() + stall_s
+            time.sleep(0.1)
             while time.monotonic() < end:
+                seen = set()
                 for tid in os.listdir(f"/proc/{pid}/task"):
                     st = mtest.proc_state(f"{pid}/task/{tid}")
                     if st:
-                        states.add(st)
+                        seen.add(st)
+                states.append(seen)
                 time.sleep(0.02)
         finally:
             os.kill(mt.pid, signal.SIGCONT)
@@ -165,10 +168,10 @@ def ptrace(env):
     calls = 20000
     trace, out, err, states = launched(env, "ptrace", ["-n", str(calls)], 1.0)
     res = burst_result(out)
-    check("t" in states, f"ptrace: the target was never seen in a tracing stop while the "
-          f"tracer was stopped (states {sorted(states)})")
-    check(res["elapsed_ns"] >= 0.9e9, f"ptrace: burst took {res['elapsed_ns'] / 1e9:.2f} s with "
-          "the tracer stopped for 1 s: it did not wait for the tracer")
+    stopped = sum(1 for st in states if "t" in st)
+    check(states and stopped == len(states),
+          f"ptrace: with the tracer stopped, the target was in a tracing stop ('t') in only "
+          f"{stopped} of {len(states)} samples: it ran on without its tracer")
     recs = mtest.dump(env, trace)
     got, lost = len(burst_records(recs, res)), lost_of(recs)
     check(lost == 0 and got == calls, f"ptrace: {got} of {calls} calls recorded, {lost} lost: "
@@ -176,8 +179,8 @@ def ptrace(env):
     _, lost_sum = summary_lost(err, "ptrace")
     check(lost_sum == 0, f"ptrace: the summary says {lost_sum} events lost")
     check_report(env, trace, 0, "ptrace")
-    log(f"ptrace: tracer stopped 1 s: the target waited in a tracing stop (burst took "
-        f"{res['elapsed_ns'] / 1e9:.2f} s), {got} of {calls} recorded, 0 lost (summary, report)")
+    log(f"ptrace: tracer stopped 1 s: the target waited in a tracing stop ({stopped} of "
+        f"{len(states)} samples), {got} of {calls} recorded, 0 lost (summary, report)")
 
 
 def preload(env):
