@@ -6,6 +6,11 @@ Every test is a script run by ctest as
 It exits 0 on success, 1 on failure (with the reason on stderr), and 77 (the
 SKIP_RETURN_CODE ctest is told about) only when not run as root.
 
+In CI (CI=true in the environment) a skip is a failure: skip() exits 1
+instead of 77, unless the test says the machine truly lacks what it needs
+(ci_ok=True: then it prints "CI-ALLOWED-SKIP: reason", which
+scripts/test.sh looks for when it checks that nothing was skipped).
+
 The oracles: the workloads print what they did themselves (tally), /proc
 (rssdrop), and strace. `madvtrace dump` gives the recording as JSON Lines.
 """
@@ -68,6 +73,28 @@ def log(msg):
     print(msg, flush=True)
 
 
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def skip(reason, ci_ok=False):
+    """
+    Leave with ctest's skip code (77), the reason on stderr. In CI, a skip
+    turns the run red (exit 1) unless ci_ok: the reason is one the CI
+    machine truly lacks (a kernel that refuses it), said in a line
+    scripts/test.sh accepts.
+    """
+    if ci_ok:
+        print(f"CI-ALLOWED-SKIP: {reason}", flush=True)
+        sys.exit(SKIP)
+    if in_ci():
+        print(f"FAIL: skipped in CI (CI=true), which counts as a failure: {reason}",
+              file=sys.stderr, flush=True)
+        sys.exit(1)
+    print(f"SKIP: {reason}", file=sys.stderr, flush=True)
+    sys.exit(SKIP)
+
+
 class Env:
     """Paths from the command line, and a scratch directory removed at the end."""
 
@@ -93,8 +120,7 @@ def main(test, description):
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("SKIP: needs root (loading BPF programs); run ctest as root", file=sys.stderr)
-        sys.exit(SKIP)
+        skip("needs root (loading BPF programs); run ctest as root")
     for p in (args.madvtrace,):
         if not os.access(p, os.X_OK):
             print(f"FAIL: {p} is not an executable: build it first", file=sys.stderr)
@@ -454,8 +480,7 @@ def main_go(test, description):
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("SKIP: needs root (loading BPF programs); run ctest as root", file=sys.stderr)
-        sys.exit(SKIP)
+        skip("needs root (loading BPF programs); run ctest as root")
     for p in (args.madvtrace, args.metricsvc, args.spike):
         if not os.access(p, os.X_OK):
             print(f"FAIL: {p} is not an executable: build it first", file=sys.stderr)
@@ -612,3 +637,77 @@ def unused_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# --- the verdict's figures, against the report's JSON summary ---
+
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+SIZE = r"(\d+(?:\.\d+)?) (B|KiB|MiB|GiB|TiB)"
+
+
+def size_near(text_num, unit, value):
+    """Does "512.2 MiB" (as mt_fmt_bytes prints: one decimal) stand for value bytes?"""
+    u = UNITS[unit]
+    return abs(float(text_num) * u - value) <= 0.051 * u + 0.5
+
+
+def verdict_figures(verdict):
+    """The figures of the verdict's sentences, as (text, unit) pairs, by name."""
+    out = {}
+    for adv in ("MADV_FREE", "MADV_DONTNEED"):
+        m = re.search(adv + r" released " + SIZE + r" in (\d+) calls?", verdict)
+        if m:
+            out[adv] = (m.group(1), m.group(2), int(m.group(3)))
+    m = re.search(r"RSS was " + SIZE + r" \(anon " + SIZE + r", file " + SIZE + r", shmem " +
+                  SIZE + r"\)", verdict)
+    if m:
+        out["rss"] = [(m.group(i), m.group(i + 1)) for i in (1, 3, 5, 7)]
+    m = re.search(r"smaps_rollup at \S+ \(the last sample\): Rss " + SIZE + r", LazyFree " +
+                  SIZE, verdict)
+    if m:
+        out["smaps"] = [(m.group(1), m.group(2)), (m.group(3), m.group(4))]
+    m = re.search(r"Rss - LazyFree = " + SIZE, verdict)
+    if m:
+        out["held"] = (m.group(1), m.group(2))
+    m = re.search(r"The region model counts " + SIZE + r" released lazily, " + SIZE +
+                  r" released eagerly", verdict)
+    if m:
+        out["model"] = [(m.group(1), m.group(2)), (m.group(3), m.group(4))]
+    return out
+
+
+def check_verdict_vs_summary(s, what):
+    """
+    Every figure the verdict (the JSON summary's "verdict", the text the
+    report prints) states must be the summary's own number. Returns the
+    figures found.
+    """
+    v = s["verdict"]
+    f = verdict_figures(v)
+
+    def same(pair, value, name):
+        check(size_near(pair[0], pair[1], value), f"{what}: the verdict says {name} "
+              f"{pair[0]} {pair[1]}, the JSON summary {value} bytes\n  verdict: {v}")
+
+    adv = s["calls"]["by_advice"]
+    for a in ("MADV_FREE", "MADV_DONTNEED"):
+        if a in f:
+            same(f[a][:2], adv[a]["bytes"], f"{a} released")
+            check(f[a][2] == adv[a]["calls"], f"{what}: the verdict counts {f[a][2]} {a} "
+                  f"calls, the summary {adv[a]['calls']}")
+        elif adv.get(a, {}).get("calls"):
+            fail(f"{what}: {adv[a]['calls']} {a} calls, but the verdict does not say how much "
+                 f"they released: {v}")
+    if "rss" in f:
+        for pair, key in zip(f["rss"], ("rss_bytes", "rss_anon_bytes", "rss_file_bytes",
+                                        "rss_shmem_bytes")):
+            same(pair, s[key], key)
+    if "smaps" in f:
+        same(f["smaps"][0], s["smaps_rss_bytes"], "smaps Rss")
+        same(f["smaps"][1], s["lazyfree_bytes"], "LazyFree")
+    if "held" in f:
+        same(f["held"], max(0, s["smaps_rss_bytes"] - s["lazyfree_bytes"]), "Rss - LazyFree")
+    if "model" in f:
+        same(f["model"][0], s["released_lazy_bytes"], "released lazily")
+        same(f["model"][1], s["released_eager_bytes"], "released eagerly")
+    return f

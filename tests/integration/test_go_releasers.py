@@ -40,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 
+import mtest
+
 SKIP = 77
 MIB = 1 << 20
 TOL = 8 * MIB
@@ -247,11 +249,9 @@ def main():
     ap.add_argument("--pie-stripped", default="")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("skipped: needs root (BPF)")
-        return SKIP
+        mtest.skip("needs root (BPF)")
     if not args.spike or not os.path.exists(args.spike):
-        print("skipped: the Go spike was not built (no go compiler?)")
-        return SKIP
+        mtest.skip("the Go spike was not built (no go compiler?)")
     tmp = tempfile.mkdtemp(prefix="mt-rel-")
     try:
         doc = test_freeos(args, tmp)

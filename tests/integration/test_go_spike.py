@@ -14,7 +14,14 @@ debug.FreeOSMemory, holds 2 s and prints runtime.MemStats with its own
     names MADV_DONTNEED.
 
 In both, the report's end-of-trace RSS agrees with the spike's own VmRSS
-(read a moment earlier) within 8 MiB.
+(read a moment earlier) within 8 MiB. Every figure of the verdict is the
+JSON summary's own (mtest.check_verdict_vs_summary), and against the spike:
+the release figure is HeapReleased (2% or 8 MiB), the end RSS and its anon
+part VmRSS and RssAnon, and with MADV_FREE "Rss - LazyFree" the spike's
+smaps_rollup Rss - LazyFree (8 MiB); the session's own summary (stderr)
+gives LazyFree as the spike read it. The Go version, in full (go1.19.8, not
+go1.19), is `go version FILE`'s: in the info record, the summary's target
+and the verdict.
 
     test_go_spike.py --madvtrace PATH --report CMD --spike PATH
 Exit 0 on success, 1 on failure, 77 (skipped) when not root or without Go.
@@ -22,10 +29,13 @@ Exit 0 on success, 1 on failure, 77 (skipped) when not root or without Go.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+import mtest
 
 SKIP = 77
 MIB = 1 << 20
@@ -72,7 +82,54 @@ def record(args, tmp, godebug):
     txt = subprocess.run([args.report, "report", trace], capture_output=True, text=True,
                          timeout=120)
     check(txt.returncode == 0 and "Verdict" in txt.stdout, f"text report failed: {txt.stderr}")
+    dump = subprocess.run([args.madvtrace, "dump", trace], capture_output=True, text=True,
+                          timeout=120)
+    check(dump.returncode == 0, f"dump failed: {dump.stderr}")
+    infos = [json.loads(l) for l in dump.stdout.splitlines() if '"info"' in l]
+    doc["go_version_info"] = [r["value"] for r in infos if r.get("key") == "go_version"]
+    doc["session_stderr"] = cp.stderr
     return spike, doc["summary"], doc
+
+
+def go_version(path):
+    """`go version FILE`: the toolchain that built FILE, in full (go1.19.8)."""
+    go = shutil.which("go")
+    check(go, "no go command: the spike was built, so Go must be on PATH")
+    cp = subprocess.run([go, "version", path], capture_output=True, text=True, timeout=60)
+    check(cp.returncode == 0, f"go version {path} failed: {cp.stderr}")
+    m = re.fullmatch(r".*: (go\S+)", cp.stdout.strip())
+    check(m, f"cannot read `go version {path}`: {cp.stdout!r}")
+    return m.group(1)
+
+
+def check_go_facts(args, spike, s, doc, what):
+    want = go_version(args.spike)
+    check(re.fullmatch(r"go\d+\.\d+(\.\d+)?", want), f"odd Go version {want!r}")
+    check(spike["go_version"] == want, f"{what}: runtime.Version() {spike['go_version']} != "
+          f"`go version` {want}")
+    check(doc["go_version_info"] == [want], f"{what}: the trace's go_version info records "
+          f"{doc['go_version_info']}, `go version` says {want}")
+    check(s["target"].get("go_version") == want, f"{what}: the report's target go_version "
+          f"{s['target'].get('go_version')!r}, `go version` says {want}")
+    check(re.search(re.escape(want) + r"(?![0-9])", s["verdict"]),
+          f"{what}: the verdict does not name {want}: {s['verdict']}")
+    return want
+
+
+def check_verdict_vs_spike(spike, s, what, advice):
+    f = mtest.check_verdict_vs_summary(s, what)
+    check(advice in f and "rss" in f, f"{what}: the verdict lacks the {advice} or RSS figure: "
+          f"{s['verdict']}")
+    num, unit, _ = f[advice]
+    rel = float(num) * mtest.UNITS[unit]
+    check(near(rel, spike["HeapReleased"]), f"{what}: the verdict says {advice} released "
+          f"{num} {unit}, HeapReleased is {mib(spike['HeapReleased'])}")
+    rss = [float(n) * mtest.UNITS[u] for n, u in f["rss"]]
+    check(abs(rss[0] - spike["VmRSS_bytes"]) <= 8 * MIB and
+          abs(rss[1] - spike["RssAnon_bytes"]) <= 8 * MIB,
+          f"{what}: the verdict's RSS {mib(rss[0])} (anon {mib(rss[1])}), the spike's VmRSS "
+          f"{mib(spike['VmRSS_bytes'])} (RssAnon {mib(spike['RssAnon_bytes'])})")
+    return f
 
 
 def common(spike, s, what):
@@ -86,7 +143,7 @@ def common(spike, s, what):
 
 
 def test_lazy(args, tmp):
-    spike, s, _ = record(args, tmp, 0)
+    spike, s, doc = record(args, tmp, 0)
     rel = spike["HeapReleased"]
     print(f"madvdontneed=0: HeapReleased {mib(rel)}, released lazily {mib(s['released_lazy_bytes'])}"
           f", eagerly {mib(s['released_eager_bytes'])}, RSS {mib(s['rss_bytes'])}, LazyFree "
@@ -108,10 +165,26 @@ def test_lazy(args, tmp):
     v = s["verdict"]
     check("MADV_FREE" in v and "lazily" in v, f"the verdict does not explain lazy release: {v}")
     check(any(f["kind"] == "lazy_release" for f in s["findings"]), "no lazy_release finding")
+    f = check_verdict_vs_spike(spike, s, "madvdontneed=0", "MADV_FREE")
+    check("held" in f and "smaps" in f, f"the verdict does not give Rss - LazyFree: {v}")
+    held = float(f["held"][0]) * mtest.UNITS[f["held"][1]]
+    own = spike["SmapsRss_bytes"] - spike["LazyFree_bytes"]
+    check(abs(held - own) <= 8 * MIB, f"the verdict's Rss - LazyFree is {mib(held)}, the "
+          f"spike's own smaps_rollup Rss - LazyFree {mib(own)}")
+    m = re.findall(r"^pid \d+ .*\(LazyFree " + mtest.SIZE + r"\)", doc["session_stderr"], re.M)
+    check(len(m) == 1, f"the session summary has no LazyFree for the spike: "
+          f"{doc['session_stderr'][-1500:]}")
+    lf = float(m[0][0]) * mtest.UNITS[m[0][1]]
+    check(abs(lf - spike["LazyFree_bytes"]) <= 8 * MIB, f"the session summary says LazyFree "
+          f"{m[0][0]} {m[0][1]}, the spike's own {mib(spike['LazyFree_bytes'])}")
+    ver = check_go_facts(args, spike, s, doc, "madvdontneed=0")
+    print(f"madvdontneed=0: verdict figures = summary; released {f['MADV_FREE'][0]} MiB = "
+          f"HeapReleased, Rss - LazyFree {mib(held)} = the spike's {mib(own)}, session LazyFree "
+          f"{mib(lf)}; Go version {ver} everywhere")
 
 
 def test_eager(args, tmp):
-    spike, s, _ = record(args, tmp, 1)
+    spike, s, doc = record(args, tmp, 1)
     rel = spike["HeapReleased"]
     print(f"madvdontneed=1: HeapReleased {mib(rel)}, released eagerly "
           f"{mib(s['released_eager_bytes'])}, lazily {mib(s['released_lazy_bytes'])}, RSS "
@@ -128,6 +201,8 @@ def test_eager(args, tmp):
           f"RSS fell by only {mib(dn['rss_down_bytes'])} at the MADV_DONTNEED calls")
     v = s["verdict"]
     check("MADV_DONTNEED" in v and "eagerly" in v, f"the verdict does not explain eager release: {v}")
+    check_verdict_vs_spike(spike, s, "madvdontneed=1", "MADV_DONTNEED")
+    check_go_facts(args, spike, s, doc, "madvdontneed=1")
 
 
 def main():
@@ -137,11 +212,9 @@ def main():
     ap.add_argument("--spike", default="")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("skipped: needs root (BPF)")
-        return SKIP
+        mtest.skip("needs root (BPF)")
     if not args.spike or not os.path.exists(args.spike):
-        print("skipped: the Go spike was not built (no go compiler?)")
-        return SKIP
+        mtest.skip("the Go spike was not built (no go compiler?)")
     tmp = tempfile.mkdtemp(prefix="mt-go-")
     try:
         test_lazy(args, tmp)

@@ -23,6 +23,7 @@ Exit 0 on success, 1 on failure, 77 (skipped) when not root.
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -60,6 +61,18 @@ def rows(out):
     return r
 
 
+def go_version(path):
+    """`go version FILE`, in full (go1.19.8): the oracle of the rows' Go column."""
+    go = shutil.which("go")
+    if not go:
+        fail("no go command on PATH, though the spike was built with one")
+    p = subprocess.run([go, "version", path], capture_output=True, text=True, timeout=60)
+    m = re.fullmatch(r".*: (go\d+\.\d+(?:\.\d+)?)", p.stdout.strip())
+    if p.returncode or not m:
+        fail(f"go version {path}: {p.stdout} {p.stderr}")
+    return m.group(1)
+
+
 def spike_released(args, godebug):
     """The spike's own HeapReleased, untraced, under the same GODEBUG."""
     env = dict(os.environ, GODEBUG=godebug)
@@ -76,20 +89,23 @@ def main():
     ap.add_argument("--spike", required=True)
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("SKIP: needs root (the bpf backend)")
-        sys.exit(SKIP)
+        mtest.skip("needs root (the bpf backend)")
 
     env = {k: v for k, v in os.environ.items() if k != "GODEBUG"}
     p = run(args, [], env)
     if p.returncode != 0:
         fail(f"godebug exit {p.returncode}:\n{p.stdout}\n{p.stderr}")
     r = rows(p.stdout)
+    gov = go_version(args.spike)
     want = {"(unset)": "MADV_DONTNEED", "madvdontneed=0": "MADV_FREE",
             "madvdontneed=1": "MADV_DONTNEED"}
     for label, advice in want.items():
         if label not in r:
             fail(f"no row for {label}:\n{p.stdout}")
         m = r[label]
+        if m.group(2) != gov:
+            fail(f"{label}: the row names Go {m.group(2)!r}, `go version {args.spike}` says "
+                 f"{gov!r}:\n{p.stdout}")
         if m.group(3) != advice or m.group(11) != "ok":
             fail(f"{label}: {m.group(3)} {m.group(11)}, expected {advice} ok:\n{p.stdout}")
         oracle = spike_released(args, "madvdontneed=0" if advice == "MADV_FREE" else "madvdontneed=1")

@@ -3,7 +3,9 @@
 """
 Live output: `madvtrace -- tally` without -o prints one strace-like line per
 call (MADV_FREE by name, failures as `= -1 EINVAL`), and exits with the
-command's exit status (128+N when it is killed by signal N).
+command's exit status (128+N when it is killed by signal N). Between each
+thread's markers the lines are exactly tally's calls: the same count per
+syscall, of MADV_FREE, of EINVAL and of ENOMEM failures.
 """
 import re
 
@@ -31,18 +33,33 @@ def test(env):
     want = tally["advice"]["MADV_FREE"]
     check(len(frees) == want, f"{len(frees)} madvise(..., MADV_FREE) lines, tally made {want}")
     check(all(m.group(5) == "0" for m in frees), "a MADV_FREE line does not end in = 0")
-    einval = [m for m in calls if m.group(5).startswith("-1 EINVAL")]
+    # each thread's window, from its begin marker line to its end marker line
+    begin = f"madvise({tally['markers']['begin']:#x}, 0 B, MADV_NORMAL)"
+    end = f"madvise({tally['markers']['end']:#x}, 0 B, MADV_NORMAL)"
+    window = []
+    for tid in tally["tids"]:
+        mine = [m for m in calls if int(m.group(2)) == tid]
+        texts = [f"{m.group(3)}({m.group(4)})" for m in mine]
+        check(texts.count(begin) == 1 and texts.count(end) == 1,
+              f"tid {tid}: {texts.count(begin)} begin and {texts.count(end)} end marker lines")
+        window += mine[texts.index(begin):texts.index(end) + 1]
+    einval = [m for m in window if m.group(5).startswith("-1 EINVAL")]
     want = tally["errors"]["EINVAL"]
-    check(len(einval) >= want, f"{len(einval)} '= -1 EINVAL' lines, tally had {want} EINVAL")
-    enomem = [m for m in calls if m.group(3) == "mmap" and m.group(5).startswith("-1 ENOMEM")]
-    check(len(enomem) >= tally["errors"]["ENOMEM"],
+    check(len(einval) == want, f"{len(einval)} '= -1 EINVAL' lines in tally's windows, tally "
+          f"had {want} EINVAL")
+    enomem = [m for m in window if m.group(3) == "mmap" and m.group(5).startswith("-1 ENOMEM")]
+    check(len(enomem) == tally["errors"]["ENOMEM"],
           f"{len(enomem)} mmap '= -1 ENOMEM' lines, tally had {tally['errors']['ENOMEM']}")
     per_type = {}
-    for m in calls:
+    for m in window:
         per_type[m.group(3)] = per_type.get(m.group(3), 0) + 1
     for t, n in tally["counts"].items():
-        check(per_type.get(t, 0) >= n, f"{per_type.get(t, 0)} {t} lines, tally alone made {n}")
-    log(f"live: {len(calls)} call lines, {len(frees)} MADV_FREE, {len(einval)} EINVAL; "
+        check(per_type.get(t, 0) == n, f"{per_type.get(t, 0)} {t} lines in tally's windows, "
+              f"tally made {n}")
+    check(len(window) == sum(tally["counts"].values()),
+          f"{len(window)} lines in tally's windows, tally made {sum(tally['counts'].values())}")
+    log(f"live: {len(calls)} call lines, {len(window)} in tally's windows = its calls, "
+        f"{len(frees)} MADV_FREE, {len(einval)} EINVAL; "
         f"e.g. {frees[0].group(0)!r}, {einval[0].group(0)!r}")
     # the summary on stderr counts calls per advice
     check("MADV_FREE" in cp.stderr, f"no per-advice summary on stderr: {cp.stderr[-1500:]}")

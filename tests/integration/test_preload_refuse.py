@@ -55,10 +55,32 @@ def test(env):
     shutil.copy(env.madvtrace, lone)
     cp = mtest.run(env.user([os.path.join(lone, "madvtrace"), "--backend", "preload", "--",
                              env.wl("tally")]))
-    if not os.path.exists("/usr/local/lib/madvtrace/libmadvtrace-agent.so"):
+    installed = "/usr/local/lib/madvtrace/libmadvtrace-agent.so"
+    if os.path.exists(installed):
+        # an installed agent is the last place looked: it must be found and used
+        check(cp.returncode == 0 and "cannot find" not in cp.stderr,
+              f"madvtrace without an agent beside it, with one installed at {installed}: "
+              f"{show(cp)}")
+        log(f"no agent beside madvtrace: the one installed at {installed} is used")
+    else:
         check(cp.returncode == 1 and "cannot find libmadvtrace-agent.so" in cp.stderr,
               f"madvtrace without its agent: {show(cp)}")
         log("no agent beside madvtrace: " + cp.stderr.strip())
+    # the installed layout: bin/madvtrace and lib/madvtrace/libmadvtrace-agent.so
+    tree = os.path.join(env.tmp, "tree")
+    for d in ("bin", "lib/madvtrace"):
+        os.makedirs(os.path.join(tree, d), mode=0o755)
+    for root, _, _ in os.walk(tree):
+        os.chmod(root, 0o755)
+    shutil.copy(env.madvtrace, os.path.join(tree, "bin"))
+    shutil.copy(env.agent, os.path.join(tree, "lib", "madvtrace"))
+    out = env.path("tree.jsonl")
+    cp = mtest.run(env.user([os.path.join(tree, "bin", "madvtrace"), "--backend", "preload",
+                             "-q", "-o", env.path("tree.mtr"), "--", env.wl("tally"), "-n", "2",
+                             "-o", out]))
+    check(cp.returncode == 0 and os.path.exists(out),
+          f"madvtrace in bin/ with its agent in ../lib/madvtrace: {show(cp)}")
+    log("bin/madvtrace finds ../lib/madvtrace/libmadvtrace-agent.so")
     if env.root:
         suid = os.path.join(env.tmp, "suid-tally")
         shutil.copy(env.wl("tally"), suid)

@@ -7,6 +7,8 @@ is lower by about 32 MiB (within 10%) than before it; after MADV_FREE the
 rss records are not lower (the pages stay resident). rssdrop's own reading
 of /proc/self/status is the oracle for the values.
 """
+import json
+
 import mtest
 from mtest import check, fail, log, show
 
@@ -36,8 +38,8 @@ def find_madvise(recs, pid, step):
 
 def test(env):
     trace = env.path("rss.mtr")
-    cp = mtest.run([env.madvtrace, "-o", trace, "--", env.wl("rssdrop"), "-m", "64",
-                    "-p", "400"])
+    cp = mtest.run([env.madvtrace, "-o", trace, "--smaps-interval", "100", "--",
+                    env.wl("rssdrop"), "-m", "64", "-p", "400", "-k", "16"])
     check(cp.returncode == 0, f"madvtrace -- rssdrop failed: {show(cp)}")
     check("touched " in cp.stdout, f"rssdrop did not run: {show(cp)}")
     out = mtest.json_lines(cp.stdout, "rssdrop output")
@@ -93,6 +95,37 @@ def test(env):
               f"{free['anon_before'] / MIB:.1f} MiB ({mtest.brief(r)})")
     log(f"MADV_FREE {x / MIB:.0f} MiB: anon stays {free['anon_before'] / MIB:.1f} MiB in "
         f"{len(seen)} following rss record(s) (last {mtest.brief(seen[-1])})")
+    check_report(env, trace, res)
+
+
+def check_report(env, trace, res):
+    """The report's figures against rssdrop's, and its verdict against its JSON summary."""
+    dontneed, free = res["steps"]
+    cp = mtest.run([env.madvtrace, "report", "--format", "json", trace])
+    check(cp.returncode == 0, f"report --format json failed: {show(cp)}")
+    s = json.loads(cp.stdout)["summary"]
+    adv = s["calls"]["by_advice"]
+    for step in (dontneed, free):
+        a = adv.get(step["advice"], {})
+        check(a.get("calls") == 1 and a.get("bytes") == step["len"],
+              f"the report counts {a} for {step['advice']}; rssdrop made one call of "
+              f"{step['len']} bytes")
+    check(s["released_lazy_bytes"] == 0 and s["released_eager_bytes"] == 0,
+          "rssdrop unmapped everything: nothing can stay released at the end, the report says "
+          f"{s['released_lazy_bytes']} lazily, {s['released_eager_bytes']} eagerly")
+    # the oracle: LazyFree and Rss apart by the kept memory
+    lf, srss = free["lazyfree_after"], free["smaps_rss_after"]
+    check(abs(lf - free["len"]) <= MIB and srss - lf >= 16 * MIB,
+          f"/proc itself disagrees with the premise: LazyFree {lf}, Rss {srss}")
+    check(s["lazyfree_max_bytes"] is not None and abs(s["lazyfree_max_bytes"] - lf) <= MIB,
+          f"the report's LazyFree peak is {s['lazyfree_max_bytes']} bytes, rssdrop's own "
+          f"LazyFree after MADV_FREE was {lf} (its Rss {srss})")
+    f = mtest.check_verdict_vs_summary(s, "rssdrop")
+    check("MADV_FREE" in f and "MADV_DONTNEED" in f and "rss" in f,
+          f"the verdict lacks the release or RSS figures: {s['verdict']}")
+    log(f"report: MADV_FREE and MADV_DONTNEED 32 MiB in 1 call each, LazyFree peak "
+        f"{s['lazyfree_max_bytes'] / MIB:.1f} MiB (rssdrop: {lf / MIB:.1f} MiB, Rss "
+        f"{srss / MIB:.1f} MiB); verdict figures {sorted(f)} = the JSON summary's")
 
 
 if __name__ == "__main__":

@@ -118,10 +118,54 @@ def one(env, how):
           f"{before:.0f}/s before it came")
 
     recs = mtest.dump(env, trace)
-    n = sum(1 for r in recs if r["type"] in mtest.SYSCALLS and r["pid"] == churn.p.pid)
-    check(n > 0, f"{how}: the trace has no call of the target")
-    log(f"{how}: stopped in {took:.2f} s (exit 0), {n} calls recorded; churn {before:.0f}/s "
-        f"before, {after:.0f}/s after, states seen after {sorted(states)}, finished normally")
+    mtest.check_no_lost(recs)
+    # the target's calls (not the synthetic mmap records of its mappings at attach)
+    calls = [r for r in recs if r["type"] in mtest.SYSCALLS and r["pid"] == churn.p.pid
+             and not r.get("synth")]
+    n = check_churn_calls(calls, how)
+    # it was traced from attach to detach: at least a third of what its pace before allows
+    traced_s = 1.0 if how == "duration" else 0.3
+    check(n >= 0.3 * before * traced_s,
+          f"{how}: {n} whole iterations recorded in at least {traced_s:.1f} s of tracing, "
+          f"churn ran at {before:.0f}/s")
+    log(f"{how}: stopped in {took:.2f} s (exit 0), {n} whole iterations recorded exactly as "
+        f"churn makes them; churn {before:.0f}/s before, {after:.0f}/s after, states seen "
+        f"after {sorted(states)}, finished normally")
+
+
+def check_churn_calls(calls, how):
+    """
+    churn's calls are known exactly: per iteration mmap(NULL, 64 KiB) = A,
+    madvise(A, 64 KiB, MADV_FREE or MADV_DONTNEED, alternately) = 0,
+    munmap(A, 64 KiB) = 0. A recording from attach to detach is a run of
+    whole iterations, but for a partial one at each end. Returns the number
+    of whole iterations.
+    """
+    check(calls, f"{how}: the trace has no call of the target")
+    i = 0
+    # a partial iteration at the start: up to the first mmap
+    while i < len(calls) and i < 2 and calls[i]["type"] != "mmap":
+        i += 1
+    whole, last_adv = 0, None
+    while i + 2 < len(calls):
+        m, a, u = calls[i:i + 3]
+        what = f"{how}: iteration {whole} (records {i}..{i + 2}: {mtest.brief(m)}, " \
+            f"{mtest.brief(a)}, {mtest.brief(u)})"
+        check(m["type"] == "mmap" and m["len"] == 65536 and m["ret"] > 0, f"{what}: not mmap")
+        addr = m["ret"]
+        check(a["type"] == "madvise" and a["addr"] == addr and a["len"] == 65536
+              and a["ret"] == 0, f"{what}: not madvise of the mapping")
+        adv = mtest.advice_value(a["advice"])
+        check(adv in (4, 8) and adv != last_adv, f"{what}: advice does not alternate "
+              "MADV_FREE/MADV_DONTNEED")
+        check(u["type"] == "munmap" and u["addr"] == addr and u["len"] == 65536
+              and u["ret"] == 0, f"{what}: not munmap of the mapping")
+        last_adv = adv
+        whole += 1
+        i += 3
+    check(len(calls) - i <= 2, f"{how}: {len(calls) - i} records after the last whole "
+          "iteration")
+    return whole
 
 
 def test(env):

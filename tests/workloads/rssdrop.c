@@ -14,8 +14,12 @@
  * a page: the kernel's RSS counters are per-CPU and fold into the total,
  * which is what rss_stat and /proc report, only in batches of 32+ pages.)
  *
+ * With -k MIB it also maps and writes MIB of memory it keeps to the end (so
+ * smaps_rollup's Rss stays well above its LazyFree after the MADV_FREE).
+ *
  * Prints "touched BYTES" when the memory is touched, and one JSON object at
- * the end: the steps with the address, length and RssAnon before and after.
+ * the end: the steps with the address, length and RssAnon before and after,
+ * and after the MADV_FREE step, smaps_rollup's LazyFree and Rss.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +36,7 @@ struct step {
 	const char *advice_name;
 	int advice;
 	uint64_t addr, len;
-	int64_t anon_before, anon_after, lazyfree_after;
+	int64_t anon_before, anon_after, lazyfree_after, smaps_rss_after;
 };
 
 /*
@@ -84,16 +88,16 @@ static void checkpoint(void)
 
 int main(int argc, char **argv)
 {
-	long mib = 64, pause = 500;
+	long mib = 64, pause = 500, keep = 0;
 	uint64_t len, half;
 	struct step steps[2] = {
 		{ .advice_name = "MADV_DONTNEED", .advice = MADV_DONTNEED },
 		{ .advice_name = "MADV_FREE", .advice = MADV_FREE },
 	};
-	char *p;
+	char *p, *kept = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:p:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:p:k:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			mib = atol(optarg);
@@ -101,12 +105,15 @@ int main(int argc, char **argv)
 		case 'p':
 			pause = atol(optarg);
 			break;
+		case 'k':
+			keep = atol(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: rssdrop [-m MIB] [-p PAUSE_MS]\n");
+			fprintf(stderr, "usage: rssdrop [-m MIB] [-p PAUSE_MS] [-k KEEP_MIB]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (mib < 2 || pause < 0) {
+	if (mib < 2 || pause < 0 || keep < 0) {
 		fprintf(stderr, "rssdrop: -m must be at least 2 and -p not negative\n");
 		return 2;
 	}
@@ -118,6 +125,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(p, 0x5a, len);
+	if (keep) {
+		kept = mmap(NULL, (size_t)keep << 20, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (kept == MAP_FAILED) {
+			fprintf(stderr, "rssdrop: mmap %ld MiB: %s\n", keep, strerror(errno));
+			return 1;
+		}
+		memset(kept, 0x33, (size_t)keep << 20);
+	}
 	printf("touched %" PRIu64 "\n", len);
 	fflush(stdout);
 	pause_ms(pause);
@@ -136,6 +152,7 @@ int main(int argc, char **argv)
 		}
 		s->anon_after = proc_field("/proc/self/status", "RssAnon");
 		s->lazyfree_after = proc_field("/proc/self/smaps_rollup", "LazyFree");
+		s->smaps_rss_after = proc_field("/proc/self/smaps_rollup", "Rss");
 		pause_ms(pause);
 		checkpoint();
 	}
@@ -146,11 +163,13 @@ int main(int argc, char **argv)
 
 		printf("%s{\"advice\":\"%s\",\"addr\":%" PRIu64 ",\"len\":%" PRIu64
 		       ",\"anon_before\":%" PRId64 ",\"anon_after\":%" PRId64
-		       ",\"lazyfree_after\":%" PRId64 "}",
+		       ",\"lazyfree_after\":%" PRId64 ",\"smaps_rss_after\":%" PRId64 "}",
 		       i ? "," : "", s->advice_name, s->addr, s->len, s->anon_before, s->anon_after,
-		       s->lazyfree_after);
+		       s->lazyfree_after, s->smaps_rss_after);
 	}
 	printf("]}\n");
 	munmap(p, len);
+	if (kept)
+		munmap(kept, (size_t)keep << 20);
 	return 0;
 }

@@ -64,6 +64,7 @@ struct call {
 struct worker {
 	pthread_t thread;
 	pid_t tid;
+	int index; /* 0: the main thread */
 	struct call *calls; /* allocated before the thread starts: no malloc in the window */
 	size_t ncalls;
 	size_t cap;
@@ -72,6 +73,8 @@ struct worker {
 
 static long page;
 static int iterations = 8;
+/* -X: every address a thread maps at is fixed by its index (see work()) */
+static bool fixed;
 static pthread_barrier_t start_barrier;
 
 /* A raw syscall's result as the kernel returned it: a value or -errno. */
@@ -189,11 +192,23 @@ static uint64_t huge_len(void)
 	return sizeof(long) == 8 ? (1ULL << 62) : 0xfffff000ULL;
 }
 
+/*
+ * With -X, thread i maps at FIXED_BASE + i * FIXED_STRIDE (iteration n at
+ * n MiB above, MAP_FIXED_NOREPLACE) and moves with MREMAP_FIXED to 128 MiB
+ * above that: whatever the threads' interleaving, each thread's calls and
+ * their results are the same in every run (strace's run and a recorder's).
+ */
+#define FIXED_BASE (sizeof(long) == 8 ? 0x300000000000ULL : 0x60000000ULL)
+#define FIXED_STRIDE (sizeof(long) == 8 ? 0x10000000ULL : 0x800000ULL)
+#define FIXED_MOVE (sizeof(long) == 8 ? 0x8000000ULL : 0x400000ULL)
+#define FIXED_STEP (sizeof(long) == 8 ? 0x100000ULL : 0x40000ULL)
+
 static void work(struct worker *w)
 {
 	const uint32_t rw = PROT_READ | PROT_WRITE;
 	const uint32_t anon = MAP_PRIVATE | MAP_ANONYMOUS;
 	const uint64_t p = (uint64_t)page;
+	const uint64_t tbase = FIXED_BASE + (uint64_t)w->index * FIXED_STRIDE;
 
 	do_madvise(w, TALLY_BEGIN, 0, MADV_NORMAL);
 	if (w->do_brk) {
@@ -205,8 +220,13 @@ static void work(struct worker *w)
 	for (int i = 0; i < iterations; i++) {
 		/* lengths vary so a test cannot match the wrong call by accident */
 		uint64_t len = (16 + (uint64_t)(i % 16)) * p;
-		int64_t a = do_mmap(w, 0, len, rw, anon, -1, 0);
-		int64_t b;
+		int64_t a, b;
+
+		if (fixed)
+			a = do_mmap(w, tbase + (uint64_t)i * FIXED_STEP, len, rw,
+				    anon | MAP_FIXED_NOREPLACE, -1, 0);
+		else
+			a = do_mmap(w, 0, len, rw, anon, -1, 0);
 
 		if (a < 0)
 			continue;
@@ -217,7 +237,11 @@ static void work(struct worker *w)
 		do_mprotect(w, a, p, rw);
 		do_madvise(w, a + p, 4 * p, MADV_FREE);
 		do_madvise(w, a + 5 * p, 4 * p, MADV_DONTNEED);
-		b = do_mremap(w, a, len, 2 * len, MREMAP_MAYMOVE, 0);
+		if (fixed)
+			b = do_mremap(w, a, len, 2 * len, MREMAP_MAYMOVE | MREMAP_FIXED,
+				      tbase + FIXED_MOVE + (uint64_t)i * FIXED_STEP);
+		else
+			b = do_mremap(w, a, len, 2 * len, MREMAP_MAYMOVE, 0);
 		if (b < 0) {
 			do_munmap(w, a, len);
 			continue;
@@ -460,12 +484,14 @@ static void start_threads(struct worker *ws, int nthreads)
 static void usage(void)
 {
 	static const char text[] =
-		"usage: tally [-t THREADS] [-n ITERATIONS] [-w SECONDS] [-F] [-L] [-o FILE]\n"
+		"usage: tally [-t THREADS] [-n ITERATIONS] [-w SECONDS] [-F] [-L] [-X] [-o FILE]\n"
 		"  -t N   threads making calls, the main thread included (default 1)\n"
 		"  -n N   iterations per thread (default 8)\n"
 		"  -w S   print \"ready PID\" on stderr, then wait for SIGUSR1 (at most S s)\n"
 		"  -F     fork a child that makes its own calls and prints its own tally\n"
 		"  -L     create the other threads late: after the wait of -w\n"
+		"  -X     fixed addresses per thread, no brk: each thread's calls are the same\n"
+		"         in every run, whatever the interleaving (for strace as an oracle)\n"
 		"  -o F   append the tally to F instead of printing it on stdout\n";
 
 	fputs(text, stderr);
@@ -482,7 +508,7 @@ int main(int argc, char **argv)
 	pid_t child = -1;
 	bool late = false;
 
-	while ((opt = getopt(argc, argv, "t:n:w:FLo:h")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:w:FLXo:h")) != -1) {
 		switch (opt) {
 		case 't':
 			nthreads = atoi(optarg);
@@ -498,6 +524,9 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			late = true;
+			break;
+		case 'X':
+			fixed = true;
 			break;
 		case 'o':
 			out_path = optarg;
@@ -522,7 +551,8 @@ int main(int argc, char **argv)
 	if (!ws)
 		goto cleanup;
 	for (int t = 0; t < nthreads; t++) {
-		if (alloc_worker(&ws[t], t == 0))
+		ws[t].index = t;
+		if (alloc_worker(&ws[t], t == 0 && !fixed))
 			goto cleanup;
 	}
 	if (pthread_barrier_init(&start_barrier, NULL, (unsigned)nthreads))
