@@ -394,6 +394,11 @@ static void tcmalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 				"As expected with %s: tcmalloc released with MADV_DONTNEED (%s), "
 				"and RSS falls at each release.",
 				set, mt_fmt_bytes(a, sizeof(a), s->dn_bytes));
+	} else if (s->dn_calls) {
+		mt_verdict__add(tl, KIND,
+				"As expected by default: tcmalloc released with MADV_DONTNEED "
+				"(%s), and RSS falls at each release.",
+				mt_fmt_bytes(a, sizeof(a), s->dn_bytes));
 	}
 	if (s->free_calls)
 		mt_verdict__add(tl, KIND,
@@ -495,9 +500,11 @@ void mt_alloc__verdict(struct mt_timeline *tl, const struct mt_pview *v, const s
 	if (v->alloc == MT_ALLOC_NONE)
 		return;
 	seen_of(v, &s);
-	mt_verdict__add(tl, KIND, "This program allocates with %s%s%s%s%s.", names[v->alloc],
+	mt_verdict__add(tl, KIND, "This program allocates with %s%s%s%s.", names[v->alloc],
 			v->alloc_version[0] ? " " : "", v->alloc_version,
-			v->alloc_linked[0] ? ", linked " : "", v->alloc_linked);
+			!strcmp(v->alloc_linked, "static")    ? ", linked statically"
+			: !strcmp(v->alloc_linked, "dynamic") ? ", linked dynamically"
+							      : "");
 	switch (v->alloc) {
 	case MT_ALLOC_GLIBC:
 		glibc(tl, v, vis, &s);

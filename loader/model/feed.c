@@ -614,6 +614,7 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 	v = mt_pview__get(tl, rec->pid);
 	if (!v)
 		return tl->err;
+	v->seen = true;
 	/* a synthetic mmap (the mappings found at attach) is state, not a call */
 	if (rec->type >= MT_MMAP && rec->type <= MT_MPROTECT && !(rec->flags & MT_F_SYNTH)) {
 		tl->cur.calls++;

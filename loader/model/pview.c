@@ -98,6 +98,7 @@ struct mt_pview *mt_pview__fork(struct mt_timeline *tl, struct mt_pview *parent,
 	v = mt_pview__get(tl, child);
 	if (!v)
 		return NULL;
+	v->seen = true;
 	if (parent) {
 		parent->children++;
 		v->parent = parent->pid;

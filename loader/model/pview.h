@@ -58,6 +58,7 @@ enum mt_alloc_env { MT_ALLOC_ENV(MT_AENV_ENUM) MT_AENV_NR };
 struct mt_pview {
 	uint32_t pid, parent;
 	char comm[MT_COMM_LEN];
+	bool seen;	   /* it had a record of its own (not only info records) */
 	uint32_t children; /* forks seen */
 	uint32_t execs;
 	bool exited, attached;

@@ -164,14 +164,15 @@ static void verdict_blind(struct mt_timeline *tl, const struct mt_pview *v, cons
 
 	if (vis->raw_blind) {
 		if (vis->catch_known)
-			snprintf(why, sizeof(why), "it did not catch them: %s", vis->why);
+			snprintf(why, sizeof(why), "here it could not: %s", vis->why);
 		else
 			snprintf(why, sizeof(why),
-				 "the trace does not say that it caught them (no agent.catch record)");
+				 "the trace does not say that it did (no agent.catch record)");
 		mt_verdict__add(
 		    tl, "blind",
-		    "The preload backend sees only the calls this program makes through libc's "
-		    "wrappers, and %s. Calls made inside libc (glibc malloc's own mmap, munmap, "
+		    "The preload backend sees the calls this program makes through libc's "
+		    "wrappers, and the others only when its seccomp filter catches them; %s. "
+		    "Calls made inside libc (glibc malloc's own mmap, munmap, "
 		    "madvise and brk; thread stacks) and raw system calls (%s) are not in the "
 		    "trace, so it shows at most part of what the program released, and no "
 		    "release seen is no evidence that none happened. --backend=bpf or "
@@ -259,6 +260,11 @@ static void verdict_releases(struct mt_timeline *tl, const struct mt_pview *v,
 			    mt_fmt_bytes(b, sizeof(b), v->munmap.bytes),
 			    fmt_calls(tl, c, sizeof(c), ok_calls(&v->munmap), v->munmap.first_ns,
 				      v->munmap.last_ns));
+	if (v->brk_shrink.calls) /* a heap top given back (glibc's trim) */
+		mt_verdict__add(tl, "unmap", "brk gave back %s of the heap top %s.",
+			    mt_fmt_bytes(b, sizeof(b), v->brk_shrink.bytes),
+			    fmt_calls(tl, c, sizeof(c), v->brk_shrink.calls, v->brk_shrink.first_ns,
+				      v->brk_shrink.last_ns));
 	if (any)
 		return;
 	/* an absence the backend could not see, or that lost events may hide, is no evidence */
@@ -432,7 +438,7 @@ static void verdict_lazyfree(struct mt_timeline *tl, const struct mt_pview *v)
 	}
 }
 
-static void verdict_reclaim(struct mt_timeline *tl, const struct mt_pview *v)
+static void verdict_reclaim(struct mt_timeline *tl, const struct mt_pview *v, bool blind)
 {
 	const struct mt_gauges *e = &v->end;
 	char a[32], b[32], t1[32], t2[32], sw[96] = "", lf[160] = "";
@@ -458,13 +464,18 @@ static void verdict_reclaim(struct mt_timeline *tl, const struct mt_pview *v)
 				 mt_fmt_bytes(b, sizeof(b), e->lazyfree),
 				 fmt_rel(tl, t2, sizeof(t2), v->lazyfree_last_ns));
 		mt_verdict__add(tl, "reclaim",
-			    "Reclaim seen: RSS fell by %s in %" PRIu64
-			    " step%s between %s and %s without any call from the process (%s)%s%s.",
+			    "%s: RSS fell by %s in %" PRIu64
+			    " step%s between %s and %s without any call %s (%s)%s%s.",
+			    blind ? "RSS fell outside the calls seen" : "Reclaim seen",
 			    mt_fmt_bytes(b, sizeof(b), v->reclaimed_bytes),
 			    v->reclaim_records + v->sample_drops,
 			    v->reclaim_records + v->sample_drops == 1 ? "" : "s",
 			    fmt_rel(tl, t1, sizeof(t1), v->first_reclaim_ns),
-			    fmt_rel(tl, t2, sizeof(t2), v->last_reclaim_ns), steps, sw, lf);
+			    fmt_rel(tl, t2, sizeof(t2), v->last_reclaim_ns),
+			    blind ? "the trace saw: the kernel's reclaim, or releases by calls this "
+				    "backend does not see"
+				  : "from the process",
+			    steps, sw, lf);
 	} else if (e->state[MT_RS_LAZY]) {
 		mt_verdict__add(tl, "no_reclaim",
 			    "No reclaim was seen: nothing took the lazily freed pages back during "
@@ -785,7 +796,7 @@ static void explain(struct mt_timeline *tl, const struct mt_pview *v)
 	verdict_end(tl, v);
 	verdict_lazyfree(tl, v);
 	mt_gorecon__verdict(tl, v->pid);
-	verdict_reclaim(tl, v);
+	verdict_reclaim(tl, v, vis.raw_blind);
 	verdict_reuse(tl, v);
 	verdict_hugepages(tl, v);
 	verdict_advice(tl, v, &vis);
@@ -804,7 +815,7 @@ static uint64_t view_rss(const struct mt_pview *v)
 
 static bool view_is_empty(const struct mt_pview *v)
 {
-	return !v->calls && !v->rss_records && !v->children && !v->gostat_records;
+	return !v->seen;
 }
 
 static char *fmt_who(const struct mt_pview *v, char *buf, size_t len)
