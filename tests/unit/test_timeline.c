@@ -24,57 +24,6 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 
-static void f_madvise(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len,
-		      int advice, int64_t ret)
-{
-	struct mt_madvise r = {0};
-
-	hdr(&r.h, MT_MADVISE, sizeof(r), pid, t);
-	r.addr = addr;
-	r.len = len;
-	r.advice = advice;
-	r.ret = ret;
-	r.target_pid = pid;
-	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
-}
-
-static void f_munmap(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint64_t addr, uint64_t len)
-{
-	struct mt_munmap r = {0};
-
-	hdr(&r.h, MT_MUNMAP, sizeof(r), pid, t);
-	r.addr = addr;
-	r.len = len;
-	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
-}
-
-static void f_rss(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t reason, uint64_t anon,
-		  int64_t lazyfree)
-{
-	struct mt_rss r = {0};
-
-	hdr(&r.h, MT_RSS, sizeof(r), pid, t);
-	r.anon = anon;
-	r.reason = reason;
-	if (lazyfree >= 0) {
-		r.h.flags = MT_F_SMAPS;
-		r.lazyfree = (uint64_t)lazyfree;
-		r.smaps_rss = anon;
-	}
-	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
-}
-
-static void f_task(struct mt_timeline *tl, uint32_t pid, uint64_t t, uint32_t ev, uint32_t other)
-{
-	struct mt_task r = {0};
-
-	hdr(&r.h, MT_TASK, sizeof(r), pid, t);
-	r.event = ev;
-	r.other_pid = other;
-	strcpy(r.comm, "prog");
-	assert_int_equal(mt_timeline__feed(tl, &r.h), 0);
-}
-
 static struct mt_timeline *new_tl(uint64_t interval)
 {
 	struct mt_timeline_opts o = {.start_ns = T0, .interval_ns = interval};
@@ -82,17 +31,6 @@ static struct mt_timeline *new_tl(uint64_t interval)
 
 	assert_non_null(tl);
 	return tl;
-}
-
-static bool has_finding(const struct mt_timeline *tl, const char *kind, const char *words)
-{
-	size_t n;
-	const struct mt_finding *f = mt_timeline__findings(tl, &n);
-
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(f[i].kind, kind) && (!words || strstr(f[i].text, words)))
-			return true;
-	return false;
 }
 
 static void test_lazy_release(void **state)
@@ -387,18 +325,6 @@ static void test_empty_and_odd(void **state)
 	assert_int_equal(mt_timeline__summary(tl)->end_ns, T0 + 6);
 	assert_true(has_finding(tl, "unknown_records", NULL));
 	mt_timeline__free(tl);
-}
-
-static void f_info(struct mt_timeline *tl, uint32_t pid, uint64_t t, const char *kv)
-{
-	struct {
-		struct mt_info i;
-		char text[64];
-	} r;
-
-	hdr(&r.i.h, MT_INFO, (uint16_t)(sizeof(r.i) + strlen(kv) + 1), pid, t);
-	strcpy(r.i.text, kv);
-	assert_int_equal(mt_timeline__feed(tl, &r.i.h), 0);
 }
 
 /* The verdict says what to change when the records tell the Go version and GODEBUG. */
