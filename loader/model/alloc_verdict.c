@@ -19,11 +19,11 @@
 
 /* What the trace shows of the ways an allocator gives memory back. */
 struct seen {
-	uint64_t free_calls, free_bytes;     /* MADV_FREE */
-	uint64_t dn_calls, dn_bytes;	     /* MADV_DONTNEED (and _LOCKED) */
-	uint64_t unmap_calls, unmap_bytes;   /* munmap */
-	uint64_t trim_calls, trim_bytes;     /* brk shrinking */
-	uint64_t escalated;		     /* released with MADV_FREE, then with MADV_DONTNEED */
+	uint64_t free_calls, free_bytes;   /* MADV_FREE */
+	uint64_t dn_calls, dn_bytes;	   /* MADV_DONTNEED (and _LOCKED) */
+	uint64_t unmap_calls, unmap_bytes; /* munmap */
+	uint64_t trim_calls, trim_bytes;   /* brk shrinking */
+	uint64_t escalated;		   /* released with MADV_FREE, then with MADV_DONTNEED */
 };
 
 static void seen_of(const struct mt_pview *v, struct seen *s)
@@ -153,11 +153,12 @@ static void glibc(struct mt_timeline *tl, const struct mt_pview *v, const struct
 						 MT_AENV_MALLOC_ARENA_MAX, MT_AENV_GLIBC_TUNABLES};
 	char list[512], a[32], tbuf[64], mbuf[64];
 	const char *trim_from, *mmap_from;
-	const char *trim = glibc_setting(v, MT_AENV_MALLOC_TRIM_THRESHOLD_,
-					 "glibc.malloc.trim_threshold", tbuf, sizeof(tbuf), &trim_from);
-	const char *mmap_t = glibc_setting(v, MT_AENV_MALLOC_MMAP_THRESHOLD_,
-					   "glibc.malloc.mmap_threshold", mbuf, sizeof(mbuf),
-					   &mmap_from);
+	const char *trim =
+	    glibc_setting(v, MT_AENV_MALLOC_TRIM_THRESHOLD_, "glibc.malloc.trim_threshold", tbuf,
+			  sizeof(tbuf), &trim_from);
+	const char *mmap_t =
+	    glibc_setting(v, MT_AENV_MALLOC_MMAP_THRESHOLD_, "glibc.malloc.mmap_threshold", mbuf,
+			  sizeof(mbuf), &mmap_from);
 	size_t off = 0;
 	double n;
 
@@ -206,11 +207,12 @@ static void glibc(struct mt_timeline *tl, const struct mt_pview *v, const struct
 					trim_from, trim, mt_fmt_bytes(a, sizeof(a), s->trim_bytes),
 					s->trim_calls, s->trim_calls == 1 ? "" : "s");
 		else
-			mt_verdict__add(tl, KIND,
-					"No brk trim was seen although %s=%s: the free space at the "
-					"top of the main heap never exceeded it, or a block still in "
-					"use sat at the top.",
-					trim_from, trim);
+			mt_verdict__add(
+			    tl, KIND,
+			    "No brk trim was seen although %s=%s: the free space at the "
+			    "top of the main heap never exceeded it, or a block still in "
+			    "use sat at the top.",
+			    trim_from, trim);
 	}
 	if (mmap_t && num(mmap_t, &n))
 		mt_verdict__add(tl, KIND,
@@ -313,7 +315,8 @@ static void jemalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 				"it, or the setting did not reach this jemalloc (a build with a "
 				"prefix reads its own variable, e.g. JE_MALLOC_CONF).",
 				have_muzzy ? mfrom : "the default since 5.2", s->free_calls,
-				s->free_calls == 1 ? "" : "s", mt_fmt_bytes(a, sizeof(a), s->free_bytes));
+				s->free_calls == 1 ? "" : "s",
+				mt_fmt_bytes(a, sizeof(a), s->free_bytes));
 	else if (lazy == 0 && s->dn_calls)
 		mt_verdict__add(tl, KIND,
 				"As expected with muzzy_decay_ms 0 (%s): the purges are "
@@ -345,6 +348,21 @@ static void jemalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 	    have_bg ? " (set here)" : "");
 }
 
+/* "Seen here: MADV_DONTNEED ...; MADV_FREE ...; munmap ...", or none: what a page heap did. */
+static void seen_releases(struct mt_timeline *tl, const struct seen *s, const char *none)
+{
+	char list[512];
+	size_t off = 0;
+
+	add_item(list, sizeof(list), &off, "MADV_DONTNEED", s->dn_calls, s->dn_bytes);
+	add_item(list, sizeof(list), &off, "MADV_FREE", s->free_calls, s->free_bytes);
+	add_item(list, sizeof(list), &off, "munmap", s->unmap_calls, s->unmap_bytes);
+	if (off)
+		mt_verdict__add(tl, KIND, "Seen here: %s.", list);
+	else
+		mt_verdict__add(tl, KIND, "%s", none);
+}
+
 /* ---- tcmalloc ---- */
 
 static void tcmalloc(struct mt_timeline *tl, const struct mt_pview *v, const struct seen *s)
@@ -353,8 +371,7 @@ static void tcmalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 						 MT_AENV_TCMALLOC_AGGRESSIVE_DECOMMIT};
 	const char *rate = env(v, MT_AENV_TCMALLOC_RELEASE_RATE);
 	const char *aggr = env(v, MT_AENV_TCMALLOC_AGGRESSIVE_DECOMMIT);
-	char list[512], a[32];
-	size_t off = 0;
+	char a[32];
 	double r = 1.0;
 
 	mt_verdict__add(
@@ -364,15 +381,9 @@ static void tcmalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 	    "default; 0 never, up to 10 faster), with MADV_DONTNEED (gperftools 2.6 and 2.7 "
 	    "could use MADV_FREE); TCMALLOC_AGGRESSIVE_DECOMMIT=true gives every free span "
 	    "back at once, and MallocExtension::ReleaseFreeMemory() all of them when called.");
-	add_item(list, sizeof(list), &off, "MADV_DONTNEED", s->dn_calls, s->dn_bytes);
-	add_item(list, sizeof(list), &off, "MADV_FREE", s->free_calls, s->free_bytes);
-	add_item(list, sizeof(list), &off, "munmap", s->unmap_calls, s->unmap_bytes);
-	if (off)
-		mt_verdict__add(tl, KIND, "Seen here: %s.", list);
-	else
-		mt_verdict__add(tl, KIND,
-				"No release was seen: the spans the program freed stayed in "
-				"tcmalloc's page heap.");
+	seen_releases(tl, s,
+		      "No release was seen: the spans the program freed stayed in tcmalloc's "
+		      "page heap.");
 	verdict_settings(tl, v, "tcmalloc", keys, sizeof(keys) / sizeof(keys[0]));
 	num(rate, &r);
 	if (r == 0 && s->dn_calls + s->free_calls)
@@ -416,18 +427,17 @@ static void tcmalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 
 static void mimalloc(struct mt_timeline *tl, const struct mt_pview *v, const struct seen *s)
 {
-	static const enum mt_alloc_env keys[] = {MT_AENV_MIMALLOC_PURGE_DELAY,
-						 MT_AENV_MIMALLOC_PURGE_DECOMMITS,
-						 MT_AENV_MIMALLOC_RESET_DELAY,
-						 MT_AENV_MIMALLOC_RESET_DECOMMITS};
+	static const enum mt_alloc_env keys[] = {
+	    MT_AENV_MIMALLOC_PURGE_DELAY, MT_AENV_MIMALLOC_PURGE_DECOMMITS,
+	    MT_AENV_MIMALLOC_RESET_DELAY, MT_AENV_MIMALLOC_RESET_DECOMMITS};
 	bool v1 = !strncmp(v->alloc_version, "1.", 2);
-	const char *delay = env(v, v1 ? MT_AENV_MIMALLOC_RESET_DELAY : MT_AENV_MIMALLOC_PURGE_DELAY);
+	const char *delay =
+	    env(v, v1 ? MT_AENV_MIMALLOC_RESET_DELAY : MT_AENV_MIMALLOC_PURGE_DELAY);
 	const char *dec =
 	    env(v, v1 ? MT_AENV_MIMALLOC_RESET_DECOMMITS : MT_AENV_MIMALLOC_PURGE_DECOMMITS);
 	const char *dec_name = mt_pview__env_name(v1 ? MT_AENV_MIMALLOC_RESET_DECOMMITS
-						      : MT_AENV_MIMALLOC_PURGE_DECOMMITS);
-	char list[512], a[32];
-	size_t off = 0;
+						     : MT_AENV_MIMALLOC_PURGE_DECOMMITS);
+	char a[32];
 	double d = 0;
 	bool lazy; /* MADV_FREE expected */
 
@@ -439,15 +449,8 @@ static void mimalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 	    "MADV_DONTNEED (MIMALLOC_PURGE_DECOMMITS=1, the default) or with MADV_FREE "
 	    "(=0). mimalloc 1.x calls them MIMALLOC_RESET_DELAY and MIMALLOC_RESET_DECOMMITS "
 	    "and resets with MADV_FREE by default. mi_collect(true) purges at once.");
-	add_item(list, sizeof(list), &off, "MADV_DONTNEED", s->dn_calls, s->dn_bytes);
-	add_item(list, sizeof(list), &off, "MADV_FREE", s->free_calls, s->free_bytes);
-	add_item(list, sizeof(list), &off, "munmap", s->unmap_calls, s->unmap_bytes);
-	if (off)
-		mt_verdict__add(tl, KIND, "Seen here: %s.", list);
-	else
-		mt_verdict__add(tl, KIND,
-				"No purge was seen: the pages the program freed stayed with "
-				"mimalloc.");
+	seen_releases(tl, s,
+		      "No purge was seen: the pages the program freed stayed with mimalloc.");
 	verdict_settings(tl, v, "mimalloc", keys, sizeof(keys) / sizeof(keys[0]));
 	if (num(delay, &d) && d < 0) {
 		mt_verdict__add(tl, KIND, "%s (%s=%s): %s",
@@ -467,7 +470,8 @@ static void mimalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 				"Not as expected: %s purges with MADV_FREE, yet MADV_DONTNEED was "
 				"seen (%s): other code in the process, or a version whose default "
 				"differs.",
-				dec ? dec_name : "mimalloc 1.x", mt_fmt_bytes(a, sizeof(a), s->dn_bytes));
+				dec ? dec_name : "mimalloc 1.x",
+				mt_fmt_bytes(a, sizeof(a), s->dn_bytes));
 	else if (!lazy && s->free_calls)
 		mt_verdict__add(tl, KIND,
 				"Not as expected: %s purges with MADV_DONTNEED, yet MADV_FREE was "
@@ -479,11 +483,11 @@ static void mimalloc(struct mt_timeline *tl, const struct mt_pview *v, const str
 		char set[256];
 
 		fmt_settings(v, keys, sizeof(keys) / sizeof(keys[0]), set, sizeof(set));
-		mt_verdict__add(tl, KIND, "As expected%s%s: the purges are %s%s.",
-				set[0] ? " with " : " by default", set,
-				lazy ? "MADV_FREE" : "MADV_DONTNEED",
-				lazy ? ", which leave RSS as it was until the kernel needs the pages"
-				     : ", and RSS falls at each");
+		mt_verdict__add(
+		    tl, KIND, "As expected%s%s: the purges are %s%s.",
+		    set[0] ? " with " : " by default", set, lazy ? "MADV_FREE" : "MADV_DONTNEED",
+		    lazy ? ", which leave RSS as it was until the kernel needs the pages"
+			 : ", and RSS falls at each");
 	}
 	mt_verdict__add(tl, KIND,
 			"To make RSS follow free(): MIMALLOC_PURGE_DELAY=0 purges as soon as a "

@@ -77,7 +77,8 @@ struct mt_pview {
 	uint64_t first_release_ns;
 	/* RSS: its own records */
 	uint64_t rss_records;
-	struct mt_gauges end; /* rss, smaps and state[] as of its last record (exit: before teardown) */
+	struct mt_gauges
+	    end; /* rss, smaps and state[] as of its last record (exit: before teardown) */
 	uint64_t rss_max;
 	uint64_t lazyfree_max, lazyfree_max_ns, lazyfree_last_ns;
 	uint64_t reclaim_records, sample_drops, reclaimed_bytes, first_reclaim_ns, last_reclaim_ns;

@@ -8,7 +8,8 @@
  *	gofeed.c    Go's numbers and the pagemap passes, reconciled per Go process
  *	tally.c     the end-of-session table: calls as delivered, RSS per process
  *	pview.c     what the verdict knows of each process, exited ones too
- *	verdict.c   findings (English sentences), per process that matters
+ *	verdict.c   findings (English sentences) about the trace and about one process
+ *	procs_verdict.c  which processes the verdict explains, in which order
  *	alloc_verdict.c  what a C allocator's release explains (verdict.c calls it)
  */
 #ifndef MT_TIMELINE_INT_H
@@ -183,7 +184,10 @@ bool mt_verdict__blind(const struct mt_timeline *tl, uint32_t pid);
 /* alloc_verdict.c: the allocator's findings for one process (nothing when none is recorded) */
 void mt_alloc__verdict(struct mt_timeline *tl, const struct mt_pview *v, const struct mt_vis *vis);
 
-/* verdict.c */
+/* verdict.c: the trace's scope and warnings; every finding about one process */
+void mt_verdict__scope(struct mt_timeline *tl);
+void mt_verdict__explain(struct mt_timeline *tl, const struct mt_pview *v);
+/* procs_verdict.c: the whole verdict, the processes that matter first */
 void mt_verdict__build(struct mt_timeline *tl);
 void __attribute__((format(printf, 3, 4)))
 mt_verdict__add(struct mt_timeline *tl, const char *kind, const char *fmt, ...);

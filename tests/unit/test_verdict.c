@@ -115,7 +115,7 @@ static void test_blind(void **state)
 		bool blind;
 	} cases[] = {
 	    {MT_BACKEND_PRELOAD, "agent.catch=a Go program that is not position-independent", true},
-	    {MT_BACKEND_PRELOAD, NULL, true},		 /* not said: not known */
+	    {MT_BACKEND_PRELOAD, NULL, true},		/* not said: not known */
 	    {0, "agent.catch=MADVTRACE_CATCH=0", true}, /* a live session: the agent speaks */
 	    {MT_BACKEND_PRELOAD, "agent.catch=on", false},
 	    {MT_BACKEND_BPF, NULL, false},
@@ -159,8 +159,8 @@ static void test_lost(void **state)
 		if (after)
 			assert_int_equal(mt_timeline__feed(tl, &l.h), 0);
 		assert_int_equal(mt_timeline__finish(tl), 0);
-		assert_int_equal(finding_at(tl, "events were lost: releases may be among them") >= 0,
-				 !after);
+		assert_int_equal(
+		    finding_at(tl, "events were lost: releases may be among them") >= 0, !after);
 		assert_int_equal(finding_at(tl, "No memory was released with madvise") >= 0, after);
 		mt_timeline__free(tl);
 	}
@@ -184,7 +184,8 @@ static void test_allocator(void **state)
 	     "No brk trim was seen although glibc.malloc.trim_threshold=65536"},
 	    {"tcmalloc", NULL, "env.TCMALLOC_RELEASE_RATE=0", DONTNEED,
 	     "Not as expected from TCMALLOC_RELEASE_RATE=0"},
-	    {"mimalloc", "1.8.2", NULL, DONTNEED, "Not as expected: mimalloc 1.x purges with MADV_FREE"},
+	    {"mimalloc", "1.8.2", NULL, DONTNEED,
+	     "Not as expected: mimalloc 1.x purges with MADV_FREE"},
 	    {"mimalloc", "2.1.2", "env.MIMALLOC_PURGE_DECOMMITS=0", FREE,
 	     "As expected with MIMALLOC_PURGE_DECOMMITS=0: the purges are MADV_FREE"},
 	    {NULL, NULL, NULL, FREE, NULL},
