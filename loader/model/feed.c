@@ -48,9 +48,17 @@ static void regions_after(struct mt_timeline *tl, const struct proc *p,
 		tl->cur.state[s] += mt_regions__bytes(p->rs, s) - before[s];
 }
 
-static void model_result(struct mt_timeline *tl, int err, const struct mt_rdelta *d, uint64_t t)
+static void model_result(struct mt_timeline *tl, struct mt_pview *v, int err,
+			 const struct mt_rdelta *d, uint64_t t)
 {
 	struct mt_summary *s = &tl->sum;
+
+	v->rereleased += d->rereleased;
+	v->escalated += d->escalated;
+	v->recommitted += d->recommitted;
+	v->hp_released += d->hp_released;
+	if (!v->first_release_ns && d->released + d->rereleased + d->escalated)
+		v->first_release_ns = t;
 
 	if (err == -ENOMEM)
 		tl->err = err;
@@ -66,7 +74,8 @@ static void model_result(struct mt_timeline *tl, int err, const struct mt_rdelta
 		s->first_release_ns = t;
 }
 
-static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap *m, uint64_t t)
+static void on_mmap(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+		    const struct mt_mmap *m, uint64_t t)
 {
 	bool ok = !mt_ret_is_err(m->ret);
 	struct mt_rdelta d = {0};
@@ -84,22 +93,27 @@ static void on_mmap(struct mt_timeline *tl, struct proc *p, const struct mt_mmap
 		err = mt_regions__mmap(p->rs, t, (uint64_t)m->ret, m->len, m->prot, m->flags, m->fd,
 				       &d);
 		regions_after(tl, p, before);
-		model_result(tl, err, &d, t);
+		model_result(tl, v, err, &d, t);
 		if (d.released + d.escalated) {
 			p->release_calls++;
 			tl->sum.none_remap_calls++;
 			tl->sum.none_remap_bytes += d.released + d.escalated;
+			v->none_remap_calls++;
+			v->none_remap_bytes += d.released + d.escalated;
 			cls = MT_CL_NONE_REMAP;
 		}
 	}
 	if (synth)
 		return;
-	if (ok)
+	if (ok) {
 		tl->sum.class_calls[cls]++;
+		v->class_calls[cls]++;
+	}
 	mt_tlproc__note_call(p, m->h.tid, m->h.t_ns, cls);
 }
 
-static void on_munmap(struct mt_timeline *tl, struct proc *p, const struct mt_munmap *m, uint64_t t)
+static void on_munmap(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+		      const struct mt_munmap *m, uint64_t t)
 {
 	bool ok = m->ret == 0;
 	struct mt_rdelta d = {0};
@@ -107,19 +121,22 @@ static void on_munmap(struct mt_timeline *tl, struct proc *p, const struct mt_mu
 	int err;
 
 	count_call(&tl->sum.syscall[MT_MUNMAP], ok, m->len, t);
+	count_call(&v->munmap, ok, m->len, t);
 	if (ok) {
+		v->class_calls[MT_CL_MUNMAP]++;
 		tl->cur.munmap_calls++;
 		tl->cur.munmap_bytes += m->len;
 		tl->sum.class_calls[MT_CL_MUNMAP]++;
 		regions_before(p, before);
 		err = mt_regions__munmap(p->rs, t, m->addr, m->len, &d);
 		regions_after(tl, p, before);
-		model_result(tl, err, &d, t);
+		model_result(tl, v, err, &d, t);
 	}
 	mt_tlproc__note_call(p, m->h.tid, m->h.t_ns, MT_CL_MUNMAP);
 }
 
-static void on_mremap(struct mt_timeline *tl, struct proc *p, const struct mt_mremap *m, uint64_t t)
+static void on_mremap(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+		      const struct mt_mremap *m, uint64_t t)
 {
 	bool ok = !mt_ret_is_err(m->ret);
 	struct mt_rdelta d = {0};
@@ -129,11 +146,12 @@ static void on_mremap(struct mt_timeline *tl, struct proc *p, const struct mt_mr
 	count_call(&tl->sum.syscall[MT_MREMAP], ok, m->new_len, t);
 	if (ok) {
 		tl->sum.class_calls[MT_CL_OTHER]++;
+		v->class_calls[MT_CL_OTHER]++;
 		regions_before(p, before);
 		err = mt_regions__mremap(p->rs, t, m->old_addr, m->old_len, (uint64_t)m->ret,
 					 m->new_len, m->flags, &d);
 		regions_after(tl, p, before);
-		model_result(tl, err, &d, t);
+		model_result(tl, v, err, &d, t);
 	}
 	mt_tlproc__note_call(p, m->h.tid, m->h.t_ns, MT_CL_OTHER);
 }
@@ -153,8 +171,8 @@ static enum mt_call_class advice_class(int advice)
 	}
 }
 
-static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_madvise *a,
-		       uint64_t t)
+static void on_madvise(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+		       const struct mt_madvise *a, uint64_t t)
 {
 	bool pm = a->h.flags & MT_F_PROCESS_MADVISE;
 	bool ok = pm ? a->ret >= 0 : a->ret == 0;
@@ -165,14 +183,19 @@ static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_m
 	struct mt_rdelta d = {0};
 	uint64_t before[MT_RS_NR];
 	struct proc *tp = p;
+	struct mt_pview *tv = v;
+	int slot = mt_pview__adv_slot(a->advice);
 	int err;
 
 	count_call(&tl->sum.syscall[MT_MADVISE], ok, a->len, t);
 	count_call(advice_stats(tl, a->advice), ok, a->len, t);
+	if (slot >= 0)
+		count_call(&v->adv[slot], ok, a->len, t);
 	if (pm)
 		tl->sum.process_madvise_records++;
 	if (ok) {
 		tl->sum.class_calls[cls]++;
+		v->class_calls[cls]++;
 		switch (mt_advice_class(a->advice)) {
 		case MT_AC_LAZY:
 			tl->cur.free_calls++;
@@ -195,23 +218,27 @@ static void on_madvise(struct mt_timeline *tl, struct proc *p, const struct mt_m
 		tp = mt_tlproc__find(tl, a->target_pid); /* only a traced target has a model */
 		if (tp && tp->exited)
 			tp = NULL;
+		tv = tp ? mt_pview__find(tl, tp->pid) : NULL;
 	}
-	if (applied && tp) {
+	if (applied && tp && tv) {
 		regions_before(tp, before);
 		err = mt_regions__madvise(tp->rs, t, a->addr, a->len, a->advice, ok && !pm, &d);
 		regions_after(tl, tp, before);
-		model_result(tl, err, &d, t);
+		model_result(tl, tv, err, &d, t);
 		if (cls == MT_CL_FREE || cls == MT_CL_DONTNEED || cls == MT_CL_REMOVE)
 			tp->release_calls++;
 		if (!ok) {
 			tl->sum.partial_calls++;
 			tl->sum.partial_released += d.released + d.rereleased + d.escalated;
+			tv->partial_calls++;
+			tv->partial_released += d.released + d.rereleased + d.escalated;
 		}
 	}
 	mt_tlproc__note_call(p, a->h.tid, a->h.t_ns, cls);
 }
 
-static void on_brk(struct mt_timeline *tl, struct proc *p, const struct mt_brk *b, uint64_t t)
+static void on_brk(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+		   const struct mt_brk *b, uint64_t t)
 {
 	/* brk returns the break in force: one that differs from the request is a refusal */
 	bool ok = !b->addr || (uint64_t)b->ret == b->addr;
@@ -223,16 +250,20 @@ static void on_brk(struct mt_timeline *tl, struct proc *p, const struct mt_brk *
 		regions_before(p, before);
 		err = mt_regions__brk(p->rs, t, (uint64_t)b->ret, &d);
 		regions_after(tl, p, before);
-		model_result(tl, err, &d, t);
+		model_result(tl, v, err, &d, t);
 	}
 	count_call(&tl->sum.syscall[MT_BRK], ok, d.mapped + d.unmapped, t);
-	if (ok)
+	if (ok && d.unmapped) /* the heap's top given back: how glibc trims */
+		count_call(&v->brk_shrink, true, d.unmapped, t);
+	if (ok) {
 		tl->sum.class_calls[MT_CL_OTHER]++;
+		v->class_calls[MT_CL_OTHER]++;
+	}
 	mt_tlproc__note_call(p, b->h.tid, b->h.t_ns, MT_CL_OTHER);
 }
 
-static void on_mprotect(struct mt_timeline *tl, struct proc *p, const struct mt_mprotect *m,
-			uint64_t t)
+static void on_mprotect(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+			const struct mt_mprotect *m, uint64_t t)
 {
 	bool ok = m->ret == 0;
 	struct mt_rdelta d = {0};
@@ -244,14 +275,80 @@ static void on_mprotect(struct mt_timeline *tl, struct proc *p, const struct mt_
 		regions_before(p, before);
 		err = mt_regions__mprotect(p->rs, t, m->addr, m->len, m->prot, ok, &d);
 		regions_after(tl, p, before);
-		model_result(tl, err, &d, t);
+		model_result(tl, v, err, &d, t);
 	}
-	if (ok)
+	if (ok) {
 		tl->sum.class_calls[MT_CL_OTHER]++;
+		v->class_calls[MT_CL_OTHER]++;
+	}
 	mt_tlproc__note_call(p, m->h.tid, m->h.t_ns, MT_CL_OTHER);
 }
 
-static void on_rss(struct mt_timeline *tl, struct proc *p, const struct mt_rss *r, uint64_t t)
+/* The process's own figures, as its last records give them. */
+static void view_rss(struct mt_pview *v, const struct proc *p, const struct mt_rss *r, uint64_t t,
+		     int64_t delta, uint64_t old_swap, bool had)
+{
+	struct mt_gauges *e = &v->end;
+
+	v->rss_records++;
+	e->have_rss = p->have_rss;
+	e->rss_anon = p->anon;
+	e->rss_file = p->file;
+	e->rss_shmem = p->shmem;
+	e->swap = p->swap;
+	e->t_ns = t;
+	if (p->have_rss && rss_total(p) > v->rss_max)
+		v->rss_max = rss_total(p);
+	if (r->h.flags & MT_F_SMAPS) {
+		e->have_smaps = true;
+		e->lazyfree = p->lazyfree;
+		e->smaps_rss = p->smaps_rss;
+		if (p->lazyfree >= v->lazyfree_max) {
+			v->lazyfree_max = p->lazyfree;
+			v->lazyfree_max_ns = t;
+		}
+		v->lazyfree_last_ns = t;
+	}
+	if (!had || !p->have_rss)
+		return;
+	switch (r->reason) {
+	case MT_RSS_SYSCALL: {
+		enum mt_call_class cls = mt_tlproc__last_call(p, r->h.tid, r->h.t_ns);
+
+		v->rss_after[cls]++;
+		if (delta < 0)
+			v->rss_down[cls] += (uint64_t)-delta;
+		else
+			v->rss_up[cls] += (uint64_t)delta;
+		break;
+	}
+	case MT_RSS_RECLAIM:
+	case MT_RSS_SAMPLE:
+	case MT_RSS_END:
+		if (delta < 0) {
+			if (!(v->reclaim_records + v->sample_drops))
+				v->first_reclaim_ns = t;
+			if (r->reason == MT_RSS_RECLAIM)
+				v->reclaim_records++;
+			else
+				v->sample_drops++;
+			v->last_reclaim_ns = t;
+			v->reclaimed_bytes += (uint64_t)-delta;
+			if (p->swap > old_swap)
+				v->swap_growth += p->swap - old_swap;
+		}
+		break;
+	case MT_RSS_FAULT:
+		if (delta > 0 && v->first_release_ns)
+			v->fault_growth += (uint64_t)delta;
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_rss(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+		   const struct mt_rss *r, uint64_t t)
 {
 	struct mt_summary *s = &tl->sum;
 	struct mt_gauges *g = &tl->cur;
@@ -299,6 +396,8 @@ static void on_rss(struct mt_timeline *tl, struct proc *p, const struct mt_rss *
 		}
 		s->lazyfree_last_ns = t;
 	}
+	delta = p->have_rss ? (int64_t)(rss_total(p) - old) : 0;
+	view_rss(v, p, r, t, delta, old_swap, had);
 	if (!p->have_rss)
 		return;
 	now = rss_total(p);
@@ -357,7 +456,8 @@ static void on_rss(struct mt_timeline *tl, struct proc *p, const struct mt_rss *
 	}
 }
 
-static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task *k, uint64_t t)
+static void on_task(struct mt_timeline *tl, struct proc *p, struct mt_pview *v,
+		    const struct mt_task *k, uint64_t t)
 {
 	struct proc *child;
 	bool target = k->h.pid == tl->sum.target_pid;
@@ -368,6 +468,13 @@ static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task
 	case MT_TASK_EXEC:
 		memcpy(p->comm, k->comm, MT_COMM_LEN);
 		p->comm[MT_COMM_LEN - 1] = '\0';
+		memcpy(v->comm, p->comm, MT_COMM_LEN);
+		if (k->event == MT_TASK_ATTACH && !v->attached) {
+			v->attached = true; /* its calls before this are not in the trace */
+			v->attach_ns = t;
+		}
+		if (k->event == MT_TASK_EXEC)
+			mt_pview__exec(v);
 		if (target)
 			memcpy(tl->sum.target_comm, p->comm, MT_COMM_LEN);
 		if (k->event == MT_TASK_EXEC && target) {
@@ -386,6 +493,7 @@ static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task
 	case MT_TASK_FORK:
 		mt_tlproc__forget_gone(tl, k->other_pid); /* a pid used again */
 		child = mt_tlproc__find(tl, k->other_pid);
+		mt_pview__fork(tl, v, k->other_pid);
 		if (child)
 			break; /* its records came first; its model started empty */
 		if (!mt_tlproc__new(tl, k->other_pid, p))
@@ -398,6 +506,9 @@ static void on_task(struct mt_timeline *tl, struct proc *p, const struct mt_task
 			tl->sum.target_exit_ns = t;
 		}
 		p->exited = true;
+		v->exited = true;
+		v->exit_ns = t;
+		mt_pview__snapshot(v, p->rs);
 		/*
 		 * The exit teardown unmaps everything and explains nothing: the
 		 * last process keeps its figures as they were just before it.
@@ -417,15 +528,27 @@ static void on_info(struct mt_timeline *tl, const struct mt_hdr *rec)
 	const struct mt_info *r = (const void *)rec;
 	struct mt_summary *s = &tl->sum;
 	size_t n = rec->size > sizeof(*r) ? rec->size - sizeof(*r) : 0;
+	struct mt_pview *v;
 	const char *eq;
 	size_t klen;
 
 	s->info_records++;
 	n = strnlen(r->text, n);
 	eq = memchr(r->text, '=', n);
-	if (!eq || (s->target_pid && rec->pid != s->target_pid))
+	if (!eq)
 		return;
 	klen = (size_t)(eq - r->text);
+	if (klen > 6 && !memcmp(r->text, "agent.", 6))
+		tl->agent_seen = true; /* the preload agent speaks only in a preload trace */
+	if (!mt_pidmap__find(&tl->views, rec->pid) && mt_tlproc__is_gone(tl, rec->pid))
+		return; /* a late fact of an exited process */
+	v = mt_pview__get(tl, rec->pid);
+	if (!v || mt_pview__info(v, r->text, klen, eq + 1, n - klen - 1)) {
+		tl->err = -ENOMEM;
+		return;
+	}
+	if (s->target_pid && rec->pid != s->target_pid)
+		return;
 	eq++;
 	if (klen == 10 && !memcmp(r->text, "go_version", 10)) {
 		snprintf(s->go_version, sizeof(s->go_version), "%.*s", (int)(n - klen - 1), eq);
@@ -444,6 +567,7 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 {
 	uint64_t t;
 	struct proc *p = NULL;
+	struct mt_pview *v;
 	int err;
 
 	if (tl->err)
@@ -487,35 +611,43 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 	}
 	if (!p && !(p = mt_tlproc__new(tl, rec->pid, NULL)))
 		return tl->err = -ENOMEM;
+	v = mt_pview__get(tl, rec->pid);
+	if (!v)
+		return tl->err;
+	v->seen = true;
 	/* a synthetic mmap (the mappings found at attach) is state, not a call */
-	if (rec->type >= MT_MMAP && rec->type <= MT_MPROTECT && !(rec->flags & MT_F_SYNTH))
+	if (rec->type >= MT_MMAP && rec->type <= MT_MPROTECT && !(rec->flags & MT_F_SYNTH)) {
 		tl->cur.calls++;
+		v->calls++;
+	}
 	switch (rec->type) {
 	case MT_MMAP:
-		on_mmap(tl, p, (const void *)rec, t);
+		on_mmap(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_MUNMAP:
-		on_munmap(tl, p, (const void *)rec, t);
+		on_munmap(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_MREMAP:
-		on_mremap(tl, p, (const void *)rec, t);
+		on_mremap(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_MADVISE:
-		on_madvise(tl, p, (const void *)rec, t);
+		on_madvise(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_BRK:
-		on_brk(tl, p, (const void *)rec, t);
+		on_brk(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_MPROTECT:
-		on_mprotect(tl, p, (const void *)rec, t);
+		on_mprotect(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_RSS:
-		on_rss(tl, p, (const void *)rec, t);
+		on_rss(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_TASK:
-		on_task(tl, p, (const void *)rec, t);
+		on_task(tl, p, v, (const void *)rec, t);
 		break;
 	case MT_GOSTAT:
+		v->gostat_records++;
+		/* fall through */
 	case MT_RESIDENT:
 		mt_tlgo__feed(tl, p, rec);
 		break;

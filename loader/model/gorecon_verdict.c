@@ -30,6 +30,15 @@ static void headline(struct mt_timeline *tl, const struct mt_recon *r)
 	uint64_t madv = r->lazy_resident + r->lazy_reclaimed + r->eager_out;
 
 	mt_fmt_bytes(h, sizeof(h), hr);
+	if (!r->release_calls && mt_verdict__blind(tl, r->pid)) {
+		/* no release seen by a backend that could not see the runtime's calls */
+		mt_verdict__add(tl, KIND,
+				"Go reports %s released; the trace shows no release by madvise, "
+				"but it cannot see the runtime's own calls, so how much of it "
+				"madvise released and how much was never touched is unknown.",
+				h);
+		return;
+	}
 	if (!r->release_calls && r->never_touched) {
 		mt_verdict__add(tl, KIND,
 				"Go reports %s released, but madvise released nothing: that is "
@@ -188,13 +197,15 @@ static void rss_sum(struct mt_timeline *tl, const struct mt_recon *r)
 	    r->other < 0 ? "; negative: Go counts its in-use spans whole, written or not" : "");
 }
 
-void mt_gorecon__verdict(struct mt_timeline *tl)
+void mt_gorecon__verdict(struct mt_timeline *tl, uint32_t pid)
 {
 	char a[32], b[32], c[32], t[32];
 
 	for (size_t i = 0; i < tl->nrecon; i++) {
 		const struct mt_recon *r = &tl->recon[i];
 
+		if (r->pid != pid)
+			continue;
 		if (!mt_recon__has(r, MT_GS_HEAP_RELEASED)) {
 			mt_verdict__add(tl, KIND,
 					"Go's numbers for pid %" PRIu32 " (%" PRIu64
@@ -220,6 +231,10 @@ void mt_gorecon__verdict(struct mt_timeline *tl)
 		}
 		rss_sum(tl, r);
 	}
+}
+
+void mt_gorecon__left_out(struct mt_timeline *tl)
+{
 	if (tl->recon_left_out)
 		mt_verdict__add(
 		    tl, KIND,

@@ -20,6 +20,7 @@ struct mt_timeline *mt_timeline__new(const struct mt_timeline_opts *opts)
 	tl->sum.target_pid = opts->target_pid;
 	mt_pidmap__init(&tl->procs);
 	mt_pidmap__init(&tl->facts);
+	mt_pidmap__init(&tl->views);
 	mt_sampler__init(tl);
 	return tl;
 }
@@ -39,6 +40,7 @@ void mt_timeline__free(struct mt_timeline *tl)
 		return;
 	mt_tlproc__free_all(tl);
 	mt_tally__free(tl);
+	mt_pview__free_all(tl);
 	free(tl->samples);
 	free_findings(tl);
 	free(tl);
@@ -54,7 +56,12 @@ static void count_regions(struct mt_timeline *tl)
 
 	tl->sum.regions = 0;
 	while (mt_pidmap__next(&tl->procs, &it, NULL, &v)) {
+		struct mt_pview *pv;
+
 		p = v;
+		pv = mt_pview__find(tl, p->pid);
+		if (pv && !pv->exited)
+			mt_pview__snapshot(pv, p->rs);
 		thp += mt_regions__released_thp(p->rs);
 		tl->sum.regions += mt_regions__count(p->rs);
 	}

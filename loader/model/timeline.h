@@ -157,6 +157,7 @@ struct mt_summary {
 struct mt_finding {
 	const char *kind; /* stable key, e.g. "lazy_release" (docs/report-format.md) */
 	char *text;
+	uint32_t pid; /* in a trace of several processes, the one it is about; 0: the trace */
 };
 
 struct mt_timeline;
@@ -173,7 +174,8 @@ struct mt_timeline_opts {
 	int64_t clock_offset_ns; /* realtime - monotonic, for wall-clock times in gauge lines */
 	uint64_t interval_ns; /* sample interval; 0: automatic, bounded (1 ms growing as needed) */
 	uint32_t page_size;   /* 0: 4096 */
-	uint32_t target_pid;  /* the process the verdict is about first; 0: the first seen */
+	uint32_t target_pid;  /* the traced command's pid (the scope); 0: the first seen */
+	uint32_t backend;     /* enum mt_backend_id (what it could see); 0: unknown */
 	const char *target;   /* the traced command line, for messages; may be NULL */
 	/* live --gauges: on_gauge (may be NULL) is called once per elapsed gauges_interval_ns */
 	mt_gauge_fn on_gauge;

@@ -7,13 +7,17 @@
  *	feed.c      records applied to the processes, the gauges and the summary
  *	gofeed.c    Go's numbers and the pagemap passes, reconciled per Go process
  *	tally.c     the end-of-session table: calls as delivered, RSS per process
- *	verdict.c   findings (English sentences) from the summary
+ *	pview.c     what the verdict knows of each process, exited ones too
+ *	verdict.c   findings (English sentences) about the trace and about one process
+ *	procs_verdict.c  which processes the verdict explains, in which order
+ *	alloc_verdict.c  what a C allocator's release explains (verdict.c calls it)
  */
 #ifndef MT_TIMELINE_INT_H
 #define MT_TIMELINE_INT_H
 
 #include "pidmap.h"
 #include "timeline.h"
+#include "pview.h"
 
 #define TOP_KEEP 16
 #define TID_SLOTS 8
@@ -86,6 +90,12 @@ struct mt_timeline {
 	size_t nrecon;
 	uint32_t recon_left_out;
 	uint32_t go_rel_procs, go_inuse_procs;
+	/* the verdict's view of every process seen (pview.c), and whether the agent spoke */
+	struct mt_pidmap views;
+	bool agent_seen;
+	/* while the verdict speaks of one process of several: its findings' prefix and pid */
+	char vprefix[72];
+	uint32_t vpid;
 	int err;
 };
 
@@ -132,10 +142,52 @@ void mt_tlgo__reconcile(struct mt_timeline *tl, const struct proc *p);
 /* A process's Go gauges out of the totals (it is dropped). */
 void mt_tlgo__drop(struct mt_timeline *tl, const struct proc *p);
 
-/* gorecon_verdict.c: the reconciliation in words */
-void mt_gorecon__verdict(struct mt_timeline *tl);
+/* gorecon_verdict.c: the reconciliation in words, of pid (nothing unless it is a Go process) */
+void mt_gorecon__verdict(struct mt_timeline *tl, uint32_t pid);
+/* The Go processes past MT_RECON_MAX, in one sentence. */
+void mt_gorecon__left_out(struct mt_timeline *tl);
 
-/* verdict.c */
+/* pview.c */
+struct mt_pview *mt_pview__find(const struct mt_timeline *tl, uint32_t pid);
+/* The view of pid, made on first use (NULL and tl->err set when out of memory). */
+struct mt_pview *mt_pview__get(struct mt_timeline *tl, uint32_t pid);
+/* A fork: the child's view (a new one when its pid was an exited process's). */
+struct mt_pview *mt_pview__fork(struct mt_timeline *tl, struct mt_pview *parent, uint32_t child);
+/* An exec: the facts of the old program go. */
+void mt_pview__exec(struct mt_pview *v);
+/* An info record's key and value (not NUL-terminated). 0 or -ENOMEM. */
+int mt_pview__info(struct mt_pview *v, const char *key, size_t klen, const char *val, size_t vlen);
+/* The region model's state as the process leaves it (its exit, or the end of the trace). */
+void mt_pview__snapshot(struct mt_pview *v, const struct mt_regions *rs);
+/* The slot of an advice value in mt_pview.adv, or -1 when the verdict does not count it. */
+int mt_pview__adv_slot(int advice);
+const char *mt_pview__env_name(enum mt_alloc_env k);
+/* Every view, most important first (released the most, then most RSS): *out is to free. */
+size_t mt_pview__sorted(const struct mt_timeline *tl, const struct mt_pview ***out);
+void mt_pview__free_all(struct mt_timeline *tl);
+
+/* What the backend could see of one process (verdict.c). */
+struct mt_vis {
+	bool preload;	    /* recorded by the preload agent */
+	bool raw_blind;	    /* calls inside libc and raw system calls are not in the trace */
+	bool catch_known;   /* the agent said whether it caught them (agent.catch) */
+	const char *why;    /* agent.catch: "on", or why not */
+	const char *uncaught; /* agent.uncaught: what it leaves out even when catching */
+	bool attached;	    /* the trace began at an attach: earlier calls are not in it */
+	uint64_t attach_ns;
+	uint64_t lost; /* events lost in the trace */
+};
+void mt_vis__of(const struct mt_timeline *tl, const struct mt_pview *v, struct mt_vis *vis);
+/* The process's raw system calls may be missing from the trace (gorecon_verdict.c asks). */
+bool mt_verdict__blind(const struct mt_timeline *tl, uint32_t pid);
+
+/* alloc_verdict.c: the allocator's findings for one process (nothing when none is recorded) */
+void mt_alloc__verdict(struct mt_timeline *tl, const struct mt_pview *v, const struct mt_vis *vis);
+
+/* verdict.c: the trace's scope and warnings; every finding about one process */
+void mt_verdict__scope(struct mt_timeline *tl);
+void mt_verdict__explain(struct mt_timeline *tl, const struct mt_pview *v);
+/* procs_verdict.c: the whole verdict, the processes that matter first */
 void mt_verdict__build(struct mt_timeline *tl);
 void __attribute__((format(printf, 3, 4)))
 mt_verdict__add(struct mt_timeline *tl, const char *kind, const char *fmt, ...);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The verdict: plain-language findings from the summary, each a sentence
- * with a stable kind (docs/report-format.md). It states what the records
- * show and marks what it infers; renderers print the findings
- * (report/live.c wraps them for a terminal).
+ * The verdict: plain-language findings, each a sentence with a stable kind
+ * (docs/report-format.md). It speaks of each process that matters from
+ * that process's own records (pview.h), states what the records show,
+ * marks what it infers, and says what the backend could not see rather
+ * than take an absence it could not see for evidence. Renderers print the
+ * findings (report/live.c wraps them for a terminal).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -47,8 +49,20 @@ void mt_verdict__add(struct mt_timeline *tl, const char *kind, const char *fmt, 
 		return;
 	}
 	tl->findings = f;
+	if (tl->vprefix[0]) {
+		char *t;
+
+		if (asprintf(&t, "%s%s", tl->vprefix, text) < 0) {
+			free(text);
+			tl->err = -ENOMEM;
+			return;
+		}
+		free(text);
+		text = t;
+	}
 	f[tl->nfindings].kind = kind;
 	f[tl->nfindings].text = text;
+	f[tl->nfindings].pid = tl->vpid;
 	tl->nfindings++;
 }
 
@@ -72,7 +86,7 @@ static uint64_t ok_calls(const struct mt_call_stats *s)
 	return s->calls - s->errors;
 }
 
-static void verdict_scope(struct mt_timeline *tl)
+void mt_verdict__scope(struct mt_timeline *tl)
 {
 	const struct mt_summary *s = &tl->sum;
 	char a[32], who[64];
@@ -106,25 +120,107 @@ static void verdict_scope(struct mt_timeline *tl)
 			    s->inconsistent);
 }
 
-static void verdict_releases(struct mt_timeline *tl)
+/* ---- what the backend could see of a process ---- */
+
+/*
+ * The preload agent sees the calls that go through libc's wrappers; with
+ * catching on (info agent.catch=on) also the raw calls of the program and of
+ * the libraries loaded at start-up. Catching off, or not said: calls made
+ * inside libc (malloc's own) and raw system calls (a Go runtime's, a static
+ * program's) are not in the trace (docs/backends.md).
+ */
+void mt_vis__of(const struct mt_timeline *tl, const struct mt_pview *v, struct mt_vis *vis)
 {
-	const struct mt_summary *s = &tl->sum;
+	memset(vis, 0, sizeof(*vis));
+	vis->preload = tl->opts.backend == MT_BACKEND_PRELOAD ||
+		       (!tl->opts.backend && (tl->agent_seen || v->agent_catch));
+	if (vis->preload) {
+		vis->catch_known = v->agent_catch != NULL;
+		vis->raw_blind = !v->agent_catch || strcmp(v->agent_catch, "on");
+		vis->why = v->agent_catch;
+		vis->uncaught = v->agent_uncaught;
+	}
+	vis->attached = v->attached;
+	vis->attach_ns = v->attach_ns;
+	/* events lost after the process exited cannot hide its calls */
+	if (tl->sum.lost_events && (!v->exited || tl->sum.first_lost_ns <= v->exit_ns))
+		vis->lost = tl->sum.lost_events;
+}
+
+bool mt_verdict__blind(const struct mt_timeline *tl, uint32_t pid)
+{
+	const struct mt_pview *v = mt_pview__find(tl, pid);
+	struct mt_vis vis;
+
+	if (!v)
+		return false;
+	mt_vis__of(tl, v, &vis);
+	return vis.raw_blind;
+}
+
+static void verdict_blind(struct mt_timeline *tl, const struct mt_pview *v, const struct mt_vis *vis)
+{
+	char why[160];
+
+	if (vis->raw_blind) {
+		if (vis->catch_known)
+			snprintf(why, sizeof(why), "here it could not: %s", vis->why);
+		else
+			snprintf(why, sizeof(why),
+				 "the trace does not say that it did (no agent.catch record)");
+		mt_verdict__add(
+		    tl, "blind",
+		    "The preload backend sees the calls this program makes through libc's "
+		    "wrappers, and the others only when its seccomp filter catches them; %s. "
+		    "Calls made inside libc (glibc malloc's own mmap, munmap, "
+		    "madvise and brk; thread stacks) and raw system calls (%s) are not in the "
+		    "trace, so it shows at most part of what the program released, and no "
+		    "release seen is no evidence that none happened. --backend=bpf or "
+		    "--backend=ptrace see every call.",
+		    why,
+		    mt_pview__is_go(v) ? "every memory call of the Go runtime"
+				       : "a Go runtime, static code");
+	} else if (vis->preload && vis->uncaught) {
+		mt_verdict__add(tl, "blind",
+			    "The preload agent caught raw system calls, but not these: %s. What "
+			    "they released is not in the trace; --backend=bpf or --backend=ptrace "
+			    "see every call.",
+			    vis->uncaught);
+	}
+	if (vis->attached) {
+		char a[32];
+
+		mt_verdict__add(tl, "blind",
+			    "Tracing began at the attach (%s): calls before then are not in the "
+			    "trace (the mappings that existed are), so memory released before the "
+			    "attach is not counted as released.",
+			    fmt_rel(tl, a, sizeof(a), vis->attach_ns));
+	}
+}
+
+/* ---- one process ---- */
+
+static void verdict_releases(struct mt_timeline *tl, const struct mt_pview *v,
+			     const struct mt_vis *vis)
+{
 	static const struct {
-		int advice;
+		int advice, slot;
 		const char *how;
 	} rel[] = {
-	    {MT_MADV_FREE, "lazily: the pages stay mapped and counted in RSS (as LazyFree) until "
-		       "the kernel reclaims them under memory pressure or the program writes "
-		       "to them again"},
-	    {MT_MADV_DONTNEED, "eagerly: the pages were dropped at once and leave RSS immediately"},
-	    {MT_MADV_DONTNEED_LOCKED, "eagerly, locked pages included"},
-	    {MT_MADV_REMOVE, "eagerly, with their backing store"},
+	    {MT_MADV_FREE, MT_PV_FREE,
+	     "lazily: the pages stay mapped and counted in RSS (as LazyFree) until "
+	     "the kernel reclaims them under memory pressure or the program writes "
+	     "to them again"},
+	    {MT_MADV_DONTNEED, MT_PV_DONTNEED,
+	     "eagerly: the pages were dropped at once and leave RSS immediately"},
+	    {MT_MADV_DONTNEED_LOCKED, MT_PV_DONTNEED_LOCKED, "eagerly, locked pages included"},
+	    {MT_MADV_REMOVE, MT_PV_REMOVE, "eagerly, with their backing store"},
 	};
 	char b[32], c[96];
 	bool any = false;
 
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		const struct mt_call_stats *a = &s->advice[rel[i].advice];
+		const struct mt_call_stats *a = &v->adv[rel[i].slot];
 
 		if (!a->calls)
 			continue;
@@ -142,41 +238,60 @@ static void verdict_releases(struct mt_timeline *tl)
 				    a->errors, mt_advice_name(rel[i].advice),
 				    a->errors == 1 ? "" : "s");
 	}
-	if (s->partial_calls)
+	if (v->partial_calls)
 		mt_verdict__add(
 		    tl, "partial_release",
 		    "%" PRIu64 " madvise call%s failed with ENOMEM because the range had "
 		    "unmapped holes; the kernel still applied the advice to the mapped parts, "
 		    "and the model counts them (%s released that way).",
-		    s->partial_calls, s->partial_calls == 1 ? "" : "s",
-		    mt_fmt_bytes(b, sizeof(b), s->partial_released));
-	if (s->none_remap_calls) {
+		    v->partial_calls, v->partial_calls == 1 ? "" : "s",
+		    mt_fmt_bytes(b, sizeof(b), v->partial_released));
+	if (v->none_remap_calls) {
 		any = true;
 		mt_verdict__add(
 		    tl, "eager_release",
 		    "mmap(PROT_NONE, MAP_FIXED) over accessible memory dropped %s in %" PRIu64
 		    " call%s (a hard decommit: the pages leave RSS at once).",
-		    mt_fmt_bytes(b, sizeof(b), s->none_remap_bytes), s->none_remap_calls,
-		    s->none_remap_calls == 1 ? "" : "s");
+		    mt_fmt_bytes(b, sizeof(b), v->none_remap_bytes), v->none_remap_calls,
+		    v->none_remap_calls == 1 ? "" : "s");
 	}
-	if (ok_calls(&s->syscall[MT_MUNMAP])) {
-		const struct mt_call_stats *m = &s->syscall[MT_MUNMAP];
-
+	if (ok_calls(&v->munmap))
 		mt_verdict__add(tl, "unmap", "munmap unmapped %s %s.",
-			    mt_fmt_bytes(b, sizeof(b), m->bytes),
-			    fmt_calls(tl, c, sizeof(c), ok_calls(m), m->first_ns, m->last_ns));
-	}
-	if (!any)
+			    mt_fmt_bytes(b, sizeof(b), v->munmap.bytes),
+			    fmt_calls(tl, c, sizeof(c), ok_calls(&v->munmap), v->munmap.first_ns,
+				      v->munmap.last_ns));
+	if (v->brk_shrink.calls) /* a heap top given back (glibc's trim) */
+		mt_verdict__add(tl, "unmap", "brk gave back %s of the heap top %s.",
+			    mt_fmt_bytes(b, sizeof(b), v->brk_shrink.bytes),
+			    fmt_calls(tl, c, sizeof(c), v->brk_shrink.calls, v->brk_shrink.first_ns,
+				      v->brk_shrink.last_ns));
+	if (any)
+		return;
+	/* an absence the backend could not see, or that lost events may hide, is no evidence */
+	if (vis->raw_blind)
 		mt_verdict__add(
 		    tl, "no_release",
-		    "No memory was released with madvise: there is no MADV_FREE, "
+		    "No release by madvise was recorded%s, but this trace cannot tell whether "
+		    "there was none: the calls that would make it are the ones the preload "
+		    "backend does not see here. Record with --backend=bpf or --backend=ptrace "
+		    "to know.",
+		    ok_calls(&v->munmap) ? " (only munmap)" : "");
+	else if (vis->lost)
+		mt_verdict__add(tl, "no_release",
+			    "No release by madvise was recorded%s, but %" PRIu64
+			    " events were lost: releases may be among them.",
+			    ok_calls(&v->munmap) ? " (only munmap)" : "", vis->lost);
+	else
+		mt_verdict__add(
+		    tl, "no_release",
+		    "No memory was released with madvise%s: there is no MADV_FREE, "
 		    "MADV_DONTNEED or MADV_REMOVE call and no PROT_NONE remap in the trace%s.",
-		    ok_calls(&s->syscall[MT_MUNMAP]) ? " (only munmap)" : "");
+		    vis->attached ? " since the attach" : "",
+		    ok_calls(&v->munmap) ? " (only munmap)" : "");
 }
 
-static void verdict_rss_at_release(struct mt_timeline *tl)
+static void verdict_rss_at_release(struct mt_timeline *tl, const struct mt_pview *v)
 {
-	const struct mt_summary *s = &tl->sum;
 	static const struct {
 		enum mt_call_class cls;
 		const char *name;
@@ -190,9 +305,9 @@ static void verdict_rss_at_release(struct mt_timeline *tl)
 	for (size_t i = 0; i < sizeof(cl) / sizeof(cl[0]); i++) {
 		enum mt_call_class k = cl[i].cls;
 
-		if (!s->class_calls[k])
+		if (!v->class_calls[k])
 			continue;
-		if (!s->rss_records) {
+		if (!v->rss_records) {
 			mt_verdict__add(
 			    tl, "rss_at_release",
 			    "The trace has no rss records, so what RSS did at the %s calls is "
@@ -200,7 +315,7 @@ static void verdict_rss_at_release(struct mt_timeline *tl)
 			    cl[i].name);
 			continue;
 		}
-		if (!s->rss_after[k]) {
+		if (!v->rss_after[k]) {
 			mt_verdict__add(tl, "rss_at_release",
 				    k == MT_CL_FREE
 					? "RSS did not change at the %s calls (no rss record after "
@@ -210,37 +325,42 @@ static void verdict_rss_at_release(struct mt_timeline *tl)
 				    cl[i].name);
 			continue;
 		}
-		if (!s->rss_down[k]) {
+		if (!v->rss_down[k]) {
 			mt_verdict__add(tl, "rss_at_release",
 				    "RSS did not fall at the %s calls: the %" PRIu64
 				    " rss record%s right after them show%s a rise of %s.",
-				    cl[i].name, s->rss_after[k], s->rss_after[k] == 1 ? "" : "s",
-				    s->rss_after[k] == 1 ? "s" : "",
-				    mt_fmt_bytes(b, sizeof(b), s->rss_up[k]));
+				    cl[i].name, v->rss_after[k], v->rss_after[k] == 1 ? "" : "s",
+				    v->rss_after[k] == 1 ? "s" : "",
+				    mt_fmt_bytes(b, sizeof(b), v->rss_up[k]));
 			continue;
 		}
 		c[0] = '\0';
-		if (s->rss_up[k]) {
+		if (v->rss_up[k]) {
 			char up[32];
 
 			snprintf(c, sizeof(c), " and rose by %s",
-				 mt_fmt_bytes(up, sizeof(up), s->rss_up[k]));
+				 mt_fmt_bytes(up, sizeof(up), v->rss_up[k]));
 		}
 		mt_verdict__add(tl, "rss_at_release",
 			    "RSS fell by %s%s at the %s calls (%" PRIu64
 			    " rss record%s right after them).",
-			    mt_fmt_bytes(b, sizeof(b), s->rss_down[k]), c, cl[i].name,
-			    s->rss_after[k], s->rss_after[k] == 1 ? "" : "s");
+			    mt_fmt_bytes(b, sizeof(b), v->rss_down[k]), c, cl[i].name,
+			    v->rss_after[k], v->rss_after[k] == 1 ? "" : "s");
 	}
 }
 
-static void verdict_end(struct mt_timeline *tl)
+/* When the process's figures end: its exit, or the end of the trace. */
+static uint64_t view_end_ns(const struct mt_timeline *tl, const struct mt_pview *v)
 {
-	const struct mt_summary *s = &tl->sum;
-	const struct mt_gauges *e = &s->end;
+	return v->exited ? v->exit_ns : tl->sum.end_ns;
+}
+
+static void verdict_end(struct mt_timeline *tl, const struct mt_pview *v)
+{
+	const struct mt_gauges *e = &v->end;
 	char t[32], b[6][32], sw[48] = "";
 
-	fmt_rel(tl, t, sizeof(t), s->end_ns);
+	fmt_rel(tl, t, sizeof(t), view_end_ns(tl, v));
 	mt_fmt_bytes(b[2], sizeof(b[2]), e->state[MT_RS_LAZY]);
 	mt_fmt_bytes(b[3], sizeof(b[3]), e->state[MT_RS_EAGER]);
 	mt_fmt_bytes(b[4], sizeof(b[4]), e->state[MT_RS_COMMITTED]);
@@ -269,16 +389,15 @@ static void verdict_end(struct mt_timeline *tl)
 		    "At the end (%s%s) RSS was %s (anon %s, file %s, shmem %s%s). The region "
 		    "model counts %s released lazily, %s released eagerly, %s committed and "
 		    "%s reserved.",
-		    t, s->target_exited ? ", just before the exit teardown" : "", b[0], b[1],
+		    t, v->exited ? ", just before the exit teardown" : "", b[0], b[1],
 		    mt_fmt_bytes(f, sizeof(f), e->rss_file),
 		    mt_fmt_bytes(sh, sizeof(sh), e->rss_shmem), sw, b[2], b[3], b[4], b[5]);
 	}
 }
 
-static void verdict_lazyfree(struct mt_timeline *tl)
+static void verdict_lazyfree(struct mt_timeline *tl, const struct mt_pview *v)
 {
-	const struct mt_summary *s = &tl->sum;
-	const struct mt_gauges *e = &s->end;
+	const struct mt_gauges *e = &v->end;
 	char t[32], a[32], b[32], c[32];
 	uint64_t lazy = e->state[MT_RS_LAZY];
 
@@ -287,7 +406,7 @@ static void verdict_lazyfree(struct mt_timeline *tl)
 		    tl, "lazyfree",
 		    "smaps_rollup at %s (the last sample): Rss %s, LazyFree 0 B: none of RSS "
 		    "is lazily freed memory.",
-		    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
+		    fmt_rel(tl, t, sizeof(t), v->lazyfree_last_ns),
 		    mt_fmt_bytes(a, sizeof(a), e->smaps_rss));
 	} else if (e->have_smaps) {
 		uint64_t held = e->smaps_rss > e->lazyfree ? e->smaps_rss - e->lazyfree : 0;
@@ -298,7 +417,7 @@ static void verdict_lazyfree(struct mt_timeline *tl)
 		    "memory released with MADV_FREE that is still resident; the kernel can "
 		    "take it back at any time without writing anything out. What the process "
 		    "really holds is Rss - LazyFree = %s.",
-		    fmt_rel(tl, t, sizeof(t), s->lazyfree_last_ns),
+		    fmt_rel(tl, t, sizeof(t), v->lazyfree_last_ns),
 		    mt_fmt_bytes(a, sizeof(a), e->smaps_rss),
 		    mt_fmt_bytes(b, sizeof(b), e->lazyfree), mt_fmt_bytes(c, sizeof(c), held));
 		if (!e->lazyfree && lazy)
@@ -319,40 +438,44 @@ static void verdict_lazyfree(struct mt_timeline *tl)
 	}
 }
 
-static void verdict_reclaim(struct mt_timeline *tl)
+static void verdict_reclaim(struct mt_timeline *tl, const struct mt_pview *v, bool blind)
 {
-	const struct mt_summary *s = &tl->sum;
-	const struct mt_gauges *e = &s->end;
+	const struct mt_gauges *e = &v->end;
 	char a[32], b[32], t1[32], t2[32], sw[96] = "", lf[160] = "";
 
-	if (s->reclaim_records + s->sample_drops) {
+	if (v->reclaim_records + v->sample_drops) {
 		char steps[96];
 
-		if (s->sample_drops)
+		if (v->sample_drops)
 			snprintf(steps, sizeof(steps),
 				 "rss records: %" PRIu64 " with reason reclaim, %" PRIu64
 				 " periodic sample%s",
-				 s->reclaim_records, s->sample_drops,
-				 s->sample_drops == 1 ? "" : "s");
+				 v->reclaim_records, v->sample_drops,
+				 v->sample_drops == 1 ? "" : "s");
 		else
 			snprintf(steps, sizeof(steps), "rss records with reason reclaim");
-		if (s->swap_growth)
+		if (v->swap_growth)
 			snprintf(sw, sizeof(sw), "; swap grew by %s, so part of it was swapped out",
-				 mt_fmt_bytes(a, sizeof(a), s->swap_growth));
-		if (e->have_smaps && s->lazyfree_max > e->lazyfree)
+				 mt_fmt_bytes(a, sizeof(a), v->swap_growth));
+		if (e->have_smaps && v->lazyfree_max > e->lazyfree)
 			snprintf(lf, sizeof(lf), "; LazyFree fell from %s (%s) to %s (%s)",
-				 mt_fmt_bytes(a, sizeof(a), s->lazyfree_max),
-				 fmt_rel(tl, t1, sizeof(t1), s->lazyfree_max_ns),
+				 mt_fmt_bytes(a, sizeof(a), v->lazyfree_max),
+				 fmt_rel(tl, t1, sizeof(t1), v->lazyfree_max_ns),
 				 mt_fmt_bytes(b, sizeof(b), e->lazyfree),
-				 fmt_rel(tl, t2, sizeof(t2), s->lazyfree_last_ns));
+				 fmt_rel(tl, t2, sizeof(t2), v->lazyfree_last_ns));
 		mt_verdict__add(tl, "reclaim",
-			    "Reclaim seen: RSS fell by %s in %" PRIu64
-			    " step%s between %s and %s without any call from the process (%s)%s%s.",
-			    mt_fmt_bytes(b, sizeof(b), s->reclaimed_bytes),
-			    s->reclaim_records + s->sample_drops,
-			    s->reclaim_records + s->sample_drops == 1 ? "" : "s",
-			    fmt_rel(tl, t1, sizeof(t1), s->first_reclaim_ns),
-			    fmt_rel(tl, t2, sizeof(t2), s->last_reclaim_ns), steps, sw, lf);
+			    "%s: RSS fell by %s in %" PRIu64
+			    " step%s between %s and %s without any call %s (%s)%s%s.",
+			    blind ? "RSS fell outside the calls seen" : "Reclaim seen",
+			    mt_fmt_bytes(b, sizeof(b), v->reclaimed_bytes),
+			    v->reclaim_records + v->sample_drops,
+			    v->reclaim_records + v->sample_drops == 1 ? "" : "s",
+			    fmt_rel(tl, t1, sizeof(t1), v->first_reclaim_ns),
+			    fmt_rel(tl, t2, sizeof(t2), v->last_reclaim_ns),
+			    blind ? "the trace saw: the kernel's reclaim, or releases by calls this "
+				    "backend does not see"
+				  : "from the process",
+			    steps, sw, lf);
 	} else if (e->state[MT_RS_LAZY]) {
 		mt_verdict__add(tl, "no_reclaim",
 			    "No reclaim was seen: nothing took the lazily freed pages back during "
@@ -361,67 +484,66 @@ static void verdict_reclaim(struct mt_timeline *tl)
 	}
 }
 
-static void verdict_reuse(struct mt_timeline *tl)
+static void verdict_reuse(struct mt_timeline *tl, const struct mt_pview *v)
 {
-	const struct mt_summary *s = &tl->sum;
 	char a[32];
 
-	if (s->rereleased)
+	if (v->rereleased)
 		mt_verdict__add(tl, "reuse",
 			    "%s was released again while already released. A program usually "
 			    "releases only memory it has used since, so this points to re-use of "
 			    "released ranges (inferred: madvtrace does not see writes).",
-			    mt_fmt_bytes(a, sizeof(a), s->rereleased));
-	if (s->recommitted)
+			    mt_fmt_bytes(a, sizeof(a), v->rereleased));
+	if (v->recommitted)
 		mt_verdict__add(tl, "reuse",
 			    "%s of released memory was made usable again by explicit calls (mmap "
 			    "MAP_FIXED, mprotect, MADV_POPULATE_READ/WRITE or MADV_COLLAPSE over "
 			    "released ranges).",
-			    mt_fmt_bytes(a, sizeof(a), s->recommitted));
-	if (s->fault_growth)
+			    mt_fmt_bytes(a, sizeof(a), v->recommitted));
+	if (v->fault_growth)
 		mt_verdict__add(
 		    tl, "reuse",
 		    "After the first release RSS grew by %s through page faults outside "
 		    "traced calls; writes into released ranges would show this way, as would "
 		    "new memory (inferred: RSS does not say which pages were written).",
-		    mt_fmt_bytes(a, sizeof(a), s->fault_growth));
+		    mt_fmt_bytes(a, sizeof(a), v->fault_growth));
 }
 
-/* The target's Go version, or NULL when the trace does not say (or says "unknown"). */
-static const char *go_version(const struct mt_summary *s)
+/* The process's Go version, or NULL when the trace does not say (or says "unknown"). */
+static const char *go_version(const struct mt_pview *v)
 {
-	return s->go_version[0] && strcmp(s->go_version, "unknown") ? s->go_version : NULL;
+	return v->go_version[0] && strcmp(v->go_version, "unknown") ? v->go_version : NULL;
 }
 
-/* The GODEBUG the target's runtime read: NULL when unset (or not recorded: taken as unset). */
-static const char *go_godebug(const struct mt_summary *s)
+/* The GODEBUG the runtime read: NULL when unset (or not recorded: taken as unset). */
+static const char *go_godebug(const struct mt_pview *v)
 {
-	return s->godebug_known ? s->godebug : NULL;
+	return v->godebug_known ? v->godebug : NULL;
 }
 
 /* ' with GODEBUG="..."', ' with GODEBUG unset', or ' (GODEBUG not recorded: taken as unset)' */
-static char *fmt_godebug(const struct mt_summary *s, char *buf, size_t len)
+static char *fmt_godebug(const struct mt_pview *v, char *buf, size_t len)
 {
-	if (s->godebug_known)
-		snprintf(buf, len, " with GODEBUG=\"%s\"", s->godebug);
-	else if (s->go_env_read)
+	if (v->godebug_known)
+		snprintf(buf, len, " with GODEBUG=\"%s\"", v->godebug);
+	else if (v->env_read)
 		snprintf(buf, len, " with GODEBUG unset");
 	else
 		snprintf(buf, len, " (its GODEBUG was not recorded: taken as unset)");
 	return buf;
 }
 
-static uint64_t ok_advice(const struct mt_summary *s, int advice)
+static uint64_t ok_advice(const struct mt_pview *v, enum mt_pv_adv slot)
 {
-	return ok_calls(&s->advice[advice]);
+	return ok_calls(&v->adv[slot]);
 }
 
-/* Whether the huge-page advice seen is what the target's Go runtime issues. */
-static void verdict_go_thp(struct mt_timeline *tl)
+/* Whether the huge-page advice seen is what the process's Go runtime issues. */
+static void verdict_go_thp(struct mt_timeline *tl, const struct mt_pview *v)
 {
 	static const int hp[] = {MT_MADV_HUGEPAGE, MT_MADV_NOHUGEPAGE, MT_MADV_COLLAPSE};
-	const struct mt_summary *s = &tl->sum;
-	const char *ver = go_version(s), *why;
+	static const enum mt_pv_adv slot[] = {MT_PV_HUGEPAGE, MT_PV_NOHUGEPAGE, MT_PV_COLLAPSE};
+	const char *ver = go_version(v), *why;
 	uint64_t expect;
 	char odd[96] = "";
 	size_t off = 0;
@@ -430,7 +552,7 @@ static void verdict_go_thp(struct mt_timeline *tl)
 		return;
 	expect = mt_go_thp_advice(ver, &why);
 	for (size_t i = 0; i < sizeof(hp) / sizeof(hp[0]); i++)
-		if (ok_advice(s, hp[i]) && !(expect & (1ull << hp[i])) && off < sizeof(odd))
+		if (ok_advice(v, slot[i]) && !(expect & (1ull << hp[i])) && off < sizeof(odd))
 			off += (size_t)snprintf(odd + off, sizeof(odd) - off, "%s%s",
 						off ? " and " : "", mt_advice_name(hp[i]));
 	if (!off)
@@ -442,15 +564,15 @@ static void verdict_go_thp(struct mt_timeline *tl)
 			    ver, why, odd);
 }
 
-static void verdict_hugepages(struct mt_timeline *tl)
+static void verdict_hugepages(struct mt_timeline *tl, const struct mt_pview *v)
 {
-	const struct mt_summary *s = &tl->sum;
 	static const int hp[] = {MT_MADV_HUGEPAGE, MT_MADV_NOHUGEPAGE, MT_MADV_COLLAPSE};
+	static const enum mt_pv_adv slot[] = {MT_PV_HUGEPAGE, MT_PV_NOHUGEPAGE, MT_PV_COLLAPSE};
 	char list[256] = "", a[32];
 	size_t off = 0;
 
 	for (size_t i = 0; i < sizeof(hp) / sizeof(hp[0]); i++) {
-		const struct mt_call_stats *c = &s->advice[hp[i]];
+		const struct mt_call_stats *c = &v->adv[slot[i]];
 
 		if (!ok_calls(c) || off >= sizeof(list))
 			continue;
@@ -462,23 +584,24 @@ static void verdict_hugepages(struct mt_timeline *tl)
 	if (!off)
 		return;
 	mt_verdict__add(tl, "hugepage", "Huge-page advice: %s.", list);
-	verdict_go_thp(tl);
-	if (s->hp_released)
-		mt_verdict__add(
-		    tl, "hugepage",
-		    "%s of released memory was later advised MADV_HUGEPAGE. Go 1.12 to 1.20 "
-		    "does this when it takes released memory back into use; and with "
-		    "transparent huge pages, khugepaged may fill such ranges with huge pages, "
-		    "making them resident again.",
-		    mt_fmt_bytes(a, sizeof(a), s->hp_released));
-	if (s->released_thp)
+	verdict_go_thp(tl, v);
+	if (v->hp_released)
+		mt_verdict__add(tl, "hugepage",
+			    "%s of released memory was later advised MADV_HUGEPAGE.%s With "
+			    "transparent huge pages, khugepaged may fill such ranges with huge "
+			    "pages, making them resident again.",
+			    mt_fmt_bytes(a, sizeof(a), v->hp_released),
+			    mt_pview__is_go(v) ? " Go 1.12 to 1.20 does this when it takes "
+						 "released memory back into use."
+					       : "");
+	if (v->released_thp)
 		mt_verdict__add(
 		    tl, "hugepage",
 		    "At the end %s of released memory lies in ranges whose last huge-page "
 		    "advice is MADV_HUGEPAGE: khugepaged may collapse it into huge pages and "
 		    "bring it back into RSS.",
-		    mt_fmt_bytes(a, sizeof(a), s->released_thp));
-	if (ok_calls(&s->advice[MT_MADV_COLLAPSE]))
+		    mt_fmt_bytes(a, sizeof(a), v->released_thp));
+	if (ok_advice(v, MT_PV_COLLAPSE))
 		mt_verdict__add(
 		    tl, "hugepage",
 		    "MADV_COLLAPSE makes its range resident at once as huge pages, released "
@@ -491,27 +614,30 @@ static void verdict_hugepages(struct mt_timeline *tl)
  * but MADV_FREE observed) means the setting did not take effect or other
  * code released memory.
  */
-static void verdict_go(struct mt_timeline *tl)
+static void verdict_go(struct mt_timeline *tl, const struct mt_pview *v, const struct mt_vis *vis)
 {
-	const struct mt_summary *s = &tl->sum;
-	const char *ver = go_version(s);
-	uint64_t free_calls = ok_advice(s, MT_MADV_FREE);
-	uint64_t dn_calls = ok_advice(s, MT_MADV_DONTNEED) + ok_advice(s, MT_MADV_DONTNEED_LOCKED);
+	const char *ver = go_version(v);
+	uint64_t free_calls = ok_advice(v, MT_PV_FREE);
+	uint64_t dn_calls = ok_advice(v, MT_PV_DONTNEED) + ok_advice(v, MT_PV_DONTNEED_LOCKED);
 	uint64_t other, other_bytes;
 	char why[256], gd[192], who[320], a[32];
 	int expect;
 
 	if (!ver)
 		return;
-	expect = mt_go_release_advice(ver, go_godebug(s), why, sizeof(why));
+	expect = mt_go_release_advice(ver, go_godebug(v), why, sizeof(why));
 	if (expect < 0)
 		return;
-	fmt_godebug(s, gd, sizeof(gd));
+	fmt_godebug(v, gd, sizeof(gd));
 	if (!free_calls && !dn_calls) {
 		mt_verdict__add(tl, "go_release",
-			    "%s%s should release memory with %s (%s); the trace has no MADV_FREE "
-			    "or MADV_DONTNEED call to check that against.",
-			    ver, gd, mt_advice_name(expect), why);
+			    "%s%s should release memory with %s (%s); %s", ver, gd,
+			    mt_advice_name(expect), why,
+			    vis->raw_blind
+				? "this trace cannot show its runtime's calls (see above), so "
+				  "that cannot be checked here."
+				: "the trace has no MADV_FREE or MADV_DONTNEED call to check that "
+				  "against.");
 		return;
 	}
 	other = expect == MT_MADV_FREE ? dn_calls : free_calls;
@@ -521,10 +647,10 @@ static void verdict_go(struct mt_timeline *tl)
 		return;
 	}
 	other_bytes = expect == MT_MADV_FREE
-			  ? s->advice[MT_MADV_DONTNEED].bytes + s->advice[MT_MADV_DONTNEED_LOCKED].bytes
-			  : s->advice[MT_MADV_FREE].bytes;
-	if (s->godebug_known)
-		snprintf(who, sizeof(who), "GODEBUG=\"%s\" is set, so %s", s->godebug, ver);
+			  ? v->adv[MT_PV_DONTNEED].bytes + v->adv[MT_PV_DONTNEED_LOCKED].bytes
+			  : v->adv[MT_PV_FREE].bytes;
+	if (v->godebug_known)
+		snprintf(who, sizeof(who), "GODEBUG=\"%s\" is set, so %s", v->godebug, ver);
 	else
 		snprintf(who, sizeof(who), "%s%s", ver, gd);
 	mt_verdict__add(
@@ -537,7 +663,7 @@ static void verdict_go(struct mt_timeline *tl)
 	    expect == MT_MADV_FREE
 		? "Either the kernel refused MADV_FREE (before Linux 4.5 the runtime falls back to "
 		  "MADV_DONTNEED), or other code in the process released the memory."
-	    : s->godebug_known
+	    : v->godebug_known
 		? "Either the runtime did not see this GODEBUG (it reads the environment once, at "
 		  "startup; a GODEBUG set at build time has no effect here), or other code in the "
 		  "process (cgo, a C allocator) released the memory: see who released it."
@@ -545,104 +671,135 @@ static void verdict_go(struct mt_timeline *tl)
 		  "runtime got a GODEBUG the trace does not show: see who released it.");
 }
 
-static void verdict_advice(struct mt_timeline *tl)
+/* What to do, for memory released lazily that is still released at the end. */
+static void advice_lazy(struct mt_timeline *tl, const struct mt_pview *v)
 {
-	const struct mt_summary *s = &tl->sum;
-	const struct mt_gauges *e = &s->end;
-	const char *ver = go_version(s);
-	struct mt_go_version v;
+	const char *ver = go_version(v);
+	struct mt_go_version gv;
 	int expect = -1, dflt = -1;
-	char a[32], b[32], c[32], why[256], gd[160] = "";
+	char why[256], gd[160] = "";
 
 	if (ver) {
-		expect = mt_go_release_advice(ver, go_godebug(s), why, sizeof(why));
+		expect = mt_go_release_advice(ver, go_godebug(v), why, sizeof(why));
 		dflt = mt_go_release_advice(ver, NULL, why, sizeof(why));
 	}
-	if (s->godebug_known)
-		snprintf(gd, sizeof(gd), " with GODEBUG=\"%s\"", s->godebug);
-	if (ok_calls(&s->advice[MT_MADV_FREE]) && e->state[MT_RS_LAZY]) {
-		mt_verdict__add(
-		    tl, "advice",
-		    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
-		    "uses; LazyFree goes back to the system as soon as the kernel needs it. "
-		    "To make RSS fall at release instead, release with MADV_DONTNEED.");
-		if (expect == MT_MADV_FREE && dflt == MT_MADV_DONTNEED)
-			mt_verdict__add(
-			    tl, "advice",
+	if (v->godebug_known)
+		snprintf(gd, sizeof(gd), " with GODEBUG=\"%s\"", v->godebug);
+	mt_verdict__add(
+	    tl, "advice",
+	    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
+	    "uses; LazyFree goes back to the system as soon as the kernel needs it. "
+	    "To make RSS fall at release instead, release with MADV_DONTNEED.");
+	if (expect == MT_MADV_FREE && dflt == MT_MADV_DONTNEED)
+		mt_verdict__add(tl, "advice",
 			    "This is a Go program (%s) running%s: GODEBUG=madvdontneed=0 is "
 			    "why it releases with MADV_FREE. Without it (or with "
 			    "madvdontneed=1) Go 1.16 and later release with MADV_DONTNEED and "
 			    "RSS falls at release.",
 			    ver, gd);
-		else if (expect == MT_MADV_FREE)
-			mt_verdict__add(
-			    tl, "advice",
+	else if (expect == MT_MADV_FREE)
+		mt_verdict__add(tl, "advice",
 			    "This is a Go program (%s)%s. Go 1.12 to 1.15 release heap with "
 			    "MADV_FREE by default: run it with GODEBUG=madvdontneed=1 to release "
 			    "with MADV_DONTNEED, or move to Go 1.16 or later, where that is the "
 			    "default.",
 			    ver, gd);
-		else if (expect == MT_MADV_DONTNEED && !mt_go_version_parse(ver, &v) &&
-			 mt_go_version_cmp(&v, 1, 12, 0) < 0)
-			mt_verdict__add(
-			    tl, "advice",
+	else if (expect == MT_MADV_DONTNEED && !mt_go_version_parse(ver, &gv) &&
+		 mt_go_version_cmp(&gv, 1, 12, 0) < 0)
+		mt_verdict__add(tl, "advice",
 			    "This is a Go program (%s): Go up to 1.11 releases heap with "
 			    "MADV_DONTNEED, so the MADV_FREE calls come from other code in the "
 			    "process (cgo, a C allocator).",
 			    ver);
-		else if (expect == MT_MADV_DONTNEED)
-			mt_verdict__add(
-			    tl, "advice",
+	else if (expect == MT_MADV_DONTNEED)
+		mt_verdict__add(tl, "advice",
 			    "This is a Go program (%s)%s. Go 1.16 and later release heap with "
 			    "MADV_DONTNEED unless GODEBUG=madvdontneed=0 is set%s; the MADV_FREE "
 			    "calls may come from other code in the process (cgo, a C "
 			    "allocator).",
-			    ver, gd, s->godebug_known || s->go_env_read ? ", which it is not" : "");
-		else
-			mt_verdict__add(
-			    tl, "advice",
-			    "If the program is written in Go: Go 1.12 to 1.15 release with "
-			    "MADV_FREE, and GODEBUG=madvdontneed=1 switches them to "
-			    "MADV_DONTNEED; Go 1.16 and later use MADV_DONTNEED unless "
+			    ver, gd, v->godebug_known || v->env_read ? ", which it is not" : "");
+	else if (mt_pview__is_go(v))
+		mt_verdict__add(tl, "advice",
+			    "This is a Go program of a version the trace does not give: Go 1.12 "
+			    "to 1.15 release with MADV_FREE, and GODEBUG=madvdontneed=1 switches "
+			    "them to MADV_DONTNEED; Go 1.16 and later use MADV_DONTNEED unless "
 			    "GODEBUG=madvdontneed=0 is set, so look for that setting in the "
 			    "environment of this process; Go up to 1.11 always used "
 			    "MADV_DONTNEED.");
-	} else if (e->state[MT_RS_EAGER] || s->none_remap_calls) {
+	else if (v->alloc == MT_ALLOC_NONE)
+		mt_verdict__add(tl, "advice",
+			    "The trace does not say which runtime or allocator released with "
+			    "MADV_FREE (no go_version or allocator record for this process), so "
+			    "which of its settings would switch it to MADV_DONTNEED cannot be "
+			    "named here; who released it, below, names the code when stacks were "
+			    "recorded.");
+}
+
+static void verdict_advice(struct mt_timeline *tl, const struct mt_pview *v,
+			   const struct mt_vis *vis)
+{
+	const struct mt_gauges *e = &v->end;
+	char a[32], b[32], c[32];
+
+	/* its own releases: a forked child's copy of its parent's released ranges is not one */
+	uint64_t eager = ok_advice(v, MT_PV_DONTNEED) + ok_advice(v, MT_PV_DONTNEED_LOCKED) +
+			 ok_advice(v, MT_PV_REMOVE) + v->none_remap_calls;
+
+	if (ok_advice(v, MT_PV_FREE) && e->state[MT_RS_LAZY]) {
+		advice_lazy(tl, v);
+	} else if ((e->state[MT_RS_EAGER] && eager) || v->none_remap_calls) {
 		mt_verdict__add(
 		    tl, "advice",
 		    "Released memory left RSS at once, so the RSS that remains (%s, of it %s "
 		    "of file pages) is memory in use, within the %s the model counts as "
-		    "committed. Eager release (the Go default from 1.16, "
-		    "GODEBUG=madvdontneed=1) costs page faults when the memory is used again.",
+		    "committed. Eager release%s costs page faults when the memory is used "
+		    "again.",
 		    e->have_rss ? mt_fmt_bytes(c, sizeof(c), mt_gauges_rss(e)) : "unknown",
 		    mt_fmt_bytes(b, sizeof(b), e->rss_file),
-		    mt_fmt_bytes(a, sizeof(a), e->state[MT_RS_COMMITTED]));
-	} else if (e->state[MT_RS_LAZY]) {
+		    mt_fmt_bytes(a, sizeof(a), e->state[MT_RS_COMMITTED]),
+		    mt_pview__is_go(v) ? " (the Go default from 1.16, GODEBUG=madvdontneed=1)" : "");
+	} else if (e->state[MT_RS_LAZY] && (ok_advice(v, MT_PV_FREE) || !v->parent)) {
 		mt_verdict__add(
 		    tl, "advice",
 		    "What to do: count RSS - LazyFree (smaps_rollup) as the memory the process "
 		    "uses.");
+	} else if (vis->raw_blind) {
+		mt_verdict__add(tl, "advice",
+			    "Whether RSS is memory in use or memory released but still counted "
+			    "cannot be told from this trace: the calls that would release it are "
+			    "not in it.%s",
+			    mt_pview__is_go(v) ? " Record the Go program with --backend=bpf or "
+						 "--backend=ptrace."
+					       : "");
 	} else {
-		mt_verdict__add(
-		    tl, "advice",
-		    "RSS is memory in use or not yet released: the program released nothing "
-		    "that is still released at the end. A Go program releases idle heap "
-		    "through its background scavenger over time, or at once with "
-		    "debug.FreeOSMemory().");
+		mt_verdict__add(tl, "advice",
+			    "RSS is memory in use or not yet released: the program released "
+			    "nothing that is still released at the end%s.%s",
+			    vis->attached ? " of those calls the trace saw" : "",
+			    mt_pview__is_go(v)
+				? " A Go program releases idle heap through its background "
+				  "scavenger over time, or at once with debug.FreeOSMemory()."
+				: "");
 	}
 }
 
-void mt_verdict__build(struct mt_timeline *tl)
+/* Every finding about one process, in the order of the text report. */
+void mt_verdict__explain(struct mt_timeline *tl, const struct mt_pview *v)
 {
-	verdict_scope(tl);
-	verdict_releases(tl);
-	verdict_go(tl);
-	verdict_rss_at_release(tl);
-	verdict_end(tl);
-	verdict_lazyfree(tl);
-	mt_gorecon__verdict(tl);
-	verdict_reclaim(tl);
-	verdict_reuse(tl);
-	verdict_hugepages(tl);
-	verdict_advice(tl);
+	struct mt_vis vis;
+
+	mt_vis__of(tl, v, &vis);
+	verdict_blind(tl, v, &vis);
+	verdict_releases(tl, v, &vis);
+	verdict_go(tl, v, &vis);
+	verdict_rss_at_release(tl, v);
+	verdict_end(tl, v);
+	verdict_lazyfree(tl, v);
+	mt_gorecon__verdict(tl, v->pid);
+	verdict_reclaim(tl, v, vis.raw_blind);
+	verdict_reuse(tl, v);
+	verdict_hugepages(tl, v);
+	verdict_advice(tl, v, &vis);
+	mt_alloc__verdict(tl, v, &vis);
 }
+

@@ -471,6 +471,8 @@ static void json_findings(const struct report *rp, struct mt_jw *w)
 		mt_jw__start_object(w);
 		mt_jw__string_field(w, "kind", f[i].kind);
 		mt_jw__string_field(w, "text", f[i].text);
+		if (f[i].pid) /* a trace of several processes: the one it is about */
+			mt_jw__u64_field(w, "pid", f[i].pid);
 		mt_jw__end_object(w);
 	}
 	mt_jw__end_array(w);

@@ -280,6 +280,8 @@ int mt_perfetto__record(struct mt_perfetto *pf, const struct mt_hdr *h)
 	case MT_MMAP: {
 		const struct mt_mmap *m = (const void *)h;
 
+		if (h->flags & MT_F_SYNTH)
+			return 0; /* a mapping found at a start (attach, preload): state, not a call */
 		addr = m->addr, len = m->len, ret = m->ret, prot = m->prot, flags = m->flags;
 		ok = !mt_ret_is_err(ret);
 		break;

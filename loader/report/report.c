@@ -236,6 +236,7 @@ int mt_report_main(int argc, char **argv)
 	to.clock_offset_ns = rp.info->clock_offset_ns;
 	to.page_size = rp.info->page_size;
 	to.target_pid = rp.info->target_pid > 0 ? (uint32_t)rp.info->target_pid : 0;
+	to.backend = rp.info->backend; /* what it could see: the verdict says what it could not */
 	/* the chart and counters want the fine grid; rows are regrouped from it */
 	to.interval_ns = rp.fmt == FMT_SVG || rp.fmt == FMT_PERFETTO ? 0 : rp.interval_ns;
 	rp.tl = mt_timeline__new(&to);

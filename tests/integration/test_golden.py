@@ -37,7 +37,13 @@ import xml.etree.ElementTree as ET
 
 # Go's numbers reconciled with the kernel's (gostat and resident records)
 GO_SCENARIOS = ("go-recon-lazy", "go-recon-eager", "go-recon-untouched")
-SCENARIOS = ("go-lazy", "go-eager", "reclaim", "mixed", "stacks") + GO_SCENARIOS
+# whose verdict speaks of each process that matters, of what the backend could not see,
+# and of a C program's allocator (docs/why-rss-lags.md)
+VERDICT_SCENARIOS = ("wrapper", "fork2", "preload-go", "c-glibc", "c-glibc-trim", "c-jemalloc",
+                     "c-jemalloc-decay0", "c-tcmalloc", "c-tcmalloc-rate", "c-mimalloc",
+                     "c-mimalloc-purge")
+SCENARIOS = ("go-lazy", "go-eager", "reclaim", "mixed", "stacks") + GO_SCENARIOS + \
+    VERDICT_SCENARIOS
 FORMATS = (("text", "txt"), ("json", "json"), ("csv", "csv"))
 # the Go scenarios' pictures are golden too (the others' are checked for form only)
 PICTURES = (("perfetto", "perfetto.json"), ("svg", "svg"))
@@ -100,6 +106,15 @@ def check_expect(name, summary, expect, doc):
         if key == "verdict_names":
             for word in want:
                 check(word in summary["verdict"], f"{name}: the verdict does not say {word!r}")
+            continue
+        if key == "verdict_not":
+            for word in want:
+                check(word not in summary["verdict"], f"{name}: the verdict says {word!r}")
+            continue
+        if key == "verdict_order":
+            at = [summary["verdict"].find(word) for word in want]
+            check(-1 not in at and at == sorted(at),
+                  f"{name}: the verdict does not say {want} in that order")
             continue
         check(key in summary, f"{name}: the summary has no {key!r}")
         check(summary[key] == want, f"{name}: summary {key} = {summary[key]} != {want}")
