@@ -442,6 +442,8 @@ static int sink_start(struct mt_session *s)
 			.target = k->target,
 			.on_gauge = o->gauges ? mt_live__gauge : NULL,
 			.gauge_ctx = &k->gauges,
+			/* what it could see: the verdict never reads absence from a blind backend */
+			.backend = o->be->id,
 		};
 
 		k->tl = mt_timeline__new(&to);

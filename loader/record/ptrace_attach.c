@@ -173,7 +173,7 @@ int pt_attach(struct pt *pt)
 	}
 	if (*s->stop) {
 		fprintf(stderr,
-			"madvtrace: stopped before the pt_attach to %d was complete: nothing "
+			"madvtrace: stopped before the attach to %d was complete: nothing "
 			"recorded\n",
 			s->pid);
 		return -EINTR;
