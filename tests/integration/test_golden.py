@@ -27,6 +27,7 @@ import csv
 import difflib
 import io
 import json
+import re
 import os
 import shutil
 import struct
@@ -152,13 +153,35 @@ def check_perfetto(name, text, summary):
         check((c in counters) == go, f"{name}: perfetto {'lacks' if go else 'has'} {c!r}")
 
 
-def check_svg(name, text):
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+
+def size_of(num, unit):
+    return float(num) * UNITS[unit]
+
+
+def check_svg(name, text, summary):
     root = ET.fromstring(text)
     ns = "{http://www.w3.org/2000/svg}"
     check(root.tag == ns + "svg", f"{name}: not an svg document")
     lines = root.findall(f".//{ns}polyline")
     check(len(lines) >= 2, f"{name}: svg has {len(lines)} series")
     labels = "".join(t.text or "" for t in root.iter(ns + "text"))
+    # the figures of its head are the report's own (one decimal, as the text report prints)
+    m = re.search(r"RSS ([\d.]+) (B|KiB|MiB|GiB)(?:, LazyFree (?:([\d.]+) (B|KiB|MiB|GiB)|not sampled))?, "
+                  r"released lazily ([\d.]+) (B|KiB|MiB|GiB), released eagerly ([\d.]+) "
+                  r"(B|KiB|MiB|GiB)", labels)
+    check(m, f"{name}: svg head has no end figures: {labels[:300]!r}")
+    want = [("RSS", 1, summary["rss_bytes"]), ("LazyFree", 3, summary.get("lazyfree_bytes")),
+            ("released lazily", 5, summary["released_lazy_bytes"]),
+            ("released eagerly", 7, summary["released_eager_bytes"])]
+    for what, g, value in want:
+        if m.group(g) is None:
+            check(what == "LazyFree", f"{name}: svg head lacks {what}")
+            continue
+        got = size_of(m.group(g), m.group(g + 1))
+        check(value is not None and abs(got - value) <= 0.051 * UNITS[m.group(g + 1)] + 0.5,
+              f"{name}: svg says {what} {m.group(g)} {m.group(g + 1)}, the report {value}")
     for word in ("RSS", "MADV_FREE", "MiB"):
         check(word in labels, f"{name}: svg text lacks {word!r}")
     go = name in GO_SCENARIOS
@@ -208,7 +231,7 @@ def golden(args, tmp):
         out = os.path.join(tmp, name + ".svg")
         run_report(args, args.report, "-f", "svg", "-o", out, committed)
         with open(out) as f:
-            check_svg(name, f.read())
+            check_svg(name, f.read(), summary)
         print(f"ok {name}")
 
 
