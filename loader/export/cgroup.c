@@ -180,6 +180,7 @@ int mt_cgroup__of_pid(pid_t pid, const struct mt_cgroup_watch *w, char *out, siz
 
 		if (!c2)
 			continue;
+		*c1 = '\0';
 		*c2++ = '\0';
 		c2[strcspn(c2, "\n")] = '\0';
 		if (!strcmp(line, "0") && c1[1] == '\0') {
