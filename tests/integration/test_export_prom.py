@@ -27,7 +27,7 @@ import urllib.request
 import mtest
 from mtest import check, fail, log
 
-GRACE = 4
+GRACE = 8
 
 
 def free_port():
@@ -82,7 +82,7 @@ class Prom:
         res = self.query(q)
         return res[0][1] if len(res) == 1 else None
 
-    def wait_value(self, q, want, timeout=15):
+    def wait_value(self, q, want, timeout=6):
         deadline = time.monotonic() + timeout
         got = None
         while time.monotonic() < deadline:
@@ -165,12 +165,14 @@ def slow_clients(port):
     except (BrokenPipeError, ConnectionResetError):
         refused = True
     if not refused:
+        # the headers end here: a server without a limit would now answer the request
         big.settimeout(5)
         try:
+            big.sendall(b"\r\n")
             reply = big.recv(200)
-        except (ConnectionResetError, socket.timeout):
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
             reply = b""
-        check(not reply.startswith(b"HTTP/1.1 200"), f"1 MiB of headers was served: {reply!r}")
+        check(not reply.startswith(b"HTTP/1.1 200"), f"1 MiB of headers was served: {reply[:60]!r}")
     big.close()
     for _ in range(3):
         t = time.monotonic()
@@ -239,6 +241,8 @@ def test(env, args):
                         f'cgroup="/mt-export-{os.getpid()}",kind="anon"}})', 1)
         os.kill(early_pid, signal.SIGUSR1)
         check(early.wait(30) == 0, "early tally failed")
+        (t,) = mtest.read_tallies(early_out)
+        check_tally(prom, t, "tally started before madvtrace")
 
         # one started after madvtrace, gone before any collector pass could see it
         late_out = env.path("late.jsonl")
@@ -252,10 +256,8 @@ def test(env, args):
                           env_extra={"GODEBUG": "madvdontneed=0"}, stdout=subprocess.DEVNULL)
         procs.append(spike)
 
-        for name, path in (("tally started before madvtrace", early_out),
-                           ("tally started after madvtrace", late_out)):
-            (t,) = mtest.read_tallies(path)
-            check_tally(prom, t, name)
+        (t,) = mtest.read_tallies(late_out)
+        check_tally(prom, t, "tally started after madvtrace")
 
         deadline = time.monotonic() + 30
         while not os.path.exists(ready):
@@ -300,7 +302,7 @@ def test(env, args):
             check(time.monotonic() < deadline,
                   f"the early tally's series still there {GRACE + 8} s after it exited")
             time.sleep(0.5)
-        check(prom.value("madvtrace_processes_expired_total") >= 2, "expired count")
+        check(prom.value("madvtrace_processes_expired_total") >= 1, "expired count")
         log(f"exited processes' series gone after the {GRACE} s grace period")
 
         status, ctype, body = http_get(f"http://127.0.0.1:{port}/metrics", 5)
