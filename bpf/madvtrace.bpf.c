@@ -517,7 +517,6 @@ static __always_inline bool count_claim(__u32 tgid)
 /* One traced call, counted: key (tgid, call, advice), bytes of a success, errors. */
 static __always_inline int count_call(int sc, struct pt_regs *regs, long ret, bool compat)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct mt_count_key k = { .advice = MT_COUNT_NO_ADVICE };
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 a[6], bytes = 0, err;
@@ -525,6 +524,8 @@ static __always_inline int count_call(int sc, struct pt_regs *regs, long ret, bo
 	int abi;
 
 	if (!is_traced(tgid)) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
 		if (!(n_cgroups && count_in_cgroups(t)) && !(n_comms && count_in_comms(t)))
 			return 0;
 		if (!count_claim(tgid))

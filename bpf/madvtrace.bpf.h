@@ -34,11 +34,11 @@ struct mt_adopt_args {
 #define MT_COUNT_ADVICE_MAX 255
 #define MT_COUNT_LOST_SC 0xffff /* sc of the per-process slot that counts lost updates */
 
+/* 8 bytes: the hash of every counted call is over two words */
 struct mt_count_key {
 	__u32 tgid;
-	__u32 sc; /* enum mt_syscall, or MT_COUNT_LOST_SC */
-	__s32 advice; /* advice value, MT_COUNT_NO_ADVICE or MT_COUNT_ADVICE_OTHER */
-	__u32 _pad;
+	__u16 sc; /* enum mt_syscall, or MT_COUNT_LOST_SC */
+	__s16 advice; /* advice value, MT_COUNT_NO_ADVICE or MT_COUNT_ADVICE_OTHER */
 };
 
 struct mt_count_val {

@@ -41,6 +41,7 @@ struct mt_eproc {
 	pid_t pid;
 	uint64_t exited_ns; /* 0 while it runs */
 	bool gone; /* the collector's: found gone this pass */
+	int status_fd, smaps_fd; /* kept open: a pass re-reads them with pread, -1: not open */
 	char comm[16];
 	/* the label set, rendered once: pid="1",comm="x",... (escaped) */
 	char *labels;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include "procfs.h"
@@ -234,6 +235,15 @@ int mt_export__main(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = 1;
+	/* two /proc files kept open per process: as many descriptors as we may have */
+	{
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	pthread_mutex_init(&x.lock, NULL);
 	mt_pidmap__init(&x.procs);
 	/* listen first: a port in use is bad input, said before anything loads */
