@@ -86,8 +86,8 @@ def run_tool(tool, b, n, tmp):
     churn = [b["churn"], "-n", str(n)]
     if tool == "untraced":
         return churn_ns(subprocess.run(churn, capture_output=True, text=True), tool)
-    if tool == "records":
-        cp = subprocess.run([b["madvtrace"], "-q", "-o", os.path.join(tmp, "b.mtr"), "--"] + churn,
+    if tool in ("records", "records_base"):
+        cp = subprocess.run([b["madvtrace" if tool == "records" else "base"], "-q", "-o", os.path.join(tmp, "b.mtr"), "--"] + churn,
                             capture_output=True, text=True)
         return churn_ns(cp, tool)
     if tool == "counting":
@@ -114,8 +114,18 @@ def run_tool(tool, b, n, tmp):
             seen += line
         time.sleep(0.3)
         ns = churn_ns(subprocess.run(churn, capture_output=True, text=True), tool)
-        bt.send_signal(signal.SIGINT)
-        out = bt.communicate(timeout=30)[0]
+        out = None
+        for _ in range(3):  # a SIGINT can go unanswered under load: ask again
+            bt.send_signal(signal.SIGINT)
+            try:
+                out = bt.communicate(timeout=10)[0]
+                break
+            except subprocess.TimeoutExpired:
+                pass
+        if out is None:
+            bt.kill()
+            bt.wait()
+            die("bpftrace did not stop on SIGINT")
         m = re.search(r"sys_exit_munmap\]: (\d+)", out)
         if not m or int(m.group(1)) < n:
             die(f"bpftrace counted otherwise: {out[-300:]}")
@@ -207,13 +217,18 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--iterations", type=int, default=200000)
     ap.add_argument("--skip-steady", action="store_true")
+    ap.add_argument("--base", help="a build of the commit before the counting mode: its "
+                    "records mode too, to show it did not move")
     ap.add_argument("--intervals", default="1,2", help="--interval values for the steady part")
     a = ap.parse_args()
     if os.geteuid():
         die("run as root")
     b = {"churn": os.path.join(a.build, "tests", "churn"),
          "madvtrace": os.path.join(a.build, "loader", "madvtrace")}
-    tools = ["untraced", "counting", "records"] + (["bpftrace"] if shutil.which("bpftrace") else [])
+    tools = ["untraced", "counting", "records"] + (["records_base"] if a.base else []) + \
+        (["bpftrace"] if shutil.which("bpftrace") else [])
+    if a.base:
+        b["base"] = os.path.join(a.base, "loader", "madvtrace")
     if "bpftrace" in tools:
         ensure_tracefs()
     tmp = tempfile.mkdtemp(prefix="mt-export-bench-")
@@ -234,6 +249,7 @@ def main():
     print("| --- | --- | --- | --- |")
     names = {"untraced": "untraced", "counting": "`madvtrace --metrics` (counting mode)",
              "records": "`madvtrace -o FILE --` (records mode)",
+             "records_base": "`madvtrace -o FILE --`, built before the counting mode existed",
              "bpftrace": "bpftrace, `count()` in a map on sys_exit_{mmap,munmap,madvise}"}
     for t in tools:
         m = statistics.median(times[t])
