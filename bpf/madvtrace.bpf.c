@@ -34,6 +34,26 @@ const volatile bool follow_forks = false;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 page_shift = 12;
 const volatile bool capture_stacks = true;
+/*
+ * Counting mode (the exporter, loader/export/): per (process, call, advice)
+ * counts and byte sums in a per-CPU hash, nothing through the ring buffer.
+ * Read-only data: the verifier drops the branch not taken, so the records
+ * mode runs the very instructions it ran before this flag existed.
+ */
+const volatile bool count_mode = false;
+const volatile __u32 max_procs = 1024; /* traced processes at once (counting mode) */
+/* Cgroups watched (counting mode): a process in one of them is traced at its first call. */
+const volatile __u32 n_cgroups = 0;
+const volatile __s32 cg_ssid[MT_MAX_CGROUPS] = {}; /* v1 controller id; -1: cgroup2 */
+const volatile __u32 cg_level[MT_MAX_CGROUPS] = {};
+const volatile __u64 cg_id[MT_MAX_CGROUPS] = {};
+/* Commands watched (counting mode), by comm. */
+const volatile __u32 n_comms = 0;
+const volatile char comms[MT_MAX_COMMS][16] = {};
+
+/* Counting mode: processes traced now, and calls refused because max_procs were. */
+__u32 ntraced = 0;
+__u64 cap_refused = 0;
 
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit syscall */
 #define PID_FS_MAGIC 0x50494446
@@ -80,6 +100,25 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MT_MAX_STACK * sizeof(__u64));
 } stacks SEC(".maps");
+
+/*
+ * Counting mode: the counters. One entry only unless the loader sizes it, so
+ * the records mode allocates nothing for it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct mt_count_key);
+	__type(value, struct mt_count_val);
+} counts SEC(".maps");
+
+/* Counting mode: counter updates that found the map full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} count_lost SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -366,6 +405,175 @@ static __always_inline void set_args(__u64 a[6], __u64 a0, __u64 a1, __u64 a2, _
 	a[5] = a5;
 }
 
+/* ---- counting mode: nothing leaves the kernel but the counters ---- */
+
+static __always_inline void count_lost_inc(__u32 tgid)
+{
+	struct mt_count_key k = { .tgid = tgid, .sc = MT_COUNT_LOST_SC, .advice = MT_COUNT_NO_ADVICE };
+	struct mt_count_val *v = bpf_map_lookup_elem(&counts, &k);
+	__u32 zero = 0;
+	__u64 *n;
+
+	/* the loader made this slot when it first saw the process */
+	if (v)
+		v->calls++;
+	n = bpf_map_lookup_elem(&count_lost, &zero);
+	if (n)
+		(*n)++;
+}
+
+static __always_inline void count_add(struct mt_count_key *k, __u64 bytes, __u64 err)
+{
+	struct mt_count_val *v = bpf_map_lookup_elem(&counts, k);
+
+	if (!v) {
+		struct mt_count_val init = { .calls = 1, .bytes = bytes, .errors = err };
+
+		/* a per-CPU insert sets this CPU's slot and zeroes the others */
+		if (!bpf_map_update_elem(&counts, k, &init, BPF_NOEXIST))
+			return;
+		/* EEXIST: another CPU inserted it first; anything else: the map is full */
+		v = bpf_map_lookup_elem(&counts, k);
+		if (!v) {
+			count_lost_inc(k->tgid);
+			return;
+		}
+	}
+	v->calls++;
+	v->bytes += bytes;
+	v->errors += err;
+}
+
+/* Is the task in (or below) one of the watched cgroups? */
+static __always_inline bool count_in_cgroups(struct task_struct *t)
+{
+	struct css_set *cs = BPF_CORE_READ(t, cgroups);
+	int i;
+
+	for (i = 0; i < MT_MAX_CGROUPS; i++) {
+		struct cgroup_subsys_state *css = NULL;
+		struct cgroup *cg, *anc = NULL;
+		__u32 lvl = cg_level[i];
+
+		if (i >= n_cgroups)
+			break;
+		if (cg_ssid[i] < 0) {
+			cg = BPF_CORE_READ(cs, dfl_cgrp);
+		} else {
+			bpf_probe_read_kernel(&css, sizeof(css), &cs->subsys[cg_ssid[i] & 15]);
+			cg = BPF_CORE_READ(css, cgroup);
+		}
+		if (!cg || BPF_CORE_READ(cg, level) < (int)lvl)
+			continue;
+		/* the cgroup's ancestor at the watched level: itself, or the one it lives under */
+		bpf_probe_read_kernel(&anc, sizeof(anc), &cg->ancestors[lvl & 255]);
+		if (anc && BPF_CORE_READ(anc, kn, id) == cg_id[i])
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool count_in_comms(struct task_struct *t)
+{
+	char c[16] = {};
+	int i, j;
+
+	bpf_probe_read_kernel_str(c, sizeof(c), BPF_CORE_READ(t, group_leader, comm));
+	for (i = 0; i < MT_MAX_COMMS; i++) {
+		bool same = true;
+
+		if (i >= n_comms)
+			break;
+		for (j = 0; j < 16; j++) {
+			if (c[j] != comms[i][j]) {
+				same = false;
+				break;
+			}
+			if (!c[j])
+				break;
+		}
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Trace tgid from now on, if a slot is free. ntraced only grows here; the
+ * loader recounts it from the bitmap every second (exits clear bits), so the
+ * cap holds without the fetching atomics the records mode's build lacks.
+ */
+static __always_inline bool count_claim(__u32 tgid)
+{
+	if (ntraced >= max_procs) {
+		__sync_fetch_and_add(&cap_refused, 1);
+		return false;
+	}
+	__sync_fetch_and_add(&ntraced, 1);
+	set_traced(tgid, true);
+	return true;
+}
+
+/* One traced call, counted: key (tgid, call, advice), bytes of a success, errors. */
+static __always_inline int count_call(int sc, struct pt_regs *regs, long ret, bool compat)
+{
+	struct mt_count_key k = { .advice = MT_COUNT_NO_ADVICE };
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 a[6], bytes = 0, err;
+	__s64 r;
+	int abi;
+
+	if (!is_traced(tgid)) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		if (!(n_cgroups && count_in_cgroups(t)) && !(n_comms && count_in_comms(t)))
+			return 0;
+		if (!count_claim(tgid))
+			return 0;
+	}
+	if (compat) {
+		abi = MT_ABI_I386;
+		set_args(a, regs->bx, regs->cx, regs->dx, regs->si, regs->di, regs->bp);
+	} else {
+		long nr = regs->orig_ax;
+
+		abi = mt_syscall_native_abi(&nr);
+		set_args(a, regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9);
+	}
+	if (sc == MT_SC_OLD_MMAP) {
+		__u32 blk[6] = {};
+
+		bpf_probe_read_user(blk, sizeof(blk), (void *)(__u64)(__u32)a[0]);
+		mt_args_old_mmap(a, blk);
+	}
+	mt_args_normalise(a, sc, abi);
+	r = mt_ret_normalise(ret, abi);
+	err = mt_ret_is_err(r);
+	if (sc == MT_SC_MADVISE || sc == MT_SC_PROCESS_MADVISE) {
+		__s64 adv = (__s32)(sc == MT_SC_MADVISE ? a[2] : a[3]);
+
+		k.advice = adv >= 0 && adv <= MT_COUNT_ADVICE_MAX ? adv : MT_COUNT_ADVICE_OTHER;
+	}
+	if (!err) {
+		switch (sc) {
+		case MT_SC_MREMAP:
+			bytes = a[2];
+			break;
+		case MT_SC_PROCESS_MADVISE:
+			bytes = r; /* the bytes advised, over the whole iovec */
+			break;
+		case MT_SC_BRK:
+			break;
+		default:
+			bytes = a[1];
+		}
+	}
+	k.tgid = tgid;
+	k.sc = sc;
+	count_add(&k, bytes, err);
+	return 0;
+}
+
 /* One traced call, at its exit: regs are the caller's saved user registers. */
 static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long ret, bool compat)
 {
@@ -454,6 +662,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	 */
 	if (ret == regs->orig_ax)
 		return 0;
+	if (count_mode)
+		return count_call(sc, regs, ret, compat);
 	return on_call(ctx, sc, regs, ret, compat);
 }
 
@@ -479,6 +689,11 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 
 	if (!is_traced(ptgid))
 		return 0;
+	if (count_mode) {
+		if (follow_forks && ctgid != ptgid)
+			count_claim(ctgid);
+		return 0;
+	}
 	if (ctgid == ptgid) {
 		emit_task(MT_TASK_CLONE, ptgid, parent->pid, child->pid, 0);
 		return 0;
@@ -515,6 +730,12 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 
 	if (!is_traced(tgid))
 		return 0;
+	if (count_mode) {
+		/* the loader sees the bit go and recounts ntraced */
+		if (BPF_CORE_READ(p, signal, live.counter) == 0)
+			set_traced(tgid, false);
+		return 0;
+	}
 	/* the last thread out: the whole process is gone */
 	if (BPF_CORE_READ(p, signal, live.counter) == 0) {
 		struct mm_struct *mm = p->mm;

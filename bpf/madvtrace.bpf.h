@@ -23,4 +23,28 @@ struct mt_adopt_args {
 	__s32 ret;
 };
 
+/*
+ * Counting mode (the exporter): one counter set per (process, call, advice)
+ * in a per-CPU hash. All padding explicit: the key is hashed as bytes.
+ */
+#define MT_MAX_CGROUPS 4 /* --cgroup directories watched at once */
+#define MT_MAX_COMMS 4 /* --comm names watched at once */
+#define MT_COUNT_NO_ADVICE (-1) /* calls other than madvise and process_madvise */
+#define MT_COUNT_ADVICE_OTHER (-2) /* an advice above MT_COUNT_ADVICE_MAX: one bucket */
+#define MT_COUNT_ADVICE_MAX 255
+#define MT_COUNT_LOST_SC 0xffff /* sc of the per-process slot that counts lost updates */
+
+/* 8 bytes: the hash of every counted call is over two words */
+struct mt_count_key {
+	__u32 tgid;
+	__u16 sc; /* enum mt_syscall, or MT_COUNT_LOST_SC */
+	__s16 advice; /* advice value, MT_COUNT_NO_ADVICE or MT_COUNT_ADVICE_OTHER */
+};
+
+struct mt_count_val {
+	__u64 calls; /* the lost slot: updates that found the map full */
+	__u64 bytes; /* length argument of successful calls (mremap: new length) */
+	__u64 errors; /* calls that returned -errno */
+};
+
 #endif

@@ -18,6 +18,7 @@
 #include "madvtrace/advice.h"
 #include "backend.h"
 #include "dump.h"
+#include "export.h"
 #include "fmt.h"
 #include "records.h"
 #include "xlat.h"
@@ -717,6 +718,8 @@ int main(int argc, char **argv)
 		return mt_report_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "godebug"))
 		return mt_godebug_main(argc - 1, argv + 1);
+	if (mt_export__wanted(argc, argv))
+		return mt_export__main(argc, argv);
 
 	o.s.rss_interval_ns = 100 * 1000000ull;
 	o.s.smaps_interval_ns = 1000 * 1000000ull;

@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""
+The exporter's benchmark (docs/performance.md, "Exporter"):
+
+1. The churn loop (tests/workloads/churn) untraced, under the exporter's
+   counting mode (`madvtrace --metrics --comm churn`, started beforehand),
+   under the records mode (`madvtrace -o FILE --`), and under bpftrace
+   counting the same calls in a map (if installed). Rounds alternate between
+   the tools; each run's time is churn's own loop time (start-up excluded for
+   all), and the medians are compared with the untraced one. The counting
+   run's counters must equal the iterations.
+2. 200 processes in a cgroup making 10,000 traced calls a second in all
+   (bench/paced.c): madvtrace's CPU time over a window without scrapes, and
+   the time of scrapes (wall, at the client, and madvtrace's own gauge).
+
+    sudo bench/export-bench.py /tmp/build [--runs 3] [--iterations N]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def die(msg):
+    print(f"export-bench: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def start_exporter(mt, args):
+    port = free_port()
+    p = subprocess.Popen([mt, "--metrics", f"127.0.0.1:{port}"] + args,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while True:
+        if p.poll() is not None:
+            die(f"madvtrace --metrics exited: {p.stderr.read()}")
+        try:
+            scrape(port)
+            return p, port
+        except OSError:
+            if time.monotonic() > deadline:
+                die("madvtrace --metrics not serving")
+            time.sleep(0.05)
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    if p.wait(15) != 0:
+        die(f"madvtrace exited {p.returncode}: {p.stderr.read()}")
+
+
+def churn_ns(cp, what):
+    if cp.returncode:
+        die(f"{what}: churn failed: {cp.stderr[-500:]}")
+    for line in reversed(cp.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)["elapsed_ns"]
+    die(f"{what}: no result")
+
+
+def run_tool(tool, b, n, tmp):
+    churn = [b["churn"], "-n", str(n)]
+    if tool == "untraced":
+        return churn_ns(subprocess.run(churn, capture_output=True, text=True), tool)
+    if tool in ("records", "records_base"):
+        cp = subprocess.run([b["madvtrace" if tool == "records" else "base"], "-q", "-o", os.path.join(tmp, "b.mtr"), "--"] + churn,
+                            capture_output=True, text=True)
+        return churn_ns(cp, tool)
+    if tool == "counting":
+        mt, port = start_exporter(b["madvtrace"], ["--comm", "churn"])
+        cp = subprocess.run(churn, capture_output=True, text=True)
+        ns = churn_ns(cp, tool)
+        time.sleep(1.2)  # a collector pass takes in a process the kernel traced on its own
+        body = scrape(port)
+        stop(mt)
+        m = re.search(r'madvtrace_calls_total\{[^}]*syscall="munmap"\} (\d+)', body)
+        if not m or int(m.group(1)) < n:
+            die(f"counting mode counted {m.group(1) if m else 'no'} munmap calls of {n}")
+        return ns
+    if tool == "bpftrace":
+        prog = ('tracepoint:syscalls:sys_exit_mmap,tracepoint:syscalls:sys_exit_munmap,'
+                'tracepoint:syscalls:sys_exit_madvise /comm == "churn"/ { @[probe] = count(); }')
+        bt = subprocess.Popen(["bpftrace", "-e", prog], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        seen = ""
+        while "Attaching" not in seen:  # past its RLIMIT_MEMLOCK warning
+            line = bt.stdout.readline()
+            if not line:
+                die(f"bpftrace: {seen}")
+            seen += line
+        time.sleep(0.3)
+        ns = churn_ns(subprocess.run(churn, capture_output=True, text=True), tool)
+        out = None
+        for _ in range(3):  # a SIGINT can go unanswered under load: ask again
+            bt.send_signal(signal.SIGINT)
+            try:
+                out = bt.communicate(timeout=10)[0]
+                break
+            except subprocess.TimeoutExpired:
+                pass
+        if out is None:
+            bt.kill()
+            bt.wait()
+            die("bpftrace did not stop on SIGINT")
+        m = re.search(r"sys_exit_munmap\]: (\d+)", out)
+        if not m or int(m.group(1)) < n:
+            die(f"bpftrace counted otherwise: {out[-300:]}")
+        return ns
+    die(f"unknown tool {tool}")
+
+
+def ensure_tracefs():
+    with open("/proc/mounts") as f:
+        if any(l.split()[2] == "tracefs" for l in f if len(l.split()) > 2):
+            return
+    subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=True)
+    import atexit
+    atexit.register(subprocess.run, ["umount", "/sys/kernel/tracing"], check=False)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        s = f.read()
+    fields = s[s.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def steady(b, tmp, procs, rate, window, interval):
+    """madvtrace's CPU between scrapes, and scrape times, with procs processes at rate calls/s."""
+    paced = os.path.join(tmp, "paced")
+    subprocess.run(["cc", "-O2", "-o", paced, os.path.join(os.path.dirname(__file__), "paced.c")],
+                   check=True)
+    cg = f"/sys/fs/cgroup/memory/mt-bench-{os.getpid()}"
+    os.mkdir(cg)
+    load = mt = None
+    try:
+        mt, port = start_exporter(b["madvtrace"], ["--cgroup", cg, "--interval", str(interval)])
+        load = subprocess.Popen(["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh",
+                                 paced, str(procs), str(rate), str(window + 25)])
+        time.sleep(3)  # every process started and seen by a collector pass
+        body = scrape(port)
+        tracked = int(re.search(r"^madvtrace_processes_tracked (\d+)", body, re.M).group(1))
+        if tracked < procs:
+            die(f"only {tracked} processes tracked of {procs}")
+        c0, t0 = cpu_seconds(mt.pid), time.monotonic()
+        calls0 = sum(int(v) for v in re.findall(r'madvtrace_calls_total\{[^}]*advice="MADV_FREE"\} (\d+)', body))
+        time.sleep(window)
+        c1, t1 = cpu_seconds(mt.pid), time.monotonic()
+        walls, gauges = [], []
+        for _ in range(20):
+            s = time.monotonic()
+            body = scrape(port)
+            walls.append(time.monotonic() - s)
+            gauges.append(float(re.search(r"^madvtrace_scrape_duration_seconds (\S+)", body, re.M).group(1)))
+            time.sleep(0.25)
+        calls1 = sum(int(v) for v in re.findall(r'madvtrace_calls_total\{[^}]*advice="MADV_FREE"\} (\d+)', body))
+        rate_seen = (calls1 - calls0) / (time.monotonic() - t0)
+        return {"procs": tracked, "cpu_pct": 100 * (c1 - c0) / (t1 - t0), "window": t1 - t0,
+                "calls_per_s": rate_seen, "scrape_wall_med": statistics.median(walls),
+                "scrape_wall_max": max(walls), "scrape_gauge_med": statistics.median(gauges),
+                "scrape_gauge_max": max(gauges), "bytes": len(body)}
+    finally:
+        # every process we started is in the cgroup: end them by their pids
+        for _ in range(50):
+            with open(f"{cg}/cgroup.procs") as f:
+                pids = [int(x) for x in f.read().split()]
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+        if load:
+            load.wait()
+        if mt and mt.poll() is None:
+            stop(mt)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.rmdir(cg)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("build")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--iterations", type=int, default=200000)
+    ap.add_argument("--skip-steady", action="store_true")
+    ap.add_argument("--base", help="a build of the commit before the counting mode: its "
+                    "records mode too, to show it did not move")
+    ap.add_argument("--intervals", default="1,2", help="--interval values for the steady part")
+    a = ap.parse_args()
+    if os.geteuid():
+        die("run as root")
+    b = {"churn": os.path.join(a.build, "tests", "churn"),
+         "madvtrace": os.path.join(a.build, "loader", "madvtrace")}
+    tools = ["untraced", "counting", "records"] + (["records_base"] if a.base else []) + \
+        (["bpftrace"] if shutil.which("bpftrace") else [])
+    if a.base:
+        b["base"] = os.path.join(a.base, "loader", "madvtrace")
+    if "bpftrace" in tools:
+        ensure_tracefs()
+    tmp = tempfile.mkdtemp(prefix="mt-export-bench-")
+    with open("/proc/loadavg") as f:
+        load_before = f.read().split()[0]
+    times = {t: [] for t in tools}
+    for r in range(a.runs):
+        order = tools[r % len(tools):] + tools[:r % len(tools)]
+        for t in order:
+            times[t].append(run_tool(t, b, a.iterations, tmp) / 1e9)
+        print(f"round {r + 1}: " + ", ".join(f"{t} {times[t][-1]:.3f} s" for t in tools), flush=True)
+    if a.runs == 0:
+        tools = []
+    base = statistics.median(times["untraced"]) if a.runs else 1
+    print(f"\nchurn, {a.iterations} iterations, {a.runs} alternating rounds, load average "
+          f"{load_before} at start, {os.cpu_count()} CPUs\n")
+    print("| tool | median loop time | runs | vs untraced |")
+    print("| --- | --- | --- | --- |")
+    names = {"untraced": "untraced", "counting": "`madvtrace --metrics` (counting mode)",
+             "records": "`madvtrace -o FILE --` (records mode)",
+             "records_base": "`madvtrace -o FILE --`, built before the counting mode existed",
+             "bpftrace": "bpftrace, `count()` in a map on sys_exit_{mmap,munmap,madvise}"}
+    for t in tools:
+        m = statistics.median(times[t])
+        print(f"| {names[t]} | {m:.3f} s | {', '.join(f'{v:.3f}' for v in times[t])} | {m / base:.3f}x |")
+    for iv in [] if a.skip_steady else a.intervals.split(","):
+        s = steady(b, tmp, 200, 10000, 20, iv)
+        print(f"\n--interval {iv}: {s['procs']} processes tracked, {s['calls_per_s']:.0f} traced calls/s measured: "
+              f"madvtrace used {s['cpu_pct']:.2f}% of a CPU over {s['window']:.0f} s without scrapes; "
+              f"scrapes ({s['bytes'] // 1024} KiB): wall median {s['scrape_wall_med'] * 1000:.1f} ms, "
+              f"max {s['scrape_wall_max'] * 1000:.1f} ms; madvtrace_scrape_duration_seconds median "
+              f"{s['scrape_gauge_med'] * 1000:.1f} ms, max {s['scrape_gauge_max'] * 1000:.1f} ms")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""
+The exporter against a real Prometheus: madvtrace --metrics watches a cgroup
+(v1 memory controller) and Debian's prometheus scrapes it every second. Then,
+through Prometheus' query API: the counters of a tally started before madvtrace,
+and of one started after it that runs for less than one collector interval,
+equal what the tallies say they did; a Go program's RSS and LazyFree agree with
+/proc; an exited process's series go after the grace period; promtool accepts
+a scrape; the server answers only GET /metrics and keeps serving while one
+client sends 1 MiB of headers and another never finishes its request.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import mtest
+from mtest import check, fail, log
+
+GRACE = 8
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(url, timeout=5, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+
+class Prom:
+    def __init__(self, env, target):
+        self.port = free_port()
+        self.dir = env.path("prom")
+        os.makedirs(self.dir)
+        cfg = os.path.join(self.dir, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n"
+                    "scrape_configs:\n  - job_name: madvtrace\n"
+                    f"    static_configs:\n      - targets: ['{target}']\n")
+        self.log = open(os.path.join(self.dir, "log"), "w")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if http_get(f"http://127.0.0.1:{self.port}/-/ready", 2)[0] == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if self.proc.poll() is not None:
+                fail("prometheus exited at start")
+            time.sleep(0.2)
+        fail("prometheus not ready within 30 s")
+
+    def query(self, q):
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+        _, _, body = http_get(url, 5)
+        r = json.loads(body)
+        check(r["status"] == "success", f"query {q}: {r}")
+        return [(s["metric"], float(s["value"][1])) for s in r["data"]["result"]]
+
+    def value(self, q):
+        res = self.query(q)
+        return res[0][1] if len(res) == 1 else None
+
+    def wait_value(self, q, want, timeout=6):
+        deadline = time.monotonic() + timeout
+        got = None
+        while time.monotonic() < deadline:
+            got = self.value(q)
+            if got == want:
+                return
+            time.sleep(0.5)
+        fail(f"Prometheus: {q} = {got}, the workload says {want}")
+
+    def targets_up(self):
+        return self.value('up{job="madvtrace"}') == 1
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def in_cgroup(cg, cmd, env_extra=None, **kw):
+    """Start cmd inside cgroup cg: a shell moves itself in, then execs it."""
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.Popen(["sh", "-c", f'echo $$ > "{cg}/cgroup.procs" && exec "$@"', "sh"] + cmd,
+                            env=env, stdin=subprocess.DEVNULL, **kw)
+
+
+def tally_expect(t):
+    """What madvtrace must count exactly for one tally: the calls only the tally makes."""
+    calls = t["calls"]
+    ok = [c for c in calls if c["ret"] >= 0 or c["ret"] < -4095]
+    return {
+        'syscall="mremap"': (t["counts"]["mremap"],
+                             sum(c["new_len"] for c in ok if c["type"] == "mremap")),
+        'syscall="madvise",advice="MADV_FREE"': (
+            t["advice"].get("MADV_FREE", 0),
+            sum(c["len"] for c in ok if c["type"] == "madvise" and c["advice"] == "MADV_FREE")),
+        'syscall="madvise",advice="other"': (t["advice"].get("1234", 0), 0),
+    }, sum(t["errors"].values())
+
+
+def check_tally(prom, t, what):
+    exp, errors = tally_expect(t)
+    pid = t["pid"]
+    for sel, (calls, nbytes) in exp.items():
+        check(calls > 0, f"{what}: the tally made no {sel} call: a test that cannot fail")
+        prom.wait_value(f'madvtrace_calls_total{{pid="{pid}",{sel}}}', calls)
+        prom.wait_value(f'madvtrace_call_bytes_total{{pid="{pid}",{sel}}}', nbytes)
+    prom.wait_value(f'sum(madvtrace_call_errors_total{{pid="{pid}"}})', errors)
+    prom.wait_value(f'madvtrace_call_errors_total{{pid="{pid}",syscall="madvise",advice="other"}}',
+                    t["advice"]["1234"])
+    log(f"{what} (pid {pid}): mremap, MADV_FREE and bad-advice calls and bytes, and "
+        f"{errors} errors, as tallied")
+
+
+def proc_kb(path, key):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    fail(f"{path}: no {key}")
+
+
+def slow_clients(port):
+    """One client sends 1 MiB of headers, another never finishes: scrapes go on."""
+    big = socket.create_connection(("127.0.0.1", port))
+    stuck = socket.create_connection(("127.0.0.1", port))
+    stuck.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    t0 = time.monotonic()
+    big.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    sent, refused = 0, False
+    try:
+        line = b"X-Pad: " + b"a" * 1000 + b"\r\n"
+        while sent < (1 << 20):
+            big.sendall(line)
+            sent += len(line)
+    except (BrokenPipeError, ConnectionResetError):
+        refused = True
+    if not refused:
+        # the headers end here: a server without a limit would now answer the request
+        big.settimeout(5)
+        try:
+            big.sendall(b"\r\n")
+            reply = big.recv(200)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            reply = b""
+        check(not reply.startswith(b"HTTP/1.1 200"), f"1 MiB of headers was served: {reply[:60]!r}")
+    big.close()
+    for _ in range(3):
+        t = time.monotonic()
+        status, _, body = http_get(f"http://127.0.0.1:{port}/metrics", 3)
+        check(status == 200 and "madvtrace_processes_tracked" in body,
+              "no scrape while a client hangs")
+        check(time.monotonic() - t < 1, "a scrape took more than 1 s while a client hangs")
+    stuck.close()
+    log(f"a client with 1 MiB of headers was refused after {sent} bytes; scrapes went on "
+        f"beside a client that never finished its request ({time.monotonic() - t0:.1f} s)")
+
+
+def bad_requests(port):
+    base = f"http://127.0.0.1:{port}"
+    for path, code in (("/", 404), ("/metrics/x", 404), ("/debug", 404)):
+        try:
+            http_get(base + path)
+            fail(f"GET {path} was answered 200")
+        except urllib.error.HTTPError as e:
+            check(e.code == code, f"GET {path}: {e.code}, not {code}")
+    req = urllib.request.Request(base + "/metrics", data=b"x=1", method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        fail("POST /metrics was answered 200")
+    except urllib.error.HTTPError as e:
+        check(e.code == 405, f"POST /metrics: {e.code}, not 405")
+    log("GET / and others: 404; POST /metrics: 405")
+
+
+def test(env, args):
+    cg = f"/sys/fs/cgroup/memory/mt-export-{os.getpid()}"
+    os.mkdir(cg)
+    procs, mt, prom = [], None, None
+    try:
+        # a tally in the cgroup before madvtrace starts, waiting for SIGUSR1
+        early_out = env.path("early.jsonl")
+        early = in_cgroup(cg, [env.wl("tally"), "-w", "60", "-t", "2", "-n", "16", "-o",
+                               early_out], stderr=subprocess.PIPE)
+        procs.append(early)
+        line = mtest.read_line_with_timeout(early.stderr, 10)
+        check(line and line.startswith("ready "), f"tally did not say ready: {line!r}")
+        early_pid = int(line.split()[1])
+
+        port = free_port()
+        mt = subprocess.Popen([env.madvtrace, "--metrics", f"127.0.0.1:{port}", "--cgroup", cg,
+                               "--grace", str(GRACE), "--interval", "0.5"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while True:
+            if mt.poll() is not None:
+                fail(f"madvtrace exited: {mt.stderr.read()}")
+            try:
+                http_get(f"http://127.0.0.1:{port}/metrics", 2)
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                check(time.monotonic() < deadline, "madvtrace not serving within 15 s")
+                time.sleep(0.1)
+        prom = Prom(env, f"127.0.0.1:{port}")
+        deadline = time.monotonic() + 10
+        while not prom.targets_up():
+            check(time.monotonic() < deadline, "Prometheus does not see madvtrace up")
+            time.sleep(0.5)
+        # picked up before its first own call: its gauges and labels are there
+        prom.wait_value(f'count(madvtrace_rss_bytes{{pid="{early_pid}",comm="tally",'
+                        f'cgroup="/mt-export-{os.getpid()}",kind="anon"}})', 1)
+        os.kill(early_pid, signal.SIGUSR1)
+        check(early.wait(30) == 0, "early tally failed")
+        (t,) = mtest.read_tallies(early_out)
+        check_tally(prom, t, "tally started before madvtrace")
+
+        # one started after madvtrace, gone before any collector pass could see it
+        late_out = env.path("late.jsonl")
+        late = in_cgroup(cg, [env.wl("tally"), "-t", "4", "-n", "32", "-o", late_out])
+        procs.append(late)
+        check(late.wait(30) == 0, "late tally failed")
+
+        # the Go program: lazily released memory, held
+        ready = env.path("spike.ready")
+        spike = in_cgroup(cg, [args.spike, "-size", "96", "-hold", "60s", "-ready", ready],
+                          env_extra={"GODEBUG": "madvdontneed=0"}, stdout=subprocess.DEVNULL)
+        procs.append(spike)
+
+        (t,) = mtest.read_tallies(late_out)
+        check_tally(prom, t, "tally started after madvtrace")
+
+        deadline = time.monotonic() + 30
+        while not os.path.exists(ready):
+            check(spike.poll() is None and time.monotonic() < deadline, "spike never got ready")
+            time.sleep(0.2)
+        sp = spike.pid
+        sel = f'pid="{sp}",comm="spike",godebug="madvdontneed=0"'
+        deadline = time.monotonic() + 10
+        while prom.value(f'madvtrace_lazyfree_bytes{{{sel}}}') in (None, 0.0):
+            check(time.monotonic() < deadline, "no LazyFree for the spike in Prometheus")
+            time.sleep(0.5)
+        time.sleep(2.5)  # the memory is still: two more samples of the same numbers
+        lf0 = proc_kb(f"/proc/{sp}/smaps_rollup", "LazyFree")
+        anon0 = proc_kb(f"/proc/{sp}/status", "RssAnon")
+        lf = prom.value(f'madvtrace_lazyfree_bytes{{{sel}}}')
+        anon = prom.value(f'madvtrace_rss_bytes{{{sel},kind="anon"}}')
+        rml = prom.value(f'madvtrace_rss_minus_lazyfree_bytes{{{sel}}}')
+        lf1 = proc_kb(f"/proc/{sp}/smaps_rollup", "LazyFree")
+        anon1 = proc_kb(f"/proc/{sp}/status", "RssAnon")
+        rss1 = proc_kb(f"/proc/{sp}/smaps_rollup", "Rss")
+        check(lf in (lf0, lf1), f"LazyFree: Prometheus {lf}, /proc {lf0} then {lf1}")
+        # the Go runtime's own threads still fault a page now and then: one sample's slack
+        check(min(anon0, anon1) - (256 << 10) <= anon <= max(anon0, anon1) + (256 << 10),
+              f"RssAnon: Prometheus {anon}, /proc {anon0} then {anon1}")
+        check(abs(rml - (rss1 - lf1)) <= (256 << 10), f"Rss-LazyFree: {rml} vs {rss1 - lf1}")
+        check(lf > 64 << 20, f"only {lf} bytes LazyFree after releasing 96 MiB lazily")
+        freed = prom.value(f'madvtrace_call_bytes_total{{pid="{sp}",syscall="madvise",'
+                           'advice="MADV_FREE"}')
+        check(freed and freed >= lf, f"MADV_FREE bytes {freed} < LazyFree {lf}")
+        gv = prom.query(f'madvtrace_lazyfree_bytes{{{sel}}}')[0][0].get("go_version", "")
+        check(gv.startswith("go1."), f"go_version label {gv!r}")
+        log(f"spike (pid {sp}, {gv}): LazyFree {lf / 2**20:.1f} MiB and RssAnon "
+            f"{anon / 2**20:.1f} MiB in Prometheus, as /proc says; MADV_FREE "
+            f"{freed / 2**20:.1f} MiB counted")
+
+        # an exited process's series go after the grace period
+        (t,) = mtest.read_tallies(early_out)
+        q = f'madvtrace_calls_total{{pid="{t["pid"]}"}}'
+        check(prom.query(q), "the early tally's series are already gone")
+        deadline = time.monotonic() + GRACE + 8
+        while prom.query(q):
+            check(time.monotonic() < deadline,
+                  f"the early tally's series still there {GRACE + 8} s after it exited")
+            time.sleep(0.5)
+        check(prom.value("madvtrace_processes_expired_total") >= 1, "expired count")
+        log(f"exited processes' series gone after the {GRACE} s grace period")
+
+        status, ctype, body = http_get(f"http://127.0.0.1:{port}/metrics", 5)
+        cp = subprocess.run(["promtool", "check", "metrics"], input=body, text=True,
+                            capture_output=True, timeout=30)
+        check(cp.returncode == 0, f"promtool check metrics: {cp.stdout}{cp.stderr}")
+        _, ctype, om = http_get(f"http://127.0.0.1:{port}/metrics", 5,
+                                {"Accept": "application/openmetrics-text; version=1.0.0"})
+        check(ctype.startswith("application/openmetrics-text") and om.endswith("# EOF\n"),
+              f"no OpenMetrics when asked: {ctype}")
+        log("promtool check metrics accepts a scrape; OpenMetrics served when asked")
+
+        bad_requests(port)
+        slow_clients(port)
+        scrape = prom.value('madvtrace_scrape_duration_seconds')
+        check(scrape is not None and scrape < 0.05, f"scrape took {scrape} s")
+
+        mt.send_signal(signal.SIGTERM)
+        rc = mt.wait(10)
+        err = mt.stderr.read()
+        check(rc == 0 and not err.strip(), f"madvtrace exit {rc} on SIGTERM: {err}")
+        check(spike.poll() is None, "the spike did not survive madvtrace leaving")
+        log("SIGTERM: madvtrace exits 0, the traced Go program runs on")
+    finally:
+        if prom:
+            prom.stop()
+        if mt and mt.poll() is None:
+            mt.kill()
+            mt.wait()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.rmdir(cg)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--madvtrace", required=True)
+    ap.add_argument("--workloads", required=True)
+    ap.add_argument("--spike", default="")
+    ap.add_argument("--tally32")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (BPF, cgroups)", file=sys.stderr)
+        sys.exit(mtest.SKIP)
+    for tool in ("prometheus", "promtool"):
+        if not shutil.which(tool):
+            print(f"SKIP: no {tool} (Debian: prometheus)", file=sys.stderr)
+            sys.exit(mtest.SKIP)
+    if not args.spike or not os.access(args.spike, os.X_OK):
+        print("SKIP: no Go spike (Debian: golang-go)", file=sys.stderr)
+        sys.exit(mtest.SKIP)
+    if not os.path.isdir("/sys/fs/cgroup/memory"):
+        print("SKIP: no cgroup v1 memory controller", file=sys.stderr)
+        sys.exit(mtest.SKIP)
+    mtest.run_test(lambda: mtest.Env(args), lambda env: test(env, args), args.keep)
+
+
+if __name__ == "__main__":
+    main()
