@@ -63,12 +63,6 @@ void mt_ring_commit(void *rec)
 	__atomic_store_n(w, v & ~MT_RING_BUSY, __ATOMIC_RELEASE);
 }
 
-uint64_t mt_ring_used(const struct mt_ring *r)
-{
-	return __atomic_load_n(&r->head, __ATOMIC_RELAXED) -
-	       __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-}
-
 uint32_t mt_ring_peek(struct mt_ring *r, uint64_t *off, uint32_t max)
 {
 	uint64_t pos = __atomic_load_n(&r->tail, __ATOMIC_RELAXED), start, o;

@@ -44,9 +44,6 @@ void *mt_ring_reserve(struct mt_ring *r, uint32_t len);
 /* The record at rec (from mt_ring_reserve) is complete. */
 void mt_ring_commit(void *rec);
 
-/* Bytes reserved and not yet consumed. */
-uint64_t mt_ring_used(const struct mt_ring *r);
-
 /*
  * Consumer: the longest run of complete frames at the tail, contiguous in
  * memory and at most max bytes (but at least one frame). Padding at the tail

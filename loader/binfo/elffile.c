@@ -196,11 +196,6 @@ unsigned mt_elf__class(const struct mt_elf *e)
 	return e->is64 ? 64 : 32;
 }
 
-bool mt_elf__big_endian(const struct mt_elf *e)
-{
-	return e->big;
-}
-
 uint16_t mt_elf__type(const struct mt_elf *e)
 {
 	return e->type;
@@ -737,11 +732,6 @@ struct mt_elf *mt_elf__open_max(const char *path, uint64_t read_max, char *err, 
 		return NULL;
 	}
 	return mt_elf__open_fd(fd, path, read_max, err, errlen);
-}
-
-struct mt_elf *mt_elf__open(const char *path, char *err, size_t errlen)
-{
-	return mt_elf__open_max(path, 0, err, errlen);
 }
 
 void mt_elf__close_file(struct mt_elf *e)

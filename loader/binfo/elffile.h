@@ -53,7 +53,6 @@ int mt_elf__open_file(const char *path, struct stat *st, char *err, size_t errle
  * cannot open, not a regular file, not an ELF file, truncated or corrupt ELF.
  * read_max: the read budget (0: MT_ELF_READ_MAX).
  */
-struct mt_elf *mt_elf__open(const char *path, char *err, size_t errlen);
 struct mt_elf *mt_elf__open_max(const char *path, uint64_t read_max, char *err, size_t errlen);
 /* The same on fd (the ELF takes it over, closed at mt_elf__free, also on failure). */
 struct mt_elf *mt_elf__open_fd(int fd, const char *path, uint64_t read_max, char *err,
@@ -65,7 +64,6 @@ void mt_elf__free(struct mt_elf *e);
 uint64_t mt_elf__bytes_read(const struct mt_elf *e);
 
 unsigned mt_elf__class(const struct mt_elf *e); /* 32 or 64 */
-bool mt_elf__big_endian(const struct mt_elf *e);
 uint16_t mt_elf__type(const struct mt_elf *e); /* ET_EXEC, ET_DYN, ... */
 
 size_t mt_elf__nsections(const struct mt_elf *e);

@@ -37,16 +37,6 @@ const struct mt_type_info *mt_type_info(uint16_t type)
 	return &types[type];
 }
 
-uint16_t mt_type_by_name(const char *name)
-{
-	if (!name)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-		if (types[i].name && !strcmp(types[i].name, name))
-			return types[i].type;
-	return 0;
-}
-
 static const char *const rss_reasons[] = {
 	[MT_RSS_SYSCALL] = "syscall", [MT_RSS_FAULT] = "fault", [MT_RSS_RECLAIM] = "reclaim",
 	[MT_RSS_START] = "start",     [MT_RSS_END] = "end",	[MT_RSS_SAMPLE] = "sample",

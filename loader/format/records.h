@@ -20,8 +20,6 @@ struct mt_type_info {
 
 /* Info for a record type, or NULL if unknown. */
 const struct mt_type_info *mt_type_info(uint16_t type);
-/* Record type by name ("mmap"), or 0. */
-uint16_t mt_type_by_name(const char *name);
 
 /* Name of an rss reason ("syscall"), a task event ("exit") or an ABI ("i386"); NULL when unknown. */
 const char *mt_rss_reason_name(uint32_t reason);

@@ -116,21 +116,10 @@ const char *mt_reader__get(const struct mt_reader *r, const char *key);
 int mt_reader__next(struct mt_reader *r, const struct mt_hdr **rec);
 bool mt_reader__truncated(const struct mt_reader *r);
 /*
- * How the file ended, once mt_reader__next returned 0: complete (its end
- * marker), cut inside a record, or cut between records (a file whose header
+ * Once mt_reader__next returned 0, the file was complete (its end marker),
+ * cut inside a record, or cut between records (a file whose header
  * announces an end marker and that has none: the recorder was killed, the
  * machine went down). mt_reader__truncated() is true for both cuts.
- */
-enum mt_reader_end {
-	MT_END_NONE = 0,   /* not at the end yet, or a corrupt record */
-	MT_END_COMPLETE,   /* the end marker, or a clean end of a file without one announced */
-	MT_END_CUT_RECORD, /* the file ends inside a record */
-	MT_END_CUT,	   /* the file ends between records, without its end marker */
-};
-enum mt_reader_end mt_reader__end(const struct mt_reader *r);
-/* Records handed out so far. */
-uint64_t mt_reader__records(const struct mt_reader *r);
-/*
  * For a cut file, one line (no newline) for dump and report to print after
  * "madvtrace: warning: FILE: ", e.g. "the recording was cut short: the file
  * ends without its end marker after 1234 records (byte offset 56789); what
@@ -138,8 +127,6 @@ uint64_t mt_reader__records(const struct mt_reader *r);
  */
 const char *mt_reader__end_note(const struct mt_reader *r, char *buf, size_t len);
 const char *mt_reader__error(const struct mt_reader *r);
-/* Byte offset of the next record (for messages). */
-uint64_t mt_reader__offset(const struct mt_reader *r);
 void mt_reader__free(struct mt_reader *r);
 
 #endif

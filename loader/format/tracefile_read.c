@@ -19,6 +19,14 @@
 
 #define READER_BUF (256u * 1024)
 
+/* How the file ended (mt_reader__end_note says it). */
+enum mt_reader_end {
+	MT_END_NONE = 0,   /* not at the end yet, or a corrupt record */
+	MT_END_COMPLETE,   /* the end marker, or a clean end of a file without one announced */
+	MT_END_CUT_RECORD, /* the file ends inside a record */
+	MT_END_CUT,	   /* the file ends between records, without its end marker */
+};
+
 struct mt_reader {
 	int fd;
 	struct mt_file_info info;
@@ -454,16 +462,6 @@ truncated:
 	return 0;
 }
 
-enum mt_reader_end mt_reader__end(const struct mt_reader *r)
-{
-	return r->how;
-}
-
-uint64_t mt_reader__records(const struct mt_reader *r)
-{
-	return r->records;
-}
-
 const char *mt_reader__end_note(const struct mt_reader *r, char *buf, size_t len)
 {
 	if (r->how == MT_END_CUT_RECORD)
@@ -491,11 +489,6 @@ bool mt_reader__truncated(const struct mt_reader *r)
 const char *mt_reader__error(const struct mt_reader *r)
 {
 	return r->err;
-}
-
-uint64_t mt_reader__offset(const struct mt_reader *r)
-{
-	return r->offset;
 }
 
 void mt_reader__free(struct mt_reader *r)

@@ -6,6 +6,8 @@
  * neighbours that ended up identical, so the tree stays as small as the
  * address space is fragmented. Byte totals per state are kept up to date on
  * every change, so reading a gauge is O(1).
+ * One concern, hence one file over 900 lines: the tree, its cut-and-merge and
+ * the per-state totals are one invariant that every operation keeps at once.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -43,9 +43,6 @@ struct mt_gm_sample {
 #define MT_GM_REASON_LEN 256
 #define MT_GM_MAX_BODY_DEFAULT (4u << 20)
 
-/* "HeapReleased", ...; NULL for a field out of range. */
-const char *mt_gm_field_name(enum mt_gm_field f);
-const char *mt_gm_format_name(enum mt_gm_format f);
 
 /*
  * Parse a body, its format recognised from the body alone. body need not be

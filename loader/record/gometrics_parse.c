@@ -20,34 +20,6 @@
 // json-c's nesting limit: memstats' BySize sits at depth 4, user vars deeper.
 #define MT_GM_JSON_DEPTH 64
 
-static const char *const field_names[MT_GM__NR] = {
-	[MT_GM_HEAP_RELEASED] = "HeapReleased",
-	[MT_GM_HEAP_IDLE] = "HeapIdle",
-	[MT_GM_HEAP_INUSE] = "HeapInuse",
-	[MT_GM_HEAP_SYS] = "HeapSys",
-	[MT_GM_SYS] = "Sys",
-	[MT_GM_STACK_INUSE] = "StackInuse",
-	[MT_GM_NEXT_GC] = "NextGC",
-	[MT_GM_NUM_GC] = "NumGC",
-};
-
-const char *mt_gm_field_name(enum mt_gm_field f)
-{
-	return (unsigned)f < MT_GM__NR ? field_names[f] : NULL;
-}
-
-const char *mt_gm_format_name(enum mt_gm_format f)
-{
-	switch (f) {
-	case MT_GM_FMT_PROMETHEUS:
-		return "prometheus";
-	case MT_GM_FMT_EXPVAR:
-		return "expvar";
-	default:
-		return "none";
-	}
-}
-
 static void set_reason(char *reason, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void set_reason(char *reason, size_t len, const char *fmt, ...)

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -119,24 +118,6 @@ int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN])
 	memset(comm, 0, MT_COMM_LEN);
 	memcpy(comm, buf, n < MT_COMM_LEN - 1 ? (size_t)n : MT_COMM_LEN - 1);
 	return 0;
-}
-
-int mt_proc_elf_class(pid_t pid)
-{
-	char path[64];
-	unsigned char ident[EI_NIDENT];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, ident, sizeof(ident));
-	close(fd);
-	if (n != (ssize_t)sizeof(ident) || memcmp(ident, ELFMAG, SELFMAG))
-		return -ENOEXEC;
-	return ident[EI_CLASS] == ELFCLASS32 ? 32 : 64;
 }
 
 bool mt_proc_alive(pid_t pid)

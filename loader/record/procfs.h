@@ -16,8 +16,6 @@ int mt_proc_rss(pid_t pid, struct mt_rss *r);
 int mt_proc_smaps(pid_t pid, struct mt_rss *r);
 /* Command name of pid into comm[MT_COMM_LEN]; 0 or -errno. */
 int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN]);
-/* The ELF class of /proc/PID/exe: 64, 32, or -errno. */
-int mt_proc_elf_class(pid_t pid);
 /* Does pid exist (as a process, not a zombie)? */
 bool mt_proc_alive(pid_t pid);
 typedef int (*mt_proc_emit_fn)(void *ctx, const struct mt_hdr *rec);

@@ -644,23 +644,6 @@ static inline const struct type_desc *type_desc(uint16_t type)
 	return &types[type];
 }
 
-char *mt_ret_str(char *buf, size_t len, const struct mt_hdr *rec)
-{
-	struct mt_buf s;
-	struct mt_call c;
-
-	if (!len)
-		return buf;
-	mt_buf__init_str(&s, buf, len);
-	if (!mt_record_call(rec, &c))
-		mt_buf__chr(&s, '?');
-	else if (rec->type == MT_BRK)
-		mt_buf__hex(&s, (uint64_t)c.ret);
-	else
-		sb_ret(&s, c.ret, rec->type == MT_MMAP || rec->type == MT_MREMAP);
-	return mt_buf__cstr(&s);
-}
-
 /* Room for any record but an info record's long text; a longer line goes out in pieces. */
 #define LINE_CAP 4096
 

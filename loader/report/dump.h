@@ -13,9 +13,6 @@
 #include "madvtrace/record.h"
 #include "records.h"
 
-/* A syscall return value: "0x7f12...", "0", or "-1 ENOMEM (Cannot allocate memory)". */
-char *mt_ret_str(char *buf, size_t len, const struct mt_hdr *rec);
-
 /* One JSON object (no newline) for rec: bytes written, or -1 when a write failed. */
 int mt_record_json(FILE *out, const struct mt_hdr *rec);
 /*

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Names of constants: see xlat.h. */
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include "madvtrace/advice.h"
 #include "madvtrace/record.h"
@@ -62,30 +60,6 @@ const char *mt_advice_name(int advice)
 	if (advice < 0 || (size_t)advice >= ARRAY_SIZE(advice_names))
 		return NULL;
 	return advice_names[advice];
-}
-
-int mt_advice_by_name(const char *name)
-{
-	const char *short_name;
-	char *end;
-	long v;
-
-	if (!name || !*name)
-		return -1;
-	if (!strncasecmp(name, "MADV_#", 6) || isdigit((unsigned char)*name)) {
-		const char *num = isdigit((unsigned char)*name) ? name : name + 6;
-
-		errno = 0;
-		v = strtol(num, &end, 10);
-		if (errno || end == num || *end || v < 0 || v > 0x7fffffff)
-			return -1;
-		return (int)v;
-	}
-	short_name = !strncasecmp(name, "MADV_", 5) ? name + 5 : name;
-	for (size_t i = 0; i < ARRAY_SIZE(advice_names); i++)
-		if (advice_names[i] && !strcasecmp(advice_names[i] + 5, short_name))
-			return (int)i;
-	return -1;
 }
 
 void mt_xlat__name_or_num(struct mt_buf *b, const char *name, const char *prefix, int64_t v)
@@ -381,9 +355,4 @@ char *mt_prot_str(char *buf, size_t len, uint32_t prot)
 char *mt_mmap_flags_str(char *buf, size_t len, uint32_t flags)
 {
 	XLAT_STR(mt_xlat__mmap_flags, buf, len, flags);
-}
-
-char *mt_mremap_flags_str(char *buf, size_t len, uint32_t flags)
-{
-	XLAT_STR(mt_xlat__mremap_flags, buf, len, flags);
 }

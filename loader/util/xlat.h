@@ -20,8 +20,6 @@ void mt_xlat__name_or_num(struct mt_buf *b, const char *name, const char *prefix
 
 /* "MADV_FREE"; NULL when the value has no name. */
 const char *mt_advice_name(int advice);
-/* Advice value by name ("MADV_FREE" or "free", any case; "MADV_#77" or "77"), or -1. */
-int mt_advice_by_name(const char *name);
 /* "MADV_FREE", or "MADV_#N" for a value without a name. */
 void mt_xlat__advice(struct mt_buf *b, int advice);
 
@@ -48,6 +46,5 @@ void mt_xlat__mmap_flags(struct mt_buf *b, uint32_t flags);
 char *mt_mmap_flags_str(char *buf, size_t len, uint32_t flags);
 /* "MREMAP_MAYMOVE|MREMAP_FIXED", "0". */
 void mt_xlat__mremap_flags(struct mt_buf *b, uint32_t flags);
-char *mt_mremap_flags_str(char *buf, size_t len, uint32_t flags);
 
 #endif

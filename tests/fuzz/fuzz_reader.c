@@ -94,7 +94,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (;;) {
 		int ret = mt_reader__next(r, &rec);
-		char buf[64];
 
 		if (ret < 0 && !mt_reader__error(r)[0])
 			abort();
@@ -107,7 +106,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fputc('\n', devnull);
 		mt_record_text(devnull, rec, mt_reader__info(r)->clock_offset_ns);
 		fputc('\n', devnull);
-		mt_ret_str(buf, sizeof(buf), rec);
 		mt_timeline__feed(tl, rec);
 	}
 	mt_live__print_summary(tl, devnull);
