@@ -32,19 +32,6 @@
 #define MAX_REDIRECTS 3
 #define URL_MAX 256
 
-static void set_reason(char *reason, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_reason(char *reason, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(reason, len, fmt, ap);
-	va_end(ap);
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -188,12 +175,12 @@ static int check_url(const char *url, struct url_parts *p, char *reason, size_t 
 	err = url && *url && strlen(url) < URL_MAX ? url_split(url, p) : -EINVAL;
 
 	if (p->scheme[0] && strcmp(p->scheme, "http") != 0) {
-		set_reason(reason, rlen, "%.80s: only http:// is scraped, not %s://", url,
+		mt_gm__reason(reason, rlen, "%.80s: only http:// is scraped, not %s://", url,
 			   p->scheme);
 		return -EPROTONOSUPPORT;
 	}
 	if (err) {
-		set_reason(reason, rlen, "bad URL \"%.80s\" (want http://HOST:PORT/PATH)",
+		mt_gm__reason(reason, rlen, "bad URL \"%.80s\" (want http://HOST:PORT/PATH)",
 			   url ? url : "");
 		return -EINVAL;
 	}
@@ -278,10 +265,10 @@ static int fetcher_get(struct fetcher *f, const char *url, const struct mt_gm_fe
 		if (rc != CURLE_OK) {
 			err = curl_errno(rc, f);
 			if (err == -EFBIG)
-				set_reason(reason, rlen, "GET %s: body larger than %zu bytes: cut",
+				mt_gm__reason(reason, rlen, "GET %s: body larger than %zu bytes: cut",
 					   cur, o->max_body);
 			else
-				set_reason(reason, rlen, "GET %s: %s", cur,
+				mt_gm__reason(reason, rlen, "GET %s: %s", cur,
 					   f->errbuf[0] ? f->errbuf : curl_easy_strerror(rc));
 			f->len = 0;
 			return err;
@@ -292,7 +279,7 @@ static int fetcher_get(struct fetcher *f, const char *url, const struct mt_gm_fe
 			if (!f->buf) {	/* an empty body: nothing was written */
 				f->buf = malloc(1);
 				if (!f->buf) {
-					set_reason(reason, rlen, "GET %s: out of memory", cur);
+					mt_gm__reason(reason, rlen, "GET %s: out of memory", cur);
 					return -ENOMEM;
 				}
 				f->cap = 1;
@@ -303,19 +290,19 @@ static int fetcher_get(struct fetcher *f, const char *url, const struct mt_gm_fe
 		}
 		f->len = 0;
 		if (status < 300 || status > 399) {
-			set_reason(reason, rlen, "GET %s: HTTP %ld", cur, status);
+			mt_gm__reason(reason, rlen, "GET %s: HTTP %ld", cur, status);
 			return status == 404 ? -ENOENT : -EBADMSG;
 		}
 		curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
 		if (!loc || strlen(loc) >= sizeof(cur) || url_split(loc, &next) ||
 		    strcmp(next.scheme, first.scheme) || strcmp(next.host, first.host) ||
 		    strcmp(next.port, first.port)) {
-			set_reason(reason, rlen, "GET %s: HTTP %ld to %.100s: not followed (not the same host)",
+			mt_gm__reason(reason, rlen, "GET %s: HTTP %ld to %.100s: not followed (not the same host)",
 				   cur, status, loc ? loc : "nowhere");
 			return -EBADMSG;
 		}
 		if (hop == MAX_REDIRECTS) {
-			set_reason(reason, rlen, "GET %s: more than %d redirects", url, MAX_REDIRECTS);
+			mt_gm__reason(reason, rlen, "GET %s: more than %d redirects", url, MAX_REDIRECTS);
 			return -ELOOP;
 		}
 		strcpy(cur, loc);
@@ -335,7 +322,7 @@ int mt_gm_fetch(const char *url, const struct mt_gm_fetch_opts *o, char **body, 
 	fetch_opts_fill(&fo, o, DEF_CONNECT_MS, DEF_TIMEOUT_MS);
 	err = fetcher_init(&f, fo.max_body, NULL);
 	if (err) {
-		set_reason(reason, reason_len, "cannot set up libcurl");
+		mt_gm__reason(reason, reason_len, "cannot set up libcurl");
 		return err;
 	}
 	err = fetcher_get(&f, url, &fo, &t, reason, reason_len);
@@ -360,7 +347,7 @@ static int fetcher_scrape(struct fetcher *f, const char *url, const struct mt_gm
 		return err;
 	err = mt_gm_parse(f->buf, f->len, out, why, sizeof(why));
 	if (err)
-		set_reason(reason, rlen, "%s: %s", url, why);
+		mt_gm__reason(reason, rlen, "%s: %s", url, why);
 	return err;
 }
 
@@ -376,7 +363,7 @@ int mt_gm_scrape(const char *url, const struct mt_gm_fetch_opts *o, struct mt_gm
 	fetch_opts_fill(&fo, o, DEF_CONNECT_MS, DEF_TIMEOUT_MS);
 	err = fetcher_init(&f, fo.max_body, NULL);
 	if (err) {
-		set_reason(reason, reason_len, "cannot set up libcurl");
+		mt_gm__reason(reason, reason_len, "cannot set up libcurl");
 		return err;
 	}
 	err = fetcher_scrape(&f, url, &fo, out, &t, reason, reason_len);
@@ -508,14 +495,14 @@ static int mark_ours(pid_t pid, struct listener *ls, size_t n, char *reason, siz
 	if (!d) {
 		err = -errno;
 		if (err == -ENOENT)
-			set_reason(reason, rlen, "no process %d", (int)pid);
+			mt_gm__reason(reason, rlen, "no process %d", (int)pid);
 		else if (err == -EACCES || err == -EPERM)
-			set_reason(reason, rlen,
+			mt_gm__reason(reason, rlen,
 				   "cannot read %s: %s (another user's process: run as root, as its "
 				   "user, or with CAP_SYS_PTRACE; or give the URL)",
 				   path, strerror(-err));
 		else
-			set_reason(reason, rlen, "cannot read %s: %s", path, strerror(-err));
+			mt_gm__reason(reason, rlen, "cannot read %s: %s", path, strerror(-err));
 		return err == -ENOENT ? -ESRCH : err;
 	}
 	while ((de = readdir(d)) && scanned++ < DISC_MAX_FDS) {
@@ -611,11 +598,11 @@ int mt_gm_discover(pid_t pid, const struct mt_gm_fetch_opts *o, char *url, size_
 	int err;
 
 	if (pid <= 0) {
-		set_reason(reason, reason_len, "no pid to discover an endpoint of");
+		mt_gm__reason(reason, reason_len, "no pid to discover an endpoint of");
 		return -EINVAL;
 	}
 	if (!same_netns(pid)) {
-		set_reason(reason, reason_len,
+		mt_gm__reason(reason, reason_len,
 			   "pid %d is in another network namespace: its loopback is not ours (give the URL)",
 			   (int)pid);
 		return -EXDEV;
@@ -623,7 +610,7 @@ int mt_gm_discover(pid_t pid, const struct mt_gm_fetch_opts *o, char *url, size_
 	fetch_opts_fill(&fo, o, DISC_CONNECT_MS, DISC_TIMEOUT_MS);
 	ls = calloc(DISC_MAX_LISTENERS, sizeof(*ls));
 	if (!ls) {
-		set_reason(reason, reason_len, "out of memory");
+		mt_gm__reason(reason, reason_len, "out of memory");
 		return -ENOMEM;
 	}
 	read_listeners(pid, false, ls, &n, DISC_MAX_LISTENERS);
@@ -633,7 +620,7 @@ int mt_gm_discover(pid_t pid, const struct mt_gm_fetch_opts *o, char *url, size_
 		goto cleanup;
 	err = fetcher_init(&f, fo.max_body, NULL);
 	if (err) {
-		set_reason(reason, reason_len, "cannot set up libcurl");
+		mt_gm__reason(reason, reason_len, "cannot set up libcurl");
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n && tried_n < DISC_MAX_TRIED; i++) {
@@ -680,13 +667,13 @@ int mt_gm_discover(pid_t pid, const struct mt_gm_fetch_opts *o, char *url, size_
 	}
 	err = -ENOENT;
 	if (!ours)
-		set_reason(reason, reason_len, "pid %d listens on no TCP socket", (int)pid);
+		mt_gm__reason(reason, reason_len, "pid %d listens on no TCP socket", (int)pid);
 	else if (!tried_n)
-		set_reason(reason, reason_len,
+		mt_gm__reason(reason, reason_len,
 			   "pid %d listens on %zu TCP socket(s), none on loopback or a wildcard address",
 			   (int)pid, ours);
 	else
-		set_reason(reason, reason_len, "pid %d: no Go metrics on its %zu listener(s): %s",
+		mt_gm__reason(reason, reason_len, "pid %d: no Go metrics on its %zu listener(s): %s",
 			   (int)pid, ours, tried);
 cleanup:
 	fetcher_fini(&f);
@@ -725,16 +712,16 @@ int mt_gometrics__new(const struct mt_gm_opts *o, struct mt_gometrics **out, cha
 
 	*out = NULL;
 	if (!o || !o->on_sample || (!o->url && o->pid <= 0)) {
-		set_reason(reason, reason_len, "need a sample callback and a URL or a pid");
+		mt_gm__reason(reason, reason_len, "need a sample callback and a URL or a pid");
 		return -EINVAL;
 	}
 	if (o->interval_ns && o->interval_ns < 10000000ull) {
-		set_reason(reason, reason_len, "interval under 10 ms");
+		mt_gm__reason(reason, reason_len, "interval under 10 ms");
 		return -EINVAL;
 	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
-		set_reason(reason, reason_len, "out of memory");
+		mt_gm__reason(reason, reason_len, "out of memory");
 		return -ENOMEM;
 	}
 	g->o = *o;
@@ -754,7 +741,7 @@ int mt_gometrics__new(const struct mt_gm_opts *o, struct mt_gometrics **out, cha
 	}
 	err = fetcher_init(&g->f, g->o.fetch.max_body, &g->stop);
 	if (err) {
-		set_reason(reason, reason_len, "cannot set up libcurl");
+		mt_gm__reason(reason, reason_len, "cannot set up libcurl");
 		goto fail;
 	}
 	pthread_mutex_init(&g->mu, NULL);

@@ -145,4 +145,8 @@ void mt_gometrics__stats(struct mt_gometrics *g, struct mt_gm_stats *st);
 /* Stops first if needed. NULL is fine. */
 void mt_gometrics__free(struct mt_gometrics *g);
 
+/* The library's own: a one-line reason into reason[len] (nothing when reason is NULL). */
+void mt_gm__reason(char *reason, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

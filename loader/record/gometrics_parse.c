@@ -20,9 +20,7 @@
 // json-c's nesting limit: memstats' BySize sits at depth 4, user vars deeper.
 #define MT_GM_JSON_DEPTH 64
 
-static void set_reason(char *reason, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_reason(char *reason, size_t len, const char *fmt, ...)
+void mt_gm__reason(char *reason, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -316,16 +314,16 @@ int mt_gm_parse_prometheus(const char *body, size_t len, struct mt_gm_sample *ou
 		return 0;
 	}
 	if (st.go_seen)
-		set_reason(reason, reason_len,
+		mt_gm__reason(reason, reason_len,
 			   "Go runtime series without a usable value (NaN, Inf, negative or junk)");
 	else if (st.samples)
-		set_reason(reason, reason_len,
+		mt_gm__reason(reason, reason_len,
 			   "a Prometheus page without Go runtime series (go_memstats_*, "
 			   "go_memory_classes_*): not a Go program, or no Go collector registered");
 	else if (st.comments && !st.bad)
-		set_reason(reason, reason_len, "a Prometheus page with no series");
+		mt_gm__reason(reason, reason_len, "a Prometheus page with no series");
 	else
-		set_reason(reason, reason_len, "neither Prometheus text nor expvar JSON");
+		mt_gm__reason(reason, reason_len, "neither Prometheus text nor expvar JSON");
 	return -EINVAL;
 }
 
@@ -369,25 +367,25 @@ int mt_gm_parse_expvar(const char *body, size_t len, struct mt_gm_sample *out,
 
 	memset(out, 0, sizeof(*out));
 	if (len > INT_MAX) {
-		set_reason(reason, reason_len, "JSON body of %zu bytes: too large", len);
+		mt_gm__reason(reason, reason_len, "JSON body of %zu bytes: too large", len);
 		return -E2BIG;
 	}
 	tok = json_tokener_new_ex(MT_GM_JSON_DEPTH);
 	if (!tok) {
-		set_reason(reason, reason_len, "out of memory for the JSON parser");
+		mt_gm__reason(reason, reason_len, "out of memory for the JSON parser");
 		return -ENOMEM;
 	}
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (!root) {
 		if (jerr == json_tokener_error_depth) {
-			set_reason(reason, reason_len, "JSON nested deeper than %d levels",
+			mt_gm__reason(reason, reason_len, "JSON nested deeper than %d levels",
 				   MT_GM_JSON_DEPTH);
 			err = -E2BIG;
 		} else if (jerr == json_tokener_continue) {
-			set_reason(reason, reason_len, "truncated JSON");
+			mt_gm__reason(reason, reason_len, "truncated JSON");
 		} else {
-			set_reason(reason, reason_len, "not JSON at byte %zu: %s",
+			mt_gm__reason(reason, reason_len, "not JSON at byte %zu: %s",
 				   json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
 		}
 		goto cleanup;
@@ -397,20 +395,20 @@ int mt_gm_parse_expvar(const char *body, size_t len, struct mt_gm_sample *out,
 			     body[end] == '\r'))
 		end++;
 	if (end < len) {
-		set_reason(reason, reason_len, "data after the JSON value at byte %zu", end);
+		mt_gm__reason(reason, reason_len, "data after the JSON value at byte %zu", end);
 		goto cleanup;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		set_reason(reason, reason_len, "JSON that is not an object");
+		mt_gm__reason(reason, reason_len, "JSON that is not an object");
 		goto cleanup;
 	}
 	if (!json_object_object_get_ex(root, "memstats", &ms)) {
-		set_reason(reason, reason_len,
+		mt_gm__reason(reason, reason_len,
 			   "JSON without \"memstats\" (not expvar's /debug/vars of a Go program)");
 		goto cleanup;
 	}
 	if (!json_object_is_type(ms, json_type_object)) {
-		set_reason(reason, reason_len, "JSON whose \"memstats\" is not an object");
+		mt_gm__reason(reason, reason_len, "JSON whose \"memstats\" is not an object");
 		goto cleanup;
 	}
 	for (int f = 0; f < MT_GM__NR; f++) {
@@ -420,7 +418,7 @@ int mt_gm_parse_expvar(const char *body, size_t len, struct mt_gm_sample *out,
 			out->present |= 1u << f;
 	}
 	if (!out->present) {
-		set_reason(reason, reason_len, "\"memstats\" without HeapReleased, HeapIdle, ... "
+		mt_gm__reason(reason, reason_len, "\"memstats\" without HeapReleased, HeapIdle, ... "
 			   "as non-negative numbers");
 		goto cleanup;
 	}
@@ -445,17 +443,17 @@ int mt_gm_parse(const char *body, size_t len, struct mt_gm_sample *out, char *re
 	while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
 		i++;
 	if (i == len) {
-		set_reason(reason, reason_len, "an empty body");
+		mt_gm__reason(reason, reason_len, "an empty body");
 		return -EINVAL;
 	}
 	switch (body[i]) {
 	case '{':
 		return mt_gm_parse_expvar(body + i, len - i, out, reason, reason_len);
 	case '[':
-		set_reason(reason, reason_len, "JSON that is not an object");
+		mt_gm__reason(reason, reason_len, "JSON that is not an object");
 		return -EINVAL;
 	case '<':
-		set_reason(reason, reason_len, "an HTML or XML page, not metrics");
+		mt_gm__reason(reason, reason_len, "an HTML or XML page, not metrics");
 		return -EINVAL;
 	default:
 		return mt_gm_parse_prometheus(body + i, len - i, out, reason, reason_len);
