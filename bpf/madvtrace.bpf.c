@@ -33,7 +33,11 @@ const volatile __u64 rss_interval_ns = 100000000;
 const volatile bool follow_forks = false;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 page_shift = 12;
-const volatile bool capture_stacks = true;
+/*
+ * Not rodata: the loader turns it on and off while tracing, as processes
+ * exec into a program that wants release stacks (a Go program) and leave it.
+ */
+volatile bool capture_stacks = false;
 
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit syscall */
 #define PID_FS_MAGIC 0x50494446

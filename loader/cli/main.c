@@ -828,7 +828,9 @@ int main(int argc, char **argv)
 	 * large calls, and who released (scavenger, FreeOSMemory) is the question.
 	 */
 	o.go_target = is_go_program(&o.s);
-	o.s.stacks = stacks >= 0 ? stacks : o.go_target;
+	o.s.argv_go = o.s.argv && o.go_target;
+	/* decided again for each program a traced process runs (backend.h) */
+	o.s.stacks = stacks == 1 ? MT_STACKS_ALWAYS : stacks == 0 ? MT_STACKS_NEVER : MT_STACKS_GO;
 	/*
 	 * Go-ness is decided on the file that runs: /proc/PID/exe, or the
 	 * command as PATH finds it. A wrapper (env, a shell script) that execs a
