@@ -356,8 +356,13 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 		if (rec->size >= sizeof(*m) && m->ret >= 0 && k->o->s.smaps_interval_ns &&
 		    mt_advice_class(m->advice) == MT_AC_LAZY)
 			mt_recworker__lazy(k->rw, (pid_t)m->target_pid, rec->t_ns);
+		/* a release: the program runs, its libraries are mapped (or nearly) */
+		mt_recworker__alloc(k->rw, (pid_t)rec->pid);
 		break;
 	}
+	case MT_MUNMAP:
+		mt_recworker__alloc(k->rw, (pid_t)rec->pid);
+		break;
 	case MT_RSS: {
 		const struct mt_rss *r = (const void *)rec;
 
@@ -365,6 +370,8 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 		if (k->tl && rec->size >= sizeof(*r) && (rec->flags & MT_F_SMAPS) &&
 		    (r->reason == MT_RSS_SAMPLE || r->reason == MT_RSS_END))
 			resident_request(k, rec->pid);
+		if (rec->flags & MT_F_SMAPS)
+			mt_recworker__alloc(k->rw, (pid_t)rec->pid);
 		break;
 	}
 	case MT_TASK: {

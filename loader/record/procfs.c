@@ -151,8 +151,8 @@ bool mt_proc_alive(pid_t pid)
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
-/* One "key=value" info record for pid. */
-static int emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit, void *ctx)
+int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit,
+		    void *ctx)
 {
 	union {
 		struct mt_info in;
@@ -214,23 +214,23 @@ static int emit_binary_info(pid_t pid, const char *path, struct mt_proc_image *i
 	if (!g)
 		return 0;
 	if ((v = mt_goinfo__build_id(g)))
-		e = emit_kv(pid, "build_id", v, emit, ctx);
+		e = mt_proc_emit_kv(pid, "build_id", v, emit, ctx);
 	if (!e)
-		e = emit_kv(pid, "binary", mt_goinfo__describe(g, desc, sizeof(desc)), emit, ctx);
+		e = mt_proc_emit_kv(pid, "binary", mt_goinfo__describe(g, desc, sizeof(desc)), emit, ctx);
 	if (mt_goinfo__kind(g) != MT_GO_NONE && img)
 		img->go = true;
 	if (!e && mt_goinfo__kind(g) != MT_GO_NONE) {
 		v = mt_goinfo__version(g);
-		e = emit_kv(pid, "go_version", v ? v : "unknown", emit, ctx);
+		e = mt_proc_emit_kv(pid, "go_version", v ? v : "unknown", emit, ctx);
 		if (!e && (v = mt_goinfo__module(g)))
-			e = emit_kv(pid, "go_module", v, emit, ctx);
+			e = mt_proc_emit_kv(pid, "go_module", v, emit, ctx);
 		for (i = 0; !e && i < sizeof(settings) / sizeof(settings[0]); i++) {
 			char key[64];
 
 			if (!(v = mt_goinfo__setting(g, settings[i])))
 				continue;
 			snprintf(key, sizeof(key), "go_build.%s", settings[i]);
-			e = emit_kv(pid, key, v, emit, ctx);
+			e = mt_proc_emit_kv(pid, key, v, emit, ctx);
 		}
 	}
 	mt_goinfo__free(g);
@@ -270,13 +270,13 @@ static int emit_env(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 					       .len = sizeof(vals[i]) };
 	if (mt_proc_env_read(pid, vars, NENV))
 		return 0;
-	e = emit_kv(pid, "env_read", "1", emit, ctx);
+	e = mt_proc_emit_kv(pid, "env_read", "1", emit, ctx);
 	for (i = 0; !e && i < NENV; i++) {
 		/* a cut value would say something the process was not told */
 		if (!vars[i].set || vars[i].truncated)
 			continue;
 		snprintf(key, sizeof(key), "env.%s", env_keys[i]);
-		e = emit_kv(pid, key, vals[i], emit, ctx);
+		e = mt_proc_emit_kv(pid, key, vals[i], emit, ctx);
 	}
 	return e;
 }
@@ -295,10 +295,10 @@ int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
 	path[n] = '\0';
-	err = emit_kv(pid, "exe", path, emit, ctx);
+	err = mt_proc_emit_kv(pid, "exe", path, emit, ctx);
 	if (!err && exe_base(pid, path, &base)) {
 		snprintf(val, sizeof(val), "0x%llx", (unsigned long long)base);
-		err = emit_kv(pid, "exe_base", val, emit, ctx);
+		err = mt_proc_emit_kv(pid, "exe_base", val, emit, ctx);
 	}
 	if (!err)
 		err = emit_binary_info(pid, link, img, emit, ctx);

@@ -21,6 +21,9 @@ int mt_proc_elf_class(pid_t pid);
 /* Does pid exist (as a process, not a zombie)? */
 bool mt_proc_alive(pid_t pid);
 typedef int (*mt_proc_emit_fn)(void *ctx, const struct mt_hdr *rec);
+/* One "key=value" info record (MT_INFO) for pid; a value too long is skipped. emit's error, or 0. */
+int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit,
+		    void *ctx);
 /* What the info records said of a process's program, for the backend's own decisions. */
 struct mt_proc_image {
 	bool go; /* a Go program (its build info was found) */
