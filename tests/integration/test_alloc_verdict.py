@@ -35,7 +35,8 @@ CASES = {
     "jemalloc": ("libjemalloc.so.2", {"MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}, []),
     "tcmalloc": ("libtcmalloc.so.4", {"TCMALLOC_RELEASE_RATE": "10",
                                       "TCMALLOC_AGGRESSIVE_DECOMMIT": "true"}, []),
-    "mimalloc": ("libmimalloc.so.2", {"MIMALLOC_PURGE_DELAY": "0"}, []),
+    # 2.0.x (Debian bookworm) still reads the 1.x name; 2.1 and later MIMALLOC_PURGE_DELAY
+    "mimalloc": ("libmimalloc.so.2", {"MIMALLOC_RESET_DELAY": "0"}, []),
 }
 # (the releasers sentence may say stacks are "the default for Go programs": not about this one)
 GO_WORDS = re.compile(r"Go program \(|Go runtime|GODEBUG|go1\.|runtime\.|scavenger|HeapReleased")
@@ -117,16 +118,24 @@ def check_case(env, name, forcing):
                     f"{tag}: the verdict says {what} {said[what]}, the summary {calls} calls, "
                     f"{nbytes} bytes")
     mtest.check_verdict_vs_summary(s, tag)
-    released = sum(c for c, _ in counted.values())
-    if forcing:
-        mtest.check(released > 0, f"{tag}: nothing released with {vars_}")
     mtest.log(f"{tag}: {name}, seen {said}")
+    return counted
+
+
+def released_by_allocator(name, counted):
+    """What the allocator itself released: page-heap allocators advise; glibc unmaps."""
+    if name == "glibc":
+        return counted["munmap"][0]
+    return counted["MADV_FREE"][0] + counted["MADV_DONTNEED"][0]
 
 
 def test(env):
     for name in CASES:
-        for forcing in (False, True):
-            check_case(env, name, forcing)
+        default = released_by_allocator(name, check_case(env, name, False))
+        forced = released_by_allocator(name, check_case(env, name, True))
+        # the setting (or malloc_trim) made it give back more, and the verdict said so
+        mtest.check(forced > default, f"{name}: {forced} release calls with its release-forcing "
+                    f"setting, {default} without")
 
 
 def main():
