@@ -19,7 +19,6 @@ the allocator give memory back at once. For each trace (bpf backend):
 
     test_alloc_verdict.py --madvtrace PATH --workloads DIR [...]
 """
-import argparse
 import json
 import os
 import re
@@ -138,21 +137,5 @@ def test(env):
                     f"setting, {default} without")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--madvtrace", required=True)
-    ap.add_argument("--workloads", required=True)
-    ap.add_argument("--spike")
-    ap.add_argument("--gobin")
-    ap.add_argument("--agent")
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        mtest.skip("needs root (loading BPF programs); run ctest as root")
-    mtest.run_test(lambda: mtest.Env(argparse.Namespace(madvtrace=args.madvtrace,
-                                                         workloads=args.workloads, tally32=None)),
-                   test, args.keep)
-
-
 if __name__ == "__main__":
-    main()
+    mtest.main_paths(test)

@@ -19,7 +19,6 @@ spike's own smaps_rollup.
 
     test_wrapper_go.py --madvtrace PATH --workloads DIR --spike PATH [...]
 """
-import argparse
 import json
 import os
 import re
@@ -103,25 +102,5 @@ def test(env):
     check_one(env, "script", [script, *spike], version)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--madvtrace", required=True)
-    ap.add_argument("--workloads", required=True)
-    ap.add_argument("--spike", required=True)
-    ap.add_argument("--gobin")
-    ap.add_argument("--agent")
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        mtest.skip("needs root (loading BPF programs); run ctest as root")
-
-    def make_env():
-        e = mtest.Env(argparse.Namespace(madvtrace=args.madvtrace, workloads=args.workloads,
-                                         tally32=None))
-        e.spike = os.path.abspath(args.spike)
-        return e
-    mtest.run_test(make_env, test, args.keep)
-
-
 if __name__ == "__main__":
-    main()
+    mtest.main_paths(test)
