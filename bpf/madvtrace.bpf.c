@@ -33,7 +33,11 @@ const volatile __u64 rss_interval_ns = 100000000;
 const volatile bool follow_forks = false;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 page_shift = 12;
-const volatile bool capture_stacks = true;
+/*
+ * Not rodata: the loader turns it on and off while tracing, as processes
+ * exec into a program that wants release stacks (a Go program) and leave it.
+ */
+volatile bool capture_stacks = false;
 /*
  * Counting mode (the exporter, loader/export/): per (process, call, advice)
  * counts and byte sums in a per-CPU hash, nothing through the ring buffer.

@@ -35,7 +35,7 @@ struct mt_elf_seg {
 	uint64_t vaddr, off, filesz, memsz, align;
 };
 
-/* What mt_elf__open reads at most from one file, all parts together, by default. */
+/* What mt_elf__open_max reads at most from one file, all parts together, by default. */
 #define MT_ELF_READ_MAX (256ull << 20)
 
 /*

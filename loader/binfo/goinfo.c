@@ -810,80 +810,76 @@ uint64_t mt_go_thp_advice(const char *version, const char **why)
 
 /* ---- /proc/PID/environ ---- */
 
-static int copy_value(const char *v, size_t vlen, char *out, size_t outlen)
+static bool copy_value(const char *v, size_t vlen, char *out, size_t outlen)
 {
 	if (!out || !outlen)
-		return 0;
+		return false;
 	if (vlen >= outlen) {
 		memcpy(out, v, outlen - 1);
 		out[outlen - 1] = '\0';
-		return MT_GOENV_TRUNCATED;
+		return true;
 	}
 	memcpy(out, v, vlen);
 	out[vlen] = '\0';
-	return 0;
+	return false;
 }
 
-int mt_proc_go_env(pid_t pid, char *godebug, size_t godebug_len, char *gogc, size_t gogc_len,
-		   char *gomemlimit, size_t gomemlimit_len)
+/* environ is what the process was started with: bounded, a process's is far smaller */
+#define ENVIRON_MAX (64u << 20)
+
+int mt_proc_env_read(pid_t pid, struct mt_env_var *vars, size_t n)
 {
-	struct {
-		const char *key;
-		int bit;
-		char *out;
-		size_t len;
-	} vars[] = {
-	    {"GODEBUG=", MT_GOENV_GODEBUG, godebug, godebug_len},
-	    {"GOGC=", MT_GOENV_GOGC, gogc, gogc_len},
-	    {"GOMEMLIMIT=", MT_GOENV_GOMEMLIMIT, gomemlimit, gomemlimit_len},
-	};
 	size_t cap = 16384, got = 0;
 	char path[64], *buf = NULL, *nbuf;
 	int fd, ret = 0;
 
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < n; i++) {
+		vars[i].set = vars[i].truncated = false;
 		if (vars[i].out && vars[i].len)
 			vars[i].out[0] = '\0';
+	}
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n;
+		ssize_t r;
 
 		if (!buf || got == cap) {
 			if (buf)
 				cap *= 2;
-			nbuf = cap > (64u << 20) ? NULL : realloc(buf, cap);
+			nbuf = cap > ENVIRON_MAX ? NULL : realloc(buf, cap);
 			if (!nbuf) {
 				ret = -ENOMEM;
 				goto cleanup;
 			}
 			buf = nbuf;
 		}
-		n = read(fd, buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
+		r = read(fd, buf + got, cap - got);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (r < 0) {
 			ret = -errno;
 			goto cleanup;
 		}
-		if (n == 0)
+		if (r == 0)
 			break;
-		got += (size_t)n;
+		got += (size_t)r;
 	}
-	/* NUL-separated "KEY=VALUE"; like the Go runtime's getenv, the first one counts */
+	/* NUL-separated "KEY=VALUE"; like getenv (Go's and libc's), the first one counts */
 	for (size_t off = 0; off < got;) {
 		char *e = buf + off;
 		char *z = memchr(e, '\0', got - off);
 		size_t elen = z ? (size_t)(z - e) : got - off;
 
-		for (size_t i = 0; i < 3; i++) {
-			size_t klen = strlen(vars[i].key);
+		for (size_t i = 0; i < n; i++) {
+			size_t klen = strlen(vars[i].name);
 
-			if (!(ret & vars[i].bit) && elen >= klen && !memcmp(e, vars[i].key, klen)) {
-				ret |= vars[i].bit;
-				ret |= copy_value(e + klen, elen - klen, vars[i].out, vars[i].len);
+			if (!vars[i].set && elen > klen && e[klen] == '=' &&
+			    !memcmp(e, vars[i].name, klen)) {
+				vars[i].set = true;
+				vars[i].truncated = copy_value(e + klen + 1, elen - klen - 1,
+							       vars[i].out, vars[i].len);
 			}
 		}
 		off += elen + 1;
@@ -891,5 +887,27 @@ int mt_proc_go_env(pid_t pid, char *godebug, size_t godebug_len, char *gogc, siz
 cleanup:
 	free(buf);
 	close(fd);
+	return ret;
+}
+
+int mt_proc_go_env(pid_t pid, char *godebug, size_t godebug_len, char *gogc, size_t gogc_len,
+		   char *gomemlimit, size_t gomemlimit_len)
+{
+	struct mt_env_var vars[] = {
+		{ .name = "GODEBUG", .out = godebug, .len = godebug_len },
+		{ .name = "GOGC", .out = gogc, .len = gogc_len },
+		{ .name = "GOMEMLIMIT", .out = gomemlimit, .len = gomemlimit_len },
+	};
+	static const int bits[] = { MT_GOENV_GODEBUG, MT_GOENV_GOGC, MT_GOENV_GOMEMLIMIT };
+	int err = mt_proc_env_read(pid, vars, 3), ret = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < 3; i++) {
+		if (vars[i].set)
+			ret |= bits[i];
+		if (vars[i].truncated)
+			ret |= MT_GOENV_TRUNCATED;
+	}
 	return ret;
 }

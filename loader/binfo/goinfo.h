@@ -103,7 +103,20 @@ int mt_go_release_advice(const char *version, const char *godebug, char *reason,
  */
 uint64_t mt_go_thp_advice(const char *version, const char **why);
 
-/* ---- the Go settings of a running process ---- */
+/* ---- the settings of a running process, from its environment ---- */
+
+struct mt_env_var {
+	const char *name; /* without '=' */
+	char *out; /* the value, "" when unset; may be NULL to learn only whether it is set */
+	size_t len;
+	bool set, truncated; /* filled in */
+};
+/*
+ * The variables named in vars from /proc/PID/environ (read whole, at most
+ * 64 MiB, as the calling thread's user): the environment the process was
+ * started with. 0, or -errno (-ENOENT: no such process, -EACCES).
+ */
+int mt_proc_env_read(pid_t pid, struct mt_env_var *vars, size_t n);
 
 enum {
 	MT_GOENV_GODEBUG = 1 << 0,

@@ -357,8 +357,13 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 		if (rec->size >= sizeof(*m) && m->ret >= 0 && k->o->s.smaps_interval_ns &&
 		    mt_advice_class(m->advice) == MT_AC_LAZY)
 			mt_recworker__lazy(k->rw, (pid_t)m->target_pid, rec->t_ns);
+		/* a release: the program runs, its libraries are mapped (or nearly) */
+		mt_recworker__alloc(k->rw, (pid_t)rec->pid);
 		break;
 	}
+	case MT_MUNMAP:
+		mt_recworker__alloc(k->rw, (pid_t)rec->pid);
+		break;
 	case MT_RSS: {
 		const struct mt_rss *r = (const void *)rec;
 
@@ -366,6 +371,8 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 		if (k->tl && rec->size >= sizeof(*r) && (rec->flags & MT_F_SMAPS) &&
 		    (r->reason == MT_RSS_SAMPLE || r->reason == MT_RSS_END))
 			resident_request(k, rec->pid);
+		if (rec->flags & MT_F_SMAPS)
+			mt_recworker__alloc(k->rw, (pid_t)rec->pid);
 		break;
 	}
 	case MT_TASK: {
@@ -831,7 +838,9 @@ int main(int argc, char **argv)
 	 * large calls, and who released (scavenger, FreeOSMemory) is the question.
 	 */
 	o.go_target = is_go_program(&o.s);
-	o.s.stacks = stacks >= 0 ? stacks : o.go_target;
+	o.s.argv_go = o.s.argv && o.go_target;
+	/* decided again for each program a traced process runs (backend.h) */
+	o.s.stacks = stacks == 1 ? MT_STACKS_ALWAYS : stacks == 0 ? MT_STACKS_NEVER : MT_STACKS_GO;
 	/*
 	 * Go-ness is decided on the file that runs: /proc/PID/exe, or the
 	 * command as PATH finds it. A wrapper (env, a shell script) that execs a

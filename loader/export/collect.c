@@ -80,7 +80,7 @@ static char *make_labels(struct mt_export *x, pid_t pid, char comm[16])
 
 	if (mt_proc_comm(pid, comm))
 		comm[0] = '\0';
-	mt_proc_emit_info(pid, on_info, &in);
+	mt_proc_emit_info(pid, NULL, on_info, &in);
 	if (mt_cgroup__of_pid(pid, x->o->ncgroups ? &x->o->cgroups[0] : NULL, cg, sizeof(cg)))
 		cg[0] = '\0';
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);

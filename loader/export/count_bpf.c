@@ -93,7 +93,6 @@ int mt_count_bpf__start(struct mt_count_bpf **out, const struct mt_count_cfg *cf
 	cb->skel->rodata->count_mode = true;
 	cb->skel->rodata->follow_forks = cfg->follow_forks;
 	cb->skel->rodata->max_procs = cfg->max_procs;
-	cb->skel->rodata->capture_stacks = false;
 	cb->skel->rodata->n_cgroups = cfg->n_cgroups;
 	for (i = 0; i < cfg->n_cgroups; i++) {
 		cb->skel->rodata->cg_ssid[i] = cfg->cg[i].ssid;

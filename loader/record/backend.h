@@ -16,6 +16,23 @@
 /* Receives every record, in the order the backend produced it. Returns 0, or -errno to stop the session. */
 typedef int (*mt_emit_fn)(void *ctx, const struct mt_hdr *rec);
 
+/*
+ * Which releases get their user stack (--stacks, --no-stacks, and the
+ * default): decided for each program a process runs, at its exec, at the
+ * launch and at the attach, never only for the command named.
+ */
+enum mt_stacks {
+	MT_STACKS_NEVER = 0,
+	MT_STACKS_ALWAYS = 1,
+	MT_STACKS_GO = 2, /* the default: the processes running a Go program */
+};
+
+/* Does a process running this program (a Go program or not) get release stacks? */
+static inline bool mt_stacks__for_image(enum mt_stacks mode, bool go)
+{
+	return mode == MT_STACKS_ALWAYS || (mode == MT_STACKS_GO && go);
+}
+
 struct mt_session {
 	/* what to trace: exactly one of pid > 0 (attach) or argv != NULL (launch) */
 	pid_t pid;
@@ -24,7 +41,8 @@ struct mt_session {
 	uid_t uid;
 	gid_t gid;
 	bool follow_forks; /* -f */
-	bool stacks; /* record the user stack of each release (MT_STACK records) */
+	enum mt_stacks stacks; /* record the user stack of each release (MT_STACK records) */
+	bool argv_go; /* launch: the command named is a Go program (its first program) */
 	uint64_t rss_interval_ns; /* --rss-interval */
 	uint64_t smaps_interval_ns; /* --smaps-interval, 0: never */
 	uint64_t duration_ns; /* --duration, 0: until the target exits or we are stopped */

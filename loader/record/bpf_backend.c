@@ -44,6 +44,9 @@ struct bpf_session {
 	uint64_t records;
 	uint64_t lost_reported;
 	uint64_t stacks_written[MAX_STACK_IDS / 64]; /* ids already in the trace */
+	/* processes whose program wants release stacks (mt_stacks__for_image) */
+	pid_t *stack_pids;
+	size_t nstack_pids, stack_pids_cap;
 };
 
 static int verbose_level;
@@ -129,18 +132,74 @@ static int emit_cb(void *ctx, const struct mt_hdr *rec)
 	return emit(ctx, rec);
 }
 
+static bool wants_stacks(const struct bpf_session *bs, pid_t pid)
+{
+	for (size_t i = 0; i < bs->nstack_pids; i++)
+		if (bs->stack_pids[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * pid runs a program that wants release stacks, or no longer does. The
+ * program's switch is one for all traced processes (see docs/backends.md):
+ * on while any of them wants stacks. Stack walks are only ever taken for
+ * releases, so a C process traced beside a Go one (-f) costs a walk per
+ * release, and a trace without a Go program none at all.
+ */
+static void set_wants_stacks(struct bpf_session *bs, pid_t pid, bool on)
+{
+	size_t i;
+
+	for (i = 0; i < bs->nstack_pids && bs->stack_pids[i] != pid; i++)
+		;
+	if (on && i == bs->nstack_pids) {
+		if (bs->nstack_pids == bs->stack_pids_cap) {
+			size_t cap = bs->stack_pids_cap ? 2 * bs->stack_pids_cap : 8;
+			pid_t *v = realloc(bs->stack_pids, cap * sizeof(*v));
+
+			if (!v)
+				return; /* out of memory: this one goes without stacks */
+			bs->stack_pids = v;
+			bs->stack_pids_cap = cap;
+		}
+		bs->stack_pids[bs->nstack_pids++] = pid;
+	} else if (!on && i < bs->nstack_pids) {
+		bs->stack_pids[i] = bs->stack_pids[--bs->nstack_pids];
+	}
+	bs->skel->bss->capture_stacks =
+		bs->s->stacks == MT_STACKS_ALWAYS || (bs->s->stacks != MT_STACKS_NEVER && bs->nstack_pids);
+}
+
+/* The info records of pid's program, and its stacks decided from what they say. */
+static void program_info(struct bpf_session *bs, pid_t pid)
+{
+	struct mt_proc_image img;
+
+	mt_proc_emit_info(pid, &img, emit_cb, bs);
+	set_wants_stacks(bs, pid, mt_stacks__for_image(bs->s->stacks, img.go));
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
+	struct bpf_session *bs = ctx;
 	const struct mt_hdr *rec = data;
 	const struct mt_task *t = data;
 	int err;
 
 	if (size < sizeof(*rec) || rec->size > size)
 		return 0;
-	err = emit(ctx, rec);
+	err = emit(bs, rec);
+	if (err || rec->type != MT_TASK || rec->size < sizeof(*t))
+		return err;
 	/* a new program: what it is, while /proc still shows it */
-	if (!err && rec->type == MT_TASK && t->event == MT_TASK_EXEC)
-		mt_proc_emit_info(rec->pid, emit_cb, ctx);
+	if (t->event == MT_TASK_EXEC)
+		program_info(bs, rec->pid);
+	/* a forked child runs its parent's program until it execs */
+	else if (t->event == MT_TASK_FORK && wants_stacks(bs, rec->pid))
+		set_wants_stacks(bs, (pid_t)t->other_pid, true);
+	else if (t->event == MT_TASK_EXIT)
+		set_wants_stacks(bs, rec->pid, false);
 	return err;
 }
 
@@ -329,8 +388,7 @@ static int bpf_run(struct mt_session *s)
 	bs.traced_words = (read_pid_max() + 63) / 64;
 	bpf_map__set_max_entries(bs.skel->maps.traced, bs.traced_words);
 	bs.skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
-	bs.skel->rodata->capture_stacks = s->stacks;
-	if (!s->stacks) /* the map must exist for the program to load, not be large */
+	if (s->stacks == MT_STACKS_NEVER) /* the map must exist for the program to load, not be large */
 		bpf_map__set_max_entries(bs.skel->maps.stacks, 1);
 	bs.skel->rodata->wakeup_bytes = bpf_map__max_entries(bs.skel->maps.rb) / 4;
 	/* load */
@@ -371,6 +429,8 @@ static int bpf_run(struct mt_session *s)
 			goto cleanup;
 		}
 		s->target_pid = child.pid;
+		/* on from its first instruction when the command is known to want them */
+		set_wants_stacks(&bs, child.pid, mt_stacks__for_image(s->stacks, s->argv_go));
 	} else {
 		s->target_pid = s->pid;
 	}
@@ -409,7 +469,7 @@ static int bpf_run(struct mt_session *s)
 	} else {
 		/* the program reports its own baseline at the first event; this one has smaps */
 		emit_task_rec(&bs, s->target_pid, MT_TASK_ATTACH);
-		mt_proc_emit_info(s->target_pid, emit_cb, &bs);
+		program_info(&bs, s->target_pid);
 		mt_proc_emit_maps(s->target_pid, emit_cb, &bs);
 		emit_proc_rss(&bs, s->target_pid, MT_RSS_START, true);
 	}
@@ -420,7 +480,7 @@ static int bpf_run(struct mt_session *s)
 	start = mt_now_ns();
 	next_flush = start + s->rss_interval_ns;
 	next_smaps = s->smaps_interval_ns ? start + s->smaps_interval_ns : UINT64_MAX;
-	next_stacks = s->stacks ? start + STACK_EVERY_NS : UINT64_MAX;
+	next_stacks = s->stacks != MT_STACKS_NEVER ? start + STACK_EVERY_NS : UINT64_MAX;
 	while (!*s->stop && !bs.err) {
 		err = ring_buffer__poll(bs.rb, POLL_MS);
 		if (err < 0 && err != -EINTR)
@@ -458,7 +518,7 @@ static int bpf_run(struct mt_session *s)
 	flush_rss(&bs);
 	ring_buffer__consume(bs.rb);
 	report_lost(&bs);
-	if (s->stacks)
+	if (s->stacks != MT_STACKS_NEVER)
 		drain_stacks(&bs);
 	/* processes still running: their state as we leave them */
 	for_each_traced(&bs, end_traced);
@@ -473,6 +533,7 @@ cleanup:
 	if (bs.traced)
 		munmap(bs.traced, map_bytes);
 	madvtrace_bpf__destroy(bs.skel);
+	free(bs.stack_pids);
 	/* launch mode: the command is our child; wait for it unless we were told to stop */
 	if (launched && !err && !child_done && child.pid > 0 && !*s->stop && !s->duration_ns) {
 		if (waitpid(child.pid, &status, 0) == child.pid)

@@ -279,7 +279,12 @@ static int build_env(struct mt_session *s, const char *agent, int fd, struct chi
 		goto nomem;
 	if (s->follow_forks && !(e->envp[i++] = strdup(MT_ENV_FOLLOW "=1")))
 		goto nomem;
-	if (s->stacks && !(e->envp[i++] = strdup(MT_ENV_STACKS "=1")))
+	/*
+	 * The agent takes this from its environment in each program it starts
+	 * in, so the choice is the launched command's: a wrapper that execs a
+	 * Go program passes it on unchanged (docs/backends.md).
+	 */
+	if (mt_stacks__for_image(s->stacks, s->argv_go) && !(e->envp[i++] = strdup(MT_ENV_STACKS "=1")))
 		goto nomem;
 	if (s->buffer_bytes &&
 	    !(e->envp[i++] = kv(MT_ENV_BUFFER_KIB, (unsigned long long)s->buffer_bytes / 1024)))
@@ -447,7 +452,7 @@ static void on_record(struct pl *p, const struct mt_hdr *rec)
 		if (t->event == MT_TASK_EXEC) {
 			emit(p, rec);
 			/* a new program: what it is, while /proc still shows it (as the bpf backend) */
-			mt_proc_emit_info((pid_t)rec->pid, emit_cb, p);
+			mt_proc_emit_info((pid_t)rec->pid, NULL, emit_cb, p);
 			if (rec->pid == (uint32_t)p->child) {
 				p->agent_seen = true;
 				memcpy(p->comm, t->comm, MT_COMM_LEN);

@@ -132,8 +132,8 @@ bool mt_proc_alive(pid_t pid)
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
-/* One "key=value" info record for pid. */
-static int emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit, void *ctx)
+int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit,
+		    void *ctx)
 {
 	union {
 		struct mt_info in;
@@ -180,7 +180,8 @@ static bool exe_base(pid_t pid, const char *path, uint64_t *base)
 }
 
 /* What the binary is: its identity for symbolization later, and for Go, what the runtime is. */
-static int emit_binary_info(pid_t pid, const char *path, mt_proc_emit_fn emit, void *ctx)
+static int emit_binary_info(pid_t pid, const char *path, struct mt_proc_image *img,
+			    mt_proc_emit_fn emit, void *ctx)
 {
 	static const char *const settings[] = { "CGO_ENABLED", "GOARCH", "-ldflags" };
 	char err[256], desc[256];
@@ -194,68 +195,96 @@ static int emit_binary_info(pid_t pid, const char *path, mt_proc_emit_fn emit, v
 	if (!g)
 		return 0;
 	if ((v = mt_goinfo__build_id(g)))
-		e = emit_kv(pid, "build_id", v, emit, ctx);
+		e = mt_proc_emit_kv(pid, "build_id", v, emit, ctx);
 	if (!e)
-		e = emit_kv(pid, "binary", mt_goinfo__describe(g, desc, sizeof(desc)), emit, ctx);
+		e = mt_proc_emit_kv(pid, "binary", mt_goinfo__describe(g, desc, sizeof(desc)), emit, ctx);
+	if (mt_goinfo__kind(g) != MT_GO_NONE && img)
+		img->go = true;
 	if (!e && mt_goinfo__kind(g) != MT_GO_NONE) {
 		v = mt_goinfo__version(g);
-		e = emit_kv(pid, "go_version", v ? v : "unknown", emit, ctx);
+		e = mt_proc_emit_kv(pid, "go_version", v ? v : "unknown", emit, ctx);
 		if (!e && (v = mt_goinfo__module(g)))
-			e = emit_kv(pid, "go_module", v, emit, ctx);
+			e = mt_proc_emit_kv(pid, "go_module", v, emit, ctx);
 		for (i = 0; !e && i < sizeof(settings) / sizeof(settings[0]); i++) {
 			char key[64];
 
 			if (!(v = mt_goinfo__setting(g, settings[i])))
 				continue;
 			snprintf(key, sizeof(key), "go_build.%s", settings[i]);
-			e = emit_kv(pid, key, v, emit, ctx);
+			e = mt_proc_emit_kv(pid, key, v, emit, ctx);
 		}
 	}
 	mt_goinfo__free(g);
 	return e;
 }
 
-/* GODEBUG, GOGC, GOMEMLIMIT as the process was started with them (only those set). */
-static int emit_go_env(pid_t pid, mt_proc_emit_fn emit, void *ctx)
-{
-	char godebug[512], gogc[64], gomemlimit[64];
-	int set = mt_proc_go_env(pid, godebug, sizeof(godebug), gogc, sizeof(gogc), gomemlimit,
-				 sizeof(gomemlimit));
-	int e = 0;
+/*
+ * The settings the Go runtime and the C allocators read from the
+ * environment at start-up, as the process was started with them (only those
+ * set): what docs/dump-format.md lists as env.KEY.
+ */
+static const char *const env_keys[] = {
+	"GODEBUG", "GOGC", "GOMEMLIMIT",
+	/* jemalloc (the second: a build with the je_ prefix) */
+	"MALLOC_CONF", "JE_MALLOC_CONF",
+	/* tcmalloc (gperftools) */
+	"TCMALLOC_RELEASE_RATE", "TCMALLOC_AGGRESSIVE_DECOMMIT",
+	/* mimalloc 2.x, and 1.x's names */
+	"MIMALLOC_PURGE_DELAY", "MIMALLOC_PURGE_DECOMMITS", "MIMALLOC_RESET_DELAY",
+	"MIMALLOC_RESET_DECOMMITS",
+	/* glibc malloc */
+	"MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_",
+	"GLIBC_TUNABLES",
+};
+#define NENV (sizeof(env_keys) / sizeof(env_keys[0]))
 
-	if (set < 0)
+static int emit_env(pid_t pid, mt_proc_emit_fn emit, void *ctx)
+{
+	char vals[NENV][MT_MAX_INFO];
+	struct mt_env_var vars[NENV];
+	char key[64];
+	size_t i;
+	int e;
+
+	for (i = 0; i < NENV; i++)
+		vars[i] = (struct mt_env_var){ .name = env_keys[i], .out = vals[i],
+					       .len = sizeof(vals[i]) };
+	if (mt_proc_env_read(pid, vars, NENV))
 		return 0;
-	e = emit_kv(pid, "env_read", "1", emit, ctx);
-	if (!e && (set & MT_GOENV_GODEBUG))
-		e = emit_kv(pid, "env.GODEBUG", godebug, emit, ctx);
-	if (!e && (set & MT_GOENV_GOGC))
-		e = emit_kv(pid, "env.GOGC", gogc, emit, ctx);
-	if (!e && (set & MT_GOENV_GOMEMLIMIT))
-		e = emit_kv(pid, "env.GOMEMLIMIT", gomemlimit, emit, ctx);
+	e = mt_proc_emit_kv(pid, "env_read", "1", emit, ctx);
+	for (i = 0; !e && i < NENV; i++) {
+		/* a cut value would say something the process was not told */
+		if (!vars[i].set || vars[i].truncated)
+			continue;
+		snprintf(key, sizeof(key), "env.%s", env_keys[i]);
+		e = mt_proc_emit_kv(pid, key, vals[i], emit, ctx);
+	}
 	return e;
 }
 
-int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx)
+int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit, void *ctx)
 {
 	char link[64], path[4096], val[32];
 	uint64_t base;
 	ssize_t n;
 	int err;
 
+	if (img)
+		*img = (struct mt_proc_image){ 0 };
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, path, sizeof(path) - 1);
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
 	path[n] = '\0';
-	err = emit_kv(pid, "exe", path, emit, ctx);
+	err = mt_proc_emit_kv(pid, "exe", path, emit, ctx);
 	if (!err && exe_base(pid, path, &base)) {
 		snprintf(val, sizeof(val), "0x%llx", (unsigned long long)base);
-		err = emit_kv(pid, "exe_base", val, emit, ctx);
+		err = mt_proc_emit_kv(pid, "exe_base", val, emit, ctx);
 	}
 	if (!err)
-		err = emit_binary_info(pid, link, emit, ctx);
+		err = emit_binary_info(pid, link, img, emit, ctx);
 	if (!err)
-		err = emit_go_env(pid, emit, ctx);
+		err = emit_env(pid, emit, ctx);
 	return err;
 }
 

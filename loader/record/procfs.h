@@ -19,14 +19,24 @@ int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN]);
 /* Does pid exist (as a process, not a zombie)? */
 bool mt_proc_alive(pid_t pid);
 typedef int (*mt_proc_emit_fn)(void *ctx, const struct mt_hdr *rec);
+/* One "key=value" info record (MT_INFO) for pid; a value too long is skipped. emit's error, or 0. */
+int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit,
+		    void *ctx);
+/* What the info records said of a process's program, for the backend's own decisions. */
+struct mt_proc_image {
+	bool go; /* a Go program (its build info was found) */
+};
 /*
  * Info records (MT_INFO) about pid's program, for the report to symbolize
  * and explain later: exe=PATH, exe_base=0x..., build_id, binary (a one-line
  * description), for Go go_version, go_module, go_build.KEY, and the
  * environment the runtime reads: env_read=1 then env.GODEBUG, env.GOGC,
- * env.GOMEMLIMIT when set. Returns emit's error, or 0.
+ * env.GOMEMLIMIT and the C allocators' settings (env.MALLOC_CONF...) when
+ * set. img (may be NULL) gets what the backend decides on. Returns emit's
+ * error, or 0. The allocator itself is found later (alloc.h): at an exec
+ * the dynamic loader has not mapped the libraries yet.
  */
-int mt_proc_emit_info(pid_t pid, mt_proc_emit_fn emit, void *ctx);
+int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit, void *ctx);
 /*
  * The mappings pid already has, as synthetic mmap records (MT_F_SYNTH), so a
  * timeline started at attach knows the memory mapped before it.

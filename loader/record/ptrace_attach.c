@@ -126,6 +126,7 @@ static int seize_threads(struct pt *pt, struct proc *p)
 int pt_attach(struct pt *pt)
 {
 	struct mt_session *s = pt->s;
+	struct mt_proc_image img;
 	struct proc *p;
 	int err;
 
@@ -183,7 +184,8 @@ int pt_attach(struct pt *pt)
 		return err;
 	pt->started = true;
 	pt_emit_task(pt, p, p->tgid, MT_TASK_ATTACH, 0, 0);
-	mt_proc_emit_info(p->tgid, pt_emit_fn, pt);
+	mt_proc_emit_info(p->tgid, &img, pt_emit_fn, pt);
+	p->stacks = mt_stacks__for_image(s->stacks, img.go);
 	mt_proc_emit_maps(p->tgid, pt_emit_fn, pt);
 	pt_emit_rss(pt, p, MT_RSS_START, true);
 	fprintf(stderr,

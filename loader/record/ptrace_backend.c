@@ -281,7 +281,7 @@ static int ptrace_run(struct mt_session *s)
 	pt->child = (struct mt_launch)MT_LAUNCH_INIT;
 	pt->page = sysconf(_SC_PAGESIZE);
 	pt->no_swap = !pt_swap_configured();
-	if (s->stacks && !(pt->stacks = mt_pt_stacks__new(MAX_STACKS))) {
+	if (s->stacks != MT_STACKS_NEVER && !(pt->stacks = mt_pt_stacks__new(MAX_STACKS))) {
 		fprintf(stderr, "madvtrace: out of memory\n");
 		free(pt);
 		return -ENOMEM;

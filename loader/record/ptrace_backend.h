@@ -42,6 +42,7 @@ struct proc {
 	bool record; /* false: the launched command before its exec, children without -f */
 	bool keep; /* stays traced (attach mode: a child we do not follow is detached) */
 	bool exited; /* its leader's exit was reported */
+	bool stacks; /* its program wants release stacks (mt_stacks__for_image) */
 	int statm_fd;
 	/* the last rss record's values, in pages, to see whether RSS changed */
 	bool em_valid;

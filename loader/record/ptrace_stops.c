@@ -90,7 +90,7 @@ static uint32_t call_stack(struct pt *pt, struct task *t, uint64_t ips[MT_MAX_ST
 
 	*fresh = false;
 	*nr = 0;
-	if (!pt->stacks || !mt_call_may_release(t->call.sc, t->call.args) ||
+	if (!pt->stacks || !t->proc->stacks || !mt_call_may_release(t->call.sc, t->call.args) ||
 	    ptrace(PTRACE_GETREGS, tid, 0L, &regs))
 		return 0;
 	/* an i386 tracee's frames are 4-byte words; x32 pushes 8 bytes like x86-64 */
@@ -172,6 +172,8 @@ static void child_event(struct pt *pt, struct task *t, int event)
 		return;
 	}
 	pt_emit_task(pt, t->proc, t->tid, MT_TASK_FORK, c->proc->tgid, 0);
+	/* it runs its parent's program until it execs */
+	c->proc->stacks = t->proc->stacks;
 	/* a followed child's own address space; a vfork child borrows its parent's until exec */
 	if (c->proc->record && event != PTRACE_EVENT_VFORK)
 		pt_emit_rss(pt, c->proc, MT_RSS_START, false);
@@ -208,8 +210,12 @@ static struct task *exec_event(struct pt *pt, struct task *t)
 			mt_launch__result(&pt->child, NULL);
 	}
 	if (p->record) {
+		struct mt_proc_image img;
+
 		pt_emit_task(pt, p, t->tid, MT_TASK_EXEC, old ? (uint32_t)old : (uint32_t)t->tid, 0);
-		mt_proc_emit_info(p->tgid, pt_emit_fn, pt);
+		mt_proc_emit_info(p->tgid, &img, pt_emit_fn, pt);
+		/* decided at the exec stop: the new program's first release is walked */
+		p->stacks = mt_stacks__for_image(pt->s->stacks, img.go);
 		pt_emit_rss(pt, p, MT_RSS_START, false);
 	}
 	return t;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "alloc.h"
 #include "pagemap.h"
 #include "procfs.h"
 #include "recworker.h"
@@ -32,6 +33,7 @@ struct wpid {
 	bool no_access; /* pagemap could not be opened: said once, not tried again */
 	bool lazy_pending;
 	uint64_t lazy_first, lazy_last;
+	enum { AL_NONE, AL_ASKED, AL_DONE } alloc; /* its program's allocator */
 };
 
 struct mt_recworker {
@@ -139,6 +141,19 @@ void mt_recworker__lazy(struct mt_recworker *w, pid_t pid, uint64_t t_ns)
 	pthread_mutex_unlock(&w->mu);
 }
 
+void mt_recworker__alloc(struct mt_recworker *w, pid_t pid)
+{
+	struct wpid *p;
+
+	pthread_mutex_lock(&w->mu);
+	p = slot(w, pid);
+	if (p && p->alloc == AL_NONE) {
+		p->alloc = AL_ASKED;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 void mt_recworker__forget(struct mt_recworker *w, pid_t pid)
 {
 	struct job **pj, *j;
@@ -164,6 +179,7 @@ void mt_recworker__forget(struct mt_recworker *w, pid_t pid)
 			p->stale = true;
 			p->no_access = false;
 			p->lazy_pending = false;
+			p->alloc = AL_NONE; /* a new program, or none */
 			pthread_cond_signal(&w->cv); /* its descriptor is closed now, not at exit */
 		}
 	}
@@ -221,6 +237,18 @@ static void do_pass(struct mt_recworker *w, struct mt_pagemap *pm, const struct 
 	r.ranges = (uint32_t)(err == -ENOSPC ? i : j->n);
 	r.flags = err == -ENOSPC ? MT_RES_CAPPED : 0;
 	push(w, &r.h);
+}
+
+static int push_cb(void *ctx, const struct mt_hdr *h)
+{
+	push(ctx, h);
+	return 0;
+}
+
+/* Find pid's allocator (lock not held); false: its libraries are not all mapped yet. */
+static bool find_alloc(struct mt_recworker *w, pid_t pid)
+{
+	return mt_alloc__emit(pid, push_cb, w) != 0;
 }
 
 static void lazy_sample(struct mt_recworker *w, pid_t pid)
@@ -333,6 +361,24 @@ static void *worker_main(void *arg)
 			}
 			if (at < due)
 				due = at;
+		}
+		if (i < w->npids)
+			continue;
+		for (i = 0; i < w->npids; i++) {
+			if (w->pids[i].alloc == AL_ASKED) {
+				pid_t pid = w->pids[i].pid;
+				bool done;
+
+				w->pids[i].alloc = AL_DONE;
+				pthread_mutex_unlock(&w->mu);
+				done = find_alloc(w, pid);
+				pthread_mutex_lock(&w->mu);
+				/* not yet: asked again at its next release or sample */
+				for (size_t k = 0; !done && k < w->npids; k++)
+					if (w->pids[k].pid == pid && w->pids[k].alloc == AL_DONE)
+						w->pids[k].alloc = AL_NONE;
+				break;
+			}
 		}
 		if (i < w->npids)
 			continue;

@@ -14,6 +14,10 @@
  *    milliseconds instead of up to one smaps interval later. Every backend's
  *    records go through the sink, so this is the one place that decides.
  *
+ *  - The C allocator of each program (alloc.h): asked for at the first
+ *    smaps sample or release of a process's program, and again until the
+ *    dynamic loader has mapped its libraries; once per program.
+ *
  * Records go to the handoff queue (handoff.h), never straight to the trace.
  */
 #ifndef MT_RECWORKER_H
@@ -61,6 +65,8 @@ int mt_recworker__start(struct mt_recworker *w);
 void mt_recworker__pass(struct mt_recworker *w, pid_t pid, struct mt_rw_range *ranges, size_t n);
 /* pid released memory lazily at t_ns (the record's time). */
 void mt_recworker__lazy(struct mt_recworker *w, pid_t pid, uint64_t t_ns);
+/* pid's program is running (it released, or was sampled): find its allocator once. */
+void mt_recworker__alloc(struct mt_recworker *w, pid_t pid);
 /* pid exec'd or exited: its pagemap is another address space's, or none. */
 void mt_recworker__forget(struct mt_recworker *w, pid_t pid);
 /* Finish the queued passes (not the pending lazy samples), stop and join. */

@@ -711,3 +711,24 @@ def check_verdict_vs_summary(s, what):
         same(f["model"][0], s["released_lazy_bytes"], "released lazily")
         same(f["model"][1], s["released_eager_bytes"], "released eagerly")
     return f
+
+
+def main_paths(test, paths=("spike", "gobin", "agent")):
+    """main() for the per-program tests (test_alloc_*, test_wrapper_*): --PATH options become env.PATH."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--madvtrace", required=True)
+    ap.add_argument("--workloads", required=True)
+    for p in paths:
+        ap.add_argument("--" + p)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        skip("needs root (loading BPF programs); run ctest as root")
+
+    def make_env():
+        e = Env(argparse.Namespace(madvtrace=args.madvtrace, workloads=args.workloads,
+                                   tally32=None))
+        for p in paths:
+            setattr(e, p, os.path.abspath(getattr(args, p)) if getattr(args, p) else None)
+        return e
+    run_test(make_env, test, args.keep)

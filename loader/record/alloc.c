@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Which C allocator a process's program uses (alloc.h). */
+#include <errno.h>
+#include <gnu/libc-version.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "alloc.h"
+#include "allocsyms.h"
+#include "goinfo.h"
+
+#define MAPS_LINES_MAX 262144 /* a process with more mappings than this: look no further */
+
+enum { A_GLIBC, A_JEMALLOC, A_TCMALLOC, A_MIMALLOC, A_NR };
+static const char *const names[A_NR] = { "glibc", "jemalloc", "tcmalloc", "mimalloc" };
+/* how their shared objects are named (basename prefixes) */
+static const struct {
+	const char *prefix;
+	int a;
+} sonames[] = {
+	{ "libjemalloc.so", A_JEMALLOC },  { "libtcmalloc.so", A_TCMALLOC },
+	{ "libtcmalloc_minimal.so", A_TCMALLOC }, { "libtcmalloc_and_profiler.so", A_TCMALLOC },
+	{ "libtcmalloc_debug.so", A_TCMALLOC }, { "libmimalloc.so", A_MIMALLOC },
+	{ "libmimalloc-secure.so", A_MIMALLOC }, { "libc.so.6", A_GLIBC },
+};
+
+struct mapped {
+	bool lib[A_NR];
+	unsigned long libc_dev_major, libc_dev_minor;
+	unsigned long long libc_ino;
+};
+
+static int read_maps(pid_t pid, struct mapped *m)
+{
+	char path[64], line[4352];
+	unsigned long maj, min;
+	unsigned long long ino;
+	unsigned lines = 0;
+	int pos, err = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f) && ++lines <= MAPS_LINES_MAX) {
+		const char *base;
+
+		pos = -1;
+		if (sscanf(line, "%*x-%*x %*s %*x %lx:%lx %llu %n", &maj, &min, &ino, &pos) < 3 ||
+		    pos < 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[pos] != '/')
+			continue;
+		base = strrchr(line + pos, '/') + 1;
+		for (size_t i = 0; i < sizeof(sonames) / sizeof(sonames[0]); i++) {
+			if (strncmp(base, sonames[i].prefix, strlen(sonames[i].prefix)))
+				continue;
+			m->lib[sonames[i].a] = true;
+			if (sonames[i].a == A_GLIBC) {
+				m->libc_dev_major = maj;
+				m->libc_dev_minor = min;
+				m->libc_ino = ino;
+			}
+		}
+	}
+	if (ferror(f))
+		err = -EIO;
+	fclose(f);
+	return err;
+}
+
+/* glibc's version, when the process maps the very libc.so.6 we run on: cheap and exact. */
+static const char *glibc_version(const struct mapped *m)
+{
+	char path[64], line[4352];
+	unsigned long maj, min;
+	unsigned long long ino;
+	const char *v = NULL;
+	int pos;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/maps");
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (!v && fgets(line, sizeof(line), f)) {
+		const char *base;
+
+		pos = -1;
+		if (sscanf(line, "%*x-%*x %*s %*x %lx:%lx %llu %n", &maj, &min, &ino, &pos) < 3 ||
+		    pos < 0 || line[pos] != '/')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		base = strrchr(line + pos, '/') + 1;
+		if (!strcmp(base, "libc.so.6") && maj == m->libc_dev_major &&
+		    min == m->libc_dev_minor && ino == m->libc_ino)
+			v = gnu_get_libc_version();
+	}
+	fclose(f);
+	return v;
+}
+
+int mt_alloc__emit(pid_t pid, mt_proc_emit_fn emit, void *ctx)
+{
+	char exe[64], why[256];
+	struct mt_exe_alloc ex;
+	struct mapped m = { 0 };
+	struct mt_goinfo *g;
+	const char *version = NULL;
+	bool go, is_static = false;
+	int a = -1, err;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	err = mt_exe_alloc__read(exe, &ex, why, sizeof(why));
+	if (err)
+		return err;
+	err = read_maps(pid, &m);
+	if (err)
+		return err;
+	/* at an exec the loader has yet to map the libraries, libc last or nearly */
+	if (ex.dynamic && !m.lib[A_GLIBC])
+		return 0;
+	g = mt_goinfo__open(exe, why, sizeof(why));
+	go = g && mt_goinfo__kind(g) != MT_GO_NONE;
+	mt_goinfo__free(g);
+
+	/* a preloaded or linked allocator's object wins over the libc malloc it replaces */
+	for (int i = A_JEMALLOC; a < 0 && i < A_NR; i++)
+		if (m.lib[i])
+			a = i;
+	if (a < 0 && ex.alloc && ex.alloc != MT_SALLOC_GLIBC) {
+		static const int of[] = { [MT_SALLOC_JEMALLOC] = A_JEMALLOC,
+					  [MT_SALLOC_TCMALLOC] = A_TCMALLOC,
+					  [MT_SALLOC_MIMALLOC] = A_MIMALLOC };
+
+		a = of[ex.alloc];
+		is_static = true;
+	}
+	/* glibc: a C program's; never a Go program's (its heap is the runtime's) */
+	if (a < 0 && !go) {
+		if (m.lib[A_GLIBC]) {
+			a = A_GLIBC;
+			version = glibc_version(&m);
+		} else if (ex.alloc == MT_SALLOC_GLIBC) {
+			a = A_GLIBC;
+			is_static = true;
+		}
+	}
+	if (a < 0)
+		return 1;
+	err = mt_proc_emit_kv(pid, "allocator", names[a], emit, ctx);
+	if (!err)
+		err = mt_proc_emit_kv(pid, "allocator_linked", is_static ? "static" : "dynamic", emit, ctx);
+	if (!err && version)
+		err = mt_proc_emit_kv(pid, "allocator_version", version, emit, ctx);
+	return err ? err : 1;
+}
