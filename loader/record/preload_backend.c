@@ -428,26 +428,35 @@ static bool sender_ok(struct pl *p, uint32_t sender)
 }
 
 /*
- * A record root acts on (/proc is read for an exec, at the end for a
- * process left running) must be about a process of the traced tree: the
- * sender itself for an exec, a process of the tree for the rest (a fork's
- * child writes its parent's fork record). A forged one is dropped.
+ * Root reads /proc for two kinds of pid: an exec's (its exe, build id,
+ * GODEBUG) and one left running at the end (its RSS). An exec record is
+ * believed only about its sender, a process of the traced tree; any other
+ * record only about a process of the tree (a fork's child writes its
+ * parent's fork record; a vfork child, gone before we look, its parent's
+ * records). The child of a fork record is its sender: the tree from then on.
  */
 static bool believe(struct pl *p, const struct mt_hdr *rec, uint32_t sender)
 {
 	const struct mt_task *t = (const void *)rec;
-	bool exec = rec->type == MT_TASK && rec->size >= sizeof(*t) && t->event == MT_TASK_EXEC;
+	bool task = rec->type == MT_TASK && rec->size >= sizeof(*t), ok;
+	uint32_t *n;
 
-	if (sender_ok(p, sender) && (exec ? rec->pid == sender : in_tree(p, rec->pid)))
-		return true;
-	if (!p->forged++)
+	if (task && t->event == MT_TASK_EXEC)
+		ok = rec->pid == sender && sender_ok(p, sender);
+	else
+		ok = in_tree(p, rec->pid) || (rec->pid == sender && sender_ok(p, sender));
+	if (ok && task && t->event == MT_TASK_FORK && t->other_pid == sender && sender &&
+	    !in_tree(p, sender) && (n = realloc(p->tree, (p->ntree + 1) * sizeof(*n)))) {
+		p->tree = n;
+		p->tree[p->ntree++] = sender;
+	}
+	if (!ok && !p->forged++)
 		fprintf(stderr,
 			"madvtrace: dropped a forged record: pid %u wrote one naming pid %u, which "
-			"is %s; any more are dropped too\n",
-			sender, rec->pid,
-			!sender_ok(p, sender) ? "not the traced command nor a descendant of it" :
-						"neither itself nor a process it traced");
-	return false;
+			"is neither itself nor a process of the traced command; any more are "
+			"dropped too\n",
+			sender, rec->pid);
+	return ok;
 }
 
 /* rec came from pid: the exec it announced failed, or its next program's agent started. */
