@@ -41,6 +41,7 @@
 int mt_agent_on;
 /* >0: the agent's own work on this thread; its calls are not the program's */
 MT_TLS int mt_tls_internal;
+MT_TLS int mt_tls_vfork;
 
 struct mt_agent mt_ag = {
 	.out_fd = -1,

@@ -30,11 +30,18 @@ long mt_raw_clone(unsigned long flags, void *stack_top, void *tls, int (*fn)(voi
 
 extern int mt_agent_on MT_HIDDEN;
 extern MT_TLS int mt_tls_internal MT_HIDDEN;
+/*
+ * This thread is a vfork child's (set by the vfork hook in the child, on the
+ * parent's thread's memory; cleared when the parent resumes): the agent's
+ * state is the parent's, and nothing here may record or tear it down.
+ */
+extern MT_TLS int mt_tls_vfork MT_HIDDEN;
 
 /* Is the agent recording this process, and is this thread not inside the agent itself? */
 static inline bool mt_recording(void)
 {
-	return __atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) && !mt_tls_internal;
+	return __atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) && !mt_tls_internal &&
+	       !mt_tls_vfork;
 }
 
 /* A call made through a hook, recorded when it returned (t_ns is taken here); mt_recording() first. */

@@ -28,6 +28,8 @@
 #include "agent.h"
 
 #define HOOK __attribute__((visibility("default")))
+#define MT_XSTR(x) #x
+#define MT_STR(x) MT_XSTR(x)
 
 /* glibc's idea of the current break (exported for exactly this kind of use) */
 extern void *__curbrk;
@@ -65,6 +67,7 @@ typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t 
 			const posix_spawnattr_t *, char *const[], char *const[]);
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef pid_t (*fork_fn)(void);
+typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
 
 NEXT(execve_fn, execve)
 NEXT(execve_fn, execvpe)
@@ -74,6 +77,7 @@ NEXT(spawn_fn, posix_spawn)
 NEXT(spawn_fn, posix_spawnp)
 NEXT(pthread_create_fn, pthread_create)
 NEXT(fork_fn, _Fork)
+NEXT(clone_fn, clone)
 
 void mt_hooks_resolve(void)
 {
@@ -85,6 +89,7 @@ void mt_hooks_resolve(void)
 	next_posix_spawnp();
 	next_pthread_create();
 	next__Fork();
+	next_clone();
 }
 
 /* A libc-style return: the value, or -1 with errno. */
@@ -343,6 +348,80 @@ HOOK pid_t _Fork(void)
 	if (r == 0)
 		mt_on_fork_child();
 	return r;
+}
+
+/*
+ * vfork: the child runs on the parent's memory, its thread's TLS included,
+ * until it execs or exits. The child marks that TLS (mt_tls_vfork: the
+ * agent keeps out of the parent's state), the parent unmarks it when it
+ * resumes. In assembly: the child may not return through a C frame the
+ * parent then returns through (the return address is kept in a register).
+ */
+#ifdef __x86_64__
+HOOK pid_t vfork(void); /* defined below, in assembly */
+long mt_vfork_failed(long r) MT_HIDDEN;
+long mt_vfork_failed(long r)
+{
+	return ret_errno(r);
+}
+
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork,@function\n"
+	"vfork:\n"
+	"	pop %rsi\n"
+	"	mov $" MT_STR(SYS_vfork) ", %eax\n"
+	"	syscall\n"
+	"	push %rsi\n"
+	"	mov mt_tls_vfork@gottpoff(%rip), %rdx\n"
+	"	test %rax, %rax\n"
+	"	jnz 1f\n"
+	"	movl $1, %fs:(%rdx)\n"
+	"	ret\n"
+	"1:	movl $0, %fs:(%rdx)\n"
+	"	cmp $-4095, %rax\n"
+	"	jae 2f\n"
+	"	ret\n"
+	"2:	mov %rax, %rdi\n"
+	"	jmp mt_vfork_failed\n"
+	".size vfork, .-vfork\n");
+#endif
+
+/* clone(2) through glibc without CLONE_VM: a fork that runs no fork handler. */
+struct clone_start {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static int clone_child(void *p)
+{
+	/* a copy of the parent's stack, where the parent left it */
+	struct clone_start c = *(struct clone_start *)p;
+
+	mt_on_fork_child();
+	return c.fn(c.arg);
+}
+
+HOOK int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	clone_fn f = next_clone();
+	struct clone_start cs = { fn, arg };
+	pid_t *ptid, *ctid;
+	void *tls;
+	va_list ap;
+
+	va_start(ap, arg);
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (flags & (CLONE_VM | CLONE_THREAD))
+		return f(fn, stack, flags, arg, ptid, tls, ctid);
+	return f(clone_child, stack, flags, &cs, ptid, tls, ctid);
 }
 
 #define START_SLOTS 128

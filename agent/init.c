@@ -100,7 +100,7 @@ static int create_trace(const char *path, const char *agent_path)
 	char cmd[4096], target[4096];
 	int fd, err;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		snprintf(cmd, sizeof(cmd), "cannot create %s: %s%s; not recording", path,
 			 strerror(errno), errno == ELOOP ? " (it is a symbolic link)" : "");

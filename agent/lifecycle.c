@@ -206,7 +206,8 @@ void mt_before_exec(const char *path, int *undo)
 	struct mt_agent_note n;
 
 	*undo = 0;
-	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED))
+	/* a vfork child's exec: the parent's records and descriptor are not its to touch */
+	if (!__atomic_load_n(&mt_agent_on, __ATOMIC_RELAXED) || mt_tls_vfork)
 		return;
 	mt_out__flush_all();
 	if (mt_ag.out_kind == OUT_SOCKET) {

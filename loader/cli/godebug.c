@@ -28,6 +28,7 @@
 #include "procfs.h"
 #include "timeline.h"
 #include "tracefile.h"
+#include "useropen.h"
 
 #define MIB (1024.0 * 1024.0)
 #define POLL_NS 100000000ull /* how often --pressure looks at LazyFree */
@@ -239,7 +240,9 @@ static uint64_t cgroup_lazyfree(const struct cgroup *cg)
 
 /* ---- one run ---- */
 
-static int spawn_traced(struct run *r, char **cmd, const struct cgroup *cg, pid_t *pid)
+/* why: filled when the log cannot be opened */
+static int spawn_traced(struct run *r, char **cmd, const struct cgroup *cg, pid_t *pid,
+			char *why, size_t whylen)
 {
 	static const char wrap[] = "echo $$ > \"$0\" && exec \"$@\"";
 	char self[4096], procs[320];
@@ -273,7 +276,8 @@ static int spawn_traced(struct run *r, char **cmd, const struct cgroup *cg, pid_
 	}
 	for (i = 0; cmd[i]; i++)
 		argv[n++] = cmd[i];
-	fd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* as the user, in their directory: never through what the last run planted there */
+	fd = mt_open_output(r->log, MT_OUTPUT_MODE, false, why, whylen);
 	if (fd < 0) {
 		free(argv);
 		return -errno;
@@ -409,7 +413,7 @@ static void rss_around(struct run *r, const struct mt_gauges *g, size_t n)
  * advice and bytes released, RSS around the release (its samples, on a 1 ms
  * grid), the peak LazyFree and the Go version.
  */
-static int analyze(struct run *r)
+static int analyze(struct run *r, int i)
 {
 	const struct mt_file_info *info;
 	struct mt_timeline_opts o = {.interval_ns = SAMPLE_NS};
@@ -418,15 +422,23 @@ static int analyze(struct run *r)
 	const struct mt_hdr *rec;
 	const struct mt_gauges *g;
 	struct mt_reader *rd;
-	char err[512];
-	int n, ret = -EINVAL;
+	char err[512], fdpath[32];
+	int n, ret = -EINVAL, fd;
 	size_t ng;
 
-	rd = mt_reader__open(r->trace, err, sizeof(err));
+	r->half_ns = -1;
+	/* the user's directory: opened as them, only a regular file (a FIFO would hang us) */
+	fd = mt_open_as_user(r->trace, O_RDONLY, 0, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "madvtrace: godebug: run %d: %s\n", i + 1, err);
+		return fd;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	rd = mt_reader__open(fdpath, err, sizeof(err));
+	close(fd);
 	if (!rd)
 		return -EINVAL;
 	r->traced = true;
-	r->half_ns = -1;
 	info = mt_reader__info(rd);
 	o.start_ns = info->start_ns;
 	o.page_size = info->page_size;
@@ -615,17 +627,12 @@ int mt_godebug_main(int argc, char **argv)
 	if (!bin_version)
 		fprintf(stderr, "madvtrace: godebug: %s: Go version unknown (%s): the expected "
 				"advice cannot be worked out\n", path, mt_goinfo__version_note(g));
-	if (!mkdtemp(tmpdir)) {
+	/* under sudo the user's own directory: the traced runs write their traces there as them */
+	if (!mt_mkdtemp_as_user(tmpdir)) {
 		fprintf(stderr, "madvtrace: godebug: cannot create a temporary directory: %s\n",
 			strerror(errno));
 		mt_goinfo__free(g);
 		return 1;
-	}
-	/* under sudo, the traced runs write their traces as the user */
-	if (getenv("SUDO_UID") && getenv("SUDO_GID") &&
-	    chown(tmpdir, strtoul(getenv("SUDO_UID"), NULL, 10),
-		  strtoul(getenv("SUDO_GID"), NULL, 10))) {
-		/* root can still write there */
 	}
 
 	memset(runs, 0, sizeof(runs));
@@ -649,6 +656,7 @@ int mt_godebug_main(int argc, char **argv)
 	for (i = 0; i < nruns; i++) {
 		struct run *r = &runs[i];
 		struct cgroup cg;
+		char why[600] = "";
 		pid_t pid = -1;
 		int e;
 
@@ -664,18 +672,18 @@ int mt_godebug_main(int argc, char **argv)
 		}
 		fprintf(stderr, "madvtrace: godebug: run %d of %d, GODEBUG=%s\n", i + 1, nruns,
 			r->setting[0] ? r->setting : "(unset)");
-		e = spawn_traced(r, cmd, pressure ? &cg : NULL, &pid);
+		e = spawn_traced(r, cmd, pressure ? &cg : NULL, &pid, why, sizeof(why));
 		if (!e)
 			e = wait_run(r, pid, pressure ? &cg : NULL);
 		if (pressure)
 			cgroup_remove(&cg);
 		if (e) {
 			fprintf(stderr, "madvtrace: godebug: cannot run the command: %s\n",
-				strerror(-e));
+				why[0] ? why : strerror(-e));
 			rc = 1;
 			goto cleanup;
 		}
-		analyze(r);
+		analyze(r, i);
 		/* a run too short for its info records still has the binary's version */
 		if (!r->go_version[0] && bin_version)
 			snprintf(r->go_version, sizeof(r->go_version), "%s", bin_version);

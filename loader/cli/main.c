@@ -33,6 +33,7 @@
 #include "report.h"
 #include "timeline.h"
 #include "tracefile.h"
+#include "useropen.h"
 
 #ifndef MT_VERSION
 #define MT_VERSION "0.0.0"
@@ -44,6 +45,7 @@ struct options {
 	struct mt_session s;
 	const struct mt_backend *be;
 	const char *output;
+	int output_mode; /* --mode; -1: MT_OUTPUT_MODE */
 	const char *backend;
 	bool live;
 	bool json;
@@ -114,6 +116,7 @@ static void usage(FILE *f)
 		"\n"
 		"  -p, --pid PID           attach to a running process (all its threads)\n"
 		"  -o, --output FILE       record to a trace file instead of printing calls\n"
+		"      --mode OCTAL        permissions of a new trace file (default 0600)\n"
 		"      --live              print calls even with -o\n"
 		"  -f, --follow-forks      trace forked children too\n"
 		"  -u, --user USER         run COMMAND as USER (under sudo: the invoking user)\n"
@@ -182,31 +185,18 @@ static char *join_args(char *const *argv)
 
 /*
  * Create the trace file as the user who ran sudo (so they own it and so
- * their permissions, not root's, decide where it may be written) and never
- * through a symlink someone planted at that path.
+ * their permissions, not root's, decide where it may be written): a new
+ * file, or one of theirs no one else may write; never a symbolic link, a
+ * FIFO or another user's file (useropen.c).
  */
-static int create_output(const char *path)
+static int create_output(const char *path, int mode)
 {
-	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
-	uid_t uid = su ? (uid_t)strtoul(su, NULL, 10) : (uid_t)-1;
-	gid_t gid = sg ? (gid_t)strtoul(sg, NULL, 10) : (gid_t)-1;
-	int fd, e;
+	char why[PATH_MAX + 128];
+	int fd = mt_open_output(path, mode >= 0 ? (mode_t)mode : MT_OUTPUT_MODE, mode >= 0, why,
+				sizeof(why));
 
-	if (geteuid() == 0 && su && sg) {
-		setfsgid(gid);
-		setfsuid(uid);
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	e = errno;
-	if (geteuid() == 0 && su && sg) {
-		setfsuid(0);
-		setfsgid(0);
-	}
-	if (fd < 0) {
-		fprintf(stderr, "madvtrace: cannot create %s: %s%s\n", path, strerror(e),
-			e == ELOOP ? " (it is a symbolic link)" : "");
-		return -e;
-	}
+	if (fd < 0)
+		fprintf(stderr, "madvtrace: cannot create the trace: %s\n", why);
 	return fd;
 }
 
@@ -692,6 +682,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "mode", required_argument, NULL, 0x100 },
 		{ "live", no_argument, NULL, 'L' },
 		{ "follow-forks", no_argument, NULL, 'f' },
 		{ "user", required_argument, NULL, 'u' },
@@ -711,7 +702,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct options o = { 0 };
+	struct options o = { .output_mode = -1 };
 	struct sink k = { .o = &o, .out_fd = -1, .gauges = { .out = stdout } };
 	const struct mt_backend *be;
 	struct sigaction sa = { 0 };
@@ -742,6 +733,16 @@ int main(int argc, char **argv)
 		case 'o':
 			o.output = optarg;
 			break;
+		case 0x100: {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+
+			if (!*optarg || *end || m > 0777)
+				return die_usage("invalid --mode '%s' (octal permission bits, e.g. 0640)",
+						 optarg);
+			o.output_mode = (int)m;
+			break;
+		}
 		case 'L':
 			o.live = true;
 			break;
@@ -874,7 +875,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.output) {
-		k.out_fd = create_output(o.output);
+		k.out_fd = create_output(o.output, o.output_mode);
 		if (k.out_fd < 0)
 			goto cleanup;
 	}

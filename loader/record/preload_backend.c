@@ -54,6 +54,9 @@ struct pl {
 	size_t npend;
 	uint32_t *pids; /* processes heard from and not seen exiting */
 	size_t npids;
+	uint32_t *tree; /* the command and the descendants that have written to us */
+	size_t ntree;
+	uint64_t forged; /* records dropped: from or about a process outside the tree */
 	int sock;
 	pid_t child;
 	bool child_done, agent_seen, exit_seen, eof, told_eof;
@@ -358,6 +361,109 @@ static int emit_cb(void *ctx, const struct mt_hdr *rec)
 	return p->err;
 }
 
+/* ---- who may write to us: the command and its descendants ---- */
+
+static bool in_tree(const struct pl *p, uint32_t pid)
+{
+	if (pid && pid == (uint32_t)p->child)
+		return true;
+	for (size_t i = 0; i < p->ntree; i++)
+		if (p->tree[i] == pid)
+			return true;
+	return false;
+}
+
+static void tree_drop(struct pl *p, uint32_t pid)
+{
+	for (size_t i = 0; i < p->ntree; i++)
+		if (p->tree[i] == pid) {
+			p->tree[i] = p->tree[--p->ntree];
+			return;
+		}
+}
+
+static uint32_t parent_of(uint32_t pid)
+{
+	char path[64], buf[512], *rp;
+	unsigned int ppid = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the name may hold anything, ')' too: the state and ppid follow the last one */
+	rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %*c %u", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/*
+ * Is sender (the kernel's word, SCM_CREDENTIALS) the command or one of its
+ * descendants? Its parent chain is walked once, while it runs (it just
+ * wrote); a descendant whose parents all exited before it first wrote was
+ * reparented away and is not believed.
+ */
+static bool sender_ok(struct pl *p, uint32_t sender)
+{
+	uint32_t pid = sender, *n;
+	int depth;
+
+	if (!sender)
+		return false;
+	if (in_tree(p, sender))
+		return true;
+	for (depth = 0; depth < 256 && pid > 1; depth++) {
+		pid = parent_of(pid);
+		if (in_tree(p, pid))
+			break;
+	}
+	if (pid <= 1 || depth == 256 || !(n = realloc(p->tree, (p->ntree + 1) * sizeof(*n))))
+		return false;
+	p->tree = n;
+	p->tree[p->ntree++] = sender;
+	return true;
+}
+
+/*
+ * Root reads /proc for two kinds of pid: an exec's (its exe, build id,
+ * GODEBUG) and one left running at the end (its RSS). An exec record is
+ * believed only about its sender, a process of the traced tree; any other
+ * record only about a process of the tree (a fork's child writes its
+ * parent's fork record; a vfork child, gone before we look, its parent's
+ * records). The child of a fork record is its sender: the tree from then on.
+ */
+static bool believe(struct pl *p, const struct mt_hdr *rec, uint32_t sender)
+{
+	const struct mt_task *t = (const void *)rec;
+	bool task = rec->type == MT_TASK && rec->size >= sizeof(*t), ok;
+	uint32_t *n;
+
+	if (task && t->event == MT_TASK_EXEC)
+		ok = rec->pid == sender && sender_ok(p, sender);
+	else
+		ok = in_tree(p, rec->pid) || (rec->pid == sender && sender_ok(p, sender));
+	if (ok && task && t->event == MT_TASK_FORK && t->other_pid == sender && sender &&
+	    !in_tree(p, sender) && (n = realloc(p->tree, (p->ntree + 1) * sizeof(*n)))) {
+		p->tree = n;
+		p->tree[p->ntree++] = sender;
+	}
+	if (!ok && !p->forged++)
+		fprintf(stderr,
+			"madvtrace: dropped a forged record: pid %u wrote one naming pid %u, which "
+			"is neither itself nor a process of the traced command; any more are "
+			"dropped too\n",
+			sender, rec->pid);
+	return ok;
+}
+
 /* rec came from pid: the exec it announced failed, or its next program's agent started. */
 static void exec_seen(struct pl *p, uint32_t pid)
 {
@@ -423,15 +529,22 @@ static void leave(struct pl *p, uint32_t pid)
 	emit(p, &t.h);
 }
 
-static void on_record(struct pl *p, const struct mt_hdr *rec)
+static void on_record(struct pl *p, const struct mt_hdr *rec, uint32_t sender)
 {
 	const struct mt_task *t = (const void *)rec;
+	bool exited = rec->type == MT_TASK && rec->size >= sizeof(*t) && t->event == MT_TASK_EXIT;
 
+	if (!believe(p, rec, sender))
+		return;
+	/* left running at the end, only a process that wrote itself is read in /proc */
 	if (rec->pid && rec->type != MT_AGENT_NOTE) {
 		exec_seen(p, rec->pid);
-		pid_seen(p, rec->pid, rec->type == MT_TASK && rec->size >= sizeof(*t) &&
-					      t->event == MT_TASK_EXIT);
+		if (rec->pid == sender || exited)
+			pid_seen(p, rec->pid, exited);
 	}
+	/* gone: its pid may come back as anyone's */
+	if (exited && rec->pid == sender)
+		tree_drop(p, rec->pid);
 	switch (rec->type) {
 	case MT_AGENT_NOTE: {
 		const struct mt_agent_note *n = (const void *)rec;
@@ -472,7 +585,7 @@ static void on_record(struct pl *p, const struct mt_hdr *rec)
 }
 
 /* One message: whole frames, as the agent wrote them out of its ring. */
-static void on_message(struct pl *p, const unsigned char *buf, size_t n)
+static void on_message(struct pl *p, const unsigned char *buf, size_t n, uint32_t sender)
 {
 	union {
 		struct mt_hdr h;
@@ -491,7 +604,7 @@ static void on_message(struct pl *p, const unsigned char *buf, size_t n)
 		/* copied out: frames are only 4-byte aligned in the message */
 		memcpy(u.b, buf + off + 4, len);
 		if (u.h.size == len)
-			on_record(p, &u.h);
+			on_record(p, &u.h, sender);
 		off += 4 + len;
 	}
 }
@@ -499,12 +612,32 @@ static void on_message(struct pl *p, const unsigned char *buf, size_t n)
 /* Read what is there; returns false at EOF (every agent is gone). */
 static bool receive(struct pl *p, unsigned char *buf)
 {
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *c;
 	ssize_t n;
 
 	for (;;) {
-		n = recv(p->sock, buf, RECV_MAX, MSG_DONTWAIT);
+		uint32_t sender = 0;
+
+		iov = (struct iovec){ buf, RECV_MAX };
+		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+				      .msg_controllen = sizeof(ctl) };
+		n = recvmsg(p->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n > 0) {
-			on_message(p, buf, (size_t)n);
+			/* who wrote it, as the kernel saw it (SO_PASSCRED), not as it says */
+			for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+					struct ucred u;
+
+					memcpy(&u, CMSG_DATA(c), sizeof(u));
+					sender = u.pid > 0 ? (uint32_t)u.pid : 0;
+				}
+			on_message(p, buf, (size_t)n, sender);
 			continue;
 		}
 		if (n == 0)
@@ -570,6 +703,12 @@ static int preload_run(struct mt_session *s)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		err = -errno;
 		fprintf(stderr, "madvtrace: socketpair: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	/* each message with its sender's pid, checked by the kernel */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int))) {
+		err = -errno;
+		fprintf(stderr, "madvtrace: SO_PASSCRED: %s\n", strerror(-err));
 		goto cleanup;
 	}
 	/* room for bursts while we print (the kernel caps it at net.core.rmem_max) */
@@ -678,6 +817,9 @@ static int preload_run(struct mt_session *s)
 			"madvtrace: pid %u exec'd %s, which did not load the agent (a static or "
 			"set-user-ID program, or LD_PRELOAD cleared): nothing it did is recorded\n",
 			p.pend[i].pid, p.pend[i].path);
+	if (p.forged > 1)
+		fprintf(stderr, "madvtrace: %llu forged records dropped in all\n",
+			(unsigned long long)p.forged);
 	if (!p.agent_seen && (p.child_done || p.eof)) {
 		fprintf(stderr,
 			"madvtrace: the agent did not start in %s (pid %d): nothing was recorded (a "
@@ -708,6 +850,7 @@ cleanup:
 	free(buf);
 	free(p.pend);
 	free(p.pids);
+	free(p.tree);
 	return err;
 }
 

@@ -1,0 +1,3 @@
+module sec2_plant
+
+go 1.19
