@@ -19,6 +19,7 @@
 #include "madvtrace.bpf.h"
 #include "madvtrace.skel.h"
 #include "count_bpf.h"
+#include "bpf_helpers.h"
 
 _Static_assert(MT_COUNT_MAX_CGROUPS == MT_MAX_CGROUPS, "watch lists differ");
 _Static_assert(MT_COUNT_MAX_COMMS == MT_MAX_COMMS, "watch lists differ");
@@ -34,22 +35,6 @@ struct mt_count_bpf {
 	struct mt_count_val *vals; /* max_entries * ncpu */
 	struct mt_counter *out;
 };
-
-static int verbose_level;
-
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && verbose_level < 2)
-		return 0;
-	if (level == LIBBPF_INFO && verbose_level < 1)
-		return 0;
-	/* harmless on memcg-accounted kernels, as the bpf backend says */
-	if (verbose_level < 1 && strstr(fmt, "memlock"))
-		return 0;
-	if (verbose_level < 2 && strstr(fmt, "PROG LOAD LOG"))
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
 
 static int read_pid_max(void)
 {
@@ -74,8 +59,7 @@ int mt_count_bpf__start(struct mt_count_bpf **out, const struct mt_count_cfg *cf
 	*out = NULL;
 	if (!cb)
 		return -ENOMEM;
-	verbose_level = cfg->verbose;
-	libbpf_set_print(libbpf_log);
+	mt_bpf__log_setup(cfg->verbose);
 	cb->ncpu = libbpf_num_possible_cpus();
 	if (cb->ncpu <= 0) {
 		err = cb->ncpu ? cb->ncpu : -EINVAL;

@@ -26,6 +26,7 @@
 #include "export.h"
 #include "export_int.h"
 #include "http.h"
+#include "bpf_helpers.h"
 
 enum { EXIT_USAGE = 2 };
 
@@ -95,21 +96,6 @@ static bool parse_num(const char *s, double max, double *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-/* Keep CAP_SYS_PTRACE (other users' smaps_rollup and environ), drop the rest for good. */
-static void drop_privileges(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = {};
-	int cap;
-
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (cap != CAP_SYS_PTRACE)
-			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-	data[0].effective = data[0].permitted = 1u << CAP_SYS_PTRACE;
-	syscall(SYS_capset, &hdr, data);
 }
 
 static int parse(int argc, char **argv, struct mt_export_opts *o)
@@ -274,7 +260,7 @@ int mt_export__main(int argc, char **argv)
 				o.max_procs, o.pids[i]);
 	/* the processes already there, with their gauges, before the first scrape */
 	mt_export__collect(&x, mt_now_ns());
-	drop_privileges();
+	mt_privs__keep_ptrace_only();
 
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);

@@ -23,6 +23,7 @@
 #include "procfs.h"
 #include "madvtrace.bpf.h"
 #include "madvtrace.skel.h"
+#include "bpf_helpers.h"
 
 /*
  * Records are submitted without a wakeup below a fill threshold, so this is
@@ -49,26 +50,6 @@ struct bpf_session {
 	size_t nstack_pids, stack_pids_cap;
 };
 
-static int verbose_level;
-
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && verbose_level < 2)
-		return 0;
-	if (level == LIBBPF_INFO && verbose_level < 1)
-		return 0;
-	/*
-	 * libbpf warns that it cannot raise RLIMIT_MEMLOCK without
-	 * CAP_SYS_RESOURCE; on memcg-accounted kernels that is harmless.
-	 */
-	if (verbose_level < 1 && strstr(fmt, "memlock"))
-		return 0;
-	/* the verifier's log is long: with -vv only */
-	if (verbose_level < 2 && strstr(fmt, "PROG LOAD LOG"))
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
 static bool bpf_available(char *why, size_t whylen)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -94,26 +75,6 @@ static bool bpf_available(char *why, size_t whylen)
 		return false;
 	}
 	return true;
-}
-
-/*
- * Once the programs run we need none of root's powers but reading the
- * target's /proc files: keep CAP_SYS_PTRACE (smaps_rollup of another
- * user's process) and drop the rest, for good.
- */
-static void drop_privileges(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = {};
-	int cap;
-
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	/* no capability comes back through exec or setuid either */
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (cap != CAP_SYS_PTRACE)
-			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-	data[0].effective = data[0].permitted = 1u << CAP_SYS_PTRACE;
-	syscall(SYS_capset, &hdr, data);
 }
 
 static int emit(struct bpf_session *bs, const struct mt_hdr *rec)
@@ -365,9 +326,8 @@ static int bpf_run(struct mt_session *s)
 	bool launched = s->argv != NULL, child_done = false;
 	int err, status;
 
-	verbose_level = s->verbose;
 	s->exit_status = -1;
-	libbpf_set_print(libbpf_log);
+	mt_bpf__log_setup(s->verbose);
 
 	if (!launched && kill(s->pid, 0) && errno == ESRCH) {
 		fprintf(stderr, "madvtrace: no such process: %d\n", s->pid);
@@ -473,7 +433,7 @@ static int bpf_run(struct mt_session *s)
 		mt_proc_emit_maps(s->target_pid, emit_cb, &bs);
 		emit_proc_rss(&bs, s->target_pid, MT_RSS_START, true);
 	}
-	drop_privileges();
+	mt_privs__keep_ptrace_only();
 	if (s->verbose)
 		fprintf(stderr, "madvtrace: tracing pid %d with the bpf backend\n", s->target_pid);
 
