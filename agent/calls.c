@@ -49,7 +49,7 @@ static uint32_t stack_id(uint64_t ip, uint64_t t)
 			continue;
 		}
 		/* ids are shared by every process of a trace: the pid is in the id's high bits */
-		mt_out__hdr(&u.st.h, MT_STACK, sizeof(u), t, 0, 0);
+		mt_record_init(&u.st.h, MT_STACK, sizeof(u), 0, 0, t);
 		u.st.id = id;
 		u.st.nr = 1;
 		u.st.ips[0] = ip;
@@ -104,7 +104,7 @@ static void record_process_madvise(const struct mt_call_args *c, const __u64 a[6
 	if (got < 0)
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
-		mt_out__hdr(&m.h, MT_MADVISE, sizeof(m), t, mt_ag.pid, tid);
+		mt_record_init(&m.h, MT_MADVISE, sizeof(m), mt_ag.pid, tid, t);
 		m.h.flags = MT_F_PROCESS_MADVISE | (vlen > MT_MAX_IOV ? MT_F_IOV_TRUNC : 0);
 		m.h.stack_id = stack;
 		mt_fill_process_madvise(&m, a, (uint64_t)iov[i].iov_base, iov[i].iov_len, c->ret,

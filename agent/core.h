@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "agent.h"
+#include "records.h"
 #include "ring.h"
 
 #define MS (1000 * 1000ull)
@@ -90,9 +91,6 @@ void mt_get_comm(char comm[MT_COMM_LEN]) MT_HIDDEN;
 
 /* ---- output.c: records ---- */
 
-/* A record's header, the record (size bytes) zeroed first. */
-void mt_out__hdr(struct mt_hdr *h, uint16_t type, uint32_t size, uint64_t t, uint32_t pid,
-		 uint32_t tid) MT_HIDDEN;
 /* Record rec. agent: from the agent thread (no thread-local storage: the ring). */
 void mt_out__put(struct mt_hdr *rec, bool agent) MT_HIDDEN;
 /* A message for madvtrace (or, by hand, for stderr). */

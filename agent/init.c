@@ -151,41 +151,16 @@ static int create_trace(const char *path, const char *agent_path)
  */
 static void emit_maps(void)
 {
-	char line[4352], perms[8];
-	unsigned long long start, end, off;
+	char line[4352];
 	FILE *f = fopen("/proc/self/maps", "re");
 	uint64_t t = mt_now_ns();
 	struct mt_mmap m;
-	int pos;
 
 	while (f && fgets(line, sizeof(line), f)) {
-		const char *name;
-
-		pos = -1;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end, perms, &off,
-			   &pos) < 4)
+		mt_record_init(&m, MT_MMAP, sizeof(m), mt_ag.pid, mt_ag.pid, t);
+		if (!mt_maps_line__mmap(line, &m) || m.addr == (uintptr_t)mt_ag.ring_mem)
 			continue;
-		if (start == (uintptr_t)mt_ag.ring_mem)
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		memset(&m, 0, sizeof(m));
-		m.h.type = MT_MMAP;
-		m.h.size = sizeof(m);
-		m.h.t_ns = t;
-		m.h.pid = m.h.tid = mt_ag.pid;
 		m.h.flags = MT_F_SYNTH;
-		m.addr = start;
-		m.len = end - start;
-		m.ret = (int64_t)start;
-		m.off = off;
-		m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-			 (perms[2] == 'x' ? PROT_EXEC : 0);
-		m.flags = MAP_FIXED | (perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
-		/* no path: anonymous memory (heaps and stacks have a [name], still anonymous) */
-		name = pos < 0 ? "" : line + pos + strspn(line + pos, " ");
-		if (!*name || *name == '[')
-			m.flags |= MAP_ANONYMOUS;
-		m.fd = -1;
 		mt_out__put(&m.h, false);
 	}
 	if (f)

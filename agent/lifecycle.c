@@ -221,7 +221,7 @@ void mt_before_exec(const char *path, int *undo)
 		} __attribute__((packed)) f;
 
 		f.len = sizeof(n);
-		mt_out__hdr(&n.h, MT_AGENT_NOTE, sizeof(n), mt_now_ns(), mt_ag.pid, mt_tid());
+		mt_record_init(&n.h, MT_AGENT_NOTE, sizeof(n), mt_ag.pid, mt_tid(), mt_now_ns());
 		n.level = MT_NOTE_EXEC;
 		mt_cat(n.text, sizeof(n.text), path ? path : "?");
 		memcpy(&f.n, &n, sizeof(n));

@@ -345,24 +345,13 @@ void mt_out__put(struct mt_hdr *rec, bool agent)
 	tb_release(b);
 }
 
-void mt_out__hdr(struct mt_hdr *h, uint16_t type, uint32_t size, uint64_t t, uint32_t pid,
-		uint32_t tid)
-{
-	memset(h, 0, size);
-	h->t_ns = t;
-	h->pid = pid;
-	h->tid = tid;
-	h->type = type;
-	h->size = (uint16_t)size;
-}
-
 void mt_out__note(int level, const char *text)
 {
 	struct mt_agent_note n;
 	char line[MT_NOTE_LEN + 32] = "madvtrace-agent: ";
 
 	if (mt_ag.out_kind == OUT_SOCKET && !mt_ag.out_err && mt_ag.ring_mem) {
-		mt_out__hdr(&n.h, MT_AGENT_NOTE, sizeof(n), mt_raw_now_ns(), mt_ag.pid, mt_ag.pid);
+		mt_record_init(&n.h, MT_AGENT_NOTE, sizeof(n), mt_ag.pid, mt_ag.pid, mt_raw_now_ns());
 		n.level = (uint32_t)level;
 		mt_cat(n.text, sizeof(n.text), text);
 		ring_put(&n.h);
@@ -384,7 +373,7 @@ void mt_out__info(const char *key, const char *value)
 	} u;
 	char *text = u.b + sizeof(struct mt_info);
 
-	mt_out__hdr(&u.in.h, MT_INFO, sizeof(u), mt_raw_now_ns(), mt_ag.pid, mt_ag.pid);
+	mt_record_init(&u.in.h, MT_INFO, sizeof(u), mt_ag.pid, mt_ag.pid, mt_raw_now_ns());
 	mt_cat(text, 500, key);
 	mt_cat(text, 500, "=");
 	mt_cat(text, 500, value);
@@ -449,7 +438,7 @@ void mt_out__task(uint32_t event, uint32_t pid, uint32_t tid, uint32_t other, in
 {
 	struct mt_task k;
 
-	mt_out__hdr(&k.h, MT_TASK, sizeof(k), t, pid, tid);
+	mt_record_init(&k.h, MT_TASK, sizeof(k), pid, tid, t);
 	k.event = event;
 	k.other_pid = other;
 	k.code = code;

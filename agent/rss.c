@@ -68,7 +68,7 @@ static void emit_rss(const struct mt_counters *c, uint32_t reason, uint64_t t, u
 	struct mt_rss r;
 
 	/* a process-wide value: pid and tid are the process's, as the bpf backend has them */
-	mt_out__hdr(&r.h, MT_RSS, sizeof(r), t, mt_ag.pid, mt_ag.pid);
+	mt_record_init(&r.h, MT_RSS, sizeof(r), mt_ag.pid, mt_ag.pid, t);
 	r.h.flags = MT_F_SYNTH | flags;
 	r.anon = c->anon;
 	r.file = c->file;
@@ -221,7 +221,7 @@ static void report_lost(bool agent)
 
 	if (lost <= at.lost_reported)
 		return;
-	mt_out__hdr(&l.h, MT_LOST, sizeof(l), mt_raw_now_ns(), mt_ag.pid, mt_ag.pid);
+	mt_record_init(&l.h, MT_LOST, sizeof(l), mt_ag.pid, mt_ag.pid, mt_raw_now_ns());
 	l.count = lost - at.lost_reported;
 	l.cpu = ~0u;
 	mt_out__put(&l.h, agent);

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	}
 	for (uint64_t off = 0; off < size; off += 2 * ps)
 		p[off] = 1;
-	mt_hdr_init(&mm.h, MT_MMAP, sizeof(mm), pid, pid, mt_now_ns());
+	mt_record_init(&mm.h, MT_MMAP, sizeof(mm), pid, pid, mt_now_ns());
 	mm.addr = 0;
 	mm.len = size;
 	mm.ret = (int64_t)(uintptr_t)p;
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		char *a = p + r * step;
 
 		madvise(a, step, MADV_FREE);
-		mt_hdr_init(&ma.h, MT_MADVISE, sizeof(ma), pid, pid, mt_now_ns());
+		mt_record_init(&ma.h, MT_MADVISE, sizeof(ma), pid, pid, mt_now_ns());
 		ma.addr = (uint64_t)(uintptr_t)a;
 		ma.len = step;
 		ma.ret = 0;

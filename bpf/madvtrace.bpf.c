@@ -182,21 +182,6 @@ static __always_inline void submit(void *p)
 	bpf_ringbuf_submit(p, flags);
 }
 
-static __always_inline void fill_hdr(struct mt_hdr *h, __u16 type, __u16 size, __u32 pid,
-				     __u32 tid, __u64 t_ns)
-{
-	h->t_ns = t_ns;
-	h->pid = pid;
-	h->tid = tid;
-	h->type = type;
-	h->size = size;
-	h->abi = 0;
-	h->_pad0 = 0;
-	h->flags = 0;
-	h->stack_id = 0;
-	h->_pad1 = 0;
-}
-
 /*
  * One RSS counter, in pages, as the kernel itself reads it for rss_stat and
  * /proc (percpu_counter_read_positive): each CPU may hold back up to
@@ -237,7 +222,7 @@ static __always_inline void emit_rss(struct mt_mm_state *st, __u32 reason, __u64
 	if (!r)
 		return;
 	/* a process-wide value, possibly emitted from another task's context */
-	fill_hdr(&r->h, MT_RSS, sizeof(*r), st->tgid, st->tgid, t_ns);
+	mt_hdr_fill(&r->h, MT_RSS, sizeof(*r), st->tgid, st->tgid, t_ns);
 	/* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SWAPENTS 2, MM_SHMEMPAGES 3 */
 	r->file = v0 << page_shift;
 	r->anon = v1 << page_shift;
@@ -320,7 +305,7 @@ struct call {
 
 static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, struct call *c)
 {
-	fill_hdr(h, type, size, c->pid, c->tid, c->t_ns);
+	mt_hdr_fill(h, type, size, c->pid, c->tid, c->t_ns);
 	h->abi = c->abi;
 	h->flags = c->flags;
 	h->stack_id = c->stack_id;
@@ -677,7 +662,7 @@ static __always_inline void emit_task(__u32 event, __u32 pid, __u32 tid, __u32 o
 
 	if (!r)
 		return;
-	fill_hdr(&r->h, MT_TASK, sizeof(*r), pid, tid, bpf_ktime_get_ns());
+	mt_hdr_fill(&r->h, MT_TASK, sizeof(*r), pid, tid, bpf_ktime_get_ns());
 	r->event = event;
 	r->other_pid = other;
 	r->code = code;

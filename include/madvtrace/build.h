@@ -29,6 +29,22 @@ MT_BUILD_INLINE int mt_ret_is_err(__s64 ret)
 	return ret < 0 && ret >= -4095;
 }
 
+/* Every field of a record's header: the rest of the header zero (no flag, no stack, native ABI). */
+MT_BUILD_INLINE void mt_hdr_fill(struct mt_hdr *h, __u16 type, __u16 size, __u32 pid, __u32 tid,
+				 __u64 t_ns)
+{
+	h->t_ns = t_ns;
+	h->pid = pid;
+	h->tid = tid;
+	h->type = type;
+	h->size = size;
+	h->abi = 0;
+	h->_pad0 = 0;
+	h->flags = 0;
+	h->stack_id = 0;
+	h->_pad1 = 0;
+}
+
 /* Arguments as the record stores them, in place: i386 registers are 32 bits
  * wide (their upper halves are not the caller's), mmap2 counts its offset in
  * 4096-byte units whatever the page size, fds are signed. */

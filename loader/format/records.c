@@ -4,7 +4,9 @@
  * here (and, for a syscall, its arguments in call_args()), then its
  * renderings in loader/report/dump.c.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "madvtrace/build.h"
 #include "records.h"
 
@@ -35,6 +37,39 @@ const struct mt_type_info *mt_type_info(uint16_t type)
 	if (type >= ARRAY_SIZE(types) || !types[type].name)
 		return NULL;
 	return &types[type];
+}
+
+void mt_record_init(void *rec, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
+		    uint64_t t_ns)
+{
+	memset(rec, 0, size);
+	mt_hdr_fill(rec, type, size, pid, tid, t_ns);
+}
+
+bool mt_maps_line__mmap(char *line, struct mt_mmap *m)
+{
+	unsigned long long start, end, off;
+	char perms[8];
+	const char *name;
+	int pos = -1;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end, perms, &off, &pos) < 4 ||
+	    strlen(perms) < 4)
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	m->addr = start;
+	m->len = end - start;
+	m->ret = (int64_t)start;
+	m->off = off;
+	m->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+		  (perms[2] == 'x' ? PROT_EXEC : 0);
+	m->flags = MAP_FIXED | (perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
+	/* no path: anonymous memory (heaps and stacks have a [name], still anonymous) */
+	name = pos < 0 ? "" : line + pos + strspn(line + pos, " ");
+	if (!*name || *name == '[')
+		m->flags |= MAP_ANONYMOUS;
+	m->fd = -1;
+	return true;
 }
 
 static const char *const rss_reasons[] = {

@@ -27,6 +27,17 @@ const char *mt_task_event_name(uint32_t event);
 const char *mt_abi_name(uint32_t abi);
 const char *mt_gostat_source_name(uint32_t source); /* "prometheus", "expvar" */
 
+/* A record of type and size for pid/tid at t_ns: all zero but its header. */
+void mt_record_init(void *rec, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
+		    uint64_t t_ns);
+
+/*
+ * A line of /proc/PID/maps as the mmap call that would have made it (no
+ * header): for the mappings a process had before tracing began. line loses
+ * its newline. False when the line is not a mapping.
+ */
+bool mt_maps_line__mmap(char *line, struct mt_mmap *m);
+
 /* The arguments every syscall record has, whatever its type. */
 struct mt_call {
 	uint64_t addr; /* mremap: old_addr; brk: the requested break */

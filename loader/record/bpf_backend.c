@@ -179,7 +179,7 @@ static void report_lost(struct bpf_session *bs)
 		total += vals[i];
 	if (total <= bs->lost_reported)
 		return;
-	mt_hdr_init(&r.h, MT_LOST, sizeof(r), bs->s->target_pid, bs->s->target_pid, mt_now_ns());
+	mt_record_init(&r.h, MT_LOST, sizeof(r), bs->s->target_pid, bs->s->target_pid, mt_now_ns());
 	r.count = total - bs->lost_reported;
 	r.cpu = ~0u;
 	bs->lost_reported = total;
@@ -207,7 +207,7 @@ static void drain_stacks(struct bpf_session *bs)
 			continue;
 		for (nr = 0; nr < MT_MAX_STACK && ips[nr]; nr++)
 			;
-		mt_hdr_init(&u.st.h, MT_STACK, sizeof(u.st) + nr * sizeof(uint64_t), 0, 0,
+		mt_record_init(&u.st.h, MT_STACK, sizeof(u.st) + nr * sizeof(uint64_t), 0, 0,
 			    mt_now_ns());
 		u.st.id = key + 1; /* as the records refer to it: 0 means none */
 		u.st.nr = nr;
@@ -273,7 +273,7 @@ static void emit_proc_rss(struct bpf_session *bs, pid_t pid, uint32_t reason, bo
 {
 	struct mt_rss r;
 
-	mt_hdr_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
+	mt_record_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
 	r.h.flags = MT_F_SYNTH;
 	r.reason = reason;
 	if (mt_proc_rss(pid, &r))
@@ -302,7 +302,7 @@ static void emit_task_rec(struct bpf_session *bs, pid_t pid, uint32_t event)
 {
 	struct mt_task t;
 
-	mt_hdr_init(&t.h, MT_TASK, sizeof(t), pid, pid, mt_now_ns());
+	mt_record_init(&t.h, MT_TASK, sizeof(t), pid, pid, mt_now_ns());
 	t.event = event;
 	if (event == MT_TASK_LAUNCH) {
 		/* still our own fork: name it after the command it is about to become */

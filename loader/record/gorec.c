@@ -62,7 +62,7 @@ static void on_sample(void *ctx, const struct mt_gm_sample *s, uint64_t t_ns)
 
 	if (__atomic_load_n(&g->cancelled, __ATOMIC_RELAXED))
 		return; /* the program it was about is gone */
-	mt_hdr_init(&r.h, MT_GOSTAT, sizeof(r), g->o.pid, g->o.pid, t_ns);
+	mt_record_init(&r.h, MT_GOSTAT, sizeof(r), g->o.pid, g->o.pid, t_ns);
 	r.h.flags = MT_F_SYNTH;
 	r.heap_released = s->v[MT_GM_HEAP_RELEASED];
 	r.heap_idle = s->v[MT_GM_HEAP_IDLE];
@@ -124,7 +124,7 @@ static void push_info(struct mt_gorec *g)
 	if (n < 0 || n >= MT_MAX_INFO)
 		return;
 	/* the header's init clears the whole record: the text goes in after */
-	mt_hdr_init(&u.i.h, MT_INFO, (uint16_t)(sizeof(struct mt_info) + n + 1), g->o.pid,
+	mt_record_init(&u.i.h, MT_INFO, (uint16_t)(sizeof(struct mt_info) + n + 1), g->o.pid,
 		    g->o.pid, mt_now_ns());
 	snprintf((char *)u.b + sizeof(struct mt_info), MT_MAX_INFO, "go_metrics=%s", g->url);
 	mt_handoff__push(g->o.out, &u.i.h);

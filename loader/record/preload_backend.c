@@ -516,14 +516,14 @@ static void leave(struct pl *p, uint32_t pid)
 
 	if (!mt_proc_alive((pid_t)pid))
 		return;
-	mt_hdr_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
+	mt_record_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
 	r.h.flags = MT_F_SYNTH;
 	r.reason = MT_RSS_END;
 	if (!mt_proc_rss((pid_t)pid, &r)) {
 		mt_proc_smaps((pid_t)pid, &r);
 		emit(p, &r.h);
 	}
-	mt_hdr_init(&t.h, MT_TASK, sizeof(t), pid, pid, mt_now_ns());
+	mt_record_init(&t.h, MT_TASK, sizeof(t), pid, pid, mt_now_ns());
 	t.event = MT_TASK_DETACH;
 	mt_proc_comm((pid_t)pid, t.comm);
 	emit(p, &t.h);
@@ -653,7 +653,7 @@ static void emit_exit(struct pl *p, int status)
 	struct mt_task t;
 	const char *base = strrchr(p->s->argv[0], '/');
 
-	mt_hdr_init(&t.h, MT_TASK, sizeof(t), (uint32_t)p->child, (uint32_t)p->child, mt_now_ns());
+	mt_record_init(&t.h, MT_TASK, sizeof(t), (uint32_t)p->child, (uint32_t)p->child, mt_now_ns());
 	t.event = MT_TASK_EXIT;
 	t.code = status;
 	if (p->comm[0])
@@ -750,7 +750,7 @@ static int preload_run(struct mt_session *s)
 		const char *base = strrchr(s->argv[0], '/');
 
 		/* still our own fork: named after the command it is about to become */
-		mt_hdr_init(&t.h, MT_TASK, sizeof(t), (uint32_t)child.pid, (uint32_t)child.pid,
+		mt_record_init(&t.h, MT_TASK, sizeof(t), (uint32_t)child.pid, (uint32_t)child.pid,
 			    mt_now_ns());
 		t.event = MT_TASK_LAUNCH;
 		snprintf(t.comm, sizeof(t.comm), "%s", base ? base + 1 : s->argv[0]);

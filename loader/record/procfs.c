@@ -18,17 +18,6 @@ uint64_t mt_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void mt_hdr_init(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
-		 uint64_t t_ns)
-{
-	memset(h, 0, size);
-	h->type = type;
-	h->size = size;
-	h->pid = pid;
-	h->tid = tid;
-	h->t_ns = t_ns;
-}
-
 /* Read a small /proc file whole; returns bytes read or -errno. */
 static ssize_t read_small(const char *path, char *buf, size_t len)
 {
@@ -144,8 +133,8 @@ int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_
 	n = snprintf(u.b + sizeof(struct mt_info), MT_MAX_INFO, "%s=%s", key, value);
 	if (n < 0 || n >= MT_MAX_INFO)
 		return 0; /* a value this long is of no use to the report: skip it */
-	mt_hdr_init(&u.in.h, MT_INFO, sizeof(struct mt_info), pid, pid, mt_now_ns());
-	/* mt_hdr_init cleared only the header: the text is already in place */
+	mt_record_init(&u.in.h, MT_INFO, sizeof(struct mt_info), pid, pid, mt_now_ns());
+	/* mt_record_init cleared only the header: the text is already in place */
 	u.in.h.size = (uint16_t)(sizeof(struct mt_info) + n + 1);
 	return emit(ctx, &u.in.h);
 }
@@ -290,10 +279,9 @@ int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit
 
 int mt_proc_emit_maps(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 {
-	char path[64], line[4352], perms[8];
-	unsigned long long start, end, off;
+	char path[64], line[4352];
 	struct mt_mmap m;
-	int pos, err = 0;
+	int err = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
@@ -301,24 +289,10 @@ int mt_proc_emit_maps(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 	if (!f)
 		return -errno;
 	while (!err && fgets(line, sizeof(line), f)) {
-		pos = -1;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end, perms, &off, &pos) < 4)
+		mt_record_init(&m, MT_MMAP, sizeof(m), pid, pid, mt_now_ns());
+		if (!mt_maps_line__mmap(line, &m))
 			continue;
-		line[strcspn(line, "\n")] = '\0';
-		mt_hdr_init(&m.h, MT_MMAP, sizeof(m), pid, pid, mt_now_ns());
 		m.h.flags = MT_F_SYNTH;
-		m.addr = start;
-		m.len = end - start;
-		m.ret = (int64_t)start;
-		m.off = off;
-		m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-			 (perms[2] == 'x' ? PROT_EXEC : 0);
-		m.flags = MAP_FIXED | (perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
-		/* no path: anonymous memory (heaps and stacks have a [name], still anonymous) */
-		if (pos < 0 || line[pos + strspn(line + pos, " ")] == '\0' ||
-		    line[pos + strspn(line + pos, " ")] == '[')
-			m.flags |= MAP_ANONYMOUS;
-		m.fd = -1;
 		err = emit(ctx, &m.h);
 	}
 	fclose(f);

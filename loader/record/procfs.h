@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "madvtrace/record.h"
+#include "records.h"
 
 /* CLOCK_MONOTONIC now, in ns (the clock of every record). */
 uint64_t mt_now_ns(void);
@@ -42,8 +43,5 @@ int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit
  * timeline started at attach knows the memory mapped before it.
  */
 int mt_proc_emit_maps(pid_t pid, mt_proc_emit_fn emit, void *ctx);
-/* Header of a record of type at time t for pid/tid. */
-void mt_hdr_init(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint32_t tid,
-		 uint64_t t_ns);
 
 #endif

@@ -41,7 +41,7 @@ static void emit_launch(struct pt *pt, struct proc *p)
 	const char *base = strrchr(pt->s->argv[0], '/');
 	struct mt_task r;
 
-	mt_hdr_init(&r.h, MT_TASK, sizeof(r), p->tgid, p->tgid, mt_now_ns());
+	mt_record_init(&r.h, MT_TASK, sizeof(r), p->tgid, p->tgid, mt_now_ns());
 	r.event = MT_TASK_LAUNCH;
 	snprintf(r.comm, sizeof(r.comm), "%s", base ? base + 1 : pt->s->argv[0]);
 	pt_emit(pt, &r.h);

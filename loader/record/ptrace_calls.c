@@ -277,7 +277,7 @@ void mt_pt_stack_record(struct mt_stack *rec, uint32_t id, const uint64_t *ips, 
 	if (nr > MT_MAX_STACK)
 		nr = MT_MAX_STACK;
 	/* like the bpf backend's: shared by all processes, so no pid */
-	mt_hdr_init(&rec->h, MT_STACK, (uint16_t)(sizeof(*rec) + nr * sizeof(uint64_t)), 0, 0,
+	mt_record_init(&rec->h, MT_STACK, (uint16_t)(sizeof(*rec) + nr * sizeof(uint64_t)), 0, 0,
 		    t_ns);
 	rec->id = id;
 	rec->nr = nr;

@@ -56,7 +56,7 @@ void pt_emit_rss(struct pt *pt, struct proc *p, uint32_t reason, bool smaps)
 {
 	struct mt_rss r;
 
-	mt_hdr_init(&r.h, MT_RSS, sizeof(r), p->tgid, p->tgid, mt_now_ns());
+	mt_record_init(&r.h, MT_RSS, sizeof(r), p->tgid, p->tgid, mt_now_ns());
 	r.h.flags = MT_F_SYNTH;
 	r.reason = reason;
 	if (mt_proc_rss(p->tgid, &r))

@@ -228,7 +228,7 @@ static void exit_event(struct pt *pt, struct task *t)
 
 	if (!p->record || pt->err)
 		return;
-	mt_hdr_init(&p->exit_rss.h, MT_RSS, sizeof(p->exit_rss), p->tgid, p->tgid, mt_now_ns());
+	mt_record_init(&p->exit_rss.h, MT_RSS, sizeof(p->exit_rss), p->tgid, p->tgid, mt_now_ns());
 	p->exit_rss.h.flags = MT_F_SYNTH;
 	p->exit_rss.reason = MT_RSS_END;
 	p->have_exit_rss = !mt_proc_rss(p->tgid, &p->exit_rss);

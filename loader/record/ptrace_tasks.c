@@ -230,7 +230,7 @@ void pt_emit_task(struct pt *pt, struct proc *p, pid_t tid, uint32_t event, uint
 {
 	struct mt_task r;
 
-	mt_hdr_init(&r.h, MT_TASK, sizeof(r), p->tgid, tid, mt_now_ns());
+	mt_record_init(&r.h, MT_TASK, sizeof(r), p->tgid, tid, mt_now_ns());
 	r.event = event;
 	r.other_pid = other;
 	r.code = code;

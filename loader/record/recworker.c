@@ -225,7 +225,7 @@ static void do_pass(struct mt_recworker *w, struct mt_pagemap *pm, const struct 
 	if (w->o.page_budget - budget > w->st.pages_max)
 		w->st.pages_max = w->o.page_budget - budget;
 	pthread_mutex_unlock(&w->mu);
-	mt_hdr_init(&r.h, MT_RESIDENT, sizeof(r), j->pid, j->pid, t0);
+	mt_record_init(&r.h, MT_RESIDENT, sizeof(r), j->pid, j->pid, t0);
 	r.h.flags = MT_F_SYNTH;
 	r.lazy_present = c[RS_LAZY].present;
 	r.lazy_absent = c[RS_LAZY].absent;
@@ -255,7 +255,7 @@ static void lazy_sample(struct mt_recworker *w, pid_t pid)
 {
 	struct mt_rss r = { 0 };
 
-	mt_hdr_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
+	mt_record_init(&r.h, MT_RSS, sizeof(r), pid, pid, mt_now_ns());
 	r.h.flags = MT_F_SYNTH;
 	r.reason = MT_RSS_SAMPLE;
 	if (mt_proc_rss(pid, &r) || mt_proc_smaps(pid, &r))

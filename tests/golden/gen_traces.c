@@ -66,7 +66,7 @@ static void emit(struct gen *g, const struct mt_hdr *h)
 
 static void hdr(struct mt_hdr *h, uint16_t type, uint16_t size, uint32_t pid, uint64_t t_ms)
 {
-	mt_hdr_init(h, type, size, pid, pid, START_NS + t_ms * MS);
+	mt_record_init(h, type, size, pid, pid, START_NS + t_ms * MS);
 }
 
 static void g_mmap(struct gen *g, uint64_t t, uint64_t addr, uint64_t len, uint32_t prot,

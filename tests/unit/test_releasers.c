@@ -41,7 +41,7 @@ static void f_info(struct mt_releasers *r, uint32_t pid, const char *kv)
 		char b[sizeof(struct mt_info) + MT_MAX_INFO];
 	} u;
 
-	mt_hdr_init(&u.i.h, MT_INFO, (uint16_t)(sizeof(u.i) + strlen(kv) + 1), pid, pid, 1);
+	mt_record_init(&u.i.h, MT_INFO, (uint16_t)(sizeof(u.i) + strlen(kv) + 1), pid, pid, 1);
 	strcpy(u.i.text, kv);
 	assert_int_equal(mt_releasers__feed(r, &u.i.h, 0), 0);
 }
@@ -50,7 +50,7 @@ static void f_task(struct mt_releasers *r, uint32_t pid, uint32_t event, uint32_
 {
 	struct mt_task t = {0};
 
-	mt_hdr_init(&t.h, MT_TASK, sizeof(t), pid, pid, 1);
+	mt_record_init(&t.h, MT_TASK, sizeof(t), pid, pid, 1);
 	t.event = event;
 	t.other_pid = other;
 	assert_int_equal(mt_releasers__feed(r, &t.h, 0), 0);
@@ -61,7 +61,7 @@ static void f_madvise(struct mt_releasers *r, uint32_t pid, uint32_t stack, uint
 {
 	struct mt_madvise a = {0};
 
-	mt_hdr_init(&a.h, MT_MADVISE, sizeof(a), pid, pid, 1);
+	mt_record_init(&a.h, MT_MADVISE, sizeof(a), pid, pid, 1);
 	a.h.stack_id = stack;
 	a.addr = 0xc000000000ull;
 	a.len = len;
@@ -75,7 +75,7 @@ static void f_munmap(struct mt_releasers *r, uint32_t pid, uint32_t stack, uint6
 {
 	struct mt_munmap m = {0};
 
-	mt_hdr_init(&m.h, MT_MUNMAP, sizeof(m), pid, pid, 1);
+	mt_record_init(&m.h, MT_MUNMAP, sizeof(m), pid, pid, 1);
 	m.h.stack_id = stack;
 	m.addr = 0x7f0000000000ull;
 	m.len = len;
@@ -86,7 +86,7 @@ static void f_remap(struct mt_releasers *r, uint32_t pid, uint32_t stack, uint64
 {
 	struct mt_mmap m = {0};
 
-	mt_hdr_init(&m.h, MT_MMAP, sizeof(m), pid, pid, 1);
+	mt_record_init(&m.h, MT_MMAP, sizeof(m), pid, pid, 1);
 	m.h.stack_id = stack;
 	m.addr = 0x7f0000000000ull;
 	m.len = 64 * KiB;
@@ -102,7 +102,7 @@ static void f_stack(struct mt_releasers *r, uint32_t id, const uint64_t *ips, ui
 		uint8_t b[sizeof(struct mt_stack) + MT_MAX_STACK * 8];
 	} u;
 
-	mt_hdr_init(&u.s.h, MT_STACK, (uint16_t)(sizeof(u.s) + nr * 8), 0, 0, 1);
+	mt_record_init(&u.s.h, MT_STACK, (uint16_t)(sizeof(u.s) + nr * 8), 0, 0, 1);
 	u.s.id = id;
 	u.s.nr = nr;
 	memcpy(u.s.ips, ips, nr * 8);
@@ -496,7 +496,7 @@ static void test_garbage(void **state)
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
 	(void)state;
-	mt_hdr_init(&u.s.h, MT_STACK, sizeof(u.s) + 8, 0, 0, 1);
+	mt_record_init(&u.s.h, MT_STACK, sizeof(u.s) + 8, 0, 0, 1);
 	u.s.id = 5;
 	u.s.nr = 1000; /* more frames than the record holds: only one is read */
 	u.s.ips[0] = 0x1234;
