@@ -321,14 +321,20 @@ static void verdict_rss_at_release(struct mt_timeline *tl, const struct mt_pview
 					? "RSS did not change at the %s calls (no rss record after "
 					  "them): lazily freed pages stay in RSS."
 					: "RSS did not change at the %s calls (no rss record after "
-					  "them): the pages released were not resident.",
+					  "them): either the pages released were not resident, or "
+					  "page faults since the previous rss record (madvtrace "
+					  "records growth at most once per --rss-interval) made up "
+					  "for them.",
 				    cl[i].name);
 			continue;
 		}
 		if (!v->rss_down[k]) {
 			mt_verdict__add(tl, "rss_at_release",
 				    "RSS did not fall at the %s calls: the %" PRIu64
-				    " rss record%s right after them show%s a rise of %s.",
+				    " rss record%s right after them show%s a rise of %s since "
+				    "the record before, page faults in between included "
+				    "(madvtrace records growth at most once per --rss-interval), "
+				    "so what the calls themselves took off is not measured here.",
 				    cl[i].name, v->rss_after[k], v->rss_after[k] == 1 ? "" : "s",
 				    v->rss_after[k] == 1 ? "s" : "",
 				    mt_fmt_bytes(b, sizeof(b), v->rss_up[k]));
