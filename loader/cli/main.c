@@ -142,6 +142,8 @@ static void usage(FILE *f)
 		"  dump FILE               print a trace file's records as JSON Lines\n"
 		"  report FILE             the timeline and why RSS lags (report --help)\n"
 		"  godebug -- COMMAND      a Go program under each GODEBUG=madvdontneed (godebug --help)\n"
+		"  --metrics ADDR:PORT ... an exporter for Prometheus: per-process counters and\n"
+		"                          gauges on /metrics (madvtrace --metrics ADDR:PORT --help)\n"
 		"\n"
 		"See madvtrace(1).\n");
 }
