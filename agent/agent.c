@@ -41,7 +41,8 @@
 int mt_agent_on;
 /* >0: the agent's own work on this thread; its calls are not the program's */
 MT_TLS int mt_tls_internal;
-MT_TLS int mt_tls_vfork;
+/* used: vfork's assembly (hooks.c) writes it, which link-time optimisation cannot see */
+__attribute__((used)) MT_TLS int mt_tls_vfork;
 
 struct mt_agent mt_ag = {
 	.out_fd = -1,

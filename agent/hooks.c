@@ -359,7 +359,8 @@ HOOK pid_t _Fork(void)
  */
 #ifdef __x86_64__
 HOOK pid_t vfork(void); /* defined below, in assembly */
-long mt_vfork_failed(long r) MT_HIDDEN;
+/* used: only the assembly below calls it, which link-time optimisation cannot see */
+long mt_vfork_failed(long r) MT_HIDDEN __attribute__((used));
 long mt_vfork_failed(long r)
 {
 	return ret_errno(r);
