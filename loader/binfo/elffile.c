@@ -349,14 +349,6 @@ const char *mt_elf__interp(struct mt_elf *e)
 	return NULL;
 }
 
-bool mt_elf__has_dynamic(const struct mt_elf *e)
-{
-	for (size_t i = 0; i < e->nsegs; i++)
-		if (e->segs[i].type == PT_DYNAMIC)
-			return true;
-	return false;
-}
-
 /* DT_FLAGS_1 from the PT_DYNAMIC segment, 0 if absent. */
 static uint64_t dt_flags_1(struct mt_elf *e)
 {

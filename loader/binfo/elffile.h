@@ -94,7 +94,6 @@ const uint8_t *mt_elf__at_vaddr(struct mt_elf *e, uint64_t vaddr, uint64_t len);
 
 /* PT_INTERP's path (NUL-terminated in the file), or NULL. */
 const char *mt_elf__interp(struct mt_elf *e);
-bool mt_elf__has_dynamic(const struct mt_elf *e); /* a PT_DYNAMIC segment */
 /* ET_DYN that is a program, not a library: PT_INTERP or DF_1_PIE. */
 bool mt_elf__pie(struct mt_elf *e);
 

@@ -53,7 +53,7 @@ struct mt_goinfo {
 	char *version;
 	const char *version_note;
 	char *modinfo;
-	char *main_path, *module, *module_version;
+	char *module;
 	struct setting *settings;
 	size_t nsettings;
 };
@@ -233,12 +233,8 @@ static int parse_modinfo(struct mt_goinfo *g)
 	if (!text)
 		return -ENOMEM;
 	for (line = strtok_r(text, "\n", &save); line && !err; line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "path\t", 5) && !g->main_path) {
-			g->main_path = strdup(line + 5);
-			err = g->main_path ? 0 : -ENOMEM;
-		} else if (!strncmp(line, "mod\t", 4) && !g->module) {
+		if (!strncmp(line, "mod\t", 4) && !g->module) {
 			g->module = field(line, 1);
-			g->module_version = field(line, 2);
 			err = g->module ? 0 : -ENOMEM;
 		} else if (!strncmp(line, "build\t", 6)) {
 			err = parse_setting(g, line + 6);
@@ -465,9 +461,7 @@ void mt_goinfo__free(struct mt_goinfo *g)
 	free(g->settings);
 	free(g->version);
 	free(g->modinfo);
-	free(g->main_path);
 	free(g->module);
-	free(g->module_version);
 	mt_elf__free(g->elf);
 	free(g);
 }
@@ -475,46 +469,6 @@ void mt_goinfo__free(struct mt_goinfo *g)
 static const char *nonempty(const char *s)
 {
 	return s && s[0] ? s : NULL;
-}
-
-uint16_t mt_goinfo__elf_type(const struct mt_goinfo *g)
-{
-	return mt_elf__type(g->elf);
-}
-
-bool mt_goinfo__pie(const struct mt_goinfo *g)
-{
-	return g->pie;
-}
-
-bool mt_goinfo__static(const struct mt_goinfo *g)
-{
-	return !g->interp;
-}
-
-const char *mt_goinfo__interp(const struct mt_goinfo *g)
-{
-	return g->interp;
-}
-
-bool mt_goinfo__has_dynamic(const struct mt_goinfo *g)
-{
-	return mt_elf__has_dynamic(g->elf);
-}
-
-bool mt_goinfo__stripped(const struct mt_goinfo *g)
-{
-	return g->stripped;
-}
-
-const char *mt_goinfo__gnu_build_id(const struct mt_goinfo *g)
-{
-	return nonempty(mt_elf__gnu_build_id(g->elf));
-}
-
-const char *mt_goinfo__go_build_id(const struct mt_goinfo *g)
-{
-	return nonempty(mt_elf__go_build_id(g->elf));
 }
 
 const char *mt_goinfo__build_id(const struct mt_goinfo *g)
@@ -537,34 +491,9 @@ const char *mt_goinfo__version_note(const struct mt_goinfo *g)
 	return g->version_note;
 }
 
-const char *mt_goinfo__main_path(const struct mt_goinfo *g)
-{
-	return g->main_path;
-}
-
 const char *mt_goinfo__module(const struct mt_goinfo *g)
 {
 	return g->module;
-}
-
-const char *mt_goinfo__module_version(const struct mt_goinfo *g)
-{
-	return g->module_version;
-}
-
-size_t mt_goinfo__nsettings(const struct mt_goinfo *g)
-{
-	return g->nsettings;
-}
-
-bool mt_goinfo__setting_at(const struct mt_goinfo *g, size_t i, const char **key,
-			   const char **value)
-{
-	if (i >= g->nsettings)
-		return false;
-	*key = g->settings[i].key;
-	*value = g->settings[i].value;
-	return true;
 }
 
 const char *mt_goinfo__setting(const struct mt_goinfo *g, const char *key)
@@ -576,17 +505,13 @@ const char *mt_goinfo__setting(const struct mt_goinfo *g, const char *key)
 	return NULL;
 }
 
-const char *mt_goinfo__modinfo(const struct mt_goinfo *g)
-{
-	return g->modinfo;
-}
-
 char *mt_goinfo__describe(const struct mt_goinfo *g, char *buf, size_t len)
 {
 	const char *cgo = mt_goinfo__setting(g, "CGO_ENABLED");
-	const char *link = mt_goinfo__static(g) ? (mt_goinfo__pie(g) ? "static PIE" : "static")
-						: (mt_goinfo__pie(g) ? "dynamic PIE" : "dynamic");
-	const char *strip = mt_goinfo__stripped(g) ? "stripped" : "not stripped";
+	/* no PT_INTERP: the kernel starts it without a dynamic loader (static or static-pie) */
+	const char *link = !g->interp ? (g->pie ? "static PIE" : "static")
+				      : (g->pie ? "dynamic PIE" : "dynamic");
+	const char *strip = g->stripped ? "stripped" : "not stripped";
 
 	if (g->kind == MT_GO_NONE)
 		snprintf(buf, len, "not Go, %s, %s", link, strip);

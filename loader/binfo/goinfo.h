@@ -31,19 +31,8 @@ struct mt_goinfo *mt_goinfo__open(const char *path, char *err, size_t errlen);
 void mt_goinfo__free(struct mt_goinfo *g);
 
 /* ---- ELF facts ---- */
-uint16_t mt_goinfo__elf_type(const struct mt_goinfo *g); /* ET_EXEC, ET_DYN */
-bool mt_goinfo__pie(const struct mt_goinfo *g);		 /* ET_DYN program (not a library) */
-/* No PT_INTERP: the kernel starts it without a dynamic loader (static or static-pie). */
-bool mt_goinfo__static(const struct mt_goinfo *g);
-const char *mt_goinfo__interp(const struct mt_goinfo *g); /* PT_INTERP path, or NULL */
-bool mt_goinfo__has_dynamic(const struct mt_goinfo *g);	  /* PT_DYNAMIC present */
-bool mt_goinfo__stripped(const struct mt_goinfo *g);	  /* no .symtab */
-/* NT_GNU_BUILD_ID in hex, or NULL (the Go linker writes none unless linking externally). */
-const char *mt_goinfo__gnu_build_id(const struct mt_goinfo *g);
-/* The Go build id (as `go tool buildid` prints it), or NULL. */
-const char *mt_goinfo__go_build_id(const struct mt_goinfo *g);
 /*
- * The file's identity to record in a trace and hand to mt_symbolizer__new:
+ * The file's identity to record in a trace and hand to mt_symcache__open:
  * the GNU build id in hex, else "go:" + the Go build id; NULL if neither.
  */
 const char *mt_goinfo__build_id(const struct mt_goinfo *g);
@@ -59,17 +48,10 @@ const char *mt_goinfo__version(const struct mt_goinfo *g);
  * removed)", "not a Go binary".
  */
 const char *mt_goinfo__version_note(const struct mt_goinfo *g);
-const char *mt_goinfo__main_path(const struct mt_goinfo *g);	  /* "path" line, or NULL */
 const char *mt_goinfo__module(const struct mt_goinfo *g);	  /* main module path, or NULL */
-const char *mt_goinfo__module_version(const struct mt_goinfo *g); /* "(devel)", "v1.2.3" */
 /* Build settings ("build" lines, Go >= 1.18), values unquoted: -ldflags, CGO_ENABLED, ... */
-size_t mt_goinfo__nsettings(const struct mt_goinfo *g);
-bool mt_goinfo__setting_at(const struct mt_goinfo *g, size_t i, const char **key,
-			   const char **value);
 /* The value of a setting, or NULL if the binary does not have it. */
 const char *mt_goinfo__setting(const struct mt_goinfo *g, const char *key);
-/* The module info text as the linker stored it (the lines `go version -m` shows), or NULL. */
-const char *mt_goinfo__modinfo(const struct mt_goinfo *g);
 /*
  * One line for humans, e.g. "Go go1.19.8, module example.com/x, static,
  * stripped, CGO_ENABLED=0" or "not Go, dynamic PIE". Returns buf.

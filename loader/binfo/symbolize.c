@@ -441,25 +441,6 @@ static struct mt_symbolizer *handle_new(struct table *t, const char *path, uint6
 	return h;
 }
 
-struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
-					 const char *expected_build_id, char *err, size_t errlen)
-{
-	struct mt_symbolizer *h;
-	struct table *t;
-	int fd = mt_elf__open_file(path, NULL, err, errlen);
-
-	if (fd < 0) {
-		mt_elf__one_line(err);
-		return NULL;
-	}
-	t = table_build(fd, path, 0, err, errlen);
-	if (!t)
-		return NULL;
-	h = handle_new(t, path, load_base, expected_build_id, err, errlen);
-	table_put(t);
-	return h;
-}
-
 /* ---- the cache: one table per file, whatever path names it ---- */
 
 struct centry {
@@ -494,11 +475,6 @@ void mt_symcache__free(struct mt_symcache *c)
 	}
 	free(c->v);
 	free(c);
-}
-
-size_t mt_symcache__files(const struct mt_symcache *c)
-{
-	return c->n;
 }
 
 struct mt_symbolizer *mt_symcache__open(struct mt_symcache *c, const char *path,
@@ -600,11 +576,6 @@ const char *mt_symbolizer__name(const struct mt_symbolizer *h, uint64_t addr, ui
 		}
 	}
 	return NULL;
-}
-
-size_t mt_symbolizer__count(const struct mt_symbolizer *h)
-{
-	return h->t->n;
 }
 
 const char *mt_symbolizer__source(const struct mt_symbolizer *h)

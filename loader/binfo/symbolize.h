@@ -14,8 +14,9 @@
 struct mt_symbolizer;
 
 /*
- * Load the functions of the executable at path, as it was mapped with its
- * first file-offset-0 mapping at load_base (the trace's exe_base; ignored
+ * A symbolizer (mt_symcache__open, below) has the functions of the
+ * executable at path, as it was mapped with its first file-offset-0
+ * mapping at load_base (the trace's exe_base; ignored
  * for ET_EXEC, whose addresses are absolute; 0 for a PIE means addresses are
  * the file's own, unrelocated ones).
  *
@@ -24,16 +25,13 @@ struct mt_symbolizer;
  * build id); if the file's differs, the file changed since recording and
  * this refuses. NULL on failure, with one line in err.
  */
-struct mt_symbolizer *mt_symbolizer__new(const char *path, uint64_t load_base,
-					 const char *expected_build_id, char *err, size_t errlen);
 /*
  * Name of the function containing the runtime address addr, with *offset
  * (if not NULL) set to addr minus the function's start; NULL if unknown.
  * The string lives as long as the symbolizer.
  */
 const char *mt_symbolizer__name(const struct mt_symbolizer *s, uint64_t addr, uint64_t *offset);
-/* Functions known, and where they came from: "symtab", "gopclntab+symtab", ... */
-size_t mt_symbolizer__count(const struct mt_symbolizer *s);
+/* Where the functions came from: "symtab", "gopclntab+symtab", ..., "none". */
 const char *mt_symbolizer__source(const struct mt_symbolizer *s);
 void mt_symbolizer__free(struct mt_symbolizer *s);
 
@@ -52,14 +50,12 @@ struct mt_symcache;
 /* budget: bytes all files may take together (0: MT_SYMCACHE_BUDGET). NULL on ENOMEM. */
 struct mt_symcache *mt_symcache__new(uint64_t budget);
 /*
- * As mt_symbolizer__new, through the cache. The handle is freed with
+ * A symbolizer for path (above), through the cache. The handle is freed with
  * mt_symbolizer__free, before or after the cache.
  */
 struct mt_symbolizer *mt_symcache__open(struct mt_symcache *c, const char *path,
 					uint64_t load_base, const char *expected_build_id,
 					char *err, size_t errlen);
-/* Distinct files opened (refused ones included). */
-size_t mt_symcache__files(const struct mt_symcache *c);
 void mt_symcache__free(struct mt_symcache *c);
 
 #endif

@@ -309,32 +309,6 @@ static int fetcher_get(struct fetcher *f, const char *url, const struct mt_gm_fe
 	}
 }
 
-int mt_gm_fetch(const char *url, const struct mt_gm_fetch_opts *o, char **body, size_t *len,
-		char *reason, size_t reason_len)
-{
-	struct mt_gm_fetch_opts fo;
-	struct fetcher f;
-	uint64_t t;
-	int err;
-
-	*body = NULL;
-	*len = 0;
-	fetch_opts_fill(&fo, o, DEF_CONNECT_MS, DEF_TIMEOUT_MS);
-	err = fetcher_init(&f, fo.max_body, NULL);
-	if (err) {
-		mt_gm__reason(reason, reason_len, "cannot set up libcurl");
-		return err;
-	}
-	err = fetcher_get(&f, url, &fo, &t, reason, reason_len);
-	if (!err) {
-		*body = f.buf;
-		*len = f.len;
-		f.buf = NULL;
-	}
-	fetcher_fini(&f);
-	return err;
-}
-
 static int fetcher_scrape(struct fetcher *f, const char *url, const struct mt_gm_fetch_opts *o,
 			  struct mt_gm_sample *out, uint64_t *t_ns, char *reason, size_t rlen)
 {
@@ -696,11 +670,6 @@ struct mt_gometrics {
 	int seen[32];		/* errnos already reported (sampling thread only) */
 	unsigned n_seen;
 };
-
-const char *mt_gometrics__url(const struct mt_gometrics *g)
-{
-	return g->url;
-}
 
 int mt_gometrics__new(const struct mt_gm_opts *o, struct mt_gometrics **out, char *reason,
 		      size_t reason_len)

@@ -72,16 +72,13 @@ struct mt_gm_fetch_opts {
 
 /*
  * GET url (http:// only; redirects followed only to the same scheme, host
- * and port, at most 3; no proxy; no signals). On 0, *body (malloc'd,
- * NUL-terminated, *len bytes without the NUL) is a 200's body. Errors:
- * -EPROTONOSUPPORT (not http://), -EINVAL (bad URL), -ECONNREFUSED,
- * -ETIMEDOUT, -EFBIG (body over max_body: cut, not returned), -ENOENT
- * (404), -EBADMSG (other HTTP status, a redirect elsewhere), -ELOOP (too
- * many redirects), -ECANCELED (the sampler stopping), -EIO.
+ * and port, at most 3; no proxy; no signals) and parse a 200's body
+ * (mt_gm_parse). Fetch errors: -EPROTONOSUPPORT (not http://), -EINVAL (bad
+ * URL), -ECONNREFUSED, -ETIMEDOUT, -EFBIG (body over max_body: cut, not
+ * parsed), -ENOENT (404), -EBADMSG (other HTTP status, a redirect
+ * elsewhere), -ELOOP (too many redirects), -ECANCELED (the sampler
+ * stopping), -EIO; then mt_gm_parse's.
  */
-int mt_gm_fetch(const char *url, const struct mt_gm_fetch_opts *o, char **body, size_t *len,
-		char *reason, size_t reason_len);
-/* fetch + parse. */
 int mt_gm_scrape(const char *url, const struct mt_gm_fetch_opts *o, struct mt_gm_sample *out,
 		 char *reason, size_t reason_len);
 
@@ -132,8 +129,6 @@ struct mt_gometrics;
 /* Check the options, discover (blocking, bounded) when url is NULL. */
 int mt_gometrics__new(const struct mt_gm_opts *o, struct mt_gometrics **out,
 		      char *reason, size_t reason_len);
-/* The URL sampled (given or discovered). */
-const char *mt_gometrics__url(const struct mt_gometrics *g);
 /* Start the thread: the first scrape is immediate. 0 or -errno. */
 int mt_gometrics__start(struct mt_gometrics *g);
 /*

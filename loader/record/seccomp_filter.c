@@ -211,11 +211,6 @@ unsigned int mt_seccomp_filter__len(const struct mt_seccomp_filter *f)
 	return f->prog.len;
 }
 
-const struct sock_fprog *mt_seccomp_filter__prog(const struct mt_seccomp_filter *f)
-{
-	return &f->prog;
-}
-
 void mt_seccomp_filter__free(struct mt_seccomp_filter *f)
 {
 	if (!f)

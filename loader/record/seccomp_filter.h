@@ -32,8 +32,6 @@ struct mt_seccomp_filter *mt_seccomp_filter__new(void);
 int mt_seccomp_filter__install(const struct mt_seccomp_filter *f);
 /* Number of BPF instructions (for tests and -v). */
 unsigned int mt_seccomp_filter__len(const struct mt_seccomp_filter *f);
-/* The classic BPF program itself (tests run it on seccomp_data of their own). */
-const struct sock_fprog *mt_seccomp_filter__prog(const struct mt_seccomp_filter *f);
 void mt_seccomp_filter__free(struct mt_seccomp_filter *f);
 
 #endif
