@@ -814,25 +814,3 @@ cleanup:
 	close(fd);
 	return ret;
 }
-
-int mt_proc_go_env(pid_t pid, char *godebug, size_t godebug_len, char *gogc, size_t gogc_len,
-		   char *gomemlimit, size_t gomemlimit_len)
-{
-	struct mt_env_var vars[] = {
-		{ .name = "GODEBUG", .out = godebug, .len = godebug_len },
-		{ .name = "GOGC", .out = gogc, .len = gogc_len },
-		{ .name = "GOMEMLIMIT", .out = gomemlimit, .len = gomemlimit_len },
-	};
-	static const int bits[] = { MT_GOENV_GODEBUG, MT_GOENV_GOGC, MT_GOENV_GOMEMLIMIT };
-	int err = mt_proc_env_read(pid, vars, 3), ret = 0;
-
-	if (err)
-		return err;
-	for (size_t i = 0; i < 3; i++) {
-		if (vars[i].set)
-			ret |= bits[i];
-		if (vars[i].truncated)
-			ret |= MT_GOENV_TRUNCATED;
-	}
-	return ret;
-}

@@ -100,20 +100,4 @@ struct mt_env_var {
  */
 int mt_proc_env_read(pid_t pid, struct mt_env_var *vars, size_t n);
 
-enum {
-	MT_GOENV_GODEBUG = 1 << 0,
-	MT_GOENV_GOGC = 1 << 1,
-	MT_GOENV_GOMEMLIMIT = 1 << 2,
-	MT_GOENV_TRUNCATED = 1 << 3, /* a value did not fit its buffer and was cut */
-};
-/*
- * GODEBUG, GOGC and GOMEMLIMIT from /proc/PID/environ: the environment the
- * process was started with, which is what the Go runtime reads at startup.
- * Each buffer gets the value, or "" when the variable is not set. Returns a
- * mask of MT_GOENV_* (which were set), or -errno (-ENOENT: no such process,
- * -EACCES: not allowed to read it).
- */
-int mt_proc_go_env(pid_t pid, char *godebug, size_t godebug_len, char *gogc, size_t gogc_len,
-		   char *gomemlimit, size_t gomemlimit_len);
-
 #endif

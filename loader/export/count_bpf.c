@@ -342,7 +342,3 @@ uint64_t mt_count_bpf__refused(struct mt_count_bpf *cb)
 	return __atomic_load_n(&cb->skel->bss->cap_refused, __ATOMIC_RELAXED);
 }
 
-uint32_t mt_count_bpf__max_entries(struct mt_count_bpf *cb)
-{
-	return cb->max_entries;
-}

@@ -67,6 +67,5 @@ size_t mt_counter__find(const struct mt_counter *all, size_t n, uint32_t tgid);
 
 uint64_t mt_count_bpf__lost(struct mt_count_bpf *cb);
 uint64_t mt_count_bpf__refused(struct mt_count_bpf *cb);
-uint32_t mt_count_bpf__max_entries(struct mt_count_bpf *cb);
 
 #endif
