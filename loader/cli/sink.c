@@ -65,6 +65,30 @@ static void go_retire(struct sink *k)
 	k->go.cur = NULL;
 }
 
+/* The live model: the table and the verdict at the end, --gauges, the residency passes. */
+static int sink_timeline_new(struct sink *k)
+{
+	struct options *o = k->o;
+	struct mt_timeline_opts to = {
+		.start_ns = mt_now_ns(),
+		.clock_offset_ns = k->clock_offset_ns,
+		.page_size = sysconf(_SC_PAGESIZE),
+		.target_pid = o->s.target_pid,
+		.target = k->target,
+		.on_gauge = o->gauges ? mt_live__gauge : NULL,
+		.gauge_ctx = &k->gauges,
+		/* what it could see: the verdict never reads absence from a blind backend */
+		.backend = o->be->id,
+	};
+
+	k->tl = mt_timeline__new(&to);
+	if (!k->tl) {
+		fprintf(stderr, "madvtrace: out of memory\n");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The target's new program is known: sample its Go metrics, or stop sampling. */
 static void go_decide(struct sink *k)
 {
@@ -83,6 +107,13 @@ static void go_decide(struct sink *k)
 				k->o->s.target_pid, o->go_url);
 		go_retire(k);
 	}
+	/*
+	 * A wrapper (env, sh -c, a launcher script) exec'd a Go program: its trace
+	 * gets the model its residency passes need, as the program started directly
+	 * would (the new address space starts here: nothing before it is lost).
+	 */
+	if (go && !k->tl && o->output && sink_timeline_new(k))
+		return;
 	if (go) {
 		struct mt_gorec_opts g = {
 			.url = o->go_url,
@@ -251,25 +282,8 @@ int mt_sink__start(struct mt_session *s)
 		k->target = strdup(tbuf);
 	}
 	/* the residency passes need the model: kept for a Go target's trace even with -q */
-	if (!o->quiet || o->gauges || (o->output && o->go_target)) {
-		struct mt_timeline_opts to = {
-			.start_ns = mt_now_ns(),
-			.clock_offset_ns = k->clock_offset_ns,
-			.page_size = sysconf(_SC_PAGESIZE),
-			.target_pid = s->target_pid,
-			.target = k->target,
-			.on_gauge = o->gauges ? mt_live__gauge : NULL,
-			.gauge_ctx = &k->gauges,
-			/* what it could see: the verdict never reads absence from a blind backend */
-			.backend = o->be->id,
-		};
-
-		k->tl = mt_timeline__new(&to);
-		if (!k->tl) {
-			fprintf(stderr, "madvtrace: out of memory\n");
-			return -ENOMEM;
-		}
-	}
+	if ((!o->quiet || o->gauges || (o->output && o->go_target)) && sink_timeline_new(k))
+		return -ENOMEM;
 	if (!o->output)
 		return sink_start_workers(k);
 	uname(&u);

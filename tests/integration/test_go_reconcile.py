@@ -4,8 +4,9 @@
 The reconciliation on a real Go service: tests/go/metricsvc (the Prometheus
 client's /metrics) grows its heap, drops it, lets the scavenger work and
 calls debug.FreeOSMemory, under GODEBUG=madvdontneed=0 (MADV_FREE) and =1
-(MADV_DONTNEED), launched and attached (-p). Oracles: metricsvc's own
-runtime.ReadMemStats log (CLOCK_MONOTONIC), smaps_rollup's LazyFree and
+(MADV_DONTNEED), launched and attached (-p), and launched through `env`
+(with -q: a wrapper gets what the program started directly gets). Oracles:
+metricsvc's own runtime.ReadMemStats log (CLOCK_MONOTONIC), smaps_rollup's LazyFree and
 pagemap as the recorder read them, the calls in the same trace.
 
 For each run, `report --format json`'s reconciliation of the service:
@@ -103,11 +104,14 @@ def check_run(env, trace, svc_log, godebug, what):
         f"{hr['unexplained_bytes'] / MIB:.1f} unexplained; RSS {k['rss_bytes'] / MIB:.1f} MiB")
 
 
-def launched(env, godebug):
-    what = f"launched, GODEBUG={godebug}"
-    trace, svc_log = env.path(f"l-{godebug}.mtr"), env.path(f"l-{godebug}.jsonl")
-    cp = mtest.run([env.madvtrace, "-q", "-o", trace, "--smaps-interval", str(IV_MS), "--",
-                    env.metricsvc, "-log", svc_log] + SVC_ARGS, timeout=120,
+def launched(env, godebug, wrapper=False):
+    what = f"launched{' through env' if wrapper else ''}, GODEBUG={godebug}"
+    name = f"{'w' if wrapper else 'l'}-{godebug}"
+    trace, svc_log = env.path(f"{name}.mtr"), env.path(f"{name}.jsonl")
+    # through env, as GODEBUG is usually set for one run: the same as started directly
+    cmd = ["/usr/bin/env", f"GODEBUG={godebug}"] if wrapper else []
+    cp = mtest.run([env.madvtrace, "-q", "-o", trace, "--smaps-interval", str(IV_MS), "--"] +
+                   cmd + [env.metricsvc, "-log", svc_log] + SVC_ARGS, timeout=120,
                    env=dict(os.environ, GODEBUG=godebug))
     check(cp.returncode == 0, f"{what}: {mtest.show(cp)}")
     check_run(env, trace, svc_log, godebug, what)
@@ -138,6 +142,7 @@ def test(env):
     for godebug in ("madvdontneed=0", "madvdontneed=1"):
         launched(env, godebug)
         attached(env, godebug)
+    launched(env, "madvdontneed=0", wrapper=True)
 
 
 if __name__ == "__main__":
