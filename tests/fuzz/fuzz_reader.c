@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: any byte string, opened as a trace file, must be read
- * and rendered (JSON, text, the session table) without crashing or reading out of
- * bounds. Built with -DMT_FUZZ=ON by a clang build; run by run-fuzz.sh.
+ * and rendered (JSON, text, the session table, and `report` in every
+ * format: the model and the verdict fed whatever records it holds) without
+ * crashing or reading out of bounds. Built with -DMT_FUZZ=ON by a clang
+ * build; run by run-fuzz.sh.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include "records.h"
 #include "xlat.h"
 #include "live.h"
+#include "report.h"
 #include "timeline.h"
 #include "tracefile.h"
 
@@ -109,6 +112,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mt_timeline__feed(tl, rec);
 	}
 	mt_live__print_summary(tl, devnull);
+	/* the whole report, each format, as `madvtrace report` makes it */
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const fmts[] = { "text", "json", "csv", "perfetto", "svg" };
+		char *argv[] = { "report", "--format", (char *)fmts[i], "-o", "/dev/null", path, NULL };
+		int rc = mt_report_main(6, argv);
+
+		/* a trace the reader took is reported (0), or refused with one line (1) */
+		if (rc != 0 && rc != 1)
+			abort();
+	}
 cleanup:
 	mt_timeline__free(tl);
 	mt_reader__free(r);
