@@ -104,8 +104,9 @@ void mt_verdict__scope(struct mt_timeline *tl)
 	if (s->lost_events)
 		mt_verdict__add(tl, "lost",
 			    "WARNING: %" PRIu64
-			    " events were lost by the recorder (the first at %s): "
-			    "calls after that may be missing, so the figures below can be wrong.",
+			    " events were lost by the recorder (the first counted at %s: "
+			    "lost before then, since the recorder's previous check): calls may "
+			    "be missing, so the figures below can be wrong.",
 			    s->lost_events, fmt_rel(tl, a, sizeof(a), s->first_lost_ns));
 	if (s->unknown_records)
 		mt_verdict__add(tl, "unknown_records",
