@@ -13,7 +13,6 @@ Arguments: --madvtrace PATH --agent PATH --workloads DIR [--backends LIST].
 import argparse
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,15 +41,7 @@ class MultiEnv(mtest.Env):
         pw = pwd.getpwnam(USER)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
         os.chown(self.tmp, self.uid, self.gid)
-        bindir = os.path.join(self.tmp, "bin")
-        os.mkdir(bindir)
-        os.chmod(bindir, 0o755)
-
-        def install(src):
-            dst = os.path.join(bindir, os.path.basename(src))
-            shutil.copy(src, dst)
-            os.chmod(dst, 0o755)
-            return dst
+        bindir, install = mtest.bin_dir(self.tmp)
 
         self.madvtrace = install(self.madvtrace)
         self.agent = install(os.path.abspath(args.agent))
@@ -100,18 +91,7 @@ def main(test, description):
 
 # --- helpers ---
 
-def read_ready(stream, timeout=10):
-    """The pid of a "ready PID" line on stream (other lines skipped), and the lines before."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = mtest.read_line_with_timeout(stream, max(0.1, deadline - time.monotonic()))
-        if line is None:
-            break
-        if line.startswith("ready "):
-            return int(line.split()[1]), seen
-        seen.append(line)
-    fail(f"no 'ready PID' line within {timeout} s; got {seen[-5:]!r}")
+read_ready = mtest.read_ready
 
 
 def wait_line(stream, want, timeout):

@@ -440,6 +440,38 @@ def start_waiting_tally(env, args, tally_out):
 PROBE_RX = r"(?i)0x5a1d0000|1511849984"
 
 
+
+def bin_dir(tmp):
+    """
+    A bin/ in the scratch directory that another user may read, and a function
+    that copies a program into it (returning the copy's path): the programs an
+    unprivileged user runs under ptrace or preload must not live in root's build tree.
+    """
+    bindir = os.path.join(tmp, "bin")
+    os.mkdir(bindir)
+    os.chmod(bindir, 0o755)
+
+    def install(src):
+        dst = os.path.join(bindir, os.path.basename(src))
+        shutil.copy(src, dst)
+        os.chmod(dst, 0o755)
+        return dst
+    return bindir, install
+
+
+def read_ready(stream, timeout=10):
+    """The pid of a "ready PID" line on stream (other lines skipped), and the lines before."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = read_line_with_timeout(stream, max(0.1, deadline - time.monotonic()))
+        if line is None:
+            break
+        if line.startswith("ready "):
+            return int(line.split()[1]), seen
+        seen.append(line)
+    fail(f"no 'ready PID' line within {timeout} s; got {seen[-5:]!r}")
+
 def proc_state(pid):
     """The state letter of /proc/PID/stat, or None when gone."""
     try:

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import pwd
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,15 +46,7 @@ class PreloadEnv(mtest.Env):
             os.chown(self.tmp, self.uid, self.gid)
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
-        bindir = os.path.join(self.tmp, "bin")
-        os.mkdir(bindir)
-        os.chmod(bindir, 0o755)
-
-        def install(src):
-            dst = os.path.join(bindir, os.path.basename(src))
-            shutil.copy(src, dst)
-            os.chmod(dst, 0o755)
-            return dst
+        bindir, install = mtest.bin_dir(self.tmp)
 
         self.madvtrace = install(self.madvtrace)
         self.agent = install(os.path.abspath(args.agent))

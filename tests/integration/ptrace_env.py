@@ -16,7 +16,6 @@ import json
 import os
 import pwd
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -51,15 +50,7 @@ class PtraceEnv(mtest.Env):
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
         # copies that the unprivileged user can run, wherever the build is
-        bindir = os.path.join(self.tmp, "bin")
-        os.mkdir(bindir)
-        os.chmod(bindir, 0o755)
-
-        def install(src):
-            dst = os.path.join(bindir, os.path.basename(src))
-            shutil.copy(src, dst)
-            os.chmod(dst, 0o755)
-            return dst
+        bindir, install = mtest.bin_dir(self.tmp)
 
         self.madvtrace = install(self.madvtrace)
         for name in ("tally", "churn", "ptrace_cases"):
@@ -103,16 +94,7 @@ def main(test, description):
 
 def read_ready(stream, timeout=10):
     """The pid of a "ready PID" line on stream (skipping other lines), or fail."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = mtest.read_line_with_timeout(stream, max(0.1, deadline - time.monotonic()))
-        if line is None:
-            break
-        if line.startswith("ready "):
-            return int(line.split()[1])
-        seen.append(line)
-    fail(f"no 'ready PID' line within {timeout} s; got {seen[-5:]!r}")
+    return mtest.read_ready(stream, timeout)[0]
 
 
 def wait_attached(stream, timeout=10):
