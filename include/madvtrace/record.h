@@ -35,6 +35,8 @@ enum mt_type {
 	MT_INFO = 11, /* variable size: a "key=value" fact learned while tracing */
 	MT_GOSTAT = 12, /* the Go runtime's own numbers, from the target's metrics endpoint */
 	MT_RESIDENT = 13, /* which pages of the model's ranges are resident (pagemap) */
+	MT_USTACK = 14, /* variable size: registers and top of the user stack at a release call */
+	MT_MAPPING = 15, /* variable size: one file mapping of a traced process */
 	MT_TYPE_MAX, /* one past the last known type */
 };
 
@@ -57,6 +59,8 @@ enum mt_hdr_flags {
 	MT_F_IOV_TRUNC = 1 << 3,
 	/* i386 old_mmap whose argument block could not be read */
 	MT_F_ARGS_UNREAD = 1 << 4,
+	/* an MT_USTACK record with this record's pid, tid and t_ns follows (not always at once) */
+	MT_F_USTACK = 1 << 5,
 };
 
 /*
@@ -284,6 +288,64 @@ struct mt_resident {
 	__u32 flags; /* enum mt_resident_flags */
 };
 
+/* x86-64 user registers in DWARF numbering (what .eh_frame rules name) */
+enum mt_ureg {
+	MT_UREG_RAX = 0, MT_UREG_RDX = 1, MT_UREG_RCX = 2, MT_UREG_RBX = 3,
+	MT_UREG_RSI = 4, MT_UREG_RDI = 5, MT_UREG_RBP = 6, MT_UREG_RSP = 7,
+	MT_UREG_R8 = 8, MT_UREG_R9, MT_UREG_R10, MT_UREG_R11,
+	MT_UREG_R12, MT_UREG_R13, MT_UREG_R14, MT_UREG_R15,
+	MT_UREG_RIP = 16,
+	MT_UREG_NR = 17,
+};
+
+#define MT_USTACK_DEFAULT 8192 /* bytes of user stack copied by default (--stack-size) */
+#define MT_USTACK_MAX 32768 /* the most a record holds */
+
+/* ustack .flags */
+enum mt_ustack_flags {
+	MT_US_SHORT = 1 << 0, /* the copy ends before the stack does (it hit its size) */
+	MT_US_FAULT = 1 << 1, /* the copy stopped at an unreadable page (often the stack's top) */
+};
+
+/*
+ * What a userspace unwinder needs at a release call, as perf's --call-graph
+ * dwarf keeps: the user registers at the syscall and the top of the user
+ * stack from regs[MT_UREG_RSP] up. It belongs to the call record of the same
+ * pid, tid and t_ns (which carries MT_F_USTACK). Only x86-64 calls get one.
+ */
+struct mt_ustack {
+	struct mt_hdr h;
+	__u64 regs[MT_UREG_NR]; /* rcx and r11 are clobbered by the syscall instruction */
+	__u64 sp; /* user address of data[0] (regs[MT_UREG_RSP]) */
+	__u32 len; /* bytes of stack in data[] */
+	__u32 flags; /* enum mt_ustack_flags */
+	__u8 data[]; /* h.size = sizeof(struct mt_ustack) + len, rounded up to 8 */
+};
+
+#define MT_BUILD_ID_MAX 20 /* a GNU build id (SHA-1); shorter ones are zero-padded */
+#define MT_MAPPING_PATH_MAX 1024
+
+/*
+ * One file-backed mapping of a traced process, as /proc/PID/maps shows it,
+ * so that report can symbolize without the process (and elsewhere). Written
+ * by madvtrace (MT_F_SYNTH) at attach, at exec and as new file mappings
+ * appear; a later record for an overlapping range supersedes the earlier one.
+ */
+struct mt_mapping {
+	struct mt_hdr h;
+	__u64 start;
+	__u64 end;
+	__u64 off; /* file offset of start */
+	__u64 dev; /* st_dev of the file (makedev(major, minor)) */
+	__u64 ino;
+	__u32 prot; /* PROT_* */
+	__u8 build_id_len; /* 0: none found */
+	__u8 _pad[3];
+	__u8 build_id[MT_BUILD_ID_MAX];
+	__u32 _pad1;
+	char path[]; /* NUL-terminated, at most MT_MAPPING_PATH_MAX bytes with the NUL */
+};
+
 /* Which backend produced a trace (trace file header). */
 enum mt_backend_id {
 	MT_BACKEND_BPF = 1,
@@ -292,6 +354,6 @@ enum mt_backend_id {
 };
 
 /* Largest record of this contract version. */
-#define MT_MAX_RECORD_SIZE (sizeof(struct mt_hdr) + 8 + 8 * MT_MAX_STACK + MT_MAX_INFO)
+#define MT_MAX_RECORD_SIZE (sizeof(struct mt_ustack) + MT_USTACK_MAX)
 
 #endif /* MADVTRACE_H */

@@ -27,6 +27,8 @@ static const struct mt_type_info types[] = {
 	TYPE(MT_INFO, "info", mt_info, false),
 	TYPE(MT_GOSTAT, "gostat", mt_gostat, false),
 	TYPE(MT_RESIDENT, "resident", mt_resident, false),
+	TYPE(MT_USTACK, "ustack", mt_ustack, false),
+	TYPE(MT_MAPPING, "mapping", mt_mapping, false),
 };
 #undef TYPE
 

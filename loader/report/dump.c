@@ -612,6 +612,85 @@ static void text_resident(struct mt_buf *s, const struct mt_hdr *rec)
 
 /* ---- the type table ---- */
 
+/* the bytes of a variable-size record after its fixed part, bounded by h.size */
+static size_t tail_len(const struct mt_hdr *rec, size_t fixed, size_t declared)
+{
+	size_t have = rec->size > fixed ? rec->size - fixed : 0;
+
+	return declared < have ? declared : have;
+}
+
+static void json_ustack(struct mt_jw *w, const struct mt_hdr *rec)
+{
+	const struct mt_ustack *r = (const void *)rec;
+	unsigned i;
+
+	mt_jw__key_lit(w, "regs");
+	mt_jw__start_array(w);
+	for (i = 0; i < MT_UREG_NR; i++)
+		mt_jw__u64(w, r->regs[i]);
+	mt_jw__end_array(w);
+	mt_jw__u64_field(w, "sp", r->sp);
+	mt_jw__u64_field(w, "len", tail_len(rec, sizeof(*r), r->len));
+	mt_jw__u64_field(w, "flags", r->flags);
+}
+
+static size_t mapping_path_len(const struct mt_hdr *rec)
+{
+	const struct mt_mapping *r = (const void *)rec;
+	size_t n = tail_len(rec, sizeof(*r), MT_MAPPING_PATH_MAX);
+	const char *nul = memchr(r->path, '\0', n);
+
+	return nul ? (size_t)(nul - r->path) : n;
+}
+
+static void json_mapping(struct mt_jw *w, const struct mt_hdr *rec)
+{
+	const struct mt_mapping *r = (const void *)rec;
+	char hex[2 * MT_BUILD_ID_MAX + 1];
+	unsigned i, n = r->build_id_len < MT_BUILD_ID_MAX ? r->build_id_len : MT_BUILD_ID_MAX;
+
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", r->build_id[i]);
+	hex[2 * n] = '\0';
+	mt_jw__u64_field(w, "start", r->start);
+	mt_jw__u64_field(w, "end", r->end);
+	mt_jw__u64_field(w, "off", r->off);
+	mt_jw__u64_field(w, "dev", r->dev);
+	mt_jw__u64_field(w, "ino", r->ino);
+	mt_jw__u64_field(w, "prot", r->prot);
+	mt_jw__key_lit(w, "build_id");
+	mt_jw__string(w, hex);
+	mt_jw__key_lit(w, "path");
+	mt_jw__string_n(w, r->path, mapping_path_len(rec));
+}
+
+static void text_ustack(struct mt_buf *s, const struct mt_hdr *rec)
+{
+	const struct mt_ustack *r = (const void *)rec;
+
+	mt_buf__lit(s, "ustack sp=0x");
+	mt_buf__hex(s, r->sp);
+	mt_buf__lit(s, " ip=0x");
+	mt_buf__hex(s, r->regs[MT_UREG_RIP]);
+	mt_buf__lit(s, " len=");
+	mt_buf__u64(s, tail_len(rec, sizeof(*r), r->len));
+}
+
+static void text_mapping(struct mt_buf *s, const struct mt_hdr *rec)
+{
+	const struct mt_mapping *r = (const void *)rec;
+
+	mt_buf__lit(s, "mapping 0x");
+	mt_buf__hex(s, r->start);
+	mt_buf__lit(s, "-0x");
+	mt_buf__hex(s, r->end);
+	mt_buf__lit(s, " off=0x");
+	mt_buf__hex(s, r->off);
+	mt_buf__chr(s, ' ');
+	sb_text_bytes(s, (const unsigned char *)r->path, mapping_path_len(rec));
+}
+
 struct type_desc {
 	json_fn json;
 	text_fn text;
@@ -632,6 +711,8 @@ static const struct type_desc types[] = {
 	TYPE(MT_INFO, json_info, text_info),
 	TYPE(MT_GOSTAT, json_gostat, text_gostat),
 	TYPE(MT_RESIDENT, json_resident, text_resident),
+	TYPE(MT_USTACK, json_ustack, text_ustack),
+	TYPE(MT_MAPPING, json_mapping, text_mapping),
 };
 #undef TYPE
 
