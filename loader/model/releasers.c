@@ -9,6 +9,7 @@
 #include <string.h>
 #include "madvtrace/advice.h"
 #include "releasers.h"
+#include "releasers_us.h"
 #include "symbolize.h"
 
 #define NONE UINT32_MAX
@@ -48,6 +49,7 @@ struct stack {
 struct entry {
 	uint32_t image, stack_id;
 	uint32_t stack; /* index into stacks, NONE when missing */
+	uint32_t ustack; /* an unwound stack (releasers_us.h), NONE for a kernel stack */
 	struct mt_rel_tally by[MT_RC_NR];
 	uint8_t who;
 	int16_t decisive;
@@ -75,6 +77,10 @@ struct mt_releasers {
 	struct mt_rel_summary sum;
 	/* one symbol table per file, whatever paths the (untrusted) trace names it by */
 	struct mt_symcache *cache;
+	struct mt_rus *rus; /* unwound stacks, made at their first record */
+	char *debug_dir;
+	struct mt_rel_group *groups;
+	size_t ngroups;
 	bool resolved;
 };
 
@@ -84,6 +90,7 @@ static const char *const who_keys[MT_WHO_NR] = {
     [MT_WHO_SCAVENGER] = "bgscavenge",	  [MT_WHO_FREE_OS_MEMORY] = "free_os_memory",
     [MT_WHO_HEAP_GROWTH] = "heap_growth", [MT_WHO_STACK_SPAN] = "stack_span_free",
     [MT_WHO_GO_RUNTIME] = "go_runtime",	  [MT_WHO_GO_PROGRAM] = "go_program",
+    [MT_WHO_C_ALLOCATOR] = "c_allocator",
     [MT_WHO_NON_GO] = "non_go",		  [MT_WHO_UNKNOWN] = "unknown",
     [MT_WHO_NO_STACK] = "no_stack",
 };
@@ -95,6 +102,7 @@ static const char *const who_names[MT_WHO_NR] = {
     [MT_WHO_STACK_SPAN] = "stack or span freeing",
     [MT_WHO_GO_RUNTIME] = "other Go runtime code",
     [MT_WHO_GO_PROGRAM] = "Go code outside the runtime",
+    [MT_WHO_C_ALLOCATOR] = "a C allocator (free, purge, trim)",
     [MT_WHO_NON_GO] = "non-Go code (libc, C libraries)",
     [MT_WHO_UNKNOWN] = "unknown (no symbols)",
     [MT_WHO_NO_STACK] = "no stack recorded",
@@ -415,15 +423,16 @@ static bool release_of(const struct mt_hdr *rec, uint64_t remap_bytes, enum mt_r
 	}
 }
 
-static int on_release(struct mt_releasers *r, const struct mt_hdr *rec, enum mt_rel_call k,
-		      uint64_t bytes)
+/* One release of pid by the stack (stack_id, or the unwound stack ustack). */
+static int tally(struct mt_releasers *r, uint32_t pid, uint32_t stack_id, uint32_t ustack,
+		 enum mt_rel_call k, uint64_t bytes)
 {
 	struct mt_rel_tally *t;
 	struct entry *e;
 	uint32_t im, i;
 	uint64_t key;
 
-	if (!rec->stack_id) {
+	if (!stack_id && ustack == NONE) {
 		r->sum.calls_without_stack++;
 		t = &r->sum.by[MT_WHO_NO_STACK][k];
 		t->calls++;
@@ -431,11 +440,13 @@ static int on_release(struct mt_releasers *r, const struct mt_hdr *rec, enum mt_
 		return 0;
 	}
 	r->sum.calls_with_stack++;
-	im = image_of(r, rec->pid);
+	im = image_of(r, pid);
 	if (im == NONE)
 		return -ENOMEM;
 	r->images[im].used = true;
-	key = (uint64_t)im << 32 | rec->stack_id;
+	/* an unwound stack's key has the top bit set: never a stack id's */
+	key = ustack != NONE ? 1ull << 63 | (uint64_t)im << 32 | ustack
+			     : (uint64_t)im << 32 | stack_id;
 	i = map_get(&r->entry_ids, key);
 	if (i == NONE) {
 		if (grow((void **)&r->entries, &r->capentries, r->nentries, sizeof(*e)))
@@ -443,8 +454,9 @@ static int on_release(struct mt_releasers *r, const struct mt_hdr *rec, enum mt_
 		e = &r->entries[r->nentries];
 		memset(e, 0, sizeof(*e));
 		e->image = im;
-		e->stack_id = rec->stack_id;
+		e->stack_id = stack_id;
 		e->stack = NONE;
+		e->ustack = ustack;
 		e->who = MT_WHO_UNKNOWN;
 		e->decisive = -1;
 		i = (uint32_t)r->nentries;
@@ -458,7 +470,46 @@ static int on_release(struct mt_releasers *r, const struct mt_hdr *rec, enum mt_
 	return 0;
 }
 
+static int on_release(struct mt_releasers *r, const struct mt_hdr *rec, enum mt_rel_call k,
+		      uint64_t bytes)
+{
+	struct mt_rus_call c = {rec->pid, rec->tid, rec->t_ns, rec->stack_id, (uint8_t)k, bytes},
+			   old;
+
+	if (!(rec->flags & MT_F_USTACK))
+		return tally(r, rec->pid, rec->stack_id, NONE, k, bytes);
+	if (!r->rus && !(r->rus = mt_rus__new(r->debug_dir)))
+		return -ENOMEM;
+	/* its registers and stack come in a record of their own, soon */
+	if (!mt_rus__park(r->rus, &c, &old))
+		return 0;
+	r->sum.unpaired_calls++;
+	return tally(r, old.pid, old.stack_id, NONE, (enum mt_rel_call)old.kind, old.bytes);
+}
+
+static int on_ustack(struct mt_releasers *r, const struct mt_hdr *rec)
+{
+	struct mt_rus_call c;
+	uint32_t idx;
+	int n;
+
+	if (!r->rus)
+		return 0; /* no call announced it */
+	n = mt_rus__ustack(r->rus, rec, &c, &idx);
+	if (n <= 0)
+		return n;
+	r->sum.unwound_calls++;
+	return tally(r, c.pid, c.stack_id, idx, (enum mt_rel_call)c.kind, c.bytes);
+}
+
 /* ---- lifecycle and feeding ---- */
+
+int mt_releasers__debug_dir(struct mt_releasers *r, const char *dirs)
+{
+	free(r->debug_dir);
+	r->debug_dir = dirs ? strdup(dirs) : NULL;
+	return dirs && !r->debug_dir ? -ENOMEM : 0;
+}
 
 struct mt_releasers *mt_releasers__new(void)
 {
@@ -485,7 +536,19 @@ int mt_releasers__feed(struct mt_releasers *r, const struct mt_hdr *rec, uint64_
 	case MT_INFO:
 		return on_info(r, rec);
 	case MT_TASK:
+		if (r->rus || (r->rus = mt_rus__new(r->debug_dir))) {
+			int err = mt_rus__record(r->rus, rec);
+
+			if (err)
+				return err;
+		}
 		return on_task(r, rec);
+	case MT_MAPPING:
+		if (!r->rus && !(r->rus = mt_rus__new(r->debug_dir)))
+			return -ENOMEM;
+		return mt_rus__record(r->rus, rec);
+	case MT_USTACK:
+		return on_ustack(r, rec);
 	case MT_STACK:
 		return on_stack(r, rec);
 	default:
@@ -633,6 +696,46 @@ static enum mt_releaser fallback(const struct namer *nm, const struct stack *s, 
 	return s->nr ? MT_WHO_GO_PROGRAM : MT_WHO_UNKNOWN;
 }
 
+/* Where the kernel's stack s goes on from an unwound stack ending in Go code at go_pc. */
+static uint32_t kernel_from(const struct stack *s, uint64_t go_pc)
+{
+	for (uint32_t i = 0; i < s->nr; i++)
+		if (s->ips[i] == go_pc)
+			return i;
+	return 0;
+}
+
+/* An unwound stack: its allocator and application frames; its Go part as Go's are. */
+static bool classify_us(struct mt_releasers *r, struct entry *e, const struct namer *nm)
+{
+	const struct mt_rus_attr *at;
+	const struct stack *s;
+	uint32_t from;
+
+	if (e->ustack == NONE)
+		return false;
+	at = mt_rus__attr(r->rus, e->ustack);
+	e->who = (uint8_t)at->who;
+	e->decisive = (int16_t)(at->alloc_frame >= 0 ? at->alloc_frame : at->app_frame);
+	if (!at->go_tail || e->stack == NONE || !nm->sym)
+		return true;
+	/* cgo: the C side was unwound, the Go side is the kernel's walk */
+	s = &r->stacks[e->stack];
+	from = kernel_from(s, at->go_pc);
+	for (uint32_t i = from; i < s->nr; i++) {
+		const char *name = frame_name(nm, s, i, NULL);
+
+		for (size_t k = 0; name && k < sizeof(patterns) / sizeof(patterns[0]); k++) {
+			if (matches(name, patterns[k].name)) {
+				e->who = (uint8_t)patterns[k].who;
+				e->decisive = (int16_t)(at->go_from + (i - from));
+				return true;
+			}
+		}
+	}
+	return true;
+}
+
 static void classify(struct mt_releasers *r, struct entry *e)
 {
 	const struct image *im = &r->images[e->image];
@@ -642,7 +745,7 @@ static void classify(struct mt_releasers *r, struct entry *e)
 
 	e->decisive = -1;
 	e->who = MT_WHO_UNKNOWN;
-	if (e->stack == NONE)
+	if (classify_us(r, e, &nm) || e->stack == NONE)
 		return;
 	s = &r->stacks[e->stack];
 	if (!nm.sym) {
@@ -733,27 +836,95 @@ static int image_prog(struct mt_releasers *r, struct image *im, FILE *warn)
 	return 0;
 }
 
+/* The unwound stacks' groups: one per label, with what its stacks released. */
+static int add_group(struct mt_releasers *r, const struct entry *e)
+{
+	const struct mt_rus_attr *at = mt_rus__attr(r->rus, e->ustack);
+	struct mt_rel_group *g = NULL;
+
+	if (!at || !at->group)
+		return 0;
+	for (size_t i = 0; i < r->ngroups && !g; i++)
+		if (!strcmp(r->groups[i].label, at->group))
+			g = &r->groups[i];
+	if (!g) {
+		g = realloc(r->groups, (r->ngroups + 1) * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		r->groups = g;
+		g = &r->groups[r->ngroups++];
+		memset(g, 0, sizeof(*g));
+		g->label = at->group;
+		g->who = (enum mt_releaser)e->who;
+	}
+	for (int k = 0; k < MT_RC_NR; k++) {
+		g->by[k].calls += e->by[k].calls;
+		g->by[k].bytes += e->by[k].bytes;
+	}
+	return 0;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct mt_rel_group *x = a, *y = b;
+	uint64_t ux = x->by[MT_RC_MUNMAP].bytes, uy = y->by[MT_RC_MUNMAP].bytes;
+	uint64_t rx = mt_rel_released(x->by, NULL), ry = mt_rel_released(y->by, NULL);
+
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
+	if (ux != uy)
+		return ux > uy ? -1 : 1;
+	return strcmp(x->label, y->label);
+}
+
 int mt_releasers__resolve(struct mt_releasers *r, FILE *warn)
 {
+	struct mt_rus_call c;
 	int err;
 
 	if (r->resolved)
 		return 0;
+	/* calls whose stack never came: counted with the kernel's stack, if any */
+	while (r->rus && mt_rus__unpaired(r->rus, &c)) {
+		r->sum.unpaired_calls++;
+		err = tally(r, c.pid, c.stack_id, NONE, (enum mt_rel_call)c.kind, c.bytes);
+		if (err)
+			return err;
+	}
+	if (r->rus) {
+		err = mt_rus__resolve(r->rus);
+		if (err)
+			return err;
+	}
 	for (size_t i = 0; i < r->nentries; i++) {
 		struct entry *e = &r->entries[i];
 
-		e->stack = map_get(&r->stack_ids, e->stack_id);
-		if (e->stack == NONE)
+		e->stack = e->stack_id ? map_get(&r->stack_ids, e->stack_id) : NONE;
+		if (e->stack == NONE && e->ustack == NONE)
 			r->sum.missing_stacks++;
-		err = image_prog(r, &r->images[e->image], warn);
-		if (err)
-			return err;
+		if (e->ustack != NONE)
+			r->sum.unwound_stacks++;
+		/* an unwound stack needs the program's names only for its Go part */
+		if (e->ustack == NONE || e->stack != NONE) {
+			err = image_prog(r, &r->images[e->image], warn);
+			if (err)
+				return err;
+		}
 		classify(r, e);
 		for (int k = 0; k < MT_RC_NR; k++) {
 			r->sum.by[e->who][k].calls += e->by[k].calls;
 			r->sum.by[e->who][k].bytes += e->by[k].bytes;
 		}
+		if (e->ustack != NONE && (err = add_group(r, e)))
+			return err;
 	}
+	if (r->ngroups)
+		qsort(r->groups, r->ngroups, sizeof(*r->groups), cmp_group);
+	if (r->sum.unpaired_calls && warn)
+		fprintf(warn,
+			"madvtrace: warning: %" PRIu64 " releasing call%s announced a user stack "
+			"that is not in the trace (cut short?)\n",
+			r->sum.unpaired_calls, r->sum.unpaired_calls == 1 ? "" : "s");
 	r->sum.stacks = r->nentries;
 	if (r->sum.missing_stacks && warn)
 		fprintf(warn,
@@ -799,7 +970,21 @@ static void fill(const struct mt_releasers *r, const struct entry *e, struct mt_
 	o->who = (enum mt_releaser)e->who;
 	o->decisive = e->decisive;
 	memcpy(o->by, e->by, sizeof(o->by));
-	if (e->stack != NONE) {
+	o->alloc_frame = o->app_frame = -1;
+	if (e->ustack != NONE) {
+		const struct mt_rus_attr *at = mt_rus__attr(r->rus, e->ustack);
+
+		o->unwound = true;
+		o->nframes = mt_rus__nframes(r->rus, e->ustack);
+		o->alloc_frame = at->alloc_frame;
+		o->app_frame = at->app_frame;
+		o->group = at->group;
+		if (at->go_tail && e->stack != NONE) {
+			const struct stack *s = &r->stacks[e->stack];
+
+			o->nframes = at->go_from + s->nr - kernel_from(s, at->go_pc);
+		}
+	} else if (e->stack != NONE) {
 		o->nframes = r->stacks[e->stack].nr;
 		o->ips = r->stacks[e->stack].ips;
 	}
@@ -843,17 +1028,63 @@ bool mt_releasers__stack_at(const struct mt_releasers *r, size_t i, struct mt_re
 const char *mt_releasers__frame(const struct mt_releasers *r, const struct mt_rel_stack *s,
 				uint32_t i, uint64_t *offset)
 {
+	struct mt_rel_frame f;
+
+	if (!mt_releasers__frame_at(r, s, i, &f))
+		return NULL;
+	if (offset)
+		*offset = f.offset;
+	return f.function;
+}
+
+bool mt_releasers__frame_at(const struct mt_releasers *r, const struct mt_rel_stack *st, uint32_t i,
+			    struct mt_rel_frame *out)
+{
 	const struct entry *e;
 	const struct image *im;
+	const struct stack *s;
+	uint32_t k;
 
-	if (s->entry >= r->nentries)
-		return NULL;
-	e = &r->entries[s->entry];
+	if (st->entry >= r->nentries || i >= st->nframes)
+		return false;
+	e = &r->entries[st->entry];
 	im = &r->images[e->image];
-	if (e->stack == NONE || i >= r->stacks[e->stack].nr || im->prog == NONE)
-		return NULL;
-	return frame_name(&(struct namer){r->progs[im->prog].sym, im->delta}, &r->stacks[e->stack],
-			  i, offset);
+	memset(out, 0, sizeof(*out));
+	if (e->ustack != NONE) {
+		const struct mt_rus_attr *at = mt_rus__attr(r->rus, e->ustack);
+
+		if (!at->go_tail || e->stack == NONE || i < at->go_from)
+			return mt_rus__frame(r->rus, e->ustack, i, out);
+		s = &r->stacks[e->stack];
+		k = i - at->go_from + kernel_from(s, at->go_pc);
+	} else {
+		if (e->stack == NONE)
+			return false;
+		s = &r->stacks[e->stack];
+		k = i;
+	}
+	if (k >= s->nr)
+		return false;
+	out->ip = s->ips[k];
+	out->kernel_walk = true;
+	out->file = im->exe;
+	if (im->prog != NONE)
+		out->function = frame_name(&(struct namer){r->progs[im->prog].sym, im->delta}, s, k,
+					   &out->offset);
+	return true;
+}
+
+bool mt_releasers__group(const struct mt_releasers *r, size_t i, struct mt_rel_group *out)
+{
+	if (i >= r->ngroups)
+		return false;
+	*out = r->groups[i];
+	return true;
+}
+
+bool mt_releasers__file(const struct mt_releasers *r, size_t i, struct mt_rel_file *out)
+{
+	return r->rus && r->resolved && mt_rus__file(r->rus, i, out);
 }
 
 bool mt_releasers__program(const struct mt_releasers *r, size_t i, uint32_t *pid, const char **exe,
@@ -895,5 +1126,8 @@ void mt_releasers__free(struct mt_releasers *r)
 	map_free(&r->stack_ids);
 	map_free(&r->entry_ids);
 	mt_symcache__free(r->cache);
+	mt_rus__free(r->rus);
+	free(r->groups);
+	free(r->debug_dir);
 	free(r);
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Who released the memory: the releasing calls of a trace grouped by the
- * code that made them, from the user stack the recorder took of each one
- * (hdr.stack_id, MT_STACK records).
+ * code that made them, from the user stack the recorder took of each one:
+ * the kernel's frame-pointer walk (hdr.stack_id, MT_STACK records; Go), or
+ * registers and stack bytes unwound here with the files' CFI (MT_F_USTACK,
+ * MT_USTACK and MT_MAPPING records; releasers_us.h), which are grouped by
+ * the C allocator that released and the application frame that called it.
  *
  * Stack records come after the records that reference them, and the
  * binaries are read only once the trace is over, so this streams: feed()
@@ -35,6 +38,7 @@ enum mt_releaser {
 	MT_WHO_STACK_SPAN,     /* runtime.stackfree, runtime.(*mheap).freeSpan, freeManual... */
 	MT_WHO_GO_RUNTIME,     /* other Go runtime code */
 	MT_WHO_GO_PROGRAM,     /* Go code outside the runtime (syscall.Munmap, x/sys/unix...) */
+	MT_WHO_C_ALLOCATOR,    /* a C allocator: glibc's malloc, jemalloc, tcmalloc, mimalloc */
 	MT_WHO_NON_GO,	       /* code that is not Go: libc, a C library, a non-Go program */
 	MT_WHO_UNKNOWN,	       /* a stack that could not be named (no symbols, stack missing) */
 	MT_WHO_NO_STACK,       /* the call was recorded without a stack */
@@ -64,6 +68,28 @@ struct mt_rel_summary {
 	uint64_t stack_records;	 /* MT_STACK records read */
 	uint64_t programs;	 /* programs with release stacks */
 	uint64_t unsymbolized;	 /* ... of which no symbols could be loaded */
+	uint64_t unwound_calls;	 /* releasing calls whose registers and stack were unwound */
+	uint64_t unwound_stacks; /* ... distinct unwound stacks */
+	uint64_t unpaired_calls; /* calls announcing a stack (MT_F_USTACK) that never came */
+};
+
+/* One frame of a release stack, innermost first. */
+struct mt_rel_frame {
+	uint64_t ip;	      /* as recorded or unwound (a return address past frame 0) */
+	const char *function; /* demangled; NULL: unknown */
+	uint64_t offset;      /* from the function's start (not for an inlined frame) */
+	const char *file;     /* the mapped file the ip is in; NULL: none known */
+	uint64_t file_offset; /* ip as an offset in that file (unwound frames) */
+	const char *src;      /* source file; NULL: unknown */
+	uint32_t line;	      /* 0: unknown */
+	bool inlined;	      /* a call inlined into the next frame */
+	bool kernel_walk;     /* from the kernel's frame-pointer walk (MT_STACK) */
+};
+
+/* A file the unwound frames needed and could not use (or that had no symbols). */
+struct mt_rel_file {
+	const char *path;
+	const char *problem; /* one line */
 };
 
 /* One distinct stack and what its calls released. */
@@ -77,6 +103,17 @@ struct mt_rel_stack {
 	const uint64_t *ips; /* innermost first, as recorded */
 	const char *exe;     /* the program's path, or NULL when none was recorded */
 	uint32_t entry;	     /* for mt_releasers__frame */
+	bool unwound;	     /* from registers and stack bytes (mt_releasers__frame_at) */
+	int alloc_frame;     /* the C allocator's frame that names its group, or -1 */
+	int app_frame;	     /* the first application frame above the allocator, or -1 */
+	const char *group;   /* "jemalloc decay purge <- cache_evict (app.c:212)", or NULL */
+};
+
+/* Release calls grouped by allocator path and application frame (unwound stacks). */
+struct mt_rel_group {
+	const char *label;
+	enum mt_releaser who;
+	struct mt_rel_tally by[MT_RC_NR];
 };
 
 /* "bgscavenge", "free_os_memory", ...: stable keys (json). */
@@ -91,6 +128,12 @@ uint64_t mt_rel_released(const struct mt_rel_tally by[MT_RC_NR], uint64_t *calls
 struct mt_releasers;
 
 struct mt_releasers *mt_releasers__new(void);
+/*
+ * Directories holding .build-id/xx/yyyy.debug files, colon-separated, searched
+ * after /usr/lib/debug for the unwound stacks' files (report --debug-dir,
+ * MADVTRACE_DEBUGINFO_PATH). Before the first record. 0 or -ENOMEM.
+ */
+int mt_releasers__debug_dir(struct mt_releasers *r, const char *dirs);
 /*
  * One record, in file order. remap_bytes: for an mmap record, the bytes the
  * timeline's region model says it took out of use (a PROT_NONE remap over
@@ -116,6 +159,13 @@ bool mt_releasers__stack_at(const struct mt_releasers *r, size_t i, struct mt_re
  */
 const char *mt_releasers__frame(const struct mt_releasers *r, const struct mt_rel_stack *s,
 				uint32_t i, uint64_t *offset);
+/* Frame i of s, for either kind of stack; false past the last. */
+bool mt_releasers__frame_at(const struct mt_releasers *r, const struct mt_rel_stack *s, uint32_t i,
+			    struct mt_rel_frame *out);
+/* The groups of unwound stacks, most released bytes first; false past the last. */
+bool mt_releasers__group(const struct mt_releasers *r, size_t i, struct mt_rel_group *out);
+/* The files unwound frames needed and could not use; false past the last. */
+bool mt_releasers__file(const struct mt_releasers *r, size_t i, struct mt_rel_file *out);
 /*
  * The programs whose stacks were symbolized, for each: pid, path (NULL: not
  * recorded), where the names came from ("gopclntab+symtab"; NULL on

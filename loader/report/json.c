@@ -210,17 +210,45 @@ static void json_stack(const struct report *rp, struct mt_jw *w, const struct mt
 		mt_jw__s64(w, st->decisive);
 	else
 		mt_jw__null(w);
+	mt_jw__string_field(w, "group", st->group);
+	mt_jw__key_lit(w, "allocator_frame");
+	if (st->alloc_frame >= 0)
+		mt_jw__s64(w, st->alloc_frame);
+	else
+		mt_jw__null(w);
+	mt_jw__key_lit(w, "application_frame");
+	if (st->app_frame >= 0)
+		mt_jw__s64(w, st->app_frame);
+	else
+		mt_jw__null(w);
+	mt_jw__key_lit(w, "unwound");
+	mt_jw__bool(w, st->unwound);
 	mt_jw__key_lit(w, "frames");
 	mt_jw__start_array(w);
 	for (uint32_t j = 0; j < st->nframes; j++) {
-		uint64_t off = 0;
-		const char *name = mt_releasers__frame(rp->rel, st, j, &off);
+		struct mt_rel_frame f;
 
+		if (!mt_releasers__frame_at(rp->rel, st, j, &f))
+			break;
 		mt_jw__start_object(w);
 		mt_jw__key_lit(w, "ip");
-		mt_jw__hex_string(w, st->ips[j]);
-		mt_jw__string_field(w, "function", name);
-		U64_OR_NULL(w, "offset", off, name != NULL);
+		mt_jw__hex_string(w, f.ip);
+		mt_jw__string_field(w, "function", f.function);
+		U64_OR_NULL(w, "offset", f.offset, f.function != NULL && !f.inlined);
+		if (st->unwound) {
+			mt_jw__string_field(w, "file", f.file);
+			mt_jw__key_lit(w, "file_offset");
+			if (f.file && !f.kernel_walk)
+				mt_jw__hex_string(w, f.file_offset);
+			else
+				mt_jw__null(w);
+			mt_jw__string_field(w, "src", f.src);
+			U64_OR_NULL(w, "line", f.line, f.line != 0);
+			mt_jw__key_lit(w, "inlined");
+			mt_jw__bool(w, f.inlined);
+			mt_jw__key_lit(w, "kernel_walk");
+			mt_jw__bool(w, f.kernel_walk);
+		}
 		mt_jw__end_object(w);
 	}
 	mt_jw__end_array(w);
@@ -234,6 +262,8 @@ static void json_releasers(const struct report *rp, struct mt_jw *w)
 	size_t n = mt_releasers__top(rp->rel, top, TOP_STACKS);
 	struct mt_rel_tally all[MT_RC_NR] = {{0}};
 	const char *exe, *src, *err;
+	struct mt_rel_group g;
+	struct mt_rel_file f;
 	uint32_t pid;
 
 	for (int wh = 0; wh < MT_WHO_NR; wh++)
@@ -250,6 +280,9 @@ static void json_releasers(const struct report *rp, struct mt_jw *w)
 	U64(w, "calls_without_stack", rs->calls_without_stack);
 	U64(w, "stacks", rs->stacks);
 	U64(w, "missing_stacks", rs->missing_stacks);
+	U64(w, "unwound_calls", rs->unwound_calls);
+	U64(w, "unwound_stacks", rs->unwound_stacks);
+	U64(w, "unpaired_calls", rs->unpaired_calls);
 	json_rel_tally(w, all);
 	mt_jw__break(w);
 	mt_jw__key_lit(w, "by_releaser");
@@ -285,6 +318,29 @@ static void json_releasers(const struct report *rp, struct mt_jw *w)
 		mt_jw__string_field(w, "exe", exe);
 		mt_jw__string_field(w, "symbols", src);
 		mt_jw__string_field(w, "error", err);
+		mt_jw__end_object(w);
+	}
+	mt_jw__end_array(w);
+	mt_jw__break(w);
+	mt_jw__key_lit(w, "groups");
+	mt_jw__start_array(w);
+	for (size_t i = 0; mt_releasers__group(rp->rel, i, &g); i++) {
+		mt_jw__break(w);
+		mt_jw__start_object(w);
+		mt_jw__string_field(w, "label", g.label);
+		mt_jw__string_field(w, "releaser", mt_releaser_key(g.who));
+		json_rel_tally(w, g.by);
+		mt_jw__end_object(w);
+	}
+	mt_jw__end_array(w);
+	mt_jw__break(w);
+	mt_jw__key_lit(w, "files_not_used");
+	mt_jw__start_array(w);
+	for (size_t i = 0; mt_releasers__file(rp->rel, i, &f); i++) {
+		mt_jw__break(w);
+		mt_jw__start_object(w);
+		mt_jw__string_field(w, "path", f.path);
+		mt_jw__string_field(w, "problem", f.problem);
 		mt_jw__end_object(w);
 	}
 	mt_jw__end_array(w);

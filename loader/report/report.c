@@ -113,6 +113,8 @@ static void usage(FILE *out)
 	    "  -i, --interval DUR   timeline rows every DUR (100ms, 1s, ...); default: about "
 	    "20 rows\n"
 	    "  -o, --output OUT     write to OUT instead of stdout\n"
+	    "  -d, --debug-dir DIR  also look for separate debug files under DIR/.build-id/\n"
+	    "                       (colon-separated; MADVTRACE_DEBUGINFO_PATH too)\n"
 	    "  -h, --help\n");
 }
 
@@ -122,6 +124,7 @@ static int parse_args(struct report *rp, int argc, char **argv)
 	    {"format", required_argument, NULL, 'f'},
 	    {"interval", required_argument, NULL, 'i'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"debug-dir", required_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -129,7 +132,7 @@ static int parse_args(struct report *rp, int argc, char **argv)
 
 	optind = 0; /* GNU: full re-initialisation; main may have parsed options before */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+f:i:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+f:i:o:d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			for (i = 0; i < FMT_NR; i++)
@@ -155,6 +158,9 @@ static int parse_args(struct report *rp, int argc, char **argv)
 			break;
 		case 'o':
 			rp->out_path = optarg;
+			break;
+		case 'd':
+			rp->debug_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -241,7 +247,9 @@ int mt_report_main(int argc, char **argv)
 	to.interval_ns = rp.fmt == FMT_SVG || rp.fmt == FMT_PERFETTO ? 0 : rp.interval_ns;
 	rp.tl = mt_timeline__new(&to);
 	rp.rel = mt_releasers__new();
-	if (!rp.tl || !rp.rel) {
+	if (!rp.debug_dir)
+		rp.debug_dir = getenv("MADVTRACE_DEBUGINFO_PATH");
+	if (!rp.tl || !rp.rel || mt_releasers__debug_dir(rp.rel, rp.debug_dir)) {
 		fprintf(stderr, "madvtrace: %s\n", strerror(ENOMEM));
 		goto cleanup;
 	}

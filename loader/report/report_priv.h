@@ -29,6 +29,7 @@ struct mt_perfetto;
 struct report {
 	const char *path;
 	const char *out_path;
+	const char *debug_dir; /* --debug-dir, or MADVTRACE_DEBUGINFO_PATH */
 	enum mt_report_format fmt;
 	uint64_t interval_ns;
 	struct mt_reader *r;

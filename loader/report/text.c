@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "fmt.h"
 #include "releasers_verdict.h"
@@ -14,6 +15,7 @@
 #include "xlat.h"
 
 #define STACK_FRAMES_SHOWN 6 /* innermost frames of a top stack */
+#define UNWOUND_FRAMES_SHOWN 24 /* ... of an unwound one (inlined calls count) */
 
 static void text_header(struct report *rp)
 {
@@ -157,17 +159,39 @@ static void text_regions(struct report *rp)
 
 /* ---- who released it ---- */
 
-/* "runtime.madvise+0x25", or the address when the function is unknown. */
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+/*
+ * "runtime.madvise+0x25", "pool_trim+0x12 (app.c:25) [app]", "free (inlined)
+ * (malloc.c:3375) [libc.so.6]", "libjemalloc.so.2+0x1f0a0", or the address.
+ */
 static char *fmt_frame(const struct report *rp, const struct mt_rel_stack *st, uint32_t i,
 		       char *buf, size_t len)
 {
-	uint64_t off = 0;
-	const char *name = mt_releasers__frame(rp->rel, st, i, &off);
+	struct mt_rel_frame f;
+	size_t o;
 
-	if (name)
-		snprintf(buf, len, "%s+0x%" PRIx64, name, off);
+	if (!mt_releasers__frame_at(rp->rel, st, i, &f)) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	if (f.function && f.inlined)
+		o = (size_t)snprintf(buf, len, "%s (inlined)", f.function);
+	else if (f.function)
+		o = (size_t)snprintf(buf, len, "%s+0x%" PRIx64, f.function, f.offset);
+	else if (f.file && !f.kernel_walk)
+		o = (size_t)snprintf(buf, len, "%s+0x%" PRIx64, base_name(f.file), f.file_offset);
 	else
-		snprintf(buf, len, "0x%" PRIx64 " (unknown)", st->ips[i]);
+		o = (size_t)snprintf(buf, len, "0x%" PRIx64 " (unknown)", f.ip);
+	if (o < len && f.src && f.line)
+		o += (size_t)snprintf(buf + o, len - o, " (%s:%" PRIu32 ")", base_name(f.src), f.line);
+	if (o < len && f.file && f.function && !f.kernel_walk)
+		snprintf(buf + o, len - o, " [%s]", base_name(f.file));
 	return buf;
 }
 
@@ -182,6 +206,37 @@ static char *fmt_kinds(const struct mt_rel_tally by[MT_RC_NR], char *buf, size_t
 			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
 						mt_rel_call_name(k));
 	return buf;
+}
+
+/* The unwound stacks by allocator path and calling code, and the files that could not help. */
+static void text_groups(struct report *rp)
+{
+	struct mt_rel_group g;
+	struct mt_rel_file f;
+	char b[32], k[96];
+
+	if (mt_releasers__group(rp->rel, 0, &g)) {
+		fprintf(rp->out, "Released by (allocator path \u2190 the code that called it)\n");
+		for (size_t i = 0; mt_releasers__group(rp->rel, i, &g); i++) {
+			uint64_t calls, rel = mt_rel_released(g.by, &calls);
+
+			if (!rel) {
+				rel = g.by[MT_RC_MUNMAP].bytes;
+				calls = g.by[MT_RC_MUNMAP].calls;
+			}
+			fprintf(rp->out, "  %10s in %6" PRIu64 " call%s (%s): %s\n",
+				mt_fmt_bytes(b, sizeof(b), rel), calls, calls == 1 ? " " : "s",
+				fmt_kinds(g.by, k, sizeof(k)), g.label);
+		}
+		fputc('\n', rp->out);
+	}
+	if (mt_releasers__file(rp->rel, 0, &f)) {
+		fprintf(rp->out, "Files the stacks went through that could not be used (frames shown "
+				 "as file+offset)\n");
+		for (size_t i = 0; mt_releasers__file(rp->rel, i, &f); i++)
+			fprintf(rp->out, "  %s: %s\n", f.path, f.problem);
+		fputc('\n', rp->out);
+	}
 }
 
 static void text_releasers(struct report *rp)
@@ -231,8 +286,8 @@ static void text_releasers(struct report *rp)
 	for (size_t i = 0; i < n; i++) {
 		const struct mt_rel_stack *st = &top[i];
 		uint64_t calls, rel = mt_rel_released(st->by, &calls);
-		uint32_t shown =
-		    st->nframes < STACK_FRAMES_SHOWN ? st->nframes : STACK_FRAMES_SHOWN;
+		uint32_t most = st->unwound ? UNWOUND_FRAMES_SHOWN : STACK_FRAMES_SHOWN;
+		uint32_t shown = st->nframes < most ? st->nframes : most;
 
 		if (!rel) {
 			rel = st->by[MT_RC_MUNMAP].bytes;
@@ -240,8 +295,9 @@ static void text_releasers(struct report *rp)
 		}
 		fprintf(rp->out, "  %zu. %s in %" PRIu64 " call%s (%s): %s; pid %" PRIu32 "\n",
 			i + 1, mt_fmt_bytes(b, sizeof(b), rel), calls, calls == 1 ? "" : "s",
-			fmt_kinds(st->by, k, sizeof(k)), mt_releaser_name(st->who), st->pid);
-		if (!st->nframes)
+			fmt_kinds(st->by, k, sizeof(k)), st->group ? st->group : mt_releaser_name(st->who),
+			st->pid);
+		if (!st->nframes && !st->unwound)
 			fprintf(rp->out, "       (stack %" PRIu32 " is not in the trace)\n",
 				st->stack_id);
 		for (uint32_t j = 0; j < shown; j++)
@@ -257,6 +313,7 @@ static void text_releasers(struct report *rp)
 			fprintf(rp->out, "       ... (%" PRIu32 " frames in all)\n", st->nframes);
 	}
 	fputc('\n', rp->out);
+	text_groups(rp);
 }
 
 int mt_report__text(struct report *rp)
