@@ -668,6 +668,7 @@ struct mt_uw *mt_uw__new(const char *debug_path)
 
 	if (!u)
 		return NULL;
+	elf_version(EV_CURRENT); /* before any elf_begin, idempotent */
 	/* libdwfl's default (":.debug:/usr/lib/debug") and then the caller's directories */
 	n = strlen(":.debug:/usr/lib/debug") + (debug_path ? strlen(debug_path) + 2 : 1);
 	u->debug_path = malloc(n);
