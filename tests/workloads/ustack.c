@@ -4,9 +4,11 @@
  * whose caller knows its own stack. releaser() keeps a canary in a local
  * variable and prints the canary's address, its own stack pointer and the
  * canary, then calls madvise(MADV_DONTNEED) through libc; the same is then
- * done by a library opened with dlopen() after start (argv[1]). At the end
- * it prints its file mappings as /proc/self/maps shows them, and stays a
- * little (argv[2] ms) so the recorder can read its maps while it lives.
+ * done by a library opened with dlopen() after start (argv[1]), argv[2] ms
+ * after the dlopen (a recorder that cannot see the dynamic loader's mmaps
+ * reads the maps again at a release when they are a second old). At the
+ * end, argv[2] ms later again (the recorder reads the maps while the
+ * process lives), it prints its file mappings as /proc/self/maps shows them.
  * Output: one JSON object.
  */
 #include <dlfcn.h>
@@ -59,12 +61,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(p, 2, LEN);
+	ts.tv_sec = atoi(argv[2]) / 1000;
+	ts.tv_nsec = (atoi(argv[2]) % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
 	printf(", ");
 	fn(p, 0x11bca11ab1e5eedull, stdout);
 	printf("], \"maps\": [");
 	/* after the last release: what the recorder must have found */
-	ts.tv_sec = atoi(argv[2]) / 1000;
-	ts.tv_nsec = (atoi(argv[2]) % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
 	f = fopen("/proc/self/maps", "r");
 	while (f && fgets(line, sizeof(line), f)) {
