@@ -200,7 +200,8 @@ int mt_mappings__scan(pid_t pid, struct mt_bidcache *bc, mt_mapping_fresh_fn fre
 	return err;
 }
 
-bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t ino)
+bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t ino,
+		    uint32_t prot)
 {
 	size_t lo = 0, hi = s->n;
 
@@ -214,7 +215,7 @@ bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t 
 			hi = mid;
 	}
 	for (size_t i = lo; i < s->n && s->v[i].start == start; i++)
-		if (s->v[i].end == end && s->v[i].ino == ino)
+		if (s->v[i].end == end && s->v[i].ino == ino && s->v[i].prot == prot)
 			return false;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 64;
@@ -226,7 +227,7 @@ bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t 
 		s->cap = cap;
 	}
 	memmove(&s->v[lo + 1], &s->v[lo], (s->n - lo) * sizeof(*s->v));
-	s->v[lo] = (struct mt_mapset_ent){ start, end, ino };
+	s->v[lo] = (struct mt_mapset_ent){ start, end, ino, prot };
 	s->n++;
 	return true;
 }

@@ -67,11 +67,17 @@ int mt_mappings__scan(pid_t pid, struct mt_bidcache *bc, mt_mapping_fresh_fn fre
 struct mt_mapset {
 	struct mt_mapset_ent {
 		uint64_t start, end, ino;
+		uint32_t prot;
 	} *v; /* sorted by start */
 	size_t n, cap;
 };
-/* Add m unless a mapping of the same start, end and inode is there: true if added. */
-bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t ino);
+/*
+ * Add a mapping unless one of the same start, end, inode and protection is
+ * there (mprotect makes code of data, as a JIT or the loader's RELRO does):
+ * true if added.
+ */
+bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t ino,
+		    uint32_t prot);
 /* Is addr inside one of the mappings? */
 bool mt_mapset__covers(const struct mt_mapset *s, uint64_t addr);
 void mt_mapset__clear(struct mt_mapset *s);

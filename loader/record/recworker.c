@@ -331,7 +331,7 @@ static bool map_fresh(void *ctx, const struct mt_mapping *m)
 	pthread_mutex_lock(&f->w->mu);
 	p = slot(f->w, f->pid);
 	if (p)
-		fresh = mt_mapset__add(&p->maps, m->start, m->end, m->ino);
+		fresh = mt_mapset__add(&p->maps, m->start, m->end, m->ino, m->prot);
 	pthread_mutex_unlock(&f->w->mu);
 	f->written += fresh;
 	return fresh;
