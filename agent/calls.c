@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include "core.h"
 #include "text.h"
+#include "ustack.h"
 
 #define STACK_SLOTS 4095
 
@@ -23,6 +24,7 @@ void mt_calls__reset(uint32_t pid)
 	memset(stack_ips, 0, sizeof(stack_ips));
 	/* ids are shared by every process of a trace: the pid is in their high bits */
 	stack_prefix = ((pid % 0xfffffu) + 1) << 12;
+	mt_ustack__config();
 }
 
 /* The id of a one-frame stack holding ip; written to the trace the first time. */
@@ -86,7 +88,7 @@ static uint32_t pidfd_pid(int fd)
 
 
 static void record_process_madvise(const struct mt_call_args *c, const __u64 a[6], uint32_t tid,
-				   uint64_t t, uint32_t stack)
+				   uint64_t t, uint32_t stack, uint16_t flags)
 {
 	struct iovec iov[MT_MAX_IOV], local, remote;
 	size_t vlen = (size_t)a[2], n = vlen < MT_MAX_IOV ? vlen : MT_MAX_IOV;
@@ -105,7 +107,7 @@ static void record_process_madvise(const struct mt_call_args *c, const __u64 a[6
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		mt_record_init(&m.h, MT_MADVISE, sizeof(m), mt_ag.pid, tid, t);
-		m.h.flags = MT_F_PROCESS_MADVISE | (vlen > MT_MAX_IOV ? MT_F_IOV_TRUNC : 0);
+		m.h.flags = MT_F_PROCESS_MADVISE | (vlen > MT_MAX_IOV ? MT_F_IOV_TRUNC : 0) | flags;
 		m.h.stack_id = stack;
 		mt_fill_process_madvise(&m, a, (uint64_t)iov[i].iov_base, iov[i].iov_len, c->ret,
 					target);
@@ -116,6 +118,7 @@ static void record_process_madvise(const struct mt_call_args *c, const __u64 a[6
 /* One call as the bpf backend records it, from the thread that made it. */
 static void record(const struct mt_call_args *c, uint32_t tid, uint64_t t)
 {
+	struct mt_ustack *us = NULL;
 	union mt_call_record u;
 	uint32_t stack = 0;
 	__u64 a[6];
@@ -123,23 +126,35 @@ static void record(const struct mt_call_args *c, uint32_t tid, uint64_t t)
 	for (int i = 0; i < 6; i++)
 		a[i] = (__u64)c->a[i];
 	mt_args_normalise(a, c->sc, MT_ABI_X86_64);
-	if (mt_ag.stacks && c->caller && mt_call_may_release(c->sc, a))
+	if (mt_ag.stacks && c->caller && mt_call_may_release(c->sc, a)) {
 		stack = stack_id(c->caller, t);
-	if (c->sc == MT_SC_PROCESS_MADVISE) {
-		record_process_madvise(c, a, tid, t, stack);
-		mt_rss__after_call(c->sc, a, t);
-		return;
+		/* registers and stack bytes for an unwinder, written after the call's record */
+		us = mt_ustack__take(tid, t);
 	}
-	/* the builder fills every field of the record but the header's */
-	memset(&u.h, 0, sizeof(u.h));
-	if (!mt_build_call(&u, c->sc, a, c->ret, mt_ag.pid))
-		return;
-	u.h.t_ns = t;
-	u.h.pid = mt_ag.pid;
-	u.h.tid = tid;
-	u.h.stack_id = stack;
-	mt_out__put(&u.h, false);
+	if (c->sc == MT_SC_PROCESS_MADVISE) {
+		record_process_madvise(c, a, tid, t, stack, us ? MT_F_USTACK : 0);
+	} else {
+		/* the builder fills every field of the record but the header's */
+		memset(&u.h, 0, sizeof(u.h));
+		if (!mt_build_call(&u, c->sc, a, c->ret, mt_ag.pid)) {
+			if (us)
+				mt_ustack__give(us);
+			return;
+		}
+		u.h.t_ns = t;
+		u.h.pid = mt_ag.pid;
+		u.h.tid = tid;
+		u.h.stack_id = stack;
+		u.h.flags = us ? MT_F_USTACK : 0;
+		mt_out__put(&u.h, false);
+	}
+	if (us) {
+		mt_out__put(&us->h, false);
+		mt_ustack__give(us);
+	}
 	mt_rss__after_call(c->sc, a, t);
+	if (c->sc == MT_SC_PROCESS_MADVISE)
+		return;
 	if (mt_periodic__claim(t))
 		mt_periodic__run(t, false);
 }

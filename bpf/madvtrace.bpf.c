@@ -33,6 +33,8 @@ const volatile __u64 rss_interval_ns = 100000000;
 const volatile bool follow_forks = false;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 page_shift = 12;
+/* Bytes of user stack an MT_USTACK record copies (--stack-size); 0: none. */
+const volatile __u32 ustack_bytes = MT_USTACK_DEFAULT;
 /*
  * Not rodata: the loader turns it on and off while tracing, as processes
  * exec into a program that wants release stacks (a Go program) and leave it.
@@ -124,6 +126,23 @@ struct {
 	__type(value, __u64);
 } count_lost SEC(".maps");
 
+/*
+ * Where an MT_USTACK record is put together before bpf_ringbuf_output sends
+ * its real length: one slot per CPU (a per-CPU array's values are limited to
+ * 32 KiB). A page of slack past MT_USTACK_MAX lets the verifier see that a
+ * page-sized read at any offset below it stays inside. The loader sizes it.
+ */
+struct ustack_buf {
+	__u8 b[sizeof(struct mt_ustack) + MT_USTACK_MAX + 4096];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ustack_buf);
+} ustacks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
@@ -158,17 +177,21 @@ static __always_inline void set_traced(__u32 tgid, bool on)
 		__sync_fetch_and_and(w, ~(1ull << (tgid % 64)));
 }
 
+static __always_inline void lost_inc(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		(*n)++;
+}
+
 static __always_inline void *reserve(__u32 size)
 {
 	void *p = bpf_ringbuf_reserve(&rb, size, 0);
 
-	if (!p) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-
-		if (n)
-			(*n)++;
-	}
+	if (!p)
+		lost_inc();
 	return p;
 }
 
@@ -312,11 +335,86 @@ static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, s
 }
 
 /*
+ * The user registers and the top of the user stack at a release (for an
+ * unwinder in userspace, as perf's --call-graph dwarf): an MT_USTACK record
+ * sent right after its call record was reserved, so it follows that record
+ * in the ring. Pages are read one at a time (the first up to the end of sp's
+ * page): a page that cannot be read (past the stack's top, or swapped out:
+ * no faults here) ends the copy, keeping what was read. True if sent.
+ */
+static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), want = ustack_bytes, len = 0, flags = 0, size;
+	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
+	__u64 sp = regs->sp, page = 1ull << page_shift;
+	struct mt_ustack *us;
+	__u8 *data;
+	int i;
+
+	if (!b || !want)
+		return false;
+	us = (void *)b->b;
+	data = b->b + sizeof(*us);
+	if (want > MT_USTACK_MAX)
+		want = MT_USTACK_MAX;
+	mt_hdr_fill(&us->h, MT_USTACK, sizeof(*us), c->pid, c->tid, c->t_ns);
+	us->h.abi = c->abi;
+	us->regs[MT_UREG_RAX] = regs->ax;
+	us->regs[MT_UREG_RDX] = regs->dx;
+	us->regs[MT_UREG_RCX] = regs->cx;
+	us->regs[MT_UREG_RBX] = regs->bx;
+	us->regs[MT_UREG_RSI] = regs->si;
+	us->regs[MT_UREG_RDI] = regs->di;
+	us->regs[MT_UREG_RBP] = regs->bp;
+	us->regs[MT_UREG_RSP] = sp;
+	us->regs[MT_UREG_R8] = regs->r8;
+	us->regs[MT_UREG_R9] = regs->r9;
+	us->regs[MT_UREG_R10] = regs->r10;
+	us->regs[MT_UREG_R11] = regs->r11;
+	us->regs[MT_UREG_R12] = regs->r12;
+	us->regs[MT_UREG_R13] = regs->r13;
+	us->regs[MT_UREG_R14] = regs->r14;
+	us->regs[MT_UREG_R15] = regs->r15;
+	us->regs[MT_UREG_RIP] = regs->ip;
+	us->sp = sp;
+	for (i = 0; i < MT_USTACK_MAX / 4096 + 1; i++) {
+		__u64 n = page - ((sp + len) & (page - 1));
+
+		if (len >= want)
+			break;
+		if (n > want - len)
+			n = want - len;
+		/* bounds the verifier can follow: at most a page, at an offset below the end */
+		n &= 0x1fff;
+		if (n > 4096)
+			n = 4096;
+		if (bpf_probe_read_user(&data[len & (MT_USTACK_MAX - 1)], n, (void *)(sp + len))) {
+			flags |= MT_US_FAULT;
+			break;
+		}
+		len += n;
+	}
+	if (len >= want)
+		flags |= MT_US_SHORT;
+	us->len = len;
+	us->flags = flags;
+	size = (sizeof(*us) + len + 7) & ~7u;
+	us->h.size = size;
+	if (size > sizeof(*b))
+		return false;
+	if (bpf_ringbuf_output(&rb, b, size, 0)) {
+		lost_inc();
+		return false;
+	}
+	return true;
+}
+
+/*
  * The record of a call other than process_madvise, filled in place in the
  * ring buffer. The switch gives each record type its own constant size, as
  * bpf_ringbuf_reserve requires.
  */
-static __always_inline void emit_call(int sc, struct call *c, __s64 ret)
+static __always_inline void emit_call(int sc, struct call *c, __s64 ret, struct pt_regs *us)
 {
 	struct mt_hdr *h;
 	__u16 size;
@@ -344,11 +442,14 @@ static __always_inline void emit_call(int sc, struct call *c, __s64 ret)
 		return;
 	}
 	call_hdr(h, mt_syscall_record_type(sc), size, c);
+	if (us && emit_ustack(c, us))
+		h->flags |= MT_F_USTACK;
 	submit(h);
 }
 
 /* One madvise record per iovec entry, each with the call's result. */
-static __always_inline void emit_process_madvise(struct call *c, __u32 target, __s64 ret)
+static __always_inline void emit_process_madvise(struct call *c, __u32 target, __s64 ret,
+						  struct pt_regs *us)
 {
 	__u64 vlen = c->a[2];
 	int i;
@@ -378,6 +479,9 @@ static __always_inline void emit_process_madvise(struct call *c, __u32 target, _
 			return;
 		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
 		mt_fill_process_madvise(r, c->a, iov[0], iov[1], ret, target);
+		/* the call's stack once, with its first record */
+		if (i == 0 && us && emit_ustack(c, us))
+			r->h.flags |= MT_F_USTACK;
 		submit(r);
 	}
 }
@@ -568,6 +672,7 @@ static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct pt_regs *us = NULL;
 	struct mt_mm_state *st;
 	bool caller_traced;
 	struct call c;
@@ -607,15 +712,18 @@ static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long
 		/* ids start at 0; 0 in a record means "no stack" */
 		if (id >= 0)
 			c.stack_id = id + 1;
+		/* registers and stack bytes for an unwinder: x86-64 frames only */
+		if (c.abi == MT_ABI_X86_64)
+			us = regs;
 	}
 	if (sc == MT_SC_PROCESS_MADVISE) {
 		__u32 target = pidfd_tgid(t, (int)c.a[0]);
 
 		if (!caller_traced && !is_traced(target))
 			return 0;
-		emit_process_madvise(&c, target, mt_ret_normalise(ret, c.abi));
+		emit_process_madvise(&c, target, mt_ret_normalise(ret, c.abi), us);
 	} else {
-		emit_call(sc, &c, mt_ret_normalise(ret, c.abi));
+		emit_call(sc, &c, mt_ret_normalise(ret, c.abi), us);
 	}
 	if (!caller_traced)
 		return 0;

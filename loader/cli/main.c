@@ -83,6 +83,8 @@ static void usage(FILE *f)
 		"                          instead of a line per call\n"
 		"      --stacks            record the user stack of each release (who freed it);\n"
 		"                          the default for Go programs (--no-stacks: never)\n"
+		"      --stack-size BYTES  bytes of user stack copied at each release for the\n"
+		"                          unwinder (8192; at most 32768)\n"
 		"  -q, --quiet             no summary at the end\n"
 		"  -v, --verbose           more messages; -vv adds libbpf's log\n"
 		"  -h, --help              this help\n"
@@ -299,6 +301,7 @@ int main(int argc, char **argv)
 		{ "gauges", no_argument, NULL, 'G' },
 		{ "stacks", no_argument, NULL, 'K' },
 		{ "no-stacks", no_argument, NULL, 'N' },
+		{ "stack-size", required_argument, NULL, 'Z' },
 		{ "go-metrics", required_argument, NULL, 'M' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -306,7 +309,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct options o = { .output_mode = -1 };
+	struct options o = { .output_mode = -1, .s.stack_bytes = MT_USTACK_DEFAULT };
 	struct sink k = { .o = &o, .out_fd = -1, .gauges = { .out = stdout } };
 	const struct mt_backend *be;
 	struct sigaction sa = { 0 };
@@ -393,6 +396,12 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			stacks = 0;
+			break;
+		case 'Z':
+			if (!parse_u64(optarg, MT_USTACK_MAX, &v) || v < 64)
+				return die_usage("invalid --stack-size '%s' (bytes, 64 to 32768)",
+						 optarg);
+			o.s.stack_bytes = (uint32_t)v;
 			break;
 		case 'M':
 			if (!strcmp(optarg, "off")) {

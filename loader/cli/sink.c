@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include "madvtrace/advice.h"
 #include "cli.h"
@@ -205,6 +206,23 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 	case MT_MUNMAP:
 		mt_recworker__alloc(k->rw, (pid_t)rec->pid);
 		break;
+	case MT_MMAP: {
+		const struct mt_mmap *m = (const void *)rec;
+
+		/* new code in the process (a library loaded): its mappings, for the unwinder */
+		if (k->o->s.stacks != MT_STACKS_NEVER && rec->size >= sizeof(*m) &&
+		    !(rec->flags & MT_F_SYNTH) && m->fd >= 0 && m->ret >= 0 && (m->prot & PROT_EXEC))
+			mt_recworker__maps(k->rw, (pid_t)rec->pid);
+		break;
+	}
+	case MT_USTACK: {
+		const struct mt_ustack *u = (const void *)rec;
+
+		/* a release in code mapped since the last read (dlopen, a JIT's file) */
+		if (rec->size >= sizeof(*u))
+			mt_recworker__maps_ip(k->rw, (pid_t)rec->pid, u->regs[MT_UREG_RIP]);
+		break;
+	}
 	case MT_RSS: {
 		const struct mt_rss *r = (const void *)rec;
 
@@ -222,6 +240,15 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 		if (rec->size >= sizeof(*t) &&
 		    (t->event == MT_TASK_EXEC || t->event == MT_TASK_EXIT))
 			mt_recworker__forget(k->rw, (pid_t)rec->pid);
+		/* a program to unwind and symbolize: what it has mapped (the libraries come later) */
+		if (k->o->s.stacks != MT_STACKS_NEVER && rec->size >= sizeof(*t) &&
+		    (t->event == MT_TASK_EXEC || t->event == MT_TASK_ATTACH ||
+		     t->event == MT_TASK_DETACH))
+			mt_recworker__maps(k->rw, (pid_t)rec->pid);
+		/* a forked child (-f) maps what its parent did */
+		if (k->o->s.stacks != MT_STACKS_NEVER && rec->size >= sizeof(*t) &&
+		    t->event == MT_TASK_FORK && k->o->s.follow_forks)
+			mt_recworker__maps(k->rw, (pid_t)t->other_pid);
 		/* its endpoint is gone with it */
 		if (rec->size >= sizeof(*t) && t->event == MT_TASK_EXIT && rec->pid == target)
 			go_retire(k);

@@ -27,6 +27,8 @@
 #define MT_ENV_CATCH "MADVTRACE_CATCH"
 /* "1": record the caller of each release as a one-frame MT_STACK record. */
 #define MT_ENV_STACKS "MADVTRACE_STACKS"
+/* With stacks: bytes of stack in each release's MT_USTACK record (--stack-size). */
+#define MT_ENV_STACK_BYTES "MADVTRACE_STACK_BYTES"
 /* "1": messages only on errors (by hand; madvtrace passes its own -q on). */
 #define MT_ENV_QUIET "MADVTRACE_QUIET"
 

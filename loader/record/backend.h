@@ -42,6 +42,8 @@ struct mt_session {
 	gid_t gid;
 	bool follow_forks; /* -f */
 	enum mt_stacks stacks; /* record the user stack of each release (MT_STACK records) */
+	/* with stacks: bytes of user stack in each release's MT_USTACK record (--stack-size) */
+	uint32_t stack_bytes;
 	bool argv_go; /* launch: the command named is a Go program (its first program) */
 	uint64_t rss_interval_ns; /* --rss-interval */
 	uint64_t smaps_interval_ns; /* --smaps-interval, 0: never */

@@ -348,8 +348,16 @@ static int bpf_run(struct mt_session *s)
 	bs.traced_words = (read_pid_max() + 63) / 64;
 	bpf_map__set_max_entries(bs.skel->maps.traced, bs.traced_words);
 	bs.skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
-	if (s->stacks == MT_STACKS_NEVER) /* the map must exist for the program to load, not be large */
+	if (s->stacks == MT_STACKS_NEVER) { /* the maps must exist for the program to load, not be large */
 		bpf_map__set_max_entries(bs.skel->maps.stacks, 1);
+		bs.skel->rodata->ustack_bytes = 0;
+	} else {
+		/* one stack copy slot per CPU (indexed by the CPU's number) */
+		int ncpu = libbpf_num_possible_cpus();
+
+		bpf_map__set_max_entries(bs.skel->maps.ustacks, ncpu > 0 ? ncpu : 1);
+		bs.skel->rodata->ustack_bytes = s->stack_bytes;
+	}
 	bs.skel->rodata->wakeup_bytes = bpf_map__max_entries(bs.skel->maps.rb) / 4;
 	/* load */
 	err = madvtrace_bpf__load(bs.skel);

@@ -289,6 +289,8 @@ static int build_env(struct mt_session *s, const char *agent, int fd, struct chi
 	 */
 	if (mt_stacks__for_image(s->stacks, s->argv_go) && !(e->envp[i++] = strdup(MT_ENV_STACKS "=1")))
 		goto nomem;
+	if (s->stacks != MT_STACKS_NEVER && !(e->envp[i++] = kv(MT_ENV_STACK_BYTES, s->stack_bytes)))
+		goto nomem;
 	if (s->buffer_bytes &&
 	    !(e->envp[i++] = kv(MT_ENV_BUFFER_KIB, (unsigned long long)s->buffer_bytes / 1024)))
 		goto nomem;

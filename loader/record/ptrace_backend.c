@@ -363,6 +363,7 @@ cleanup:
 			"recorded without their stack\n",
 			MAX_STACKS, (unsigned long long)mt_pt_stacks__dropped(pt->stacks));
 	mt_pt_stacks__free(pt->stacks);
+	free(pt->ustack);
 	free(pt);
 	return err;
 }

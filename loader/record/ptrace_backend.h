@@ -84,6 +84,7 @@ struct pt {
 	bool no_swap; /* no swap space configured: statm suffices to follow RSS */
 	long page;
 	struct mt_pt_stacks *stacks; /* with --stacks: the distinct user stacks so far */
+	struct mt_ustack *ustack; /* with --stacks: room for one MT_USTACK record, made at first use */
 	/* launch mode after a stop request */
 	bool stopping;
 	bool forwarded;

@@ -78,21 +78,79 @@ static ssize_t read_tracee(void *ctx, uint64_t addr, void *buf, size_t len)
 }
 
 /*
+ * The MT_USTACK record of a release at its exit stop (pt->ustack): the
+ * registers in DWARF order and the stack from rsp up, read one page per
+ * remote iovec so that a read stops at the first unreadable page with the
+ * pages before it kept (process_vm_readv's partial reads are per iovec).
+ * The stack size is --stack-size. False when there is nothing to send.
+ */
+static bool call_ustack(struct pt *pt, struct task *t, const struct user_regs_struct *r,
+			uint64_t t_ns)
+{
+	struct iovec local, remote[MT_USTACK_MAX / 4096 + 1];
+	uint64_t want = pt->s->stack_bytes, page = (uint64_t)sysconf(_SC_PAGESIZE), at = r->rsp;
+	struct mt_ustack *u;
+	size_t nr = 0;
+	ssize_t n;
+
+	if (t->call.abi != MT_ABI_X86_64 || !want)
+		return false;
+	if (want > MT_USTACK_MAX)
+		want = MT_USTACK_MAX;
+	if (!pt->ustack && !(pt->ustack = malloc(sizeof(*u) + MT_USTACK_MAX)))
+		return false;
+	u = pt->ustack;
+	mt_record_init(u, MT_USTACK, sizeof(*u), t->proc->tgid, t->tid, t_ns);
+	u->h.abi = MT_ABI_X86_64;
+	u->regs[MT_UREG_RAX] = r->rax;
+	u->regs[MT_UREG_RDX] = r->rdx;
+	u->regs[MT_UREG_RCX] = r->rcx;
+	u->regs[MT_UREG_RBX] = r->rbx;
+	u->regs[MT_UREG_RSI] = r->rsi;
+	u->regs[MT_UREG_RDI] = r->rdi;
+	u->regs[MT_UREG_RBP] = r->rbp;
+	u->regs[MT_UREG_RSP] = r->rsp;
+	u->regs[MT_UREG_R8] = r->r8;
+	u->regs[MT_UREG_R9] = r->r9;
+	u->regs[MT_UREG_R10] = r->r10;
+	u->regs[MT_UREG_R11] = r->r11;
+	u->regs[MT_UREG_R12] = r->r12;
+	u->regs[MT_UREG_R13] = r->r13;
+	u->regs[MT_UREG_R14] = r->r14;
+	u->regs[MT_UREG_R15] = r->r15;
+	u->regs[MT_UREG_RIP] = r->rip;
+	u->sp = r->rsp;
+	while (at < r->rsp + want && nr < sizeof(remote) / sizeof(remote[0])) {
+		uint64_t end = (at | (page - 1)) + 1;
+
+		if (end > r->rsp + want)
+			end = r->rsp + want;
+		remote[nr].iov_base = (void *)(uintptr_t)at;
+		remote[nr++].iov_len = end - at;
+		at = end;
+	}
+	local.iov_base = u->data;
+	local.iov_len = want;
+	n = process_vm_readv(t->tid, &local, 1, remote, nr, 0);
+	u->len = n > 0 ? (uint32_t)n : 0;
+	u->flags = u->len == want ? MT_US_SHORT : MT_US_FAULT;
+	u->h.size = (uint16_t)((sizeof(*u) + u->len + 7) & ~(size_t)7);
+	return true;
+}
+
+/*
  * The user stack of a release at its exit stop, by its frame pointers (Go
  * on amd64 keeps them), as the bpf backend takes it. Returns the stack's
  * id (0: none), with *fresh set when its MT_STACK record is to be written.
  */
-static uint32_t call_stack(struct pt *pt, struct task *t, uint64_t ips[MT_MAX_STACK],
-			   uint32_t *nr, bool *fresh)
+static uint32_t call_stack(struct pt *pt, struct task *t, const struct user_regs_struct *r,
+			   uint64_t ips[MT_MAX_STACK], uint32_t *nr, bool *fresh)
 {
-	struct user_regs_struct regs;
+	struct user_regs_struct regs = *r;
 	pid_t tid = t->tid;
 
 	*fresh = false;
 	*nr = 0;
-	if (!pt->stacks || !t->proc->stacks || !mt_call_may_release(t->call.sc, t->call.args) ||
-	    ptrace(PTRACE_GETREGS, tid, 0L, &regs))
-		return 0;
 	/* an i386 tracee's frames are 4-byte words; x32 pushes 8 bytes like x86-64 */
 	*nr = mt_pt_walk_stack(regs.rip, regs.rbp, t->call.abi == MT_ABI_I386 ? 4 : 8,
 			       read_tracee, &tid, ips);
@@ -106,14 +164,25 @@ static void end_call(struct pt *pt, struct task *t, int64_t rval)
 		uint8_t b[sizeof(struct mt_stack) + MT_MAX_STACK * sizeof(uint64_t)];
 	} u;
 	uint64_t ips[MT_MAX_STACK], now;
+	struct user_regs_struct regs;
 	struct proc *target;
-	uint32_t nr;
-	bool fresh;
+	uint32_t nr = 0;
+	bool fresh = false, us = false;
 
-	t->call.stack_id = call_stack(pt, t, ips, &nr, &fresh);
+	t->call.stack_id = 0;
 	now = mt_now_ns();
+	if (pt->stacks && t->proc->stacks && mt_call_may_release(t->call.sc, t->call.args) &&
+	    !ptrace(PTRACE_GETREGS, t->tid, 0L, &regs)) {
+		t->call.stack_id = call_stack(pt, t, &regs, ips, &nr, &fresh);
+		us = call_ustack(pt, t, &regs, now);
+		if (us)
+			t->call.flags |= MT_F_USTACK;
+	}
 	/* a call's record carries the time it returned: its effect is then in place */
 	mt_pt_call_emit(&t->call, rval, t->proc->tgid, t->tid, now, pt_emit_fn, pt);
+	/* the stack bytes after the call they belong to */
+	if (us)
+		pt_emit(pt, &pt->ustack->h);
 	/* a new stack is written once, after the first record that refers to it */
 	if (fresh) {
 		mt_pt_stack_record(&u.st, t->call.stack_id, ips, nr, now);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "alloc.h"
+#include "mappings.h"
 #include "pagemap.h"
 #include "procfs.h"
 #include "recworker.h"
@@ -15,6 +16,14 @@
 #define DEF_MAX_WAIT_NS (100 * 1000000ull)
 #define QUEUE_COALESCE 16 /* queued passes beyond which a process's newest replaces its older */
 #define USER_END (1ull << 57) /* above any user address, 5-level paging included */
+/* a process's maps are read at most this often: a burst of library loads is one read or two */
+#define MAPS_GAP_NS (20 * 1000000ull)
+/*
+ * A process that releases has its maps read again when they are this old:
+ * its ip is no proof that nothing was loaded (under the preload backend the
+ * ip is the agent's, and the dynamic loader's own mmaps are not seen).
+ */
+#define MAPS_STALE_NS (1000 * 1000000ull)
 
 enum { RS_COMMITTED = 1, RS_LAZY = 2, RS_EAGER = 3 }; /* enum mt_rstate, which we do not include */
 
@@ -34,6 +43,9 @@ struct wpid {
 	bool lazy_pending;
 	uint64_t lazy_first, lazy_last;
 	enum { AL_NONE, AL_ASKED, AL_DONE } alloc; /* its program's allocator */
+	bool maps_asked; /* its mappings are to be read */
+	uint64_t maps_last; /* when they were last read */
+	struct mt_mapset maps; /* the mappings written for it (its current program) */
 };
 
 struct mt_recworker {
@@ -48,6 +60,7 @@ struct mt_recworker {
 	struct wpid *pids;
 	size_t npids, cap;
 	struct mt_recworker_stats st;
+	struct mt_bidcache *bids; /* worker thread only */
 };
 
 struct mt_recworker *mt_recworker__new(const struct mt_recworker_opts *o)
@@ -63,6 +76,11 @@ struct mt_recworker *mt_recworker__new(const struct mt_recworker_opts *o)
 		w->o.quiet_ns = DEF_QUIET_NS;
 	if (!w->o.max_wait_ns)
 		w->o.max_wait_ns = DEF_MAX_WAIT_NS;
+	w->bids = mt_bidcache__new();
+	if (!w->bids) {
+		free(w);
+		return NULL;
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	mt_worker__cond_init(&w->cv);
 	return w;
@@ -154,6 +172,33 @@ void mt_recworker__alloc(struct mt_recworker *w, pid_t pid)
 	pthread_mutex_unlock(&w->mu);
 }
 
+void mt_recworker__maps(struct mt_recworker *w, pid_t pid)
+{
+	struct wpid *p;
+
+	pthread_mutex_lock(&w->mu);
+	p = slot(w, pid);
+	if (p && !p->maps_asked) {
+		p->maps_asked = true;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip)
+{
+	struct wpid *p;
+
+	pthread_mutex_lock(&w->mu);
+	p = slot(w, pid);
+	if (p && !p->maps_asked &&
+	    (!mt_mapset__covers(&p->maps, ip) || mt_now_ns() - p->maps_last >= MAPS_STALE_NS)) {
+		p->maps_asked = true;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 void mt_recworker__forget(struct mt_recworker *w, pid_t pid)
 {
 	struct job **pj, *j;
@@ -180,6 +225,10 @@ void mt_recworker__forget(struct mt_recworker *w, pid_t pid)
 			p->no_access = false;
 			p->lazy_pending = false;
 			p->alloc = AL_NONE; /* a new program, or none */
+			/* a new address space: its mappings are all new (exec asks for them) */
+			mt_mapset__clear(&p->maps);
+			p->maps_asked = false;
+			p->maps_last = 0;
 			pthread_cond_signal(&w->cv); /* its descriptor is closed now, not at exit */
 		}
 	}
@@ -266,6 +315,69 @@ static void lazy_sample(struct mt_recworker *w, pid_t pid)
 	pthread_mutex_unlock(&w->mu);
 }
 
+struct fresh_ctx {
+	struct mt_recworker *w;
+	pid_t pid;
+	uint64_t written;
+};
+
+/* A mapping not yet written for the process is remembered as written (it is about to be). */
+static bool map_fresh(void *ctx, const struct mt_mapping *m)
+{
+	struct fresh_ctx *f = ctx;
+	struct wpid *p;
+	bool fresh = false;
+
+	pthread_mutex_lock(&f->w->mu);
+	p = slot(f->w, f->pid);
+	if (p)
+		fresh = mt_mapset__add(&p->maps, m->start, m->end, m->ino, m->prot);
+	pthread_mutex_unlock(&f->w->mu);
+	f->written += fresh;
+	return fresh;
+}
+
+/* Write pid's new mappings (lock not held). */
+static void scan_maps(struct mt_recworker *w, pid_t pid)
+{
+	struct fresh_ctx f = { .w = w, .pid = pid };
+
+	mt_mappings__scan(pid, w->bids, map_fresh, &f, push_cb, w);
+	pthread_mutex_lock(&w->mu);
+	w->st.map_scans++;
+	w->st.mappings += f.written;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Read the mappings of a process that asks, once its gap since the last
+ * read is over; at the end (final) without waiting. Lock held; true if one
+ * was read (the array may have changed), else *due is when one will be.
+ */
+static bool maps_due(struct mt_recworker *w, uint64_t now, bool final, uint64_t *due)
+{
+	for (size_t i = 0; i < w->npids; i++) {
+		struct wpid *p = &w->pids[i];
+		uint64_t at = p->maps_last + MAPS_GAP_NS;
+		pid_t pid = p->pid;
+
+		if (!p->maps_asked)
+			continue;
+		if (at > now && !final) {
+			if (at < *due)
+				*due = at;
+			continue;
+		}
+		p->maps_asked = false;
+		p->maps_last = now;
+		pthread_mutex_unlock(&w->mu);
+		scan_maps(w, pid);
+		pthread_mutex_lock(&w->mu);
+		return true;
+	}
+	return false;
+}
+
 /* The pagemap of pid for a pass (lock held on entry and exit; dropped to open). */
 static struct mt_pagemap *pagemap_of(struct mt_recworker *w, pid_t pid)
 {
@@ -339,8 +451,14 @@ static void *worker_main(void *arg)
 			free(j);
 			continue;
 		}
-		if (w->stop)
+		/* at the end, the mappings asked for still: the report needs them */
+		if (w->stop) {
+			if (maps_due(w, now, true, &due))
+				continue;
 			break;
+		}
+		if (maps_due(w, now, false, &due))
+			continue;
 		for (i = 0; i < w->npids; i++) {
 			struct wpid *p = &w->pids[i];
 			uint64_t at;
@@ -437,9 +555,12 @@ void mt_recworker__free(struct mt_recworker *w)
 		free(j->r);
 		free(j);
 	}
-	for (size_t i = 0; i < w->npids; i++)
+	for (size_t i = 0; i < w->npids; i++) {
 		mt_pagemap__free(w->pids[i].pm);
+		mt_mapset__clear(&w->pids[i].maps);
+	}
 	free(w->pids);
+	mt_bidcache__free(w->bids);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

@@ -18,6 +18,12 @@
  *    smaps sample or release of a process's program, and again until the
  *    dynamic loader has mapped its libraries; once per program.
  *
+ *  - The file mappings of each process (mappings.h): read when asked (at
+ *    attach and exec, at a new executable file mapping, at a release stack
+ *    whose ip is in no mapping written yet, or at a release stack a second
+ *    after the last read, and at detach), at most once per MAPS_GAP_NS per
+ *    process, each mapping written once.
+ *
  * Records go to the handoff queue (handoff.h), never straight to the trace.
  */
 #ifndef MT_RECWORKER_H
@@ -50,6 +56,7 @@ struct mt_recworker_stats {
 	uint64_t pages_max; /* most pages read by one pass */
 	uint64_t lazy_samples; /* prompt smaps samples taken */
 	uint64_t coalesced; /* passes replaced by a newer one before they ran */
+	uint64_t map_scans, mappings; /* /proc/PID/maps reads, mapping records written */
 };
 
 struct mt_recworker;
@@ -67,6 +74,10 @@ void mt_recworker__pass(struct mt_recworker *w, pid_t pid, struct mt_rw_range *r
 void mt_recworker__lazy(struct mt_recworker *w, pid_t pid, uint64_t t_ns);
 /* pid's program is running (it released, or was sampled): find its allocator once. */
 void mt_recworker__alloc(struct mt_recworker *w, pid_t pid);
+/* Read pid's file mappings soon and write the new ones (MT_MAPPING). */
+void mt_recworker__maps(struct mt_recworker *w, pid_t pid);
+/* A release stack of pid is at ip: read its mappings if none written holds ip, or they are old. */
+void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip);
 /* pid exec'd or exited: its pagemap is another address space's, or none. */
 void mt_recworker__forget(struct mt_recworker *w, pid_t pid);
 /* Finish the queued passes (not the pending lazy samples), stop and join. */

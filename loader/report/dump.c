@@ -633,6 +633,16 @@ static void json_ustack(struct mt_jw *w, const struct mt_hdr *rec)
 	mt_jw__u64_field(w, "sp", r->sp);
 	mt_jw__u64_field(w, "len", tail_len(rec, sizeof(*r), r->len));
 	mt_jw__u64_field(w, "flags", r->flags);
+	/* the stack bytes in hex, for tools and tests that unwind or look inside */
+	mt_jw__key_lit(w, "data");
+	mt_jw__string_begin(w);
+	for (size_t i = 0, n = tail_len(rec, sizeof(*r), r->len); i < n; i++) {
+		static const char digits[] = "0123456789abcdef";
+		char hx[2] = { digits[r->data[i] >> 4], digits[r->data[i] & 15] };
+
+		mt_jw__verbatim(w, hx, 2);
+	}
+	mt_jw__string_end(w);
 }
 
 static size_t mapping_path_len(const struct mt_hdr *rec)

@@ -146,6 +146,75 @@ static int all_types(struct mt_writer *w)
 	return err;
 }
 
+/*
+ * Release stacks and mappings: a full-size stack copy, one cut at a fault,
+ * one whose len says more than the record holds, a mapping with a build id
+ * and the longest path, one without NUL or build id, one with a bogus
+ * build-id length.
+ */
+static int stacks_and_mappings(struct mt_writer *w)
+{
+	static union {
+		struct mt_ustack us;
+		unsigned char b[sizeof(struct mt_ustack) + MT_USTACK_MAX];
+	} u;
+	static union {
+		struct mt_mapping m;
+		unsigned char b[sizeof(struct mt_mapping) + MT_MAPPING_PATH_MAX];
+	} m;
+	struct mt_madvise a;
+	int err = 0;
+
+	hdr(&a, MT_MADVISE, sizeof(a), 20);
+	a.h.flags = MT_F_USTACK;
+	a.addr = 0x7f0000100000;
+	a.len = 1 << 20;
+	a.advice = 4;
+	a.target_pid = 1234;
+	err |= mt_writer__write(w, &a.h);
+	hdr(&u, MT_USTACK, sizeof(u.us) + MT_USTACK_MAX, 20);
+	for (int i = 0; i < MT_UREG_NR; i++)
+		u.us.regs[i] = 0x7ffc00000000ull + 8 * i;
+	u.us.regs[MT_UREG_RIP] = 0x7f0000401234;
+	u.us.sp = u.us.regs[MT_UREG_RSP];
+	u.us.len = MT_USTACK_MAX;
+	u.us.flags = MT_US_SHORT;
+	for (int i = 0; i < MT_USTACK_MAX; i++)
+		u.us.data[i] = (unsigned char)(i * 7);
+	err |= mt_writer__write(w, &u.us.h);
+	hdr(&u, MT_USTACK, sizeof(u.us) + 1000, 21);
+	u.us.len = 1000 - 4;
+	u.us.flags = MT_US_FAULT;
+	err |= mt_writer__write(w, &u.us.h);
+	hdr(&u, MT_USTACK, sizeof(u.us) + 64, 22);
+	u.us.len = 0xffffffffu;
+	u.us.flags = 0xff;
+	err |= mt_writer__write(w, &u.us.h);
+
+	hdr(&m, MT_MAPPING, sizeof(m.m) + 40, 23);
+	m.m.h.flags = MT_F_SYNTH;
+	m.m.start = 0x7f0000400000;
+	m.m.end = 0x7f0000428000;
+	m.m.off = 0x28000;
+	m.m.dev = 0xfe01;
+	m.m.ino = 332835;
+	m.m.prot = 5;
+	m.m.build_id_len = 20;
+	for (int i = 0; i < 20; i++)
+		m.m.build_id[i] = (unsigned char)(0x93 + i);
+	strcpy(m.m.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	err |= mt_writer__write(w, &m.m.h);
+	hdr(&m, MT_MAPPING, sizeof(m), 24);
+	m.m.build_id_len = 255;
+	memset(m.m.path, 0xff, MT_MAPPING_PATH_MAX - 1);
+	m.m.path[0] = '/';
+	err |= mt_writer__write(w, &m.m.h);
+	hdr(&m, MT_MAPPING, sizeof(m.m) + 8, 25);
+	memcpy(m.m.path, "/no-nul\x01", 8);
+	err |= mt_writer__write(w, &m.m.h);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct mt_writer *w;
@@ -160,6 +229,12 @@ int main(int argc, char **argv)
 		return 1;
 	err |= mt_writer__set(w, "go_version", "go1.19.8");
 	err |= all_types(w);
+	err |= mt_writer__free(w);
+
+	w = open_seed(argv[1], "stacks-mappings.mtr");
+	if (!w)
+		return 1;
+	err |= stacks_and_mappings(w);
 	err |= mt_writer__free(w);
 
 	w = open_seed(argv[1], "header-only.mtr");

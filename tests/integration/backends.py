@@ -24,7 +24,7 @@ from mtest import check, fail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 USER = os.environ.get("MT_TEST_USER", "mtuser")
-WORKLOADS = ("tally", "churn", "burst", "memkinds", "rssdrop")
+WORKLOADS = ("tally", "churn", "burst", "memkinds", "rssdrop", "ustack", "libustacklib.so")
 ALL = ("bpf", "ptrace", "preload")
 
 
