@@ -487,19 +487,30 @@ static int on_release(struct mt_releasers *r, const struct mt_hdr *rec, enum mt_
 	return tally(r, old.pid, old.stack_id, NONE, (enum mt_rel_call)old.kind, old.bytes);
 }
 
-static int on_ustack(struct mt_releasers *r, const struct mt_hdr *rec)
+/* Count the calls the unwinder has finished with. */
+static int take_unwound(struct mt_releasers *r)
 {
 	struct mt_rus_call c;
 	uint32_t idx;
-	int n;
+	int err;
+
+	while (r->rus && mt_rus__take(r->rus, &c, &idx)) {
+		r->sum.unwound_calls++;
+		err = tally(r, c.pid, c.stack_id, idx, (enum mt_rel_call)c.kind, c.bytes);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int on_ustack(struct mt_releasers *r, const struct mt_hdr *rec)
+{
+	int err;
 
 	if (!r->rus)
 		return 0; /* no call announced it */
-	n = mt_rus__ustack(r->rus, rec, &c, &idx);
-	if (n <= 0)
-		return n;
-	r->sum.unwound_calls++;
-	return tally(r, c.pid, c.stack_id, idx, (enum mt_rel_call)c.kind, c.bytes);
+	err = mt_rus__ustack(r->rus, rec);
+	return err ? err : take_unwound(r);
 }
 
 /* ---- lifecycle and feeding ---- */
@@ -543,10 +554,14 @@ int mt_releasers__feed(struct mt_releasers *r, const struct mt_hdr *rec, uint64_
 				return err;
 		}
 		return on_task(r, rec);
-	case MT_MAPPING:
+	case MT_MAPPING: {
+		int err;
+
 		if (!r->rus && !(r->rus = mt_rus__new(r->debug_dir)))
 			return -ENOMEM;
-		return mt_rus__record(r->rus, rec);
+		err = mt_rus__record(r->rus, rec);
+		return err ? err : take_unwound(r);
+	}
 	case MT_USTACK:
 		return on_ustack(r, rec);
 	case MT_STACK:
@@ -892,7 +907,11 @@ int mt_releasers__resolve(struct mt_releasers *r, FILE *warn)
 			return err;
 	}
 	if (r->rus) {
-		err = mt_rus__resolve(r->rus);
+		err = mt_rus__flush(r->rus);
+		if (!err)
+			err = take_unwound(r);
+		if (!err)
+			err = mt_rus__resolve(r->rus);
 		if (err)
 			return err;
 	}

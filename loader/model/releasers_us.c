@@ -13,6 +13,8 @@
 
 #define NONE UINT32_MAX
 #define MAX_PARKED 4096 /* calls waiting for their stack; past it the oldest goes without */
+/* stacks whose pc is in no mapping yet, kept (bytes and all) until one comes for their pid */
+#define MAX_DEFERRED 256
 
 /* One distinct unwound stack. */
 struct ustk {
@@ -25,8 +27,24 @@ struct ustk {
 	struct mt_rus_attr attr;
 };
 
+/* A stack kept until its process's mappings are known. */
+struct deferred {
+	struct mt_rus_call c;
+	struct mt_ustack *us;
+};
+
+/* An unwound call, for releasers.c to count. */
+struct ready {
+	struct mt_rus_call c;
+	uint32_t idx;
+};
+
 struct mt_rus {
 	struct mt_uw *uw;
+	struct deferred deferred[MAX_DEFERRED];
+	size_t ndeferred;
+	struct ready *ready;
+	size_t nready, capready, readpos;
 	struct mt_rus_call *parked; /* a ring, oldest at head */
 	size_t head, nparked;
 	struct ustk *st;
@@ -68,6 +86,9 @@ void mt_rus__free(struct mt_rus *u)
 	for (size_t i = 0; i < u->ngroups; i++)
 		free(u->groups[i]);
 	free(u->groups);
+	for (size_t i = 0; i < u->ndeferred; i++)
+		free(u->deferred[i].us);
+	free(u->ready);
 	free(u->st);
 	free(u->hash);
 	free(u->parked);
@@ -78,12 +99,17 @@ void mt_rus__free(struct mt_rus *u)
 	free(u);
 }
 
+static int retry(struct mt_rus *u, uint32_t pid, bool force);
+
 int mt_rus__record(struct mt_rus *u, const struct mt_hdr *rec)
 {
 	const struct mt_task *t = (const void *)rec;
 
-	if (rec->type == MT_MAPPING && rec->size >= sizeof(struct mt_mapping))
-		return mt_uw__mapping(u->uw, (const void *)rec);
+	if (rec->type == MT_MAPPING && rec->size >= sizeof(struct mt_mapping)) {
+		int err = mt_uw__mapping(u->uw, (const void *)rec);
+
+		return err ? err : retry(u, rec->pid, false);
+	}
 	if (rec->type != MT_TASK || rec->size < sizeof(*t))
 		return 0;
 	if (t->event == MT_TASK_FORK && t->other_pid)
@@ -203,18 +229,109 @@ static int stack_index(struct mt_rus *u, const struct mt_uframe *f, int n, uint3
 	return 0;
 }
 
-int mt_rus__ustack(struct mt_rus *u, const struct mt_hdr *rec, struct mt_rus_call *call,
-		   uint32_t *idx)
+static int push_ready(struct mt_rus *u, const struct mt_rus_call *c, uint32_t idx)
 {
-	int n;
+	if (u->readpos == u->nready)
+		u->readpos = u->nready = 0;
+	if (u->nready == u->capready) {
+		size_t cap = u->capready ? 2 * u->capready : 16;
+		struct ready *v = realloc(u->ready, cap * sizeof(*v));
 
-	if (rec->size < sizeof(struct mt_ustack) || !unpark(u, rec, call))
-		return 0;
-	n = mt_uw__unwind(u->uw, (const void *)rec, u->scratch, MT_UW_MAX_FRAMES);
+		if (!v)
+			return -ENOMEM;
+		u->ready = v;
+		u->capready = cap;
+	}
+	u->ready[u->nready++] = (struct ready){*c, idx};
+	return 0;
+}
+
+/*
+ * Unwind us for c. Its pc in no mapping means the mapping records have not
+ * come yet (they may follow the stack): kept, unless force or full.
+ */
+static int unwind(struct mt_rus *u, const struct mt_rus_call *c, const struct mt_ustack *us,
+		  bool force, bool *kept)
+{
+	uint32_t idx;
+	int n = mt_uw__unwind(u->uw, us, u->scratch, MT_UW_MAX_FRAMES);
+
+	*kept = false;
 	if (n < 0)
 		return n;
+	if (!force && n >= 1 && u->scratch[0].file == MT_UW_NOFILE &&
+	    u->ndeferred < MAX_DEFERRED) {
+		struct deferred *d = &u->deferred[u->ndeferred];
+
+		d->us = malloc(us->h.size);
+		if (d->us) {
+			memcpy(d->us, us, us->h.size);
+			d->c = *c;
+			u->ndeferred++;
+			*kept = true;
+			return 0;
+		}
+	}
 	/* the padding of each frame is zero: frames compare as bytes */
-	return stack_index(u, u->scratch, n, idx) ? -ENOMEM : 1;
+	if (stack_index(u, u->scratch, n, &idx))
+		return -ENOMEM;
+	return push_ready(u, c, idx);
+}
+
+/* The kept stacks of pid (every one with force), tried again. */
+static int retry(struct mt_rus *u, uint32_t pid, bool force)
+{
+	size_t w = 0, n = u->ndeferred;
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct deferred d = u->deferred[i];
+		bool kept = false;
+
+		if (!err && (force || d.c.pid == pid)) {
+			u->ndeferred = w; /* what unwind() may keep again goes after the kept */
+			err = unwind(u, &d.c, d.us, force, &kept);
+			w = u->ndeferred;
+			if (kept) {
+				/* kept again: the copy it made replaces this one */
+				free(d.us);
+				continue;
+			}
+			free(d.us);
+			if (!err)
+				continue;
+			d.us = NULL;
+		}
+		if (d.us)
+			u->deferred[w++] = d;
+	}
+	u->ndeferred = w;
+	return err;
+}
+
+int mt_rus__ustack(struct mt_rus *u, const struct mt_hdr *rec)
+{
+	struct mt_rus_call c;
+	bool kept;
+
+	if (rec->size < sizeof(struct mt_ustack) || !unpark(u, rec, &c))
+		return 0;
+	return unwind(u, &c, (const void *)rec, false, &kept);
+}
+
+bool mt_rus__take(struct mt_rus *u, struct mt_rus_call *call, uint32_t *idx)
+{
+	if (u->readpos == u->nready)
+		return false;
+	*call = u->ready[u->readpos].c;
+	*idx = u->ready[u->readpos].idx;
+	u->readpos++;
+	return true;
+}
+
+int mt_rus__flush(struct mt_rus *u)
+{
+	return retry(u, 0, true);
 }
 
 /* ---- attribution ---- */
@@ -421,6 +538,9 @@ static int symbolize(struct mt_rus *u, struct ustk *s)
 		int n = mt_uw__symbolize(u->uw, f, sy, 17);
 		bool have_file = mt_uw__file(u->uw, f->file, &fi);
 
+		/* the preload agent's own frames, where it took the stack: not the program's */
+		if (have_file && !s->nlf && !strncmp(base_name(fi.path), "libmadvtrace-agent", 18))
+			continue;
 		if (have_file) {
 			u->file_used[f->file] = true;
 			u->file_named[f->file] |= n > 0;

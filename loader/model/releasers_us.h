@@ -29,7 +29,7 @@ struct mt_rus_call {
 struct mt_rus *mt_rus__new(const char *debug_dir);
 void mt_rus__free(struct mt_rus *u);
 
-/* MT_MAPPING, MT_TASK fork/exec. 0 or -ENOMEM. */
+/* MT_MAPPING (kept stacks of its pid are tried again), MT_TASK fork/exec. 0 or -ENOMEM. */
 int mt_rus__record(struct mt_rus *u, const struct mt_hdr *rec);
 /*
  * Park a release call whose stack follows. When too many wait, the oldest is
@@ -37,12 +37,15 @@ int mt_rus__record(struct mt_rus *u, const struct mt_hdr *rec);
  */
 bool mt_rus__park(struct mt_rus *u, const struct mt_rus_call *c, struct mt_rus_call *out);
 /*
- * An MT_USTACK record: its parked call into *call and the index of its
- * distinct stack into *idx. 1 when paired, 0 when no call waits for it,
- * -ENOMEM.
+ * An MT_USTACK record: paired with its parked call and unwound, or kept a
+ * while when its process's mappings are not known yet (they may come after
+ * it). Unwound calls are then taken with mt_rus__take. 0 or -ENOMEM.
  */
-int mt_rus__ustack(struct mt_rus *u, const struct mt_hdr *rec, struct mt_rus_call *call,
-		   uint32_t *idx);
+int mt_rus__ustack(struct mt_rus *u, const struct mt_hdr *rec);
+/* An unwound call and the index of its distinct stack; false when none is ready. */
+bool mt_rus__take(struct mt_rus *u, struct mt_rus_call *call, uint32_t *idx);
+/* At the end: unwind the kept stacks with what is known. 0 or -ENOMEM. */
+int mt_rus__flush(struct mt_rus *u);
 /* The calls still parked at the end, one per call; false when none is left. */
 bool mt_rus__unpaired(struct mt_rus *u, struct mt_rus_call *out);
 

@@ -294,13 +294,48 @@ static void test_pairing(void **state)
 	mt_releasers__free(r);
 }
 
+/* Mapping records that come after the stack they explain (the recorder reads them late). */
+static void test_mapping_after_stack(void **state)
+{
+	struct mt_releasers *r = mt_releasers__new();
+	struct mt_rel_stack st;
+	struct mt_rel_frame f;
+	struct us_buf b;
+	union {
+		struct mt_mapping m;
+		char b[sizeof(struct mt_mapping) + 64];
+	} x;
+
+	(void)state;
+	feed_madvise(r, PID, 10, MT_F_USTACK);
+	make_stack(&b, 64, 64);
+	b.us.h.t_ns = 10;
+	b.us.regs[MT_UREG_RIP] = 0x15123;
+	assert_int_equal(mt_releasers__feed(r, &b.us.h, 0), 0);
+	memset(&x, 0, sizeof(x));
+	mt_record_init(&x.m, MT_MAPPING, sizeof(x), PID, PID, 11);
+	x.m.start = 0x10000;
+	x.m.end = 0x20000;
+	x.m.off = 0x3000;
+	x.m.prot = PROT_READ | PROT_EXEC;
+	strcpy(x.m.path, "/nonexistent/late.so");
+	assert_int_equal(mt_releasers__feed(r, &x.m.h, 0), 0);
+	assert_int_equal(mt_releasers__resolve(r, NULL), 0);
+	assert_true(mt_releasers__stack_at(r, 0, &st));
+	assert_true(mt_releasers__frame_at(r, &st, 0, &f));
+	assert_string_equal(f.file, "/nonexistent/late.so");
+	assert_int_equal(f.file_offset, 0x8123);
+	assert_null(f.function);
+	mt_releasers__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_copy_bounds),	   cmocka_unit_test(test_truncated_record),
 	    cmocka_unit_test(test_file_mapping),   cmocka_unit_test(test_mapping_gone),
 	    cmocka_unit_test(test_fp_chain),	   cmocka_unit_test(test_supersede_fork_exec),
-	    cmocka_unit_test(test_pairing),
+	    cmocka_unit_test(test_pairing),	   cmocka_unit_test(test_mapping_after_stack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

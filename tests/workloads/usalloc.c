@@ -4,7 +4,8 @@
  * the allocator attribution test: run as is (glibc) and under each of
  * Debian's jemalloc, tcmalloc and mimalloc by LD_PRELOAD, told to give
  * memory back at once. Whatever releases memory does so under
- * main -> cache_evict -> free. Records itself (uscap.h) into argv[1].
+ * main -> cache_evict -> free. Records itself (uscap.h) into argv[1]
+ * ("-": records nothing, for a backend to record it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: usalloc TRACE\n");
 		return 2;
 	}
-	uscap_start();
+	uscap_start(argv[1]);
 	for (int r = 0; r < ROUNDS; r++) {
 		cache_fill(r);
 		cache_evict(); /* CALL:cache_evict */

@@ -110,7 +110,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-void uscap_start(void)
+void uscap_start(const char *path)
 {
 	static uint8_t altstack[1 << 16];
 	struct sock_filter f[] = {
@@ -128,6 +128,8 @@ void uscap_start(void)
 	char line[4096];
 	FILE *maps;
 
+	if (!strcmp(path, "-"))
+		return;
 	buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		die("mmap");
@@ -221,6 +223,8 @@ void uscap_stop(const char *path)
 	int fd;
 
 	recording = 0;
+	if (!strcmp(path, "-"))
+		return;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		die(path);

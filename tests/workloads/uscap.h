@@ -13,8 +13,11 @@
 #ifndef USCAP_H
 #define USCAP_H
 
-/* Start trapping; mappings are read now (load libraries before). Exits on failure. */
-void uscap_start(void);
+/*
+ * Start trapping; mappings are read now (load libraries before). path "-":
+ * record nothing (the program runs under a backend). Exits on failure.
+ */
+void uscap_start(const char *path);
 /* Stop recording and write the trace to path. Exits on failure. */
 void uscap_stop(const char *path);
 

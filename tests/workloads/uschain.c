@@ -4,7 +4,8 @@
  * frame pointers): main -> worker -> pool_trim -> madvise(MADV_DONTNEED),
  * and main -> release_big -> free() of a chunk above glibc's mmap threshold
  * (glibc unmaps it: munmap_chunk -> munmap). Records its own calls and
- * stacks (uscap.h) into argv[1]. The lines marked CALL: are the calls the
+ * stacks (uscap.h) into argv[1]
+ * ("-": records nothing, for a backend to record it). The lines marked CALL: are the calls the
  * test expects the report to name, with their source lines.
  */
 #include <stdio.h>
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 	pool = mmap(NULL, POOL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pool == MAP_FAILED)
 		return 1;
-	uscap_start();
+	uscap_start(argv[1]);
 	for (int i = 0; i < 3; i++)
 		worker(i); /* CALL:worker */
 	big = malloc(BIG);

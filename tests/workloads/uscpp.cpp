@@ -2,7 +2,8 @@
 /*
  * A C++ release whose functions are a namespace's template method and a
  * member function, for the demangler's test: main -> store::Cache::evict ->
- * pool::Arena<int>::trim -> madvise. Records itself (uscap.h) into argv[1].
+ * pool::Arena<int>::trim -> madvise. Records itself (uscap.h) into argv[1]
+ * ("-": records nothing, for a backend to record it).
  */
 #include <cstdio>
 #include <cstdlib>
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	if (c.arena.base == MAP_FAILED)
 		return 1;
-	uscap_start();
+	uscap_start(argv[1]);
 	c.evict(1);
 	uscap_stop(argv[1]);
 	std::printf("%lu\n", released);
