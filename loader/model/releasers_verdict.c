@@ -43,6 +43,7 @@ int mt_releasers__add_finding(struct mt_timeline *tl, const struct mt_releasers 
 	const struct mt_rel_summary *rs = mt_releasers__summary(r);
 	uint64_t total = 0, v[MT_WHO_NR] = {0}, c[MT_WHO_NR] = {0};
 	char *text = NULL, x[32], y[32];
+	struct mt_rel_group g;
 	int order[MT_WHO_NR];
 	size_t len = 0, nr;
 	bool released;
@@ -82,6 +83,20 @@ int mt_releasers__add_finding(struct mt_timeline *tl, const struct mt_releasers 
 			c[w] == 1 ? "" : "s", 100.0 * (double)v[w] / (double)total);
 	}
 	fputc('.', m);
+	/* the unwound stacks: which allocator path and which code above it */
+	for (size_t i = 0; i < 3 && mt_releasers__group(r, i, &g); i++) {
+		uint64_t gc, gb = mt_rel_released(g.by, &gc);
+
+		if (!gb) {
+			gb = g.by[MT_RC_MUNMAP].bytes;
+			gc = g.by[MT_RC_MUNMAP].calls;
+		}
+		fprintf(m, "%s%s: %s in %" PRIu64 " call%s%s", i ? "; " : " By allocator and caller: ",
+			g.label, mt_fmt_bytes(x, sizeof(x), gb), gc, gc == 1 ? "" : "s",
+			mt_rel_released(g.by, NULL) ? "" : " (unmapped)");
+	}
+	if (mt_releasers__group(r, 0, &g))
+		fputc('.', m);
 	if (rs->calls_without_stack) {
 		uint64_t rel = mt_rel_released(rs->by[MT_WHO_NO_STACK], NULL);
 		uint64_t unm = rs->by[MT_WHO_NO_STACK][MT_RC_MUNMAP].bytes;

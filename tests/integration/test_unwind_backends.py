@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Release stacks unwound without frame pointers, recorded by each backend
+with --stacks (issue 12): uschain_g (-O2 -fomit-frame-pointer -g) run under
+bpf, ptrace and preload, and its report.
+
+Oracle: the workload's own call chain, marked in its source (`CALL:x` on
+the line that calls x): every MADV_DONTNEED stack must read
+pool_trim <- worker <- main with the lines of those calls; under bpf, which
+sees glibc's own munmap, the free() of the big block must read
+glibc malloc ... <- release_big at the line of its free() call.
+
+Usage: test_unwind_backends.py --madvtrace PATH --workloads DIR [--backends b,p,...]
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads")
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def marks(src):
+    out = {}
+    with open(os.path.join(SRC, src)) as f:
+        for i, line in enumerate(f, 1):
+            m = re.search(r"CALL:(\w+)", line)
+            if m:
+                out[m.group(1)] = i
+    return out
+
+
+def run(cmd):
+    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if cp.returncode != 0:
+        fail("%s exited %d: %s" % (" ".join(cmd), cp.returncode, cp.stderr.strip()))
+    return cp
+
+
+def app_frames(st):
+    """From the first frame of the program's own code outwards, up to main."""
+    fr = st["frames"]
+    names = [f["function"] for f in fr]
+    check("main" in names, "no main in %s" % names)
+    first = next((i for i, f in enumerate(fr) if f["file"] and f["file"].endswith("uschain_g")),
+                 None)
+    check(first is not None, "no frame of the program in %s" % names)
+    return fr[first:names.index("main") + 1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--madvtrace", required=True)
+    ap.add_argument("--workloads", required=True)
+    ap.add_argument("--backends", default="bpf,ptrace,preload")
+    ap.add_argument("--tally32", help=argparse.SUPPRESS)  # what every integration test is given
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (bpf)")
+        sys.exit(77)
+    lines = marks("uschain.c")
+    exe = os.path.join(args.workloads, "uschain_g")
+    with tempfile.TemporaryDirectory(prefix="mt-unwind-be-") as tmp:
+        for be in args.backends.split(","):
+            t = os.path.join(tmp, be + ".mtr")
+            run([args.madvtrace, "--backend", be, "--stacks", "-q", "-o", t, "--", exe, "-"])
+            rel = json.loads(run([args.madvtrace, "report", "--format", "json", t]).stdout)
+            rel = rel["releasers"]
+            text = run([args.madvtrace, "report", t]).stdout
+            dn = [s for s in rel["top_stacks"] if "MADV_DONTNEED" in s["by_call"]]
+            check(sum(s["by_call"]["MADV_DONTNEED"]["calls"] for s in dn) == 3,
+                  "%s: the 3 madvise calls are not all in the top stacks: %s" %
+                  (be, rel["top_stacks"]))
+            for st in dn:
+                check(st["unwound"], "%s: a stack not unwound: %s" % (be, st))
+                ch = app_frames(st)
+                got = [(f["function"], f["line"]) for f in ch]
+                want = [("pool_trim", lines["madvise"]), ("worker", lines["pool_trim"]),
+                        ("main", lines["worker"])]
+                check(got == want, "%s: chain %s, the source says %s" % (be, got, want))
+                check(st["group"] == "pool_trim (uschain.c:%d)" % lines["madvise"],
+                      "%s: group %r" % (be, st["group"]))
+            check(re.search(r"pool_trim\+0x[0-9a-f]+ \(uschain.c:%d\)" % lines["madvise"], text),
+                  "%s: the text report does not name pool_trim at its line" % be)
+            if be == "bpf":
+                um = [s for s in rel["top_stacks"] if s["group"] and "release_big" in s["group"]]
+                check(len(um) == 1, "%s: free()'s stack: %s" % (be, rel["top_stacks"]))
+                ch = app_frames(um[0])
+                got = [(f["function"], f["line"]) for f in ch]
+                want = [("release_big", lines["free"]), ("main", lines["release_big"])]
+                check(got == want, "%s: free chain %s, the source says %s" % (be, got, want))
+                check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
+            print("ok %s: pool_trim <- worker <- main at their lines%s" %
+                  (be, "; glibc free <- release_big" if be == "bpf" else ""))
+
+
+if __name__ == "__main__":
+    main()
