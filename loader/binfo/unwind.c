@@ -550,7 +550,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	if (!dwfl_frame_pc(state, &pc, &act) || !pc)
 		return DWARF_CB_ABORT;
 	add_frame(c, pc, c->n > 0 && !act);
-	if (c->out[c->n - 1].go || c->n >= c->max)
+	if (c->n >= c->max)
 		return DWARF_CB_ABORT;
 	return DWARF_CB_OK;
 }

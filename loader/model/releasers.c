@@ -50,6 +50,7 @@ struct entry {
 	uint32_t image, stack_id;
 	uint32_t stack; /* index into stacks, NONE when missing */
 	uint32_t ustack; /* an unwound stack (releasers_us.h), NONE for a kernel stack */
+	uint32_t kfrom;	 /* an unwound stack ending in Go: where the kernel's stack goes on */
 	struct mt_rel_tally by[MT_RC_NR];
 	uint8_t who;
 	int16_t decisive;
@@ -711,13 +712,25 @@ static enum mt_releaser fallback(const struct namer *nm, const struct stack *s, 
 	return s->nr ? MT_WHO_GO_PROGRAM : MT_WHO_UNKNOWN;
 }
 
-/* Where the kernel's stack s goes on from an unwound stack ending in Go code at go_pc. */
-static uint32_t kernel_from(const struct stack *s, uint64_t go_pc)
+/*
+ * Where the kernel's stack s goes on after an unwound stack ending in Go code
+ * at go_pc: after that frame, or, when the kernel's walk skipped it (from C
+ * code, its frame-pointer chain leads straight into Go's frames), at its
+ * first frame past the first that names a Go function; s->nr (nothing) when
+ * none does.
+ */
+static uint32_t kernel_from(const struct namer *nm, const struct stack *s, uint64_t go_pc)
 {
 	for (uint32_t i = 0; i < s->nr; i++)
 		if (s->ips[i] == go_pc)
+			return i + 1;
+	for (uint32_t i = 1; nm->sym && i < s->nr; i++) {
+		const char *name = frame_name(nm, s, i, NULL);
+
+		if (name && go_name(name))
 			return i;
-	return 0;
+	}
+	return s->nr;
 }
 
 /* An unwound stack: its allocator and application frames; its Go part as Go's are. */
@@ -732,11 +745,12 @@ static bool classify_us(struct mt_releasers *r, struct entry *e, const struct na
 	at = mt_rus__attr(r->rus, e->ustack);
 	e->who = (uint8_t)at->who;
 	e->decisive = (int16_t)(at->alloc_frame >= 0 ? at->alloc_frame : at->app_frame);
+	e->kfrom = e->stack != NONE ? r->stacks[e->stack].nr : 0;
 	if (!at->go_tail || e->stack == NONE || !nm->sym)
 		return true;
 	/* cgo: the C side was unwound, the Go side is the kernel's walk */
 	s = &r->stacks[e->stack];
-	from = kernel_from(s, at->go_pc);
+	from = e->kfrom = kernel_from(nm, s, at->go_pc);
 	for (uint32_t i = from; i < s->nr; i++) {
 		const char *name = frame_name(nm, s, i, NULL);
 
@@ -1001,7 +1015,7 @@ static void fill(const struct mt_releasers *r, const struct entry *e, struct mt_
 		if (at->go_tail && e->stack != NONE) {
 			const struct stack *s = &r->stacks[e->stack];
 
-			o->nframes = at->go_from + s->nr - kernel_from(s, at->go_pc);
+			o->nframes = at->go_from + s->nr - e->kfrom;
 		}
 	} else if (e->stack != NONE) {
 		o->nframes = r->stacks[e->stack].nr;
@@ -1075,7 +1089,7 @@ bool mt_releasers__frame_at(const struct mt_releasers *r, const struct mt_rel_st
 		if (!at->go_tail || e->stack == NONE || i < at->go_from)
 			return mt_rus__frame(r->rus, e->ustack, i, out);
 		s = &r->stacks[e->stack];
-		k = i - at->go_from + kernel_from(s, at->go_pc);
+		k = i - at->go_from + e->kfrom;
 	} else {
 		if (e->stack == NONE)
 			return false;

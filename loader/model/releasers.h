@@ -84,6 +84,7 @@ struct mt_rel_frame {
 	uint32_t line;	      /* 0: unknown */
 	bool inlined;	      /* a call inlined into the next frame */
 	bool kernel_walk;     /* from the kernel's frame-pointer walk (MT_STACK) */
+	bool go_file;	      /* an unwound frame in a Go program's file (C of cgo too) */
 };
 
 /* A file the unwound frames needed and could not use (or that had no symbols). */

@@ -523,6 +523,13 @@ static int attribute(struct mt_rus *u, struct ustk *s)
 	return 0;
 }
 
+/* A Go function's name ("runtime.asmcgocall.abi0"), not a C one of a cgo program. */
+static bool go_function(const char *name)
+{
+	return name && strchr(name, '.') && !strchr(name, ' ') && strncmp(name, "_cgo", 4) &&
+	       !strstr(name, ".part.") && !strstr(name, ".isra.") && !strstr(name, ".constprop.");
+}
+
 /* Every logical frame of s (inlined calls expanded), and what the files said. */
 static int symbolize(struct mt_rus *u, struct ustk *s)
 {
@@ -558,7 +565,7 @@ static int symbolize(struct mt_rus *u, struct ustk *s)
 			struct mt_rel_frame *o = &s->lf[s->nlf++];
 
 			*o = (struct mt_rel_frame){.ip = f->pc, .file = have_file ? fi.path : NULL,
-						   .file_offset = f->rel};
+						   .file_offset = f->rel, .go_file = f->go};
 			if (!n)
 				continue;
 			o->function = sy[k].function;
@@ -567,10 +574,16 @@ static int symbolize(struct mt_rus *u, struct ustk *s)
 			o->line = sy[k].line;
 			o->inlined = sy[k].inlined;
 		}
-		if (f->go && !s->attr.go_tail) {
+		/*
+		 * Go code (not the C of a cgo program, in the same file): the unwinder
+		 * cannot follow Go's switch from the system stack back to the
+		 * goroutine's, so the kernel's walk of the call goes on from here.
+		 */
+		if (!s->attr.go_tail && f->go && go_function(s->lf[s->nlf - 1].function)) {
 			s->attr.go_tail = true;
-			s->attr.go_from = s->nlf - (uint32_t)(n ? n : 1);
+			s->attr.go_from = s->nlf;
 			s->attr.go_pc = f->pc;
+			break;
 		}
 	}
 	return attribute(u, s);

@@ -55,9 +55,9 @@ struct mt_rus_attr {
 	int alloc_frame;      /* the allocator frame that names it, or -1 */
 	int app_frame;	      /* the first application frame (outside the allocator), or -1 */
 	const char *group;    /* "jemalloc decay purge <- cache_evict (app.c:212)" */
-	bool go_tail;	      /* ends in Go code: the kernel's stack goes on */
-	uint32_t go_from;     /* the first frame in Go code (go_tail), and its pc */
-	uint64_t go_pc;
+	bool go_tail;	      /* the last frame is in Go code: the kernel's stack goes on */
+	uint32_t go_from;     /* where the kernel's frames go on (after the last frame) */
+	uint64_t go_pc;	      /* the last frame's pc, looked for in the kernel's stack */
 };
 
 /* Symbolize every distinct stack. 0 or -ENOMEM. */
