@@ -865,6 +865,13 @@ static int image_prog(struct mt_releasers *r, struct image *im, FILE *warn)
 	return 0;
 }
 
+static bool go_from_start(const struct mt_releasers *r, const struct entry *e)
+{
+	const struct mt_rus_attr *at = mt_rus__attr(r->rus, e->ustack);
+
+	return at->go_tail && at->go_from <= 1;
+}
+
 /* The unwound stacks' groups: one per label, with what its stacks released. */
 static int add_group(struct mt_releasers *r, const struct entry *e)
 {
@@ -933,6 +940,9 @@ int mt_releasers__resolve(struct mt_releasers *r, FILE *warn)
 		struct entry *e = &r->entries[i];
 
 		e->stack = e->stack_id ? map_get(&r->stack_ids, e->stack_id) : NONE;
+		/* Go from its first frame: the kernel's walk is the Go path, as without --stacks */
+		if (e->ustack != NONE && e->stack != NONE && go_from_start(r, e))
+			e->ustack = NONE;
 		if (e->stack == NONE && e->ustack == NONE)
 			r->sum.missing_stacks++;
 		if (e->ustack != NONE)

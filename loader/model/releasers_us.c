@@ -548,7 +548,8 @@ static int symbolize(struct mt_rus *u, struct ustk *s)
 		/* the preload agent's own frames, where it took the stack: not the program's */
 		if (have_file && !s->nlf && !strncmp(base_name(fi.path), "libmadvtrace-agent", 18))
 			continue;
-		if (have_file) {
+		/* a Go program's frames are the kernel's walk's to name (.gopclntab) */
+		if (have_file && !f->go) {
 			u->file_used[f->file] = true;
 			u->file_named[f->file] |= n > 0;
 		}
@@ -579,7 +580,9 @@ static int symbolize(struct mt_rus *u, struct ustk *s)
 		 * cannot follow Go's switch from the system stack back to the
 		 * goroutine's, so the kernel's walk of the call goes on from here.
 		 */
-		if (!s->attr.go_tail && f->go && go_function(s->lf[s->nlf - 1].function)) {
+		/* (a stripped Go program names nothing here: the kernel's walk names it) */
+		if (!s->attr.go_tail && f->go &&
+		    (!n || go_function(s->lf[s->nlf - 1].function))) {
 			s->attr.go_tail = true;
 			s->attr.go_from = s->nlf;
 			s->attr.go_pc = f->pc;
