@@ -10,6 +10,11 @@ pool_trim <- worker <- main with the lines of those calls; under bpf, which
 sees glibc's own munmap, the free() of the big block must read
 glibc malloc ... <- release_big at the line of its free() call.
 
+With Go (MT_CGOREL, tests/go/cgorel), a cgo program under bpf: the C side
+unwound (c_trim <- c_release at their lines), the Go side from the kernel's
+frame-pointer walk of the same call (main.goCaller <- main.main), in one
+stack.
+
 Under ptrace the recorder does not always write libc's mapping record
 (found here: 3 runs in 4 with no libc mapping at all, the stacks then a
 single unknown frame); ptrace is left out of the default list until the
@@ -112,6 +117,37 @@ def main():
                 check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
             print("ok %s: pool_trim <- worker <- main at their lines%s" %
                   (be, "; glibc free <- release_big" if be == "bpf" else ""))
+        if "bpf" in args.backends.split(","):
+            test_cgo(args.madvtrace, tmp)
+
+
+def test_cgo(mt, tmp):
+    """C called by Go: both sides of the call in one stack."""
+    exe = os.environ.get("MT_CGOREL", "")
+    if not exe:
+        check(os.environ.get("CI") != "true", "no Go: the cgo case cannot run (MT_CGOREL)")
+        print("note: no Go, the cgo case is not run")
+        return
+    with open(os.path.join(SRC, "..", "go", "cgorel", "main.go")) as f:
+        lines = {m.group(1): i for i, l in enumerate(f, 1)
+                 for m in [re.search(r"CALL:(\w+)", l)] if m}
+    t = os.path.join(tmp, "cgo.mtr")
+    run([mt, "--backend", "bpf", "--stacks", "-q", "-o", t, "--", exe])
+    rel = json.loads(run([mt, "report", "--format", "json", t]).stdout)["releasers"]
+    st = [s for s in rel["top_stacks"] if "MADV_DONTNEED" in s["by_call"] and s["unwound"]]
+    check(len(st) == 1, "cgo: the MADV_DONTNEED stack: %s" % rel["top_stacks"])
+    fr = st[0]["frames"]
+    names = [f["function"] for f in fr]
+    c_side = [(f["function"], f["line"]) for f in fr if f["function"] in ("c_trim", "c_release")]
+    check(c_side == [("c_trim", lines["madvise"]), ("c_release", lines["c_trim"])],
+          "cgo: the C side %s (frames %s)" % (c_side, names))
+    check(all(not f["kernel_walk"] for f in fr[:names.index("c_release") + 1]),
+          "cgo: the C side should be unwound: %s" % fr)
+    go_side = [f["function"] for f in fr if f["kernel_walk"]]
+    check("main.goCaller" in go_side and "main.main" in go_side and
+          go_side.index("main.goCaller") < go_side.index("main.main"),
+          "cgo: the Go side from the kernel's walk %s (frames %s)" % (go_side, names))
+    print("ok cgo: %s" % " <- ".join(n for n in names if n))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+module madvtrace.test/cgorel
+
+go 1.19
