@@ -17,7 +17,7 @@
 #include "unwind_int.h"
 
 #define NONE UINT32_MAX
-#define MAX_RESULTS (1u << 20) /* cached (file, address) results; past it, computed each time */
+#define MAX_RESULTS (1u << 18) /* cached results (about 25 MiB); past it, computed each time */
 #define MAX_INLINE 16
 
 static uint64_t mix(uint64_t k)

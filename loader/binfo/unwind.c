@@ -19,6 +19,8 @@
 #define NONE UINT32_MAX
 #define PAGE 4096ull
 #define MAX_MAPS 65536 /* mappings one process may have; more are not kept */
+/* processes whose libdwfl view is kept (each holds a descriptor per module): the rest rebuilt */
+#define MAX_LIVE_DWFL 8
 
 struct umap {
 	uint64_t start, end, off;
@@ -40,6 +42,7 @@ struct uspace {
 	struct umap *v;
 	size_t n, cap;
 	Dwfl *dwfl; /* NULL: to be built (again) from v */
+	uint64_t used; /* when it was last unwound in (the unwinder's clock) */
 	bool attached;
 	struct uctx *cur;
 };
@@ -579,7 +582,21 @@ static bool file_bias(const struct uspace *s, const struct ufile *f, uint32_t fi
 
 static void space_build(struct mt_uw *u, struct uspace *s)
 {
+	struct uspace *oldest = NULL;
+	size_t live = 0;
 	Elf *any = NULL;
+
+	for (size_t i = 0; i < u->nspaces; i++) {
+		struct uspace *o = u->spaces[i];
+
+		if (!o->dwfl)
+			continue;
+		live++;
+		if (!oldest || o->used < oldest->used)
+			oldest = o;
+	}
+	if (live >= MAX_LIVE_DWFL && oldest)
+		space_reset(oldest);
 
 	s->dwfl = dwfl_begin(&u->cbs);
 	if (!s->dwfl)
@@ -638,6 +655,7 @@ int mt_uw__unwind(struct mt_uw *u, const struct mt_ustack *us, struct mt_uframe 
 	if (max <= 0)
 		return 0;
 	c.sp = s;
+	s->used = ++u->clock;
 	if (!s->dwfl)
 		space_build(u, s);
 	if (s->attached) {

@@ -45,6 +45,7 @@ struct mt_uw {
 	size_t nfiles, capfiles;
 	uint32_t *file_hash; /* open addressing over files[], UINT32_MAX empty */
 	size_t file_hash_cap;
+	uint64_t clock; /* counts unwinds: which process's view was used last */
 	struct uspace **spaces;
 	size_t nspaces, capspaces;
 	uint32_t *space_hash;
