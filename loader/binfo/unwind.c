@@ -436,16 +436,6 @@ int mt_uw__fork(struct mt_uw *u, uint32_t parent, uint32_t child)
 	return 0;
 }
 
-void mt_uw__exec(struct mt_uw *u, uint32_t pid)
-{
-	struct uspace *s = space_of(u, pid, false);
-
-	if (s) {
-		space_reset(s);
-		s->n = 0;
-	}
-}
-
 static const struct umap *find_map(const struct uspace *s, uint64_t addr)
 {
 	size_t lo = 0, hi = s ? s->n : 0;

@@ -16,7 +16,7 @@
  *
  *	u = mt_uw__new(debug_path);
  *	mt_uw__mapping(u, pid, mapping);   for every MT_MAPPING record
- *	mt_uw__fork(u, parent, child); mt_uw__exec(u, pid);
+ *	mt_uw__fork(u, parent, child);
  *	n = mt_uw__unwind(u, ustack, frames, max);
  *	mt_uw__symbolize(u, &frames[i], out, max)  (loader/binfo/dwsym.c)
  *	mt_uw__free(u);
@@ -71,9 +71,13 @@ void mt_uw__free(struct mt_uw *u);
 
 /* A file mapping of pid; it supersedes what it overlaps. 0 or -ENOMEM. */
 int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m);
-/* The child starts with its parent's mappings; exec starts over. 0 or -ENOMEM. */
+/*
+ * The child starts with its parent's mappings. (An exec clears nothing: the
+ * recorder may write the new image's mappings before the exec record; they
+ * supersede the old ones where they overlap, and a pc is always in new code.)
+ * 0 or -ENOMEM.
+ */
 int mt_uw__fork(struct mt_uw *u, uint32_t parent, uint32_t child);
-void mt_uw__exec(struct mt_uw *u, uint32_t pid);
 
 /*
  * Unwind the stack of us (its pid's mappings as fed so far) into at most max

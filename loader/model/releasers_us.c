@@ -114,8 +114,6 @@ int mt_rus__record(struct mt_rus *u, const struct mt_hdr *rec)
 		return 0;
 	if (t->event == MT_TASK_FORK && t->other_pid)
 		return mt_uw__fork(u->uw, rec->pid, t->other_pid);
-	if (t->event == MT_TASK_EXEC)
-		mt_uw__exec(u->uw, rec->pid);
 	return 0;
 }
 

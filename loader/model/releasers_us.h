@@ -29,7 +29,7 @@ struct mt_rus_call {
 struct mt_rus *mt_rus__new(const char *debug_dir);
 void mt_rus__free(struct mt_rus *u);
 
-/* MT_MAPPING (kept stacks of its pid are tried again), MT_TASK fork/exec. 0 or -ENOMEM. */
+/* MT_MAPPING (kept stacks of its pid are tried again), MT_TASK fork. 0 or -ENOMEM. */
 int mt_rus__record(struct mt_rus *u, const struct mt_hdr *rec);
 /*
  * Park a release call whose stack follows. When too many wait, the oldest is
