@@ -935,6 +935,7 @@ int mt_releasers__resolve(struct mt_releasers *r, FILE *warn)
 			err = mt_rus__resolve(r->rus);
 		if (err)
 			return err;
+		r->sum.unmapped_stacks = mt_rus__unmapped(r->rus);
 	}
 	for (size_t i = 0; i < r->nentries; i++) {
 		struct entry *e = &r->entries[i];
@@ -968,6 +969,13 @@ int mt_releasers__resolve(struct mt_releasers *r, FILE *warn)
 			"madvtrace: warning: %" PRIu64 " releasing call%s announced a user stack "
 			"that is not in the trace (cut short?)\n",
 			r->sum.unpaired_calls, r->sum.unpaired_calls == 1 ? "" : "s");
+	if (r->sum.unmapped_stacks && warn)
+		fprintf(warn,
+			"madvtrace: warning: %" PRIu64 " release stack%s start%s in no file mapping "
+			"the trace recorded (no mapping records for the process?): shown as "
+			"addresses\n",
+			r->sum.unmapped_stacks, r->sum.unmapped_stacks == 1 ? "" : "s",
+			r->sum.unmapped_stacks == 1 ? "s" : "");
 	r->sum.stacks = r->nentries;
 	if (r->sum.missing_stacks && warn)
 		fprintf(warn,

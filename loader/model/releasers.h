@@ -71,6 +71,7 @@ struct mt_rel_summary {
 	uint64_t unwound_calls;	 /* releasing calls whose registers and stack were unwound */
 	uint64_t unwound_stacks; /* ... distinct unwound stacks */
 	uint64_t unpaired_calls; /* calls announcing a stack (MT_F_USTACK) that never came */
+	uint64_t unmapped_stacks; /* distinct unwound stacks whose pc is in no recorded mapping */
 };
 
 /* One frame of a release stack, innermost first. */

@@ -57,6 +57,7 @@ struct mt_rus {
 	struct mt_rel_file *files;
 	size_t nfiles;
 	bool *file_used, *file_named;
+	uint64_t unmapped;
 	struct mt_uframe scratch[MT_UW_MAX_FRAMES];
 };
 
@@ -607,6 +608,7 @@ int mt_rus__resolve(struct mt_rus *u)
 		err = symbolize(u, &u->st[i]);
 		if (err)
 			return err;
+		u->unmapped += u->st[i].n && u->st[i].f[0].file == MT_UW_NOFILE;
 	}
 	for (uint32_t i = 0; i < nf; i++) {
 		if (!u->file_used[i] || !mt_uw__file(u->uw, i, &fi))
@@ -637,6 +639,11 @@ bool mt_rus__frame(const struct mt_rus *u, uint32_t idx, uint32_t i, struct mt_r
 const struct mt_rus_attr *mt_rus__attr(const struct mt_rus *u, uint32_t idx)
 {
 	return idx < u->nst ? &u->st[idx].attr : NULL;
+}
+
+uint64_t mt_rus__unmapped(const struct mt_rus *u)
+{
+	return u->unmapped;
 }
 
 bool mt_rus__file(const struct mt_rus *u, size_t i, struct mt_rel_file *out)

@@ -65,6 +65,8 @@ int mt_rus__resolve(struct mt_rus *u);
 uint32_t mt_rus__nframes(const struct mt_rus *u, uint32_t idx);
 bool mt_rus__frame(const struct mt_rus *u, uint32_t idx, uint32_t i, struct mt_rel_frame *out);
 const struct mt_rus_attr *mt_rus__attr(const struct mt_rus *u, uint32_t idx);
+/* Distinct stacks whose first frame is in no recorded mapping (after resolve). */
+uint64_t mt_rus__unmapped(const struct mt_rus *u);
 /* Files the frames needed that could not be used, or that had no symbols. */
 bool mt_rus__file(const struct mt_rus *u, size_t i, struct mt_rel_file *out);
 

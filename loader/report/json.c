@@ -283,6 +283,7 @@ static void json_releasers(const struct report *rp, struct mt_jw *w)
 	U64(w, "unwound_calls", rs->unwound_calls);
 	U64(w, "unwound_stacks", rs->unwound_stacks);
 	U64(w, "unpaired_calls", rs->unpaired_calls);
+	U64(w, "unmapped_stacks", rs->unmapped_stacks);
 	json_rel_tally(w, all);
 	mt_jw__break(w);
 	mt_jw__key_lit(w, "by_releaser");

@@ -278,6 +278,9 @@ static void text_releasers(struct report *rp)
 	if (rs->calls_without_stack)
 		fprintf(rp->out, "; %" PRIu64 " releasing call%s without a stack",
 			rs->calls_without_stack, rs->calls_without_stack == 1 ? "" : "s");
+	if (rs->unmapped_stacks)
+		fprintf(rp->out, "; %" PRIu64 " unwound stack%s in no recorded file mapping",
+			rs->unmapped_stacks, rs->unmapped_stacks == 1 ? "" : "s");
 	fprintf(rp->out, ")\n\n");
 
 	n = mt_releasers__top(rp->rel, top, TOP_STACKS);
