@@ -168,6 +168,35 @@ static void test_mapping_gone(void **state)
 	mt_uw__free(u);
 }
 
+/* What a trace names is opened only if it is a regular file: a FIFO would block, a device is not read. */
+static void test_not_regular(void **state)
+{
+	char dir[] = "/tmp/mt-unwind-XXXXXX", fifo[64];
+	const char *paths[2] = {fifo, "/dev/zero"};
+	struct mt_uw *u = mt_uw__new(NULL);
+	struct mt_uframe f[2];
+	struct mt_uw_file fi;
+	struct us_buf b;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	for (int i = 0; i < 2; i++) {
+		feed_map(u, PID, 0x10000, 0x20000, 0, PROT_READ | PROT_EXEC, paths[i]);
+		make_stack(&b, 64, 64);
+		b.us.regs[MT_UREG_RIP] = 0x10010;
+		assert_int_equal(mt_uw__unwind(u, &b.us, f, 2), 1);
+		assert_true(mt_uw__file(u, f[0].file, &fi));
+		assert_string_equal(fi.path, paths[i]);
+		assert_int_equal(fi.state, MT_UWF_UNOPENED);
+		assert_non_null(strstr(fi.reason, "not a regular file"));
+	}
+	unlink(fifo);
+	rmdir(dir);
+	mt_uw__free(u);
+}
+
 /* The frame-pointer chain through the copy, where no file has CFI for the pc. */
 static void test_fp_chain(void **state)
 {
@@ -337,7 +366,7 @@ int main(void)
 	    cmocka_unit_test(test_copy_bounds),	   cmocka_unit_test(test_truncated_record),
 	    cmocka_unit_test(test_file_mapping),   cmocka_unit_test(test_mapping_gone),
 	    cmocka_unit_test(test_fp_chain),	   cmocka_unit_test(test_supersede_fork),
-	    cmocka_unit_test(test_pairing),	   cmocka_unit_test(test_mapping_after_stack),
+	    cmocka_unit_test(test_not_regular),	   cmocka_unit_test(test_pairing),	   cmocka_unit_test(test_mapping_after_stack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
