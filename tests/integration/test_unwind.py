@@ -18,6 +18,7 @@ memory back at once) the allocator and the application function above it.
 - a file replaced by another build after recording, and a file deleted:
   file+offset and the reason;
 - uscpp: the namespace's template method and member function, demangled;
+- usrust: Rust symbol names (legacy and v0 manglings), demangled;
 - usalloc under glibc, jemalloc, tcmalloc, mimalloc.
 
 Usage: test_unwind.py --madvtrace PATH --workloads DIR
@@ -216,6 +217,19 @@ def test_cpp(mt, wl, tmp):
     print("ok C++: %s" % " <- ".join(names))
 
 
+def test_rust(mt, wl, tmp):
+    t = os.path.join(tmp, "rust.mtr")
+    run([os.path.join(wl, "usrust"), t])
+    rel, text = report(mt, t)
+    st = stacks_by_call(rel, "MADV_DONTNEED")
+    check(len(st) == 1, "usrust: %d stacks" % len(st))
+    names = [f["function"] for f in app_chain(st[0], "madvise")]
+    # the paths the symbols encode (legacy: hash dropped; v0)
+    want = ["mycrate::cache::trim", "mycrate::cache::evict", "main"]
+    check(names == want, "usrust: %s, want %s" % (names, want))
+    print("ok Rust names (v0, legacy): %s" % " <- ".join(names))
+
+
 def test_alloc(mt, wl, tmp):
     line = marks("usalloc.c")["free"]
     runs = {"glibc": (None, {})}
@@ -250,6 +264,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="mt-unwind-") as tmp:
         test_chain(args.madvtrace, args.workloads, tmp)
         test_cpp(args.madvtrace, args.workloads, tmp)
+        test_rust(args.madvtrace, args.workloads, tmp)
         test_alloc(args.madvtrace, args.workloads, tmp)
 
 
