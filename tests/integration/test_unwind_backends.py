@@ -6,7 +6,8 @@ bpf, ptrace and preload, and its report.
 
 Oracle: the workload's own call chain, marked in its source (`CALL:x` on
 the line that calls x): every MADV_DONTNEED stack must read
-pool_trim <- worker <- main with the lines of those calls; under bpf, which
+trim_pages (inlined) <- pool_trim <- worker <- main with the lines of those
+calls; under bpf, which
 sees glibc's own munmap, the free() of the big block must read
 glibc malloc ... <- release_big at the line of its free() call.
 
@@ -100,12 +101,13 @@ def main():
                 check(st["unwound"], "%s: a stack not unwound: %s" % (be, st))
                 ch = app_frames(st)
                 got = [(f["function"], f["line"]) for f in ch]
-                want = [("pool_trim", lines["madvise"]), ("worker", lines["pool_trim"]),
-                        ("main", lines["worker"])]
+                want = [("trim_pages", lines["madvise"]), ("pool_trim", lines["trim_pages"]),
+                        ("worker", lines["pool_trim"]), ("main", lines["worker"])]
                 check(got == want, "%s: chain %s, the source says %s" % (be, got, want))
-                check(st["group"] == "pool_trim (uschain.c:%d)" % lines["madvise"],
+                check(st["group"] == "trim_pages (uschain.c:%d)" % lines["madvise"],
                       "%s: group %r" % (be, st["group"]))
-            check(re.search(r"pool_trim\+0x[0-9a-f]+ \(uschain.c:%d\)" % lines["madvise"], text),
+            check(re.search(r"pool_trim\+0x[0-9a-f]+ \(uschain.c:%d\)" % lines["trim_pages"],
+                            text),
                   "%s: the text report does not name pool_trim at its line" % be)
             if be == "bpf":
                 um = [s for s in rel["top_stacks"] if s["group"] and "release_big" in s["group"]]
@@ -115,7 +117,7 @@ def main():
                 want = [("release_big", lines["free"]), ("main", lines["release_big"])]
                 check(got == want, "%s: free chain %s, the source says %s" % (be, got, want))
                 check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
-            print("ok %s: pool_trim <- worker <- main at their lines%s" %
+            print("ok %s: trim_pages <- pool_trim <- worker <- main at their lines%s" %
                   (be, "; glibc free <- release_big" if be == "bpf" else ""))
         if "bpf" in args.backends.split(","):
             test_cgo(args.madvtrace, tmp)

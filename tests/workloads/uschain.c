@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Releases through a known chain, for the unwinder's tests (built without
- * frame pointers): main -> worker -> pool_trim -> madvise(MADV_DONTNEED),
+ * frame pointers): main -> worker -> pool_trim -> madvise(MADV_DONTNEED)
+ * (through trim_pages, inlined into pool_trim),
  * and main -> release_big -> free() of a chunk above glibc's mmap threshold
  * (glibc unmaps it: munmap_chunk -> munmap). Records its own calls and
  * stacks (uscap.h) into argv[1]
@@ -20,10 +21,16 @@
 volatile unsigned long released;
 char *pool;
 
-__attribute__((noinline, noclone)) void pool_trim(char *p, size_t len)
+/* inlined into pool_trim: with DWARF, a frame of its own */
+static inline __attribute__((always_inline)) void trim_pages(char *p, size_t len)
 {
 	if (madvise(p, len, MADV_DONTNEED)) /* CALL:madvise */
 		abort();
+}
+
+__attribute__((noinline, noclone)) void pool_trim(char *p, size_t len)
+{
+	trim_pages(p, len); /* CALL:trim_pages */
 	released += len; /* no tail call: pool_trim keeps its frame */
 }
 
