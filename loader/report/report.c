@@ -103,6 +103,7 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: madvtrace report [--format text|json|csv|perfetto|svg] [--interval DUR] "
+	    "[--debug-dir DIR] "
 	    "[-o OUT] FILE\n"
 	    "  -f, --format FMT     text (default): verdict, timeline table, calls, top regions\n"
 	    "                       json: summary + timeline (docs/report-format.md)\n"
