@@ -18,7 +18,11 @@
 
 #define NONE UINT32_MAX
 #define PAGE 4096ull
-#define MAX_MAPS 65536 /* mappings one process may have; more are not kept */
+/* what a trace may make report keep (more is not kept: its frames show as addresses) */
+#define MAX_MAPS 8192		/* file mappings of one process */
+#define MAX_TOTAL_MAPS (1u << 20) /* mappings of all processes (40 MiB) */
+#define MAX_RECORDED_FILES 65536 /* distinct files named by mapping records */
+#define SKIP (UINT32_MAX - 1)	/* file_of: over MAX_RECORDED_FILES */
 /* processes whose libdwfl view is kept (each holds a descriptor per module): the rest rebuilt */
 #define MAX_LIVE_DWFL 8
 
@@ -130,6 +134,8 @@ static uint32_t file_of(struct mt_uw *u, const struct mt_mapping *m, const char 
 		    !memcmp(f->bid, m->build_id, bl) && !strcmp(f->path, path))
 			return u->file_hash[i];
 	}
+	if (u->nfiles >= MAX_RECORDED_FILES)
+		return SKIP;
 	if (u->nfiles == u->capfiles) {
 		size_t c = u->capfiles ? 2 * u->capfiles : 16;
 		struct ufile *v = realloc(u->files, c * sizeof(*v));
@@ -370,7 +376,7 @@ int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m)
 	char path[MT_MAPPING_PATH_MAX];
 	struct umap nm, *nv;
 	struct uspace *s;
-	size_t w = 0, at;
+	size_t w = 0, at, lo, hi;
 
 	if (plen > sizeof(path) - 1)
 		plen = sizeof(path) - 1;
@@ -384,6 +390,33 @@ int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m)
 	nm = (struct umap){m->start, m->end, m->off, file_of(u, m, path), m->prot};
 	if (nm.file == NONE)
 		return -ENOMEM;
+	if (nm.file == SKIP)
+		return 0;
+	/* the first mapping that ends after the new one starts: the overlaps begin there */
+	lo = 0;
+	hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].end <= nm.start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	at = lo;
+	if (at == s->n || s->v[at].start >= nm.end) {
+		/* nothing overlaps (the usual case: /proc/PID/maps is in order): insert at at */
+		if (s->n >= MAX_MAPS || u->nmaps >= MAX_TOTAL_MAPS)
+			return 0;
+		if (map_room(s, 1))
+			return -ENOMEM;
+		memmove(&s->v[at + 1], &s->v[at], (s->n - at) * sizeof(*s->v));
+		s->v[at] = nm;
+		s->n++;
+		u->nmaps++;
+		space_reset(s);
+		return 0;
+	}
 	nv = malloc((s->n + 2) * sizeof(*nv));
 	if (!nv)
 		return -ENOMEM;
@@ -401,11 +434,13 @@ int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m)
 			nv[w++] = (struct umap){nm.end, o.end, o.off + (nm.end - o.start), o.file,
 						o.prot};
 	}
+	u->nmaps = u->nmaps - s->n + w;
 	free(s->v);
 	s->v = nv;
 	s->cap = s->n + 2;
 	s->n = w;
-	if (s->n >= MAX_MAPS)
+	space_reset(s);
+	if (s->n >= MAX_MAPS || u->nmaps >= MAX_TOTAL_MAPS)
 		return 0;
 	/* insert in start order */
 	for (at = s->n; at > 0 && s->v[at - 1].start > nm.start; at--)
@@ -413,7 +448,7 @@ int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m)
 	memmove(&s->v[at + 1], &s->v[at], (s->n - at) * sizeof(*s->v));
 	s->v[at] = nm;
 	s->n++;
-	space_reset(s);
+	u->nmaps++;
 	return 0;
 }
 
@@ -428,11 +463,15 @@ int mt_uw__fork(struct mt_uw *u, uint32_t parent, uint32_t child)
 	if (!c)
 		return -ENOMEM;
 	space_reset(c);
+	u->nmaps -= c->n;
 	c->n = 0;
+	if (u->nmaps + p->n > MAX_TOTAL_MAPS)
+		return 0; /* the child's frames show as addresses */
 	if (map_room(c, p->n))
 		return -ENOMEM;
 	memcpy(c->v, p->v, p->n * sizeof(*p->v));
 	c->n = p->n;
+	u->nmaps += c->n;
 	return 0;
 }
 

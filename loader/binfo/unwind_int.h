@@ -46,6 +46,7 @@ struct mt_uw {
 	uint32_t *file_hash; /* open addressing over files[], UINT32_MAX empty */
 	size_t file_hash_cap;
 	uint64_t clock; /* counts unwinds: which process's view was used last */
+	size_t nmaps; /* mappings of all processes */
 	struct uspace **spaces;
 	size_t nspaces, capspaces;
 	uint32_t *space_hash;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "records.h"
@@ -197,6 +198,33 @@ static void test_not_regular(void **state)
 	mt_uw__free(u);
 }
 
+/*
+ * A trace that names what it likes costs bounded time and memory: 30,000
+ * mappings of one process, last first (each one before all the others),
+ * and 100,000 files of distinct names.
+ */
+static void test_hostile_counts(void **state)
+{
+	struct mt_uw *u = mt_uw__new(NULL);
+	struct timespec a, b;
+	char path[64];
+	double secs;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (uint64_t i = 30000; i > 0; i--)
+		feed_map(u, PID, i << 12, (i << 12) + 4096, 0, PROT_READ | PROT_EXEC,
+			 "/nonexistent/same");
+	for (uint64_t i = 0; i < 100000; i++) {
+		snprintf(path, sizeof(path), "/nonexistent/f%llu", (unsigned long long)i);
+		feed_map(u, PID + 1 + (uint32_t)(i % 64), 0x10000, 0x11000, 0, PROT_READ, path);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	assert_true(secs < 5.0);
+	mt_uw__free(u);
+}
+
 /* The frame-pointer chain through the copy, where no file has CFI for the pc. */
 static void test_fp_chain(void **state)
 {
@@ -366,7 +394,7 @@ int main(void)
 	    cmocka_unit_test(test_copy_bounds),	   cmocka_unit_test(test_truncated_record),
 	    cmocka_unit_test(test_file_mapping),   cmocka_unit_test(test_mapping_gone),
 	    cmocka_unit_test(test_fp_chain),	   cmocka_unit_test(test_supersede_fork),
-	    cmocka_unit_test(test_not_regular),	   cmocka_unit_test(test_pairing),	   cmocka_unit_test(test_mapping_after_stack),
+	    cmocka_unit_test(test_not_regular),	   cmocka_unit_test(test_hostile_counts),	   cmocka_unit_test(test_pairing),	   cmocka_unit_test(test_mapping_after_stack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
