@@ -8,12 +8,16 @@
  * cached per (file, address), at most MAX_RESULTS of them.
  */
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <dwarf.h>
 #include <errno.h>
 #include <libiberty/demangle.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include "elffile.h"
 #include "unwind_int.h"
 
 #define NONE UINT32_MAX
@@ -63,6 +67,102 @@ static const char *demangle(struct mt_uw *u, const char *name)
 	return d;
 }
 
+/* path, opened as every file a trace names is, if it is the debug file of bits (n bytes). */
+static int open_debug(const char *path, const unsigned char *bits, int n, char **name)
+{
+	char err[600];
+	const void *id;
+	Elf *elf;
+	bool ok;
+	int fd = mt_elf__open_file(path, NULL, err, sizeof(err));
+
+	if (fd < 0)
+		return -1;
+	/* another build's debug file names the wrong functions: only the matching one */
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	ok = elf && (n <= 0 || (dwelf_elf_gnu_build_id(elf, &id) == n && !memcmp(id, bits, (size_t)n)));
+	if (elf)
+		elf_end(elf);
+	if (!ok || !(*name = strdup(path))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * libdwfl's find_debuginfo: the separate debug file of a module, by build id
+ * under each debug directory, then by its .gnu_debuglink name beside the
+ * file, in its .debug/ and under each debug directory; opened safely
+ * (dwfl_standard_find_debuginfo opens what it finds as is, and may ask a
+ * debuginfod server).
+ */
+int mt_uw_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			 Dwarf_Addr base, const char *file_name, const char *debuglink,
+			 GElf_Word crc, char **debuginfo_file_name)
+{
+	const struct mt_uw *u = *userdata;
+	const unsigned char *bits = NULL;
+	char path[4096], hexid[2 * 64 + 1] = "", dir[4096] = "";
+	const char *p, *e;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &bits, &vaddr), fd;
+
+	(void)modname;
+	(void)base;
+	(void)crc;
+	if (!u)
+		return -1;
+	for (int i = 0; i < n && i < 64; i++)
+		snprintf(hexid + 2 * i, 3, "%02x", bits[i]);
+	if (file_name && strrchr(file_name, '/'))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(file_name, '/') - file_name),
+			 file_name);
+	/* by build id, in each absolute directory of the debug path */
+	for (p = u->debug_path; n > 1 && *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ':');
+		if (*p != '/')
+			continue;
+		snprintf(path, sizeof(path), "%.*s/.build-id/%.2s/%s.debug", (int)(e - p), p, hexid,
+			 hexid + 2);
+		fd = open_debug(path, bits, n, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	if (!debuglink || !debuglink[0] || strchr(debuglink, '/'))
+		return -1;
+	/* by debuglink: beside the file, in its .debug/, under each debug directory */
+	snprintf(path, sizeof(path), "%s/%s", dir, debuglink);
+	if (!file_name || strcmp(path, file_name)) {
+		fd = open_debug(path, bits, n, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	snprintf(path, sizeof(path), "%s/.debug/%s", dir, debuglink);
+	fd = open_debug(path, bits, n, debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	for (p = u->debug_path; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ':');
+		if (*p != '/')
+			continue;
+		snprintf(path, sizeof(path), "%.*s%s/%s", (int)(e - p), p, dir, debuglink);
+		fd = open_debug(path, bits, n, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+/* The module's debug file is looked for by mt_uw_find_debuginfo, which needs u. */
+void mt_uw_module_owner(Dwfl_Module *mod, struct mt_uw *u)
+{
+	void **ud = NULL;
+
+	if (mod && dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL) && ud)
+		*ud = u;
+}
+
 static bool sym_open(struct mt_uw *u, struct ufile *f)
 {
 	int fd;
@@ -79,6 +179,7 @@ static bool sym_open(struct mt_uw *u, struct ufile *f)
 	dwfl_report_begin(f->sym);
 	/* base 0 with add_p_vaddr: the module's addresses are the file's own */
 	f->symmod = dwfl_report_elf(f->sym, f->path, f->path, fd, 0, true);
+	mt_uw_module_owner(f->symmod, u);
 	dwfl_report_end(f->sym, NULL, NULL);
 	return f->symmod != NULL;
 }

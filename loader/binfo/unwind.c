@@ -634,6 +634,7 @@ static void space_build(struct mt_uw *u, struct uspace *s)
 	for (size_t i = 0; i < s->n; i++) {
 		uint32_t fi = s->v[i].file;
 		struct ufile *f;
+		Dwfl_Module *mod;
 		uint64_t bias;
 		bool seen = false;
 		int fd;
@@ -651,7 +652,9 @@ static void space_build(struct mt_uw *u, struct uspace *s)
 		if (fd < 0)
 			continue;
 		/* libdwfl owns fd from here (closed with the module or on failure) */
-		if (dwfl_report_elf(s->dwfl, f->path, f->path, fd, bias, true) && !any)
+		mod = dwfl_report_elf(s->dwfl, f->path, f->path, fd, bias, true);
+		mt_uw_module_owner(mod, u);
+		if (mod && !any)
 			any = f->elf;
 	}
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -726,7 +729,7 @@ struct mt_uw *mt_uw__new(const char *debug_path)
 	snprintf(u->debug_path, n, ":.debug:/usr/lib/debug%s%s",
 		 debug_path && debug_path[0] ? ":" : "", debug_path ? debug_path : "");
 	u->cbs.find_elf = dwfl_build_id_find_elf;
-	u->cbs.find_debuginfo = dwfl_standard_find_debuginfo;
+	u->cbs.find_debuginfo = mt_uw_find_debuginfo;
 	u->cbs.debuginfo_path = &u->debug_path;
 	return u;
 }

@@ -67,5 +67,10 @@ bool mt_uw_open_file(struct mt_uw *u, uint32_t i);
 /* file offset -> link-time address of file i (opened); false outside its segments */
 bool mt_uw_file_vaddr(const struct ufile *f, uint64_t off, uint64_t *vaddr);
 void mt_uw_sym_free(struct mt_uw *u);
+/* libdwfl's find_debuginfo, opening files safely (dwsym.c); its module owned by u first */
+int mt_uw_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			 Dwarf_Addr base, const char *file_name, const char *debuglink,
+			 GElf_Word crc, char **debuginfo_file_name);
+void mt_uw_module_owner(Dwfl_Module *mod, struct mt_uw *u);
 
 #endif
