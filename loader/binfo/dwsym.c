@@ -80,7 +80,8 @@ static int open_debug(const char *path, const unsigned char *bits, int n, char *
 		return -1;
 	/* another build's debug file names the wrong functions: only the matching one */
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	ok = elf && (n <= 0 || (dwelf_elf_gnu_build_id(elf, &id) == n && !memcmp(id, bits, (size_t)n)));
+	ok = elf && (n <= 0 || (dwelf_elf_gnu_build_id(elf, &id) == n &&
+				!memcmp(id, bits, (size_t)n)));
 	if (elf)
 		elf_end(elf);
 	if (!ok || !(*name = strdup(path))) {

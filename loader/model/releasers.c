@@ -50,7 +50,7 @@ struct entry {
 	uint32_t image, stack_id;
 	uint32_t stack; /* index into stacks, NONE when missing */
 	uint32_t ustack; /* an unwound stack (releasers_us.h), NONE for a kernel stack */
-	uint32_t kfrom;	 /* an unwound stack ending in Go: where the kernel's stack goes on */
+	uint32_t kfrom;	 /* unwound, ending in Go: where the kernel's stack goes on */
 	struct mt_rel_tally by[MT_RC_NR];
 	uint8_t who;
 	int16_t decisive;
@@ -971,9 +971,9 @@ int mt_releasers__resolve(struct mt_releasers *r, FILE *warn)
 			r->sum.unpaired_calls, r->sum.unpaired_calls == 1 ? "" : "s");
 	if (r->sum.unmapped_stacks && warn)
 		fprintf(warn,
-			"madvtrace: warning: %" PRIu64 " release stack%s start%s in no file mapping "
-			"the trace recorded (no mapping records for the process?): shown as "
-			"addresses\n",
+			"madvtrace: warning: %" PRIu64 " release stack%s start%s in no file "
+			"mapping the trace recorded (no mapping records for the process?): "
+			"shown as addresses\n",
 			r->sum.unmapped_stacks, r->sum.unmapped_stacks == 1 ? "" : "s",
 			r->sum.unmapped_stacks == 1 ? "s" : "");
 	r->sum.stacks = r->nentries;

@@ -201,7 +201,8 @@ static int stack_index(struct mt_rus *u, const struct mt_uframe *f, int n, uint3
 	}
 	for (i = h & (u->hashcap - 1); u->hash[i] != NONE; i = (i + 1) & (u->hashcap - 1)) {
 		s = &u->st[u->hash[i]];
-		if (s->hash == h && s->n == (uint32_t)n && !memcmp(s->f, f, (size_t)n * sizeof(*f))) {
+		if (s->hash == h && s->n == (uint32_t)n &&
+		    !memcmp(s->f, f, (size_t)n * sizeof(*f))) {
 			*idx = u->hash[i];
 			return 0;
 		}
@@ -463,7 +464,7 @@ static int attribute(struct mt_rus *u, struct ustk *s)
 		a = alloc_of(&s->lf[i]);
 	run_end = i;
 	if (a != A_NONE) {
-		/* the allocator's frames: its library, its functions, and libc wrappers in between */
+		/* the allocator's frames: its library, its functions, libc wrappers between */
 		while (run_end < s->nlf &&
 		       (alloc_of(&s->lf[run_end]) == a || wrapper(s->lf[run_end].function)))
 			run_end++;
@@ -617,8 +618,9 @@ int mt_rus__resolve(struct mt_rus *u)
 			u->files[u->nfiles++] = (struct mt_rel_file){fi.path, fi.reason};
 		else if (!u->file_named[i])
 			u->files[u->nfiles++] = (struct mt_rel_file){
-			    fi.path, "no symbol covers the frames in it (stripped of its internal "
-				     "functions, and no debug file found by build id or debuglink)"};
+			    fi.path, "no symbol covers the frames in it (stripped of its "
+				     "internal functions, and no debug file found by build id or "
+				     "debuglink)"};
 	}
 	return 0;
 }

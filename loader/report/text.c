@@ -189,7 +189,8 @@ static char *fmt_frame(const struct report *rp, const struct mt_rel_stack *st, u
 	else
 		o = (size_t)snprintf(buf, len, "0x%" PRIx64 " (unknown)", f.ip);
 	if (o < len && f.src && f.line)
-		o += (size_t)snprintf(buf + o, len - o, " (%s:%" PRIu32 ")", base_name(f.src), f.line);
+		o += (size_t)snprintf(buf + o, len - o, " (%s:%" PRIu32 ")", base_name(f.src),
+				      f.line);
 	if (o < len && f.file && f.function && !f.kernel_walk)
 		snprintf(buf + o, len - o, " [%s]", base_name(f.file));
 	return buf;
@@ -231,8 +232,8 @@ static void text_groups(struct report *rp)
 		fputc('\n', rp->out);
 	}
 	if (mt_releasers__file(rp->rel, 0, &f)) {
-		fprintf(rp->out, "Files the stacks went through that could not be used (frames shown "
-				 "as file+offset)\n");
+		fprintf(rp->out, "Files the stacks went through that could not be used (frames "
+				 "shown as file+offset)\n");
 		for (size_t i = 0; mt_releasers__file(rp->rel, i, &f); i++)
 			fprintf(rp->out, "  %s: %s\n", f.path, f.problem);
 		fputc('\n', rp->out);
@@ -298,8 +299,8 @@ static void text_releasers(struct report *rp)
 		}
 		fprintf(rp->out, "  %zu. %s in %" PRIu64 " call%s (%s): %s; pid %" PRIu32 "\n",
 			i + 1, mt_fmt_bytes(b, sizeof(b), rel), calls, calls == 1 ? "" : "s",
-			fmt_kinds(st->by, k, sizeof(k)), st->group ? st->group : mt_releaser_name(st->who),
-			st->pid);
+			fmt_kinds(st->by, k, sizeof(k)),
+			st->group ? st->group : mt_releaser_name(st->who), st->pid);
 		if (!st->nframes && !st->unwound)
 			fprintf(rp->out, "       (stack %" PRIu32 " is not in the trace)\n",
 				st->stack_id);

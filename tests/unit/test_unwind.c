@@ -169,7 +169,7 @@ static void test_mapping_gone(void **state)
 	mt_uw__free(u);
 }
 
-/* What a trace names is opened only if it is a regular file: a FIFO would block, a device is not read. */
+/* Only a regular file named by a trace is opened: a FIFO would block, a device is not read. */
 static void test_not_regular(void **state)
 {
 	char dir[] = "/tmp/mt-unwind-XXXXXX", fifo[64];

@@ -235,7 +235,8 @@ void uscap_stop(const char *path)
 	if (n > 0 && (size_t)n + 5 < MT_MAX_INFO) {
 		exe[4 + n] = '\0';
 		memset(&u, 0, sizeof(u));
-		mt_record_init(&u.i, MT_INFO, (uint16_t)((sizeof(u.i) + strlen(exe) + 1 + 7) & ~7ul),
+		mt_record_init(&u.i, MT_INFO,
+			       (uint16_t)((sizeof(u.i) + strlen(exe) + 1 + 7) & ~7ul),
 			       (uint32_t)getpid(), (uint32_t)getpid(), t0);
 		u.i.h.flags = MT_F_SYNTH;
 		strcpy(u.i.text, exe);
