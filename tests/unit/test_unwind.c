@@ -391,10 +391,16 @@ static void test_mapping_after_stack(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_copy_bounds),	   cmocka_unit_test(test_truncated_record),
-	    cmocka_unit_test(test_file_mapping),   cmocka_unit_test(test_mapping_gone),
-	    cmocka_unit_test(test_fp_chain),	   cmocka_unit_test(test_supersede_fork),
-	    cmocka_unit_test(test_not_regular),	   cmocka_unit_test(test_hostile_counts),	   cmocka_unit_test(test_pairing),	   cmocka_unit_test(test_mapping_after_stack),
+	    cmocka_unit_test(test_copy_bounds),
+	    cmocka_unit_test(test_truncated_record),
+	    cmocka_unit_test(test_file_mapping),
+	    cmocka_unit_test(test_mapping_gone),
+	    cmocka_unit_test(test_fp_chain),
+	    cmocka_unit_test(test_supersede_fork),
+	    cmocka_unit_test(test_not_regular),
+	    cmocka_unit_test(test_hostile_counts),
+	    cmocka_unit_test(test_pairing),
+	    cmocka_unit_test(test_mapping_after_stack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
