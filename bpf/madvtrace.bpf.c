@@ -346,7 +346,9 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), want = ustack_bytes, len = 0, flags = 0, size;
 	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
-	__u64 sp = regs->sp, page = 1ull << page_shift;
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 sp = regs->sp, page = 1ull << page_shift, top;
+	bool whole = false; /* want reaches the stack's start */
 	struct mt_ustack *us;
 	__u8 *data;
 	int i;
@@ -357,6 +359,16 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	data = b->b + sizeof(*us);
 	if (want > MT_USTACK_MAX)
 		want = MT_USTACK_MAX;
+	/*
+	 * On the main thread's stack nothing is a frame above where the process
+	 * started (argc, then argv and the environment): the copy stops there, a
+	 * shallow stack costs what it holds (docs/performance.md).
+	 */
+	top = BPF_CORE_READ(t, mm, start_stack);
+	if (sp < top && top - sp + MT_USTACK_PAST_START < want) {
+		want = top - sp + MT_USTACK_PAST_START;
+		whole = true;
+	}
 	mt_hdr_fill(&us->h, MT_USTACK, sizeof(*us), c->pid, c->tid, c->t_ns);
 	us->h.abi = c->abi;
 	us->regs[MT_UREG_RAX] = regs->ax;
@@ -394,7 +406,7 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 		}
 		len += n;
 	}
-	if (len >= want)
+	if (len >= want && !whole)
 		flags |= MT_US_SHORT;
 	us->len = len;
 	us->flags = flags;
