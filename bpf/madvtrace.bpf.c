@@ -414,7 +414,11 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	us->h.size = size;
 	if (size > sizeof(*b))
 		return false;
-	if (bpf_ringbuf_output(&rb, b, size, 0)) {
+	/* the wakeup policy of submit(): a wakeup per record would cost more than the copy */
+	if (bpf_ringbuf_output(&rb, b, size,
+			       bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				       ? BPF_RB_FORCE_WAKEUP
+				       : BPF_RB_NO_WAKEUP)) {
 		lost_inc();
 		return false;
 	}

@@ -217,10 +217,19 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 	}
 	case MT_USTACK: {
 		const struct mt_ustack *u = (const void *)rec;
+		unsigned slot = rec->pid % (sizeof(k->us_seen) / sizeof(k->us_seen[0]));
 
+		if (rec->size < sizeof(*u))
+			break;
+		/* the same call site as the last release, lately: the worker knows (most releases) */
+		if (k->us_seen[slot].pid == rec->pid && k->us_seen[slot].ip == u->regs[MT_UREG_RIP] &&
+		    rec->t_ns - k->us_seen[slot].t_ns < 100000000ull)
+			break;
+		k->us_seen[slot].pid = rec->pid;
+		k->us_seen[slot].ip = u->regs[MT_UREG_RIP];
+		k->us_seen[slot].t_ns = rec->t_ns;
 		/* a release in code mapped since the last read (dlopen, a JIT's file) */
-		if (rec->size >= sizeof(*u))
-			mt_recworker__maps_ip(k->rw, (pid_t)rec->pid, u->regs[MT_UREG_RIP]);
+		mt_recworker__maps_ip(k->rw, (pid_t)rec->pid, u->regs[MT_UREG_RIP], rec->t_ns);
 		break;
 	}
 	case MT_RSS: {
