@@ -133,6 +133,7 @@ struct {
  * page-sized read at any offset below it stays inside. The loader sizes it.
  */
 struct ustack_buf {
+	__u64 busy; /* a task preempted while filling it: another one on this CPU goes without */
 	__u8 b[sizeof(struct mt_ustack) + MT_USTACK_MAX + 4096];
 };
 
@@ -355,6 +356,9 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 
 	if (!b || !want)
 		return false;
+	/* a tracing program can be preempted (not migrated): the slot is one task's at a time */
+	if (__sync_lock_test_and_set(&b->busy, 1))
+		return false;
 	us = (void *)b->b;
 	data = b->b + sizeof(*us);
 	if (want > MT_USTACK_MAX)
@@ -412,16 +416,20 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	us->flags = flags;
 	size = (sizeof(*us) + len + 7) & ~7u;
 	us->h.size = size;
-	if (size > sizeof(*b))
+	if (size > sizeof(b->b)) {
+		b->busy = 0;
 		return false;
+	}
 	/* the wakeup policy of submit(): a wakeup per record would cost more than the copy */
-	if (bpf_ringbuf_output(&rb, b, size,
+	if (bpf_ringbuf_output(&rb, b->b, size,
 			       bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 				       ? BPF_RB_FORCE_WAKEUP
 				       : BPF_RB_NO_WAKEUP)) {
+		b->busy = 0;
 		lost_inc();
 		return false;
 	}
+	b->busy = 0;
 	return true;
 }
 
