@@ -365,9 +365,10 @@ static int sink_record(struct sink *k, const struct mt_hdr *rec)
 		if (err)
 			return sink_write_failed(k, err);
 	}
-	/* the mappings found at attach are in the file, not worth a screenful */
+	/* the mappings found at attach, files mapped, stack bytes: in the file, not worth a screenful */
 	if (k->print && !k->stdout_broken &&
-	    !(rec->type == MT_MMAP && (rec->flags & MT_F_SYNTH) && !k->o->s.verbose)) {
+	    (k->o->s.verbose || !((rec->type == MT_MMAP && (rec->flags & MT_F_SYNTH)) ||
+				  rec->type == MT_MAPPING || rec->type == MT_USTACK))) {
 		if (k->o->json)
 			mt_record_json(stdout, rec);
 		else
