@@ -283,11 +283,12 @@ void mt_sink__stop_workers(struct sink *k)
 			fprintf(stderr,
 				"madvtrace: residency: %llu passes (%llu capped, %llu failed), %.2f ms "
 				"at most (%llu pages), %.2f ms at most to copy the ranges; %llu prompt "
-				"smaps samples\n",
+				"smaps samples; %llu reads of maps, %llu mapping records\n",
 				(unsigned long long)st.passes, (unsigned long long)st.capped,
 				(unsigned long long)st.failed, st.pass_ns_max / 1e6,
 				(unsigned long long)st.pages_max, k->resident_copy_ns_max / 1e6,
-				(unsigned long long)st.lazy_samples);
+				(unsigned long long)st.lazy_samples, (unsigned long long)st.map_scans,
+				(unsigned long long)st.mappings);
 		}
 	}
 	mt_handoff__drain(&k->q, drained, k);
