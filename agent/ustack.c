@@ -35,6 +35,9 @@ static struct {
 	} u;
 } slots[SLOTS] __attribute__((aligned(64)));
 
+/* glibc's: where the main thread's stack started (near argc): no frame above it */
+extern void *__libc_stack_end;
+
 static uint32_t want_bytes;
 static uint64_t page = 4096;
 
@@ -93,8 +96,9 @@ void mt_ustack__config(void)
 struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t)
 {
 	struct iovec local, remote[MT_USTACK_MAX / 4096 + 1];
-	uint64_t at, want = want_bytes;
+	uint64_t at, want = want_bytes, top = (uint64_t)__libc_stack_end;
 	struct mt_ustack *u = NULL;
+	bool whole = false;
 	size_t nr = 0;
 	long n;
 	int i;
@@ -109,6 +113,11 @@ struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t)
 	mt_record_init(u, MT_USTACK, sizeof(*u), mt_ag.pid, tid, t);
 	mt_ustack_regs(u->regs);
 	u->sp = u->regs[MT_UREG_RSP];
+	/* as the bpf program does: the main thread's stack is copied up to its start only */
+	if (u->sp < top && top - u->sp + MT_USTACK_PAST_START < want) {
+		want = top - u->sp + MT_USTACK_PAST_START;
+		whole = true;
+	}
 	for (at = u->sp; at < u->sp + want && nr < sizeof(remote) / sizeof(remote[0]);) {
 		uint64_t end = (at | (page - 1)) + 1;
 
@@ -123,7 +132,7 @@ struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t)
 	n = mt_raw_syscall(SYS_process_vm_readv, mt_ag.pid, (long)&local, 1, (long)remote,
 			   (long)nr, 0);
 	u->len = n > 0 ? (uint32_t)n : 0;
-	u->flags = u->len == want ? MT_US_SHORT : MT_US_FAULT;
+	u->flags = u->len < want ? MT_US_FAULT : whole ? 0 : MT_US_SHORT;
 	u->h.size = (uint16_t)((sizeof(*u) + u->len + 7) & ~(size_t)7);
 	return u;
 }

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-TOOLS = ("untraced", "madvtrace", "strace", "perf")
+TOOLS = ("untraced", "madvtrace", "stacks", "strace", "perf")
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOC = os.path.join(HERE, "..", "docs", "performance.md")
 SECTION = "## Recorder"
@@ -114,6 +114,9 @@ def commands(tool, b, n, extra, tmp):
         return churn
     if tool == "madvtrace":
         return [b["madvtrace"], "-o", os.path.join(tmp, "bench.mtr"), "--"] + churn
+    if tool == "stacks":
+        # a stack walk and a ustack record (registers, stack top) per release (issue 12)
+        return [b["madvtrace"], "--stacks", "-o", os.path.join(tmp, "bench.mtr"), "--"] + churn
     if tool == "strace":
         return ["strace", "-f", "--seccomp-bpf", "-e", "trace=memory",
                 "-o", os.path.join(tmp, "strace.txt")] + churn
@@ -148,7 +151,7 @@ def loop_bench(b, tools, runs, n, extra, tmp, label):
                         f"and {lost} reported lost: calls went missing silently")
                 extra_note = f", {sum(counts.values())} records, {lost} lost"
                 os.unlink(path)
-            for f in ("strace.txt", "perf.txt"):
+            for f in ("strace.txt", "perf.txt", "bench.mtr"):
                 if os.path.exists(os.path.join(tmp, f)):
                     os.unlink(os.path.join(tmp, f))
             note(f"  {label} run {run + 1}/{runs} {tool:9s} {wall:7.2f} s wall "
@@ -226,6 +229,7 @@ def table(res, tools, base):
 NAMES = {
     "untraced": "untraced",
     "madvtrace": "`madvtrace -o FILE --`",
+    "stacks": "`madvtrace --stacks -o FILE --`",
     "strace": "`strace -f --seccomp-bpf -e trace=memory -o FILE`",
     "perf": "`perf trace -e mmap,munmap,madvise -o FILE`",
 }
@@ -256,6 +260,12 @@ def render(info):
               f"- Records per run: {sum(rec.values())} "
               f"({', '.join(f'{k} {v}' for k, v in sorted(rec.items()))}); "
               f"trace file {m['size'] / 2**20:.0f} MiB.", ""]
+    st = info["loop"].get("stacks")
+    if m and st:
+        more = (statistics.median(st["wall"]) - statistics.median(m["wall"])) / info["base"]
+        L += [f"- madvtrace --stacks: {statistics.median(st['wall']) / info['base']:.2f}x "
+              f"untraced, {more:+.2f} over madvtrace without (goal: at most +0.10) — "
+              f"{'met' if more <= 0.10 else 'NOT met'}.", ""]
     if info.get("startup"):
         s = info["startup"]
         L += ["### Start-up", "",
@@ -329,7 +339,7 @@ def main():
         tools.insert(0, "untraced")
     b = {"churn": os.path.join(a.build, "tests", "churn"),
          "madvtrace": os.path.join(a.build, "loader", "madvtrace")}
-    need = ["churn"] + (["madvtrace"] if "madvtrace" in tools else [])
+    need = ["churn"] + (["madvtrace"] if "madvtrace" in tools or "stacks" in tools else [])
     for k in need:
         if not os.access(b[k], os.X_OK):
             die(f"{b[k]} not found: build {a.build} first")

@@ -133,6 +133,7 @@ struct {
  * page-sized read at any offset below it stays inside. The loader sizes it.
  */
 struct ustack_buf {
+	__u64 busy; /* a task preempted while filling it: another one on this CPU goes without */
 	__u8 b[sizeof(struct mt_ustack) + MT_USTACK_MAX + 4096];
 };
 
@@ -346,17 +347,32 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), want = ustack_bytes, len = 0, flags = 0, size;
 	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
-	__u64 sp = regs->sp, page = 1ull << page_shift;
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 sp = regs->sp, page = 1ull << page_shift, top;
+	bool whole = false; /* want reaches the stack's start */
 	struct mt_ustack *us;
 	__u8 *data;
 	int i;
 
 	if (!b || !want)
 		return false;
+	/* a tracing program can be preempted (not migrated): the slot is one task's at a time */
+	if (__sync_lock_test_and_set(&b->busy, 1))
+		return false;
 	us = (void *)b->b;
 	data = b->b + sizeof(*us);
 	if (want > MT_USTACK_MAX)
 		want = MT_USTACK_MAX;
+	/*
+	 * On the main thread's stack nothing is a frame above where the process
+	 * started (argc, then argv and the environment): the copy stops there, a
+	 * shallow stack costs what it holds (docs/performance.md).
+	 */
+	top = BPF_CORE_READ(t, mm, start_stack);
+	if (sp < top && top - sp + MT_USTACK_PAST_START < want) {
+		want = top - sp + MT_USTACK_PAST_START;
+		whole = true;
+	}
 	mt_hdr_fill(&us->h, MT_USTACK, sizeof(*us), c->pid, c->tid, c->t_ns);
 	us->h.abi = c->abi;
 	us->regs[MT_UREG_RAX] = regs->ax;
@@ -394,18 +410,26 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 		}
 		len += n;
 	}
-	if (len >= want)
+	if (len >= want && !whole)
 		flags |= MT_US_SHORT;
 	us->len = len;
 	us->flags = flags;
 	size = (sizeof(*us) + len + 7) & ~7u;
 	us->h.size = size;
-	if (size > sizeof(*b))
+	if (size > sizeof(b->b)) {
+		b->busy = 0;
 		return false;
-	if (bpf_ringbuf_output(&rb, b, size, 0)) {
+	}
+	/* the wakeup policy of submit(): a wakeup per record would cost more than the copy */
+	if (bpf_ringbuf_output(&rb, b->b, size,
+			       bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				       ? BPF_RB_FORCE_WAKEUP
+				       : BPF_RB_NO_WAKEUP)) {
+		b->busy = 0;
 		lost_inc();
 		return false;
 	}
+	b->busy = 0;
 	return true;
 }
 

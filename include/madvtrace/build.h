@@ -198,6 +198,13 @@ MT_BUILD_INLINE int mt_build_call(union mt_call_record *u, int sc, const __u64 a
 }
 
 /* Calls that give memory back or may replace a mapping: whose stack answers "who released it". */
+/*
+ * A release's stack copy (MT_USTACK) on the main thread stops this far past
+ * where the process started (the start_stack of /proc/PID/stat, where argc
+ * is): no frame lies above, only argv and the environment.
+ */
+#define MT_USTACK_PAST_START 64
+
 MT_BUILD_INLINE int mt_call_may_release(int sc, const __u64 a[6])
 {
 	switch (sc) {

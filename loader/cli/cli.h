@@ -69,6 +69,11 @@ struct sink {
 	struct mt_recworker *rw;
 	struct gostate go;
 	uint64_t resident_copy_ns_max; /* copying ranges out of the model, on this thread */
+	/* release stacks whose ip the worker was last told of, per pid slot (no lock per release) */
+	struct {
+		uint32_t pid;
+		uint64_t ip, t_ns;
+	} us_seen[16];
 };
 
 /* Ctrl-C, SIGTERM, or a reader gone: the backend ends the session cleanly. */

@@ -217,10 +217,19 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 	}
 	case MT_USTACK: {
 		const struct mt_ustack *u = (const void *)rec;
+		unsigned slot = rec->pid % (sizeof(k->us_seen) / sizeof(k->us_seen[0]));
 
+		if (rec->size < sizeof(*u))
+			break;
+		/* the same call site as the last release, lately: the worker knows (most releases) */
+		if (k->us_seen[slot].pid == rec->pid && k->us_seen[slot].ip == u->regs[MT_UREG_RIP] &&
+		    rec->t_ns - k->us_seen[slot].t_ns < 100000000ull)
+			break;
+		k->us_seen[slot].pid = rec->pid;
+		k->us_seen[slot].ip = u->regs[MT_UREG_RIP];
+		k->us_seen[slot].t_ns = rec->t_ns;
 		/* a release in code mapped since the last read (dlopen, a JIT's file) */
-		if (rec->size >= sizeof(*u))
-			mt_recworker__maps_ip(k->rw, (pid_t)rec->pid, u->regs[MT_UREG_RIP]);
+		mt_recworker__maps_ip(k->rw, (pid_t)rec->pid, u->regs[MT_UREG_RIP], rec->t_ns);
 		break;
 	}
 	case MT_RSS: {
@@ -274,11 +283,12 @@ void mt_sink__stop_workers(struct sink *k)
 			fprintf(stderr,
 				"madvtrace: residency: %llu passes (%llu capped, %llu failed), %.2f ms "
 				"at most (%llu pages), %.2f ms at most to copy the ranges; %llu prompt "
-				"smaps samples\n",
+				"smaps samples; %llu reads of maps, %llu mapping records\n",
 				(unsigned long long)st.passes, (unsigned long long)st.capped,
 				(unsigned long long)st.failed, st.pass_ns_max / 1e6,
 				(unsigned long long)st.pages_max, k->resident_copy_ns_max / 1e6,
-				(unsigned long long)st.lazy_samples);
+				(unsigned long long)st.lazy_samples, (unsigned long long)st.map_scans,
+				(unsigned long long)st.mappings);
 		}
 	}
 	mt_handoff__drain(&k->q, drained, k);
@@ -356,9 +366,10 @@ static int sink_record(struct sink *k, const struct mt_hdr *rec)
 		if (err)
 			return sink_write_failed(k, err);
 	}
-	/* the mappings found at attach are in the file, not worth a screenful */
+	/* the mappings found at attach, files mapped, stack bytes: in the file, not worth a screenful */
 	if (k->print && !k->stdout_broken &&
-	    !(rec->type == MT_MMAP && (rec->flags & MT_F_SYNTH) && !k->o->s.verbose)) {
+	    (k->o->s.verbose || !((rec->type == MT_MMAP && (rec->flags & MT_F_SYNTH)) ||
+				  rec->type == MT_MAPPING || rec->type == MT_USTACK))) {
 		if (k->o->json)
 			mt_record_json(stdout, rec);
 		else

@@ -121,6 +121,27 @@ bool mt_proc_alive(pid_t pid)
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+int mt_proc_start_stack(pid_t pid, uint64_t *start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	/* fields after comm (which may hold anything): the state is the 3rd, startstack the 28th */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	for (field = 2; field < 28 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &v) != 1 || !v)
+		return -EINVAL;
+	*start = v;
+	return 0;
+}
+
 int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit,
 		    void *ctx)
 {

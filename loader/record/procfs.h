@@ -19,6 +19,8 @@ int mt_proc_smaps(pid_t pid, struct mt_rss *r);
 int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN]);
 /* Does pid exist (as a process, not a zombie)? */
 bool mt_proc_alive(pid_t pid);
+/* Where pid's main stack started (startstack of /proc/PID/stat: argc's address); 0 or -errno. */
+int mt_proc_start_stack(pid_t pid, uint64_t *start);
 typedef int (*mt_proc_emit_fn)(void *ctx, const struct mt_hdr *rec);
 /* One "key=value" info record (MT_INFO) for pid; a value too long is skipped. emit's error, or 0. */
 int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_fn emit,

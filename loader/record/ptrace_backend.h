@@ -43,6 +43,7 @@ struct proc {
 	bool keep; /* stays traced (attach mode: a child we do not follow is detached) */
 	bool exited; /* its leader's exit was reported */
 	bool stacks; /* its program wants release stacks (mt_stacks__for_image) */
+	uint64_t start_stack; /* where its main stack started (0: not read yet, ~0: unknown) */
 	int statm_fd;
 	/* the last rss record's values, in pages, to see whether RSS changed */
 	bool em_valid;

@@ -89,7 +89,9 @@ static bool call_ustack(struct pt *pt, struct task *t, const struct user_regs_st
 {
 	struct iovec local, remote[MT_USTACK_MAX / 4096 + 1];
 	uint64_t want = pt->s->stack_bytes, page = (uint64_t)sysconf(_SC_PAGESIZE), at = r->rsp;
+	struct proc *p = t->proc;
 	struct mt_ustack *u;
+	bool whole = false;
 	size_t nr = 0;
 	ssize_t n;
 
@@ -97,6 +99,13 @@ static bool call_ustack(struct pt *pt, struct task *t, const struct user_regs_st
 		return false;
 	if (want > MT_USTACK_MAX)
 		want = MT_USTACK_MAX;
+	/* the main thread's stack holds no frame above its start (as the bpf program does) */
+	if (!p->start_stack && mt_proc_start_stack(p->tgid, &p->start_stack))
+		p->start_stack = UINT64_MAX;
+	if (r->rsp < p->start_stack && p->start_stack - r->rsp + MT_USTACK_PAST_START < want) {
+		want = p->start_stack - r->rsp + MT_USTACK_PAST_START;
+		whole = true;
+	}
 	if (!pt->ustack && !(pt->ustack = malloc(sizeof(*u) + MT_USTACK_MAX)))
 		return false;
 	u = pt->ustack;
@@ -133,7 +142,7 @@ static bool call_ustack(struct pt *pt, struct task *t, const struct user_regs_st
 	local.iov_len = want;
 	n = process_vm_readv(t->tid, &local, 1, remote, nr, 0);
 	u->len = n > 0 ? (uint32_t)n : 0;
-	u->flags = u->len == want ? MT_US_SHORT : MT_US_FAULT;
+	u->flags = u->len < want ? MT_US_FAULT : whole ? 0 : MT_US_SHORT;
 	u->h.size = (uint16_t)((sizeof(*u) + u->len + 7) & ~(size_t)7);
 	return true;
 }
@@ -285,6 +294,7 @@ static struct task *exec_event(struct pt *pt, struct task *t)
 		mt_proc_emit_info(p->tgid, &img, pt_emit_fn, pt);
 		/* decided at the exec stop: the new program's first release is walked */
 		p->stacks = mt_stacks__for_image(pt->s->stacks, img.go);
+		p->start_stack = 0; /* a new stack: read again at its first release */
 		pt_emit_rss(pt, p, MT_RSS_START, false);
 	}
 	return t;

@@ -185,14 +185,15 @@ void mt_recworker__maps(struct mt_recworker *w, pid_t pid)
 	pthread_mutex_unlock(&w->mu);
 }
 
-void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip)
+void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip, uint64_t t_ns)
 {
 	struct wpid *p;
 
 	pthread_mutex_lock(&w->mu);
 	p = slot(w, pid);
 	if (p && !p->maps_asked &&
-	    (!mt_mapset__covers(&p->maps, ip) || mt_now_ns() - p->maps_last >= MAPS_STALE_NS)) {
+	    (!mt_mapset__covers(&p->maps, ip) ||
+	     (t_ns > p->maps_last && t_ns - p->maps_last >= MAPS_STALE_NS))) {
 		p->maps_asked = true;
 		pthread_cond_signal(&w->cv);
 	}

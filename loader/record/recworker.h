@@ -76,8 +76,8 @@ void mt_recworker__lazy(struct mt_recworker *w, pid_t pid, uint64_t t_ns);
 void mt_recworker__alloc(struct mt_recworker *w, pid_t pid);
 /* Read pid's file mappings soon and write the new ones (MT_MAPPING). */
 void mt_recworker__maps(struct mt_recworker *w, pid_t pid);
-/* A release stack of pid is at ip: read its mappings if none written holds ip, or they are old. */
-void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip);
+/* A release stack of pid at t_ns is at ip: read its mappings if none written holds ip, or they are old. */
+void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip, uint64_t t_ns);
 /* pid exec'd or exited: its pagemap is another address space's, or none. */
 void mt_recworker__forget(struct mt_recworker *w, pid_t pid);
 /* Finish the queued passes (not the pending lazy samples), stop and join. */

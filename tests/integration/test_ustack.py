@@ -18,7 +18,9 @@ At the end it prints its file mappings from /proc/self/maps. Oracles:
   the canary's 8 bytes at canary_addr - rsp in the copied bytes; rip inside
   an executable mapping record of libc (bpf, ptrace) or of the agent
   (preload: the agent takes the registers in-process), at the same offset
-  in libc for bpf and ptrace;
+  in libc for bpf and ptrace; a copy that stops short of the size asked
+  ends 64 bytes past where the main stack started (startstack in the
+  workload's /proc/self/stat) or at an unreadable page;
 - the mapping records: every file mapping /proc/self/maps shows at the end
   (the dlopen()ed library included) has a record with the same range,
   offset, device, inode, protection and path, and its build id is what
@@ -105,9 +107,14 @@ def one(env, backend):
         below = rel["sp"] - rsp
         check(0 < below <= (4096 if backend == "preload" else 256),
               f"{what}: rsp {rsp:#x} is {below} bytes below the caller's sp {rel['sp']:#x}")
+        # the whole size, cut at an unreadable page, or up to where the main stack started
         check((u["len"] == 8192 and u["flags"] == US_SHORT) or
-              (0 < u["len"] < 8192 and u["flags"] == US_FAULT),
+              (0 < u["len"] < 8192 and u["flags"] in (US_FAULT, 0)),
               f"{what}: {u['len']} bytes copied with flags {u['flags']}")
+        if u["flags"] == 0:
+            check(rsp + u["len"] == out["start_stack"] + 64, f"{what}: a whole stack of "
+                  f"{u['len']} bytes from {rsp:#x}, but the stack started at "
+                  f"{out['start_stack']:#x}")
         off = rel["canary_addr"] - rsp
         check(0 <= off <= len(data) - 8, f"{what}: the canary at {rel['canary_addr']:#x} is "
               f"outside the copy ({rsp:#x} + {len(data)})")

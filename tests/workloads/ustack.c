@@ -84,6 +84,18 @@ int main(int argc, char **argv)
 	}
 	if (f)
 		fclose(f);
-	printf("]}\n");
+	/* where the main stack started (the 28th field of /proc/self/stat) */
+	f = fopen("/proc/self/stat", "r");
+	if (f && fgets(line, sizeof(line), f)) {
+		char *q = strrchr(line, ')');
+
+		for (int i = 2; i < 28 && q; i++)
+			q = strchr(q + 1, ' ');
+		printf("], \"start_stack\": %llu}\n", q ? strtoull(q + 1, NULL, 10) : 0ull);
+	} else {
+		printf("], \"start_stack\": 0}\n");
+	}
+	if (f)
+		fclose(f);
 	return 0;
 }
