@@ -16,11 +16,6 @@ unwound (c_trim <- c_release at their lines), the Go side from the kernel's
 frame-pointer walk of the same call (main.goCaller <- main.main), in one
 stack.
 
-Under ptrace the recorder does not always write libc's mapping record
-(found here: 3 runs in 4 with no libc mapping at all, the stacks then a
-single unknown frame); ptrace is left out of the default list until the
-recorder writes it.
-
 Usage: test_unwind_backends.py --madvtrace PATH --workloads DIR [--backends b,p,...]
 """
 import argparse
@@ -76,9 +71,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--madvtrace", required=True)
     ap.add_argument("--workloads", required=True)
-    # ptrace: the recorder often leaves libc's mapping out of the trace (the
-    # capture side's to fix); run it with --backends ptrace meanwhile
-    ap.add_argument("--backends", default="bpf,preload")
+    ap.add_argument("--backends", default="bpf,ptrace,preload")
     ap.add_argument("--tally32", help=argparse.SUPPRESS)  # what every integration test is given
     args = ap.parse_args()
     if os.geteuid() != 0:
