@@ -11,6 +11,10 @@ calls; under bpf and ptrace,
 which see glibc's own munmap with its stack, the free() of the big block
 must read glibc malloc ... <- release_big at the line of its free() call.
 
+usalloc under jemalloc, tcmalloc and mimalloc (LD_PRELOAD), under bpf and
+ptrace: the allocator and the application frame above it (cache_evict, at
+the line of its free() call).
+
 With Go (MT_CGOREL, tests/go/cgorel), a cgo program under bpf: the C side
 unwound (c_trim <- c_release at their lines), the Go side from the kernel's
 frame-pointer walk of the same call (main.goCaller <- main.main), in one
@@ -49,8 +53,8 @@ def marks(src):
     return out
 
 
-def run(cmd):
-    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+def run(cmd, env=None):
+    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     if cp.returncode != 0:
         fail("%s exited %d: %s" % (" ".join(cmd), cp.returncode, cp.stderr.strip()))
     return cp
@@ -114,6 +118,9 @@ def main():
                 check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
             print("ok %s: trim_pages <- pool_trim <- worker <- main at their lines%s" %
                   (be, "; glibc free <- release_big" if be != "preload" else ""))
+        for be in ("bpf", "ptrace"):
+            if be in args.backends.split(","):
+                test_alloc(args.madvtrace, args.workloads, tmp, be)
         if "bpf" in args.backends.split(","):
             test_cgo(args.madvtrace, tmp)
 
@@ -145,6 +152,30 @@ def test_cgo(mt, tmp):
           go_side.index("main.goCaller") < go_side.index("main.main"),
           "cgo: the Go side from the kernel's walk %s (frames %s)" % (go_side, names))
     print("ok cgo: %s" % " <- ".join(n for n in names if n))
+
+
+ALLOCATORS = {
+    "jemalloc": ("libjemalloc.so.2", {"MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}),
+    "tcmalloc": ("libtcmalloc.so.4", {"TCMALLOC_AGGRESSIVE_DECOMMIT": "1"}),
+    "mimalloc": ("libmimalloc.so.2", {"MIMALLOC_PURGE_DELAY": "0", "MIMALLOC_RESET_DELAY": "0"}),
+}
+
+
+def test_alloc(mt, wl, tmp, be):
+    """usalloc under each allocator by LD_PRELOAD: the allocator, and cache_evict above it."""
+    with open(os.path.join(SRC, "usalloc.c")) as f:
+        line = next(i for i, l in enumerate(f, 1) if "CALL:free" in l)
+    for name, (lib, env_add) in ALLOCATORS.items():
+        env = dict(os.environ, LD_PRELOAD="/usr/lib/x86_64-linux-gnu/" + lib, **env_add)
+        t = os.path.join(tmp, "%s-%s.mtr" % (be, name))
+        run([mt, "--backend", be, "--stacks", "-q", "-o", t, "--",
+             os.path.join(wl, "usalloc"), "-"], env=env)
+        rel = json.loads(run([mt, "report", "--format", "json", t]).stdout)["releasers"]
+        top = rel["groups"][0] if rel["groups"] else {"label": None}
+        app = "\u2190 cache_evict (usalloc.c:%d)" % line
+        check(top["label"] and top["label"].startswith(name) and top["label"].endswith(app),
+              "%s, %s: top group %r, want %s ... %s" % (be, name, top["label"], name, app))
+        print("ok %s, %s: %s" % (be, name, top["label"]))
 
 
 if __name__ == "__main__":
