@@ -417,6 +417,10 @@ static int bpf_run(struct mt_session *s)
 			goto cleanup;
 		}
 	}
+	/* attached, the command spawned: root's powers go before any thread starts */
+	err = mt_privs__drop_session(s, false);
+	if (err)
+		goto cleanup;
 	if (s->on_start && (err = s->on_start(s)))
 		goto cleanup;
 	if (launched) {
@@ -433,7 +437,6 @@ static int bpf_run(struct mt_session *s)
 		mt_proc_emit_maps(s->target_pid, emit_cb, &bs);
 		emit_proc_rss(&bs, s->target_pid, MT_RSS_START, true);
 	}
-	mt_privs__keep_ptrace_only();
 	if (s->verbose)
 		fprintf(stderr, "madvtrace: tracing pid %d with the bpf backend\n", s->target_pid);
 

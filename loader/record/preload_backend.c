@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include "bpf_helpers.h"
 #include "agent_proto.h"
 #include "backend.h"
 #include "launch.h"
@@ -743,6 +744,10 @@ static int preload_run(struct mt_session *s)
 	agent_fd = -1;
 	p.child = child.pid;
 	s->target_pid = child.pid;
+	/* the command spawned: root's powers (under sudo) go before any thread starts */
+	err = mt_privs__drop_session(s, false);
+	if (err)
+		goto cleanup;
 	if (s->on_start && (err = s->on_start(s)))
 		goto cleanup;
 	{
