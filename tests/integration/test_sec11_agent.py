@@ -14,16 +14,23 @@ madvtrace --backend preload run as the unprivileged user:
     lands at);
   - 11d: syscall(SYS_rt_sigprocmask) with a mask pointer the kernel answers
     with EFAULT returns -1/EFAULT under the agent too (it used to crash the
-    program reading the mask first), and a good mask still works.
+    program reading the mask first), and a good mask still works;
+  - 200000 exec notes that no exec follows, sent by one process on the
+    agent's socket (tests/workloads/sec_notes): madvtrace keeps one pending
+    exec per process and takes them within 15 s.
 
     test_sec11_agent.py --madvtrace PATH --agent PATH --workloads DIR --static PATH
 """
 import os
 import shutil
+import subprocess
+import time
 
 import mtest
 import preload_env
 from mtest import check, log, show
+
+NOTES = 200000
 
 
 def run_both(env, cmd, name):
@@ -74,6 +81,26 @@ def test(env):
     check(a == b and a["bad_errno"] == 14 and a["bad_ret"] == -1 and a["good_ret"] == 0,
           f"11d: without the agent {a}, under it {b}")
     log(f"11d: bad mask -> {b['bad_ret']} errno {b['bad_errno']} under the agent, as without it")
+
+    # exec notes that no exec follows: one pending exec per process, not per note
+    notes = os.path.join(env.workloads, "sec_notes")
+    shutil.copy(os.path.join(env.orig_workloads, "sec_notes"), notes)
+    os.chmod(notes, 0o755)
+    trace = env.path("notes.mtr")
+    t0 = time.monotonic()
+    p = subprocess.Popen(env.mt("-q", "-o", trace, "--", notes, str(NOTES)),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        mtest.fail(f"{NOTES} exec notes: madvtrace still busy after 60 s")
+    wall = time.monotonic() - t0
+    check(p.returncode == 0 and f'"sent":{NOTES}' in out,
+          f"sec_notes under the agent: exit {p.returncode}: {out[-500:]} {err[-1500:]}")
+    check(wall < 15, f"{NOTES} exec notes took madvtrace {wall:.1f} s")
+    log(f"{NOTES} exec notes of one process: {wall:.1f} s")
 
 
 if __name__ == "__main__":
