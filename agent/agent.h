@@ -28,6 +28,9 @@ long mt_raw_clone(unsigned long flags, void *stack_top, void *tls, int (*fn)(voi
 #define mt_sys5(nr, a, b, c, d, e)                                                                 \
 	mt_raw_syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
+/* Copy from the program's memory without trusting the address (no fault: false). */
+bool mt_safe_read(uint64_t addr, void *dst, size_t len) MT_HIDDEN;
+
 extern int mt_agent_on MT_HIDDEN;
 extern MT_TLS int mt_tls_internal MT_HIDDEN;
 /*

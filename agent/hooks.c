@@ -303,8 +303,10 @@ static long do_syscall(long nr, long a0, long a1, long a2, long a3, long a4, lon
 	if (nr == SYS_exit_group)
 		mt_on_exit((int)a0);
 	/* a mask through syscall(2): SIGSYS stays out of it too */
-	if (nr == SYS_rt_sigprocmask && a1 && a3 == 8 && mt_catching()) {
-		mask = *(const uint64_t *)a1 & ~(1ull << (SIGSYS - 1));
+	/* a mask the kernel cannot read goes to it as it is: it says EFAULT, we must not fault */
+	if (nr == SYS_rt_sigprocmask && a1 && a3 == 8 && mt_catching() &&
+	    mt_safe_read((uint64_t)a1, &mask, sizeof(mask))) {
+		mask &= ~(1ull << (SIGSYS - 1));
 		a1 = (long)&mask;
 	}
 	if (nr == SYS_execve || nr == SYS_execveat)

@@ -5,11 +5,18 @@
  * spawn, an exec (everything out first; the next program gets the agent's
  * variables), a thread's and the process's exit.
  */
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include "agent_proto.h"
@@ -161,6 +168,9 @@ void mt_on_spawn(pid_t child)
 
 void mt_on_thread_start(uint32_t creator_tid)
 {
+	/* here, not in a signal handler, glibc may allocate for the key (output.c tb_mine) */
+	if (mt_ag.have_key)
+		pthread_setspecific(mt_ag.key, (void *)1);
 	if (!mt_recording())
 		return;
 	/* the record the bpf backend makes in the creator's context, made from the new thread */
@@ -201,6 +211,51 @@ static void on_exit_handler(int status, void *arg)
 	mt_on_exit(status);
 }
 
+/*
+ * Will the program at path load the agent (and take the descriptor)? A
+ * static ELF file does not, nor a set-user-ID or set-group-ID one that
+ * would run without no_new_privs (the dynamic loader ignores LD_PRELOAD
+ * for it): they must not inherit the socket to madvtrace. Only an absolute
+ * path is judged (a relative one may be execveat's, relative to another
+ * directory; a bare name is execvp's, searched in PATH): any doubt passes
+ * the descriptor on, as a program that does load the agent needs it.
+ */
+static bool next_loads_agent(const char *path)
+{
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph;
+	struct stat st;
+	bool interp = false;
+	int fd;
+
+	if (!path || path[0] != '/')
+		return true;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return true; /* the exec fails the same way */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh)) {
+		interp = true;
+		goto out;
+	}
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+		interp = true; /* a script: its interpreter is a program of its own, dynamic as a rule */
+		goto out;
+	}
+	for (int i = 0; i < eh.e_phnum && i < 256 && !interp; i++) {
+		if (eh.e_phentsize != sizeof(ph) ||
+		    pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph))
+			break;
+		interp = ph.p_type == PT_INTERP;
+	}
+	if (interp && (st.st_mode & (S_ISUID | S_ISGID)) && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		interp = false;
+out:
+	mt_raw_close(fd);
+	return interp;
+}
+
 void mt_before_exec(const char *path, int *undo)
 {
 	struct mt_agent_note n;
@@ -228,7 +283,7 @@ void mt_before_exec(const char *path, int *undo)
 		mt_out__write((const unsigned char *)&f, sizeof(f));
 	}
 	/* the next program of this process is traced too: it needs the descriptor */
-	if (!mt_ag.follow && mt_ag.out_fd >= 0) {
+	if (!mt_ag.follow && mt_ag.out_fd >= 0 && next_loads_agent(path)) {
 		mt_set_cloexec(mt_ag.out_fd, false);
 		*undo = 1;
 	}

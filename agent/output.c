@@ -149,7 +149,14 @@ static void free_lock_drop(void)
  */
 static void tb_mine(void)
 {
-	if (mt_ag.have_key)
+	/*
+	 * For a key past the first 32, glibc callocs the thread's second-level
+	 * array at its first value, and tb_get may run in the SIGSYS handler,
+	 * on a thread interrupted inside malloc: such a thread (one the agent's
+	 * pthread_create did not start, which sets the value before the
+	 * thread's function runs) goes without its exit record.
+	 */
+	if (mt_ag.have_key && mt_ag.key < 32 && !pthread_getspecific(mt_ag.key))
 		pthread_setspecific(mt_ag.key, (void *)1);
 }
 

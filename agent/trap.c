@@ -58,8 +58,7 @@ static long mypid(void)
 	return mt_sys0(SYS_getpid);
 }
 
-/* Copy from the program's memory without trusting the address (no fault here). */
-static bool safe_read(uint64_t addr, void *dst, size_t len)
+bool mt_safe_read(uint64_t addr, void *dst, size_t len)
 {
 	struct iovec local = { dst, len }, remote = { (void *)addr, len };
 
@@ -143,7 +142,7 @@ static long emu_sigaction(const long *a)
 		return -EINVAL;
 	if ((int)a[0] == SIGSYS) {
 		/* the program's view: its own action, never the agent's */
-		if (a[1] && !safe_read((uint64_t)a[1], &act, sizeof(act)))
+		if (a[1] && !mt_safe_read((uint64_t)a[1], &act, sizeof(act)))
 			return -EFAULT;
 		if (a[2] && !safe_write((uint64_t)a[2], &prog_sigsys, sizeof(prog_sigsys)))
 			return -EFAULT;
@@ -153,7 +152,7 @@ static long emu_sigaction(const long *a)
 	}
 	if (!a[1])
 		return call(SYS_rt_sigaction, a);
-	if (!safe_read((uint64_t)a[1], &act, sizeof(act)))
+	if (!mt_safe_read((uint64_t)a[1], &act, sizeof(act)))
 		return -EFAULT;
 	act.mask &= ~BIT(SIGSYS);
 	memcpy(b, a, sizeof(b));
@@ -185,8 +184,8 @@ static long emu_pair_mask(long nr, const long *a, int i)
 	long b[6];
 
 	memcpy(b, a, sizeof(b));
-	if (b[i] && safe_read((uint64_t)b[i], &pair, sizeof(pair)) && pair.set &&
-	    pair.size == KSIGSET && safe_read(pair.set, &m, sizeof(m))) {
+	if (b[i] && mt_safe_read((uint64_t)b[i], &pair, sizeof(pair)) && pair.set &&
+	    pair.size == KSIGSET && mt_safe_read(pair.set, &m, sizeof(m))) {
 		m &= ~BIT(SIGSYS);
 		pair.set = (uint64_t)&m;
 		b[i] = (long)&pair;
@@ -208,8 +207,8 @@ static long emu_io_uring_enter(const long *a)
 	/* struct io_uring_getevents_arg: sigmask pointer, its size (32 bits), ... */
 	memcpy(b, a, sizeof(b));
 	if (b[4] && b[5] >= 16 && (size_t)b[5] <= sizeof(arg) &&
-	    safe_read((uint64_t)b[4], arg, (size_t)b[5]) && arg[0] &&
-	    (uint32_t)arg[1] == KSIGSET && safe_read(arg[0], &m, sizeof(m))) {
+	    mt_safe_read((uint64_t)b[4], arg, (size_t)b[5]) && arg[0] &&
+	    (uint32_t)arg[1] == KSIGSET && mt_safe_read(arg[0], &m, sizeof(m))) {
 		m &= ~BIT(SIGSYS);
 		arg[0] = (uint64_t)&m;
 		b[4] = (long)arg;

@@ -35,7 +35,7 @@ static int sink_start_workers(struct sink *k)
 	struct mt_recworker_opts wo = { .out = &k->q, .verbose = k->o->s.verbose };
 	int err;
 
-	/* before the bpf backend drops root: the thread keeps what reading /proc needs */
+	/* the start hook runs after the backend's privilege drop: the thread inherits what is kept */
 	k->rw = mt_recworker__new(&wo);
 	if (!k->rw) {
 		fprintf(stderr, "madvtrace: out of memory\n");

@@ -260,7 +260,12 @@ int mt_export__main(int argc, char **argv)
 				o.max_procs, o.pids[i]);
 	/* the processes already there, with their gauges, before the first scrape */
 	mt_export__collect(&x, mt_now_ns());
-	mt_privs__keep_ptrace_only();
+	/* single-threaded still: the HTTP server's threads start with what is left */
+	err = mt_privs__drop(MT_PRIVS_PROC, reason, sizeof(reason));
+	if (err) {
+		fprintf(stderr, "madvtrace: cannot drop root's privileges (%s)\n", reason);
+		goto cleanup;
+	}
 
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "allocsyms.h"
 #include "goinfo.h"
+#include "procparse.h"
 
 #define MAPS_LINES_MAX 262144 /* a process with more mappings than this: look no further */
 
@@ -36,10 +37,9 @@ struct mapped {
 static int read_maps(pid_t pid, struct mapped *m)
 {
 	char path[64], line[4352];
-	unsigned long maj, min;
-	unsigned long long ino;
+	struct mt_maps_file mf;
 	unsigned lines = 0;
-	int pos, err = 0;
+	int err = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
@@ -49,22 +49,18 @@ static int read_maps(pid_t pid, struct mapped *m)
 	while (fgets(line, sizeof(line), f) && ++lines <= MAPS_LINES_MAX) {
 		const char *base;
 
-		pos = -1;
-		if (sscanf(line, "%*x-%*x %*s %*x %lx:%lx %llu %n", &maj, &min, &ino, &pos) < 3 ||
-		    pos < 0)
+		if (!mt_procparse__maps_line(line, &mf) || mf.path[0] != '/')
 			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if (line[pos] != '/')
-			continue;
-		base = strrchr(line + pos, '/') + 1;
+		line[mf.path + mf.path_len - line] = '\0';
+		base = strrchr(mf.path, '/') + 1;
 		for (size_t i = 0; i < sizeof(sonames) / sizeof(sonames[0]); i++) {
 			if (strncmp(base, sonames[i].prefix, strlen(sonames[i].prefix)))
 				continue;
 			m->lib[sonames[i].a] = true;
 			if (sonames[i].a == A_GLIBC) {
-				m->libc_dev_major = maj;
-				m->libc_dev_minor = min;
-				m->libc_ino = ino;
+				m->libc_dev_major = mf.dev_major;
+				m->libc_dev_minor = mf.dev_minor;
+				m->libc_ino = mf.ino;
 			}
 		}
 	}

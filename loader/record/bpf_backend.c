@@ -24,6 +24,7 @@
 #include "madvtrace.bpf.h"
 #include "madvtrace.skel.h"
 #include "bpf_helpers.h"
+#include "recworker.h"
 
 /*
  * Records are submitted without a wakeup below a fill threshold, so this is
@@ -48,6 +49,8 @@ struct bpf_session {
 	/* processes whose program wants release stacks (mt_stacks__for_image) */
 	pid_t *stack_pids;
 	size_t nstack_pids, stack_pids_cap;
+	/* programs described off this thread (exec: /proc and the ELF file) */
+	struct mt_infowork *info;
 };
 
 static bool bpf_available(char *why, size_t whylen)
@@ -141,6 +144,20 @@ static void program_info(struct bpf_session *bs, pid_t pid)
 	set_wants_stacks(bs, pid, mt_stacks__for_image(bs->s->stacks, img.go));
 }
 
+/* A program the info worker described: its stacks decided from what it said. */
+static void program_described(void *ctx, pid_t pid, bool go)
+{
+	struct bpf_session *bs = ctx;
+
+	set_wants_stacks(bs, pid, mt_stacks__for_image(bs->s->stacks, go));
+}
+
+static void drain_info(struct bpf_session *bs)
+{
+	if (bs->info)
+		mt_infowork__drain(bs->info, emit_cb, program_described, bs);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct bpf_session *bs = ctx;
@@ -153,9 +170,13 @@ static int on_record(void *ctx, void *data, size_t size)
 	err = emit(bs, rec);
 	if (err || rec->type != MT_TASK || rec->size < sizeof(*t))
 		return err;
-	/* a new program: what it is, while /proc still shows it */
-	if (t->event == MT_TASK_EXEC)
-		program_info(bs, rec->pid);
+	/* a new program: what it is, read by the info worker while /proc still shows it */
+	if (t->event == MT_TASK_EXEC) {
+		if (bs->info)
+			mt_infowork__ask(bs->info, rec->pid);
+		else
+			program_info(bs, rec->pid);
+	}
 	/* a forked child runs its parent's program until it execs */
 	else if (t->event == MT_TASK_FORK && wants_stacks(bs, rec->pid))
 		set_wants_stacks(bs, (pid_t)t->other_pid, true);
@@ -425,8 +446,19 @@ static int bpf_run(struct mt_session *s)
 			goto cleanup;
 		}
 	}
+	/* attached, the command spawned: root's powers go before any thread starts */
+	err = mt_privs__drop_session(s, false);
+	if (err)
+		goto cleanup;
 	if (s->on_start && (err = s->on_start(s)))
 		goto cleanup;
+	/* no /proc or ELF work in the ring buffer's callback (docs/security.md) */
+	bs.info = mt_infowork__start();
+	if (!bs.info) {
+		err = -errno;
+		fprintf(stderr, "madvtrace: cannot start the info thread: %s\n", strerror(-err));
+		goto cleanup;
+	}
 	if (launched) {
 		emit_task_rec(&bs, s->target_pid, MT_TASK_LAUNCH);
 		err = mt_launch__release(&child);
@@ -441,7 +473,6 @@ static int bpf_run(struct mt_session *s)
 		mt_proc_emit_maps(s->target_pid, emit_cb, &bs);
 		emit_proc_rss(&bs, s->target_pid, MT_RSS_START, true);
 	}
-	mt_privs__keep_ptrace_only();
 	if (s->verbose)
 		fprintf(stderr, "madvtrace: tracing pid %d with the bpf backend\n", s->target_pid);
 
@@ -455,6 +486,7 @@ static int bpf_run(struct mt_session *s)
 			break;
 		/* records are submitted without wakeup below a threshold: take them now */
 		ring_buffer__consume(bs.rb);
+		drain_info(&bs);
 		now = mt_now_ns();
 		if (s->on_tick)
 			s->on_tick(s, now);
@@ -483,6 +515,12 @@ static int bpf_run(struct mt_session *s)
 	}
 	err = bs.err;
 	ring_buffer__consume(bs.rb);
+	/* the programs described by now, before the end records */
+	mt_infowork__finish(bs.info);
+	drain_info(&bs);
+	/* from here an exec is described on this thread: nothing waits behind it now */
+	mt_infowork__free(bs.info);
+	bs.info = NULL;
 	flush_rss(&bs);
 	ring_buffer__consume(bs.rb);
 	report_lost(&bs);
@@ -497,6 +535,7 @@ cleanup:
 		mt_launch__abort(&child);
 		child_done = true;
 	}
+	mt_infowork__free(bs.info);
 	ring_buffer__free(bs.rb);
 	if (bs.traced)
 		munmap(bs.traced, map_bytes);

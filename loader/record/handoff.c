@@ -5,9 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include "handoff.h"
 
 /* a day of samples of a few processes; more means the drain thread stopped draining */
@@ -80,26 +77,6 @@ size_t mt_handoff__drain(struct mt_handoff *q, void (*fn)(void *ctx, const struc
 	return n;
 }
 
-void mt_worker__limit_caps(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = { 0 };
-	const unsigned int keep = (1u << CAP_SYS_PTRACE) | (1u << CAP_DAC_READ_SEARCH);
-	int cap;
-
-	if (syscall(SYS_capget, &hdr, data) || !(data[0].effective & keep))
-		return;
-	/* capabilities are per thread: this one keeps reading /proc, nothing else */
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (cap != CAP_SYS_PTRACE && cap != CAP_DAC_READ_SEARCH)
-			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-	data[0].effective &= keep;
-	data[0].permitted &= keep;
-	data[0].inheritable = 0;
-	data[1].effective = data[1].permitted = data[1].inheritable = 0;
-	syscall(SYS_capset, &hdr, data);
-}
-
 void mt_worker__cond_init(pthread_cond_t *cv)
 {
 	pthread_condattr_t ca;
@@ -120,7 +97,6 @@ static void *trampoline(void *p)
 	struct tramp t = *(struct tramp *)p;
 
 	free(p);
-	mt_worker__limit_caps();
 	return t.fn(t.arg);
 }
 

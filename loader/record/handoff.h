@@ -39,15 +39,13 @@ static inline bool mt_handoff__pending(struct mt_handoff *q)
 
 /*
  * Start a worker thread of the recorder: every signal blocked (the
- * backend's thread takes them: its waitpid must be the one interrupted),
- * and, when we are root, only the powers a reader of another user's /proc
- * files needs (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH), whatever the backend
- * keeps or drops for its own thread later. 0 or -errno.
+ * backend's thread takes them: its waitpid must be the one interrupted).
+ * Credentials are per thread: start workers after the backend's privilege
+ * drop (mt_privs__drop, the session's start hook), so they inherit it.
+ * 0 or -errno.
  */
 int mt_worker__create(pthread_t *thr, void *(*fn)(void *), void *arg);
 /* A condition variable whose timed waits are on CLOCK_MONOTONIC (the records' clock). */
 void mt_worker__cond_init(pthread_cond_t *cv);
-/* Called first by such a thread (mt_worker__create does it through a trampoline). */
-void mt_worker__limit_caps(void);
 
 #endif

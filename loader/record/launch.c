@@ -24,22 +24,16 @@ static _Noreturn void child_fail(int fd, int stage, int err)
 	_exit(127);
 }
 
-/*
- * The supplementary groups of the user the command runs as: what
- * initgroups(3) gives a login (and `sudo -u USER`), looked up before the fork
- * since NSS is no place for a forked child. A uid without a passwd entry: its
- * group only. *n stays 0 when the command runs as ourselves.
- */
-static int launch__user_groups(const struct mt_session *s, gid_t **groups, int *n)
+int mt_launch__user_groups(uid_t uid, gid_t gid, gid_t **groups, int *n)
 {
 	struct passwd *pw;
 	int count = 64;
 
 	*groups = NULL;
 	*n = 0;
-	if (s->uid == (uid_t)-1)
+	if (uid == (uid_t)-1)
 		return 0;
-	pw = getpwuid(s->uid);
+	pw = getpwuid(uid);
 	for (;;) {
 		gid_t *g = realloc(*groups, count * sizeof(gid_t));
 
@@ -47,11 +41,11 @@ static int launch__user_groups(const struct mt_session *s, gid_t **groups, int *
 			return -ENOMEM;
 		*groups = g;
 		if (!pw) {
-			g[0] = s->gid;
+			g[0] = gid;
 			*n = 1;
 			return 0;
 		}
-		if (getgrouplist(pw->pw_name, s->gid, g, &count) >= 0) {
+		if (getgrouplist(pw->pw_name, gid, g, &count) >= 0) {
 			*n = count;
 			return 0;
 		}
@@ -67,7 +61,7 @@ int mt_launch__spawn_checked(struct mt_launch *l, const struct mt_session *s, ch
 	pid_t pid;
 	char b;
 
-	e = launch__user_groups(s, &groups, &ngroups);
+	e = mt_launch__user_groups(s->uid, s->gid, &groups, &ngroups);
 	if (e)
 		goto cleanup;
 	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {

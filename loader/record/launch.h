@@ -51,4 +51,13 @@ int mt_launch__release(struct mt_launch *l);
 /* Never released: close the pipe (it exits without running anything) and reap it. */
 void mt_launch__abort(struct mt_launch *l);
 
+/*
+ * The supplementary groups of a user (the command's, the recorder's after its
+ * privilege drop): what initgroups(3) gives a login (and `sudo -u USER`),
+ * looked up before any fork since NSS is no place for a forked child. A uid
+ * without a passwd entry: its group only. *n stays 0 for uid (uid_t)-1. The
+ * caller frees *groups.
+ */
+int mt_launch__user_groups(uid_t uid, gid_t gid, gid_t **groups, int *n);
+
 #endif

@@ -29,7 +29,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include "bpf_helpers.h"
 #include "agent_proto.h"
+#include "agent_stream.h"
 #include "backend.h"
 #include "launch.h"
 #include "procfs.h"
@@ -586,29 +588,26 @@ static void on_record(struct pl *p, const struct mt_hdr *rec, uint32_t sender)
 	emit(p, rec);
 }
 
+struct msg_ctx {
+	struct pl *p;
+	uint32_t sender;
+};
+
+static void on_frame(void *ctx, const struct mt_hdr *rec)
+{
+	struct msg_ctx *m = ctx;
+
+	on_record(m->p, rec, m->sender);
+}
+
 /* One message: whole frames, as the agent wrote them out of its ring. */
 static void on_message(struct pl *p, const unsigned char *buf, size_t n, uint32_t sender)
 {
-	union {
-		struct mt_hdr h;
-		unsigned char b[65536];
-	} u;
-	size_t off = 0;
-	uint32_t len;
+	struct msg_ctx m = { p, sender };
 
-	while (off + 4 <= n) {
-		memcpy(&len, buf + off, 4);
-		if (len < sizeof(struct mt_hdr) || len > 65535 || off + 4 + len > n) {
-			fprintf(stderr, "madvtrace: malformed data from the agent (frame length %u); "
-					"ignoring the rest of its message\n", len);
-			return;
-		}
-		/* copied out: frames are only 4-byte aligned in the message */
-		memcpy(u.b, buf + off + 4, len);
-		if (u.h.size == len)
-			on_record(p, &u.h, sender);
-		off += 4 + len;
-	}
+	if (mt_agent_stream__parse(buf, n, on_frame, &m) < 0)
+		fprintf(stderr, "madvtrace: malformed data from the agent (pid %u); ignoring the "
+				"rest of its message\n", sender);
 }
 
 /* Read what is there; returns false at EOF (every agent is gone). */
@@ -745,6 +744,10 @@ static int preload_run(struct mt_session *s)
 	agent_fd = -1;
 	p.child = child.pid;
 	s->target_pid = child.pid;
+	/* the command spawned: root's powers (under sudo) go before any thread starts */
+	err = mt_privs__drop_session(s, false);
+	if (err)
+		goto cleanup;
 	if (s->on_start && (err = s->on_start(s)))
 		goto cleanup;
 	{

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include "procfs.h"
+#include "procparse.h"
 #include "goinfo.h"
 
 uint64_t mt_now_ns(void)
@@ -44,20 +45,6 @@ static ssize_t read_small(const char *path, char *buf, size_t len)
 	return total;
 }
 
-/* Value in kB of "Key:   123 kB" lines, as bytes; 0 if absent. */
-static uint64_t kb_field(const char *text, const char *key)
-{
-	size_t klen = strlen(key);
-	const char *p = text;
-
-	while ((p = strstr(p, key))) {
-		if ((p == text || p[-1] == '\n') && p[klen] == ':')
-			return strtoull(p + klen + 1, NULL, 10) * 1024;
-		p += klen;
-	}
-	return 0;
-}
-
 int mt_proc_rss(pid_t pid, struct mt_rss *r)
 {
 	char path[64], buf[4096];
@@ -67,13 +54,7 @@ int mt_proc_rss(pid_t pid, struct mt_rss *r)
 	n = read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	if (!strstr(buf, "\nRssAnon:"))
-		return -ESRCH; /* a zombie, or a kernel thread: no mm */
-	r->anon = kb_field(buf, "RssAnon");
-	r->file = kb_field(buf, "RssFile");
-	r->shmem = kb_field(buf, "RssShmem");
-	r->swap = kb_field(buf, "VmSwap");
-	return 0;
+	return mt_procparse__status(buf, r);
 }
 
 int mt_proc_smaps(pid_t pid, struct mt_rss *r)
@@ -85,12 +66,7 @@ int mt_proc_smaps(pid_t pid, struct mt_rss *r)
 	n = read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	if (n == 0)
-		return -ESRCH;
-	r->smaps_rss = kb_field(buf, "Rss");
-	r->lazyfree = kb_field(buf, "LazyFree");
-	r->h.flags |= MT_F_SMAPS;
-	return 0;
+	return mt_procparse__smaps_rollup(buf, r);
 }
 
 int mt_proc_comm(pid_t pid, char comm[MT_COMM_LEN])
@@ -164,23 +140,20 @@ int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_
 static bool exe_base(pid_t pid, const char *path, uint64_t *base)
 {
 	char maps[64], line[4352];
-	unsigned long long start, off;
+	struct mt_maps_file m;
+	size_t plen = strlen(path);
 	bool found = false;
 	FILE *f;
-	int pos;
 
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
 	f = fopen(maps, "re");
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
-		/* start-end perms offset dev inode path */
-		pos = -1; /* stays -1 for a mapping without a path */
-		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %n", &start, &off, &pos) < 2 || pos < 0)
+		if (!mt_procparse__maps_line(line, &m))
 			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if (off == 0 && !strcmp(line + pos, path)) {
-			*base = start;
+		if (m.off == 0 && m.path_len == plen && !memcmp(m.path, path, plen)) {
+			*base = m.start;
 			found = true;
 			break;
 		}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include "bpf_helpers.h"
 #include "procfs.h"
 #include "ptrace_backend.h"
 
@@ -180,6 +181,10 @@ int pt_attach(struct pt *pt)
 		return -EINTR;
 	}
 	s->target_pid = s->pid;
+	/* attached: root's powers (under sudo) go before any thread starts */
+	err = mt_privs__drop_session(s, true);
+	if (err)
+		return err;
 	if (s->on_start && (err = s->on_start(s)))
 		return err;
 	pt->started = true;

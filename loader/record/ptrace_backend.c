@@ -29,6 +29,7 @@
 #include <sys/ptrace.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include "bpf_helpers.h"
 #include "procfs.h"
 #include "ptrace_backend.h"
 #include "seccomp_filter.h"
@@ -154,7 +155,8 @@ static int launch(struct pt *pt)
 	}
 	pt->cmd = pid;
 	s->target_pid = pid;
-	if (s->on_start && (err = s->on_start(s))) {
+	/* attached to the spawned command: root's powers (under sudo) go before any thread starts */
+	if ((err = mt_privs__drop_session(s, true)) || (s->on_start && (err = s->on_start(s)))) {
 		/* closing the pipe makes the child exit before it runs anything */
 		close(pt->child.go_fd);
 		pt->child.go_fd = -1;

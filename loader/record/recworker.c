@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The recorder's worker: residency passes and prompt smaps samples (recworker.h). */
+/* The recorder's workers: residency passes, prompt smaps samples, program descriptions (recworker.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +562,198 @@ void mt_recworker__free(struct mt_recworker *w)
 	}
 	free(w->pids);
 	mt_bidcache__free(w->bids);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+/* ---- program descriptions (mt_infowork) ---- */
+
+#define INFO_QUEUE_MAX 4096
+
+/* One process's records, back to back (each padded to 8 bytes), and what they said. */
+struct info_done {
+	pid_t pid;
+	bool go;
+	unsigned char *buf;
+	size_t len, cap;
+	struct info_done *next;
+};
+
+struct mt_infowork {
+	pthread_t thr;
+	bool started, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pid_t *ask; /* queued pids: a ring of INFO_QUEUE_MAX from ask_head */
+	size_t ask_head, nask;
+	struct info_done *done, *done_tail; /* described, not drained */
+	uint64_t dropped;
+};
+
+static int info_collect(void *ctx, const struct mt_hdr *rec)
+{
+	struct info_done *d = ctx;
+	size_t sz = ((size_t)rec->size + 7) & ~(size_t)7;
+
+	if (d->len + sz > d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 1024;
+		unsigned char *b;
+
+		while (cap < d->len + sz)
+			cap *= 2;
+		b = realloc(d->buf, cap);
+		if (!b)
+			return 0; /* this record goes; the others still come */
+		d->buf = b;
+		d->cap = cap;
+	}
+	memcpy(d->buf + d->len, rec, rec->size);
+	memset(d->buf + d->len + rec->size, 0, sz - rec->size);
+	d->len += sz;
+	return 0;
+}
+
+static void *info_main(void *arg)
+{
+	struct mt_infowork *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct mt_proc_image img;
+		struct info_done *d;
+		pid_t pid;
+
+		if (!w->nask) {
+			if (w->stop)
+				break;
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		pid = w->ask[w->ask_head];
+		w->ask_head = (w->ask_head + 1) % INFO_QUEUE_MAX;
+		w->nask--;
+		pthread_mutex_unlock(&w->mu);
+		d = calloc(1, sizeof(*d));
+		if (d) {
+			d->pid = pid;
+			mt_proc_emit_info(pid, &img, info_collect, d);
+			d->go = img.go;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (!d)
+			continue;
+		if (w->done_tail)
+			w->done_tail->next = d;
+		else
+			__atomic_store_n(&w->done, d, __ATOMIC_RELEASE);
+		w->done_tail = d;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct mt_infowork *mt_infowork__start(void)
+{
+	struct mt_infowork *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return NULL;
+	w->ask = malloc(INFO_QUEUE_MAX * sizeof(*w->ask));
+	if (!w->ask) {
+		free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	err = mt_worker__create(&w->thr, info_main, w);
+	if (err) {
+		mt_infowork__free(w);
+		errno = -err;
+		return NULL;
+	}
+	w->started = true;
+	return w;
+}
+
+void mt_infowork__ask(struct mt_infowork *w, pid_t pid)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->nask < INFO_QUEUE_MAX) {
+		w->ask[(w->ask_head + w->nask++) % INFO_QUEUE_MAX] = pid;
+		pthread_cond_signal(&w->cv);
+	} else {
+		w->dropped++;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+size_t mt_infowork__drain(struct mt_infowork *w, int (*emit)(void *ctx, const struct mt_hdr *rec),
+			  void (*done)(void *ctx, pid_t pid, bool go), void *ctx)
+{
+	struct info_done *d, *next;
+	size_t n = 0;
+
+	/* a hint without the lock: most drains find nothing */
+	if (!__atomic_load_n(&w->done, __ATOMIC_RELAXED))
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	d = w->done;
+	__atomic_store_n(&w->done, NULL, __ATOMIC_RELAXED);
+	w->done_tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	for (; d; d = next, n++) {
+		next = d->next;
+		for (size_t off = 0; off < d->len;) {
+			const struct mt_hdr *rec = (const void *)(d->buf + off);
+
+			emit(ctx, rec);
+			off += ((size_t)rec->size + 7) & ~(size_t)7;
+		}
+		done(ctx, d->pid, d->go);
+		free(d->buf);
+		free(d);
+	}
+	return n;
+}
+
+void mt_infowork__finish(struct mt_infowork *w)
+{
+	if (!w || !w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thr, NULL);
+	w->started = false;
+}
+
+uint64_t mt_infowork__dropped(struct mt_infowork *w)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&w->mu);
+	n = w->dropped;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+void mt_infowork__free(struct mt_infowork *w)
+{
+	struct info_done *d;
+
+	if (!w)
+		return;
+	mt_infowork__finish(w);
+	while ((d = w->done)) {
+		w->done = d->next;
+		free(d->buf);
+		free(d);
+	}
+	free(w->ask);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

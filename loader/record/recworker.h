@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "handoff.h"
+#include "madvtrace/record.h"
 
 /* What the worker needs of a range: the model's struct mt_state_range has this layout. */
 struct mt_rw_range {
@@ -85,5 +86,31 @@ void mt_recworker__stop(struct mt_recworker *w);
 void mt_recworker__stats(struct mt_recworker *w, struct mt_recworker_stats *st);
 /* Stops first if needed. NULL is fine. */
 void mt_recworker__free(struct mt_recworker *w);
+
+/*
+ * A program's description (mt_proc_emit_info: /proc/PID/exe, its ELF file,
+ * its environment) on a thread of its own, off the thread that drains the
+ * kernel: asked for at an exec, read by the worker while the process runs,
+ * handed back whole (one process's records together, as the sink expects
+ * them: exe= first) at the drain thread's next drain.
+ */
+struct mt_infowork;
+
+/* Start its thread (mt_worker__create: after the privilege drop). NULL with errno set. */
+struct mt_infowork *mt_infowork__start(void);
+/* Describe pid's program (cheap: queued; beyond 4096 queued, dropped and counted). */
+void mt_infowork__ask(struct mt_infowork *w, pid_t pid);
+/*
+ * On the drain thread: each described process's records to emit (in the
+ * order made), then done(ctx, pid, image). Returns how many processes.
+ */
+size_t mt_infowork__drain(struct mt_infowork *w, int (*emit)(void *ctx, const struct mt_hdr *rec),
+			  void (*done)(void *ctx, pid_t pid, bool go), void *ctx);
+/* Describe what is queued, then stop the thread (records still to drain). */
+void mt_infowork__finish(struct mt_infowork *w);
+/* How many asks were dropped (the queue full). */
+uint64_t mt_infowork__dropped(struct mt_infowork *w);
+/* Finishes first if needed; NULL is fine. */
+void mt_infowork__free(struct mt_infowork *w);
 
 #endif

@@ -4,8 +4,66 @@
  * both layouts, function tables of each Go release's layout) written into
  * the directory given, so mutations start from files the parsers accept.
  */
+#include <glob.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include "elfgo_util.h"
+
+/*
+ * Real programs up to the fuzzer's 4 MiB, so that what depends on a file's
+ * size (tables of thousands of symbols, Go's function table, notes and
+ * sections far into the file) is reached from the start: this seeder (a C
+ * program), the C library, and Go programs of the Go installation.
+ */
+static const char *const real[] = {
+	"/proc/self/exe",
+	"/usr/lib/x86_64-linux-gnu/libc.so.6",
+	"/usr/lib/go*/pkg/tool/linux_amd64/pack",
+	"/usr/lib/go*/pkg/tool/linux_amd64/buildid",
+};
+
+static int copy_real(const char *dir)
+{
+	char path[4096], buf[1 << 16];
+	ino_t seen[16];
+	int n = 0, nseen = 0;
+
+	for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+		glob_t g;
+
+		if (glob(real[i], 0, NULL, &g))
+			continue;
+		for (size_t k = 0; k < g.gl_pathc; k++) {
+			struct stat st;
+			FILE *in, *out;
+			size_t len;
+
+			bool dup = false;
+
+			if (stat(g.gl_pathv[k], &st) || st.st_size > (4 << 20) || nseen == 16)
+				continue;
+			/* /usr/lib/go is a link to /usr/lib/go-1.N: one copy each */
+			for (int j = 0; j < nseen; j++)
+				dup |= seen[j] == st.st_ino;
+			if (dup)
+				continue;
+			seen[nseen++] = st.st_ino;
+			in = fopen(g.gl_pathv[k], "rb");
+			snprintf(path, sizeof(path), "%s/real-%d.elf", dir, n++);
+			out = fopen(path, "wb");
+			if (in && out)
+				while ((len = fread(buf, 1, sizeof(buf), in)) > 0)
+					fwrite(buf, 1, len, out);
+			if (in)
+				fclose(in);
+			if (out)
+				fclose(out);
+		}
+		globfree(&g);
+	}
+	return n;
+}
 
 static size_t buildinfo_inline(uint8_t *b)
 {
@@ -72,6 +130,11 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/go-old.elf", argv[1]);
 	if (synth_elf(path, ET_EXEC, BASE, secs, 2))
 		goto fail;
+	/* a Go installation is no requirement: the C seeds are there on every machine */
+	if (copy_real(argv[1]) < 2) {
+		snprintf(path, sizeof(path), "%s: fewer than two real programs copied", argv[1]);
+		goto fail;
+	}
 	return 0;
 fail:
 	perror(path);
