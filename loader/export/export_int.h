@@ -14,6 +14,7 @@
 #include "pidmap.h"
 #include "count_bpf.h"
 #include "cgroup.h"
+#include "recmode.h"
 
 struct mt_export_opts {
 	const char *listen; /* ADDR:PORT */
@@ -25,6 +26,7 @@ struct mt_export_opts {
 	char comms[MT_COUNT_MAX_COMMS][16];
 	uint32_t ncomms;
 	bool follow_forks;
+	bool records; /* --records: the region model's gauges too (recmode.h) */
 	uint32_t max_procs;
 	uint64_t grace_ns;
 	uint64_t interval_ns;
@@ -52,6 +54,7 @@ struct mt_eproc {
 struct mt_export {
 	struct mt_export_opts *o;
 	struct mt_count_bpf *cb;
+	struct mt_export_rec *rec; /* --records; NULL without */
 	pthread_mutex_t lock;
 	/* under lock */
 	struct mt_pidmap procs; /* pid -> struct mt_eproc */

@@ -67,6 +67,8 @@ static void usage(FILE *f)
 		"                           started later ones included (up to %d)\n"
 		"  --comm NAME              every process with this command name (up to %d)\n"
 		"  -f, --follow-forks       trace the children of traced processes too\n"
+		"  --records                the region model's gauges too (released lazily and\n"
+		"                           eagerly, committed, reserved): every call recorded\n"
 		"  --max-processes N        traced at once (default %d); the rest are refused\n"
 		"  --grace SECONDS          keep an exited process's series this long (default 60)\n"
 		"  --interval SECONDS       /proc gauges and discovery period (default 1)\n"
@@ -107,6 +109,7 @@ static int parse(int argc, char **argv, struct mt_export_opts *o)
 		{ "cgroup", required_argument, NULL, 'C' },
 		{ "comm", required_argument, NULL, 'c' },
 		{ "follow-forks", no_argument, NULL, 'f' },
+		{ "records", no_argument, NULL, 'R' },
 		{ "max-processes", required_argument, NULL, 'm' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -160,6 +163,9 @@ static int parse(int argc, char **argv, struct mt_export_opts *o)
 			break;
 		case 'f':
 			o->follow_forks = true;
+			break;
+		case 'R':
+			o->records = true;
 			break;
 		case 'm':
 			if (!parse_num(optarg, 1 << 20, &v) || v < 1 || v != (uint32_t)v)
@@ -240,6 +246,7 @@ int mt_export__main(int argc, char **argv)
 		goto cleanup;
 	}
 	cfg.follow_forks = o.follow_forks;
+	cfg.records = o.records;
 	cfg.max_procs = o.max_procs;
 	cfg.keys_per_proc = KEYS_PER_PROC;
 	cfg.verbose = o.verbose;
@@ -254,6 +261,9 @@ int mt_export__main(int argc, char **argv)
 	err = mt_count_bpf__start(&x.cb, &cfg);
 	if (err)
 		goto cleanup;
+	/* after the counting instance: its program claims a process before this one records */
+	if (o.records && mt_export_rec__start(&x.rec, &x, mt_count_bpf__traced_fd(x.cb)))
+		goto cleanup;
 	for (i = 0; i < o.npids; i++)
 		if (mt_count_bpf__trace(x.cb, o.pids[i]) == -ENOSPC)
 			fprintf(stderr, "madvtrace: --max-processes %u reached: pid %d not traced\n",
@@ -261,6 +271,8 @@ int mt_export__main(int argc, char **argv)
 	/* the processes already there, with their gauges, before the first scrape */
 	mt_export__collect(&x, mt_now_ns());
 	mt_privs__keep_ptrace_only();
+	if (x.rec && mt_export_rec__run(x.rec))
+		goto cleanup;
 
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -293,6 +305,7 @@ cleanup:
 	mt_http__stop(httpd);
 	if (fd >= 0)
 		close(fd);
+	mt_export_rec__stop(x.rec);
 	mt_count_bpf__destroy(x.cb);
 	mt_export__free_procs(&x);
 	pthread_mutex_destroy(&x.lock);
