@@ -72,7 +72,7 @@ static void label(struct mt_buf *b, const char *name, const char *v)
 }
 
 /* The label set of pid, from /proc now (what is unknown is left out). */
-static char *make_labels(struct mt_export *x, pid_t pid, char comm[16])
+static char *make_labels(struct mt_export *x, pid_t pid, char comm[16], bool *go)
 {
 	struct info in = { "", "", "" };
 	char cg[4096] = "", pidstr[16], buf[8192];
@@ -91,6 +91,7 @@ static char *make_labels(struct mt_export *x, pid_t pid, char comm[16])
 	label(&b, "cgroup", cg);
 	label(&b, "go_version", in.go_version);
 	label(&b, "godebug", in.godebug);
+	*go = in.go_version[0] != '\0';
 	return strdup(mt_buf__cstr(&b));
 }
 
@@ -313,11 +314,13 @@ void mt_export__collect(struct mt_export *x, uint64_t now)
 			break;
 		p->pid = seen.v[i];
 		p->status_fd = p->smaps_fd = -1;
-		p->labels = make_labels(x, p->pid, p->comm);
+		p->labels = make_labels(x, p->pid, p->comm, &p->go);
 		if (!p->labels) {
 			free(p);
 			break;
 		}
+		if (p->go)
+			mt_gowork__watch(x->gow, p->pid);
 		mt_count_bpf__add_lost_slot(x->cb, p->pid);
 		pthread_mutex_lock(&x->lock);
 		if (mt_pidmap__insert(&x->procs, p->pid, p)) {
@@ -342,8 +345,10 @@ void mt_export__collect(struct mt_export *x, uint64_t now)
 			continue;
 		}
 		if (comm[0] && strncmp(comm, p->comm, MT_COMM_LEN - 1)) {
-			char *labels = make_labels(x, pid, p->comm);
+			char *labels = make_labels(x, pid, p->comm, &p->go);
 
+			if (p->go) /* an exec into a Go program */
+				mt_gowork__watch(x->gow, p->pid);
 			if (labels) {
 				pthread_mutex_lock(&x->lock);
 				free(p->labels);

@@ -15,6 +15,7 @@
 #include "count_bpf.h"
 #include "cgroup.h"
 #include "recmode.h"
+#include "gowork.h"
 
 struct mt_export_opts {
 	const char *listen; /* ADDR:PORT */
@@ -27,6 +28,7 @@ struct mt_export_opts {
 	uint32_t ncomms;
 	bool follow_forks;
 	bool records; /* --records: the region model's gauges too (recmode.h) */
+	bool no_go_metrics; /* --go-metrics off: never ask a Go program for its numbers */
 	uint32_t max_procs;
 	uint64_t grace_ns;
 	uint64_t interval_ns;
@@ -45,6 +47,7 @@ struct mt_eproc {
 	bool gone; /* the collector's: found gone this pass */
 	int status_fd, smaps_fd; /* kept open: a pass re-reads them with pread, -1: not open */
 	char comm[16];
+	bool go; /* a Go program (its build info said so): Go's numbers are asked for */
 	/* the label set, rendered once: pid="1",comm="x",... (escaped) */
 	char *labels;
 	struct mt_eproc_gauges g; /* committed under the lock */
@@ -55,6 +58,7 @@ struct mt_export {
 	struct mt_export_opts *o;
 	struct mt_count_bpf *cb;
 	struct mt_export_rec *rec; /* --records; NULL without */
+	struct mt_gowork *gow; /* Go's numbers; NULL with --go-metrics off */
 	pthread_mutex_t lock;
 	/* under lock */
 	struct mt_pidmap procs; /* pid -> struct mt_eproc */

@@ -67,6 +67,8 @@ static void usage(FILE *f)
 		"                           started later ones included (up to %d)\n"
 		"  --comm NAME              every process with this command name (up to %d)\n"
 		"  -f, --follow-forks       trace the children of traced processes too\n"
+		"  --go-metrics off         never ask Go programs for their numbers (by default\n"
+		"                           their /metrics or /debug/vars is found and scraped)\n"
 		"  --records                the region model's gauges too (released lazily and\n"
 		"                           eagerly, committed, reserved): every call recorded\n"
 		"  --max-processes N        traced at once (default %d); the rest are refused\n"
@@ -110,6 +112,7 @@ static int parse(int argc, char **argv, struct mt_export_opts *o)
 		{ "comm", required_argument, NULL, 'c' },
 		{ "follow-forks", no_argument, NULL, 'f' },
 		{ "records", no_argument, NULL, 'R' },
+		{ "go-metrics", required_argument, NULL, 'G' },
 		{ "max-processes", required_argument, NULL, 'm' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -166,6 +169,13 @@ static int parse(int argc, char **argv, struct mt_export_opts *o)
 			break;
 		case 'R':
 			o->records = true;
+			break;
+		case 'G':
+			if (strcmp(optarg, "off"))
+				return die_usage("--go-metrics '%s': with --metrics, only 'off' (the "
+						 "endpoint of each Go program is found by itself)",
+						 optarg);
+			o->no_go_metrics = true;
 			break;
 		case 'm':
 			if (!parse_num(optarg, 1 << 20, &v) || v < 1 || v != (uint32_t)v)
@@ -268,11 +278,14 @@ int mt_export__main(int argc, char **argv)
 		if (mt_count_bpf__trace(x.cb, o.pids[i]) == -ENOSPC)
 			fprintf(stderr, "madvtrace: --max-processes %u reached: pid %d not traced\n",
 				o.max_procs, o.pids[i]);
-	/* the processes already there, with their gauges, before the first scrape */
-	mt_export__collect(&x, mt_now_ns());
 	mt_privs__keep_ptrace_only();
+	/* the threads after the drop: capabilities are per thread, inherited at creation */
 	if (x.rec && mt_export_rec__run(x.rec))
 		goto cleanup;
+	if (!o.no_go_metrics && mt_gowork__start(&x.gow, &x))
+		goto cleanup;
+	/* the processes already there, with their gauges, before the first scrape */
+	mt_export__collect(&x, mt_now_ns());
 
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -306,6 +319,7 @@ cleanup:
 	if (fd >= 0)
 		close(fd);
 	mt_export_rec__stop(x.rec);
+	mt_gowork__stop(x.gow);
 	mt_count_bpf__destroy(x.cb);
 	mt_export__free_procs(&x);
 	pthread_mutex_destroy(&x.lock);

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "procfs.h"
 #include "xlat.h"
+#include "gometrics.h"
 #include "export_int.h"
 
 #ifndef MT_VERSION
@@ -209,6 +210,23 @@ static void model_gauges(struct r *r, const char *name, enum mgauge m)
 	}
 }
 
+/* Go's own numbers, of the Go processes whose endpoint answered at the worker's last pass. */
+static void go_gauges(struct r *r, const char *name, enum mt_gm_field f)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++) {
+		const struct mt_go_gauges *g = mt_gowork__gauges(r->x->gow, r->procs[i]->pid);
+
+		if (!g || r->procs[i]->exited_ns || !(g->present & (1u << f)))
+			continue;
+		sample(&r->b, name, r->procs[i]->labels, NULL,
+		       f == MT_GM_HEAP_RELEASED ? g->heap_released
+		       : f == MT_GM_HEAP_IDLE	? g->heap_idle
+						: g->heap_inuse);
+	}
+}
+
 static int cmp_proc(const void *a, const void *b)
 {
 	pid_t x = (*(struct mt_eproc *const *)a)->pid, y = (*(struct mt_eproc *const *)b)->pid;
@@ -287,6 +305,18 @@ char *mt_export__render(struct mt_export *x, bool om, size_t *len)
 		model_gauges(&r, "madvtrace_reserved_bytes", M_RESERVED);
 	}
 
+	if (x->gow) {
+		family(&r, "madvtrace_go_heap_released_bytes", "gauge",
+		       "Go's runtime.MemStats HeapReleased, from the program's own /metrics or "
+		       "/debug/vars.", "bytes");
+		go_gauges(&r, "madvtrace_go_heap_released_bytes", MT_GM_HEAP_RELEASED);
+		family(&r, "madvtrace_go_heap_idle_bytes", "gauge",
+		       "Go's runtime.MemStats HeapIdle, from the program's own endpoint.", "bytes");
+		go_gauges(&r, "madvtrace_go_heap_idle_bytes", MT_GM_HEAP_IDLE);
+		family(&r, "madvtrace_go_heap_inuse_bytes", "gauge",
+		       "Go's runtime.MemStats HeapInuse, from the program's own endpoint.", "bytes");
+		go_gauges(&r, "madvtrace_go_heap_inuse_bytes", MT_GM_HEAP_INUSE);
+	}
 	family(&r, "madvtrace_events_lost", "counter",
 	       "Counter updates lost because the counter map was full (all processes).", NULL);
 	sample(&r.b, "madvtrace_events_lost_total", NULL, NULL, mt_count_bpf__lost(x->cb));

@@ -17,6 +17,18 @@ later, is claimed by the counting program at its first call and recorded
 from that call on; while it pauses after its two releases, Prometheus says
 it holds exactly the half it gave back with MADV_DONTNEED released eagerly
 and the half it gave back with MADV_FREE released lazily (its own figures).
+
+Go's numbers: metricsvc logs its runtime.ReadMemStats (what its /metrics
+serves) every 50 ms. At every half second of the run, but while it grows its
+heap (then its numbers jump by megabytes within a millisecond),
+madvtrace_go_heap_{released,idle,inuse}_bytes in Prometheus is a value
+metricsvc logged in the 2.5 s before (1 MiB slack, as test_gorec_metrics.py:
+the runtime's first GC moves them by megabytes between two lines): the
+exporter's value at t was read from metricsvc at most one worker interval
+(0.5 s) plus one request (at most 1 s) before Prometheus took it, itself at
+most one scrape interval (1 s) before t. HeapIdle saws by a megabyte at each
+GC, so Prometheus' own scrape of metricsvc, once a second, would be no
+oracle of a moment in between.
 """
 import json
 import os
@@ -38,7 +50,8 @@ MODEL = (("madvtrace_released_lazy_bytes", "released_lazy_bytes"),
          ("madvtrace_reserved_bytes", "reserved_bytes"))
 
 
-def prom_range(prom, q, t0, t1, step=0.25):
+def prom_series(prom, q, t0, t1, step):
+    """{time: value} of the one series q returns over [t0, t1]."""
     url = (f"http://127.0.0.1:{prom.port}/api/v1/query_range?" +
            urllib.parse.urlencode({"query": q, "start": t0, "end": t1, "step": step}))
     _, _, body = http_get(url, 5)
@@ -46,7 +59,43 @@ def prom_range(prom, q, t0, t1, step=0.25):
     check(r["status"] == "success", f"query_range {q}: {r}")
     res = r["data"]["result"]
     check(len(res) == 1, f"query_range {q}: {len(res)} series")
-    return [float(v) for _, v in res[0]["values"]]
+    return {round(t, 3): float(v) for t, v in res[0]["values"]}
+
+
+GO = (("released", "HeapReleased"), ("idle", "HeapIdle"), ("inuse", "HeapInuse"))
+LAG_S = 2.5  # the exporter's value at t: worker interval + request + scrape interval old
+GO_SLACK = MIB  # between two of metricsvc's lines, 50 ms apart (as test_gorec_metrics.py)
+
+
+def check_go(prom, svc, t0, t1):
+    """The exporter's Go gauges against metricsvc's own log, step by step."""
+    sel = f'pid="{svc.pid}",comm="metricsvc",godebug="madvdontneed=0",go_version=~"go1.+"'
+    off = time.time() - time.monotonic_ns() / 1e9  # CLOCK_MONOTONIC to Prometheus' clock
+    lines = sorted(mtest.memstats_log(svc.log), key=lambda l: l["t_ns"])
+    start = [l["t_ns"] for l in lines if l["phase"] == "start"]
+    grown = [l["t_ns"] for l in lines if l["phase"] == "grown"]
+    check(start and grown, "metricsvc's log has no start or grown line")
+    g0, g1 = start[0] / 1e9 + off + WAIT_S - 0.05, grown[0] / 1e9 + off + 0.05
+    wall = [(l["t_ns"] / 1e9 + off, l) for l in lines]
+    for name, field in GO:
+        ours = prom_series(prom, f"madvtrace_go_heap_{name}_bytes{{{sel}}}", t0, t1, 0.5)
+        checked = 0
+        for t, v in sorted(ours.items()):
+            if g0 - 0.1 <= t <= g1 + LAG_S or t > wall[-1][0]:
+                continue
+            near = [l[field] for w, l in wall if t - LAG_S - 0.1 <= w <= t + 0.1]
+            check(near, f"{field}: metricsvc logged nothing in the {LAG_S} s before {t}")
+            check(min(near) - GO_SLACK <= v <= max(near) + GO_SLACK,
+                  f"{field} at {t}: the exporter {v:.0f}, metricsvc's own "
+                  f"{min(near):.0f}..{max(near):.0f} in the {LAG_S} s before")
+            checked += 1
+        check(checked >= 15, f"{field}: only {checked} moments to compare")
+        peak = max(ours.values())
+        log(f"{field}: at {checked} moments the exporter's value is one metricsvc had in "
+            f"the {LAG_S} s before (peak {peak / MIB:.1f} MiB)")
+        if name == "released":
+            check(peak > 48 * MIB, f"HeapReleased never above 48 MiB ({peak}) after releasing "
+                                   "a 96 MiB heap: a test that cannot fail")
 
 
 def start_exporter(env, args):
@@ -111,6 +160,7 @@ def test(env):
                                 "--duration", str(REF_S)], stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         prom = Prom(env, f"127.0.0.1:{port}")
+        t_prom = time.time()
         check(time.monotonic() - started < WAIT_S - 1,
               "the tracers and Prometheus took longer to start than metricsvc waits")
         check(ref.wait(REF_S + 30) == 0, f"the recording failed: {ref.stderr.read()}")
@@ -118,23 +168,27 @@ def test(env):
                              capture_output=True, text=True, timeout=60)
         check(rep.returncode == 0, f"report: {rep.stderr}")
         s = json.loads(rep.stdout)["summary"]
+        check(s["t_s"] >= REF_S - 1, f"the recording ended after {s['t_s']} s of --duration "
+                                     f"{REF_S}: {ref.stderr.read()}")
+        check(s["released_lazy_bytes"] > 48 * MIB,
+              f"the report says only {s['released_lazy_bytes']} bytes released lazily of a "
+              "96 MiB heap: a test that cannot fail")
         # the recording's end, on Prometheus' clock (records carry CLOCK_MONOTONIC)
         t_end = time.time() - (time.monotonic_ns() - s["t_ns"]) / 1e9
         time.sleep(2.5)  # Prometheus has scraped past that moment
         sel = f'pid="{svc.pid}",comm="metricsvc",godebug="madvdontneed=0"'
         for metric, key in MODEL:
             want = s[key]
-            got = prom_range(prom, f"{metric}{{{sel}}}", t_end - 1.5, t_end + 1.5)
+            got = list(prom_series(prom, f"{metric}{{{sel}}}", t_end - 1.5, t_end + 1.5, 0.25).values())
             check(min(got) <= want <= max(got),
                   f"{metric}: Prometheus {min(got):.0f}..{max(got):.0f} around the recording's "
                   f"end, the report {want}")
             log(f"{metric}: {want / MIB:.2f} MiB, as the report says "
                 f"(Prometheus {min(got) / MIB:.2f}..{max(got) / MIB:.2f} MiB)")
-        check(s["released_lazy_bytes"] > 48 * MIB,
-              f"the report says only {s['released_lazy_bytes']} bytes released lazily of a "
-              "96 MiB heap: a test that cannot fail")
         check(prom.value("madvtrace_records_lost_total") == 0, "records lost")
         check(prom.value('madvtrace_build_info{mode="records"}') == 1, "build_info mode")
+
+        check_go(prom, svc, t_prom + 3, time.time() - 1)
 
         check_rssdrop(env, prom, cg)
 
