@@ -185,6 +185,10 @@ def test(env):
                   f"end, the report {want}")
             log(f"{metric}: {want / MIB:.2f} MiB, as the report says "
                 f"(Prometheus {min(got) / MIB:.2f}..{max(got) / MIB:.2f} MiB)")
+        labels = prom.query(f"madvtrace_released_lazy_bytes{{{sel}}}")[0][0]
+        exe = os.readlink(f"/proc/{svc.pid}/exe")
+        check(labels.get("exe") == exe and labels.get("go_version", "").startswith("go1."),
+              f"labels {labels}: want exe {exe} and a go_version")
         check(prom.value("madvtrace_records_lost_total") == 0, "records lost")
         check(prom.value('madvtrace_build_info{mode="records"}') == 1, "build_info mode")
 
