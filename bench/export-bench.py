@@ -14,7 +14,11 @@ The exporter's benchmark (docs/performance.md, "Exporter"):
    (bench/paced.c): madvtrace's CPU time over a window without scrapes, and
    the time of scrapes (wall, at the client, and madvtrace's own gauge).
 
-    sudo bench/export-bench.py /tmp/build [--runs 3] [--iterations N]
+    sudo bench/export-bench.py /tmp/build [--runs 3] [--iterations N] [--floor]
+
+With --floor, the floor of any per-call counting too: programs that return
+at once (floor.bpf.c) on tp_btf/sys_exit (what the counting mode uses),
+raw_tracepoint/sys_exit, and the per-syscall tracepoints of the three calls.
 """
 import argparse
 import json
@@ -74,12 +78,26 @@ def stop(p):
 
 
 def churn_ns(cp, what):
+    """churn's loop: (elapsed, CPU) in ns."""
     if cp.returncode:
         die(f"{what}: churn failed: {cp.stderr[-500:]}")
     for line in reversed(cp.stdout.splitlines()):
         if line.startswith("{"):
-            return json.loads(line)["elapsed_ns"]
+            r = json.loads(line)
+            return r["elapsed_ns"], r["cpu_ns"]
     die(f"{what}: no result")
+
+
+def foreign_sys_exit():
+    """BPF links on sys_exit now (none of ours is attached between runs): another
+    tracer's makes every syscall of every process, untraced ones too, take the slow path."""
+    cp = subprocess.run(["bpftool", "-j", "link", "list"], capture_output=True, text=True)
+    try:
+        links = json.loads(cp.stdout or "[]")
+    except ValueError:
+        return -1
+    return sum(1 for l in links if l.get("tp_name") in ("sys_exit", "raw_syscalls:sys_exit")
+               or "sys_exit" in str(l.get("tp_name", "")))
 
 
 def run_tool(tool, b, n, tmp):
@@ -92,14 +110,28 @@ def run_tool(tool, b, n, tmp):
         return churn_ns(cp, tool)
     if tool == "counting":
         mt, port = start_exporter(b["madvtrace"], ["--comm", "churn"])
-        cp = subprocess.run(churn, capture_output=True, text=True)
-        ns = churn_ns(cp, tool)
+        ch = subprocess.Popen(churn, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = ch.communicate()
+        ns = churn_ns(subprocess.CompletedProcess(churn, ch.returncode, out, err), tool)
         time.sleep(1.2)  # a collector pass takes in a process the kernel traced on its own
         body = scrape(port)
         stop(mt)
-        m = re.search(r'madvtrace_calls_total\{[^}]*syscall="munmap"\} (\d+)', body)
+        # this churn's series (another churn on the machine is counted too)
+        m = re.search(r'madvtrace_calls_total\{pid="%d",[^}]*syscall="munmap"\} (\d+)' % ch.pid,
+                      body)
         if not m or int(m.group(1)) < n:
             die(f"counting mode counted {m.group(1) if m else 'no'} munmap calls of {n}")
+        return ns
+    if tool.startswith("floor_"):
+        # programs that return at once (floor.bpf.c): the cost of the attachment itself
+        fl = subprocess.Popen([b["floor"], b["floor_obj"], tool[6:]], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        line = fl.stdout.readline()
+        if not line.startswith("attached"):
+            die(f"{tool}: {line}{fl.stderr.read()}")
+        ns = churn_ns(subprocess.run(churn, capture_output=True, text=True), tool)
+        fl.send_signal(signal.SIGTERM)
+        fl.wait(15)
         return ns
     if tool == "bpftrace":
         prog = ('tracepoint:syscalls:sys_exit_mmap,tracepoint:syscalls:sys_exit_munmap,'
@@ -220,6 +252,13 @@ def main():
     ap.add_argument("--base", help="a build of the commit before the counting mode: its "
                     "records mode too, to show it did not move")
     ap.add_argument("--intervals", default="1,2", help="--interval values for the steady part")
+    ap.add_argument("--floor", action="store_true",
+                    help="also programs that return at once on tp_btf/sys_exit, "
+                    "raw_tracepoint/sys_exit and the per-syscall tracepoints (floor.bpf.c)")
+    ap.add_argument("--tools", help="only these tools, comma-separated")
+    ap.add_argument("--wait-clean", type=float, default=0, metavar="SECONDS",
+                    help="before each run, wait up to this long for no other tracer's "
+                    "sys_exit link (their slow path is every process's)")
     a = ap.parse_args()
     if os.geteuid():
         die("run as root")
@@ -229,31 +268,66 @@ def main():
         (["bpftrace"] if shutil.which("bpftrace") else [])
     if a.base:
         b["base"] = os.path.join(a.base, "loader", "madvtrace")
-    if "bpftrace" in tools:
-        ensure_tracefs()
     tmp = tempfile.mkdtemp(prefix="mt-export-bench-")
+    if a.floor:
+        here = os.path.dirname(os.path.abspath(__file__))
+        b["floor_obj"] = os.path.join(tmp, "floor.bpf.o")
+        b["floor"] = os.path.join(tmp, "floor")
+        subprocess.run(["clang", "-O2", "-target", "bpf", "-c", os.path.join(here, "floor.bpf.c"),
+                        "-o", b["floor_obj"]], check=True)
+        subprocess.run(["cc", "-O2", "-o", b["floor"], os.path.join(here, "floor.c"), "-lbpf"],
+                       check=True)
+        tools[1:1] = ["floor_tpbtf", "floor_rawtp", "floor_persc"]
+    if a.tools:
+        tools = [t for t in tools if t in a.tools.split(",")]
+    if "bpftrace" in tools or "floor_persc" in tools:
+        ensure_tracefs()
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[0]
     times = {t: [] for t in tools}
+    cpus = {t: [] for t in tools}
+    foreign = []
     for r in range(a.runs):
         order = tools[r % len(tools):] + tools[:r % len(tools)]
         for t in order:
-            times[t].append(run_tool(t, b, a.iterations, tmp) / 1e9)
-        print(f"round {r + 1}: " + ", ".join(f"{t} {times[t][-1]:.3f} s" for t in tools), flush=True)
+            deadline = time.monotonic() + a.wait_clean
+            while foreign_sys_exit() > 0 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            foreign.append(foreign_sys_exit())
+            el, cpu = run_tool(t, b, a.iterations, tmp)
+            times[t].append(el / 1e9)
+            cpus[t].append(cpu / 1e9)
+        print(f"round {r + 1}: " + ", ".join(f"{t} {times[t][-1]:.3f} s ({cpus[t][-1]:.3f} s CPU)"
+                                             for t in tools) +
+              f"; other tracers' sys_exit links: {foreign[-len(tools):]}", flush=True)
     if a.runs == 0:
         tools = []
     base = statistics.median(times["untraced"]) if a.runs else 1
+    cbase = statistics.median(cpus["untraced"]) if a.runs else 1
+    with open("/proc/loadavg") as f:
+        load_after = f.read().split()[0]
     print(f"\nchurn, {a.iterations} iterations, {a.runs} alternating rounds, load average "
-          f"{load_before} at start, {os.cpu_count()} CPUs\n")
-    print("| tool | median loop time | runs | vs untraced |")
-    print("| --- | --- | --- | --- |")
+          f"{load_before} at start, {load_after} at the end, {os.cpu_count()} CPUs; other "
+          f"tracers' sys_exit links before the runs: min {min(foreign, default=0)}, max "
+          f"{max(foreign, default=0)}\n")
+    print("| tool | median loop time | vs untraced | fastest vs fastest untraced | "
+          "median loop CPU time | vs untraced | runs (wall) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     names = {"untraced": "untraced", "counting": "`madvtrace --metrics` (counting mode)",
              "records": "`madvtrace -o FILE --` (records mode)",
              "records_base": "`madvtrace -o FILE --`, built before the counting mode existed",
-             "bpftrace": "bpftrace, `count()` in a map on sys_exit_{mmap,munmap,madvise}"}
+             "bpftrace": "bpftrace, `count()` in a map on sys_exit_{mmap,munmap,madvise}",
+             "floor_tpbtf": "a program that returns at once, tp_btf/sys_exit",
+             "floor_rawtp": "a program that returns at once, raw_tracepoint/sys_exit",
+             "floor_persc": "programs that return at once, syscalls:sys_exit_{mmap,munmap,madvise}"}
     for t in tools:
         m = statistics.median(times[t])
-        print(f"| {names[t]} | {m:.3f} s | {', '.join(f'{v:.3f}' for v in times[t])} | {m / base:.3f}x |")
+        c = statistics.median(cpus[t])
+        # the fastest run: least disturbed by anything else on a shared machine; CPU time:
+        # churn's own, kernel work for its calls included, not its waits for a CPU
+        print(f"| {names[t]} | {m:.3f} s | {m / base:.3f}x | "
+              f"{min(times[t]) / min(times['untraced']):.3f}x | {c:.3f} s | {c / cbase:.3f}x | "
+              f"{', '.join(f'{v:.3f}' for v in times[t])} |")
     for iv in [] if a.skip_steady else a.intervals.split(","):
         s = steady(b, tmp, 200, 10000, 20, iv)
         print(f"\n--interval {iv}: {s['procs']} processes tracked, {s['calls_per_s']:.0f} traced calls/s measured: "

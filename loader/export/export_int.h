@@ -48,6 +48,13 @@ struct mt_eproc {
 	int status_fd, smaps_fd; /* kept open: a pass re-reads them with pread, -1: not open */
 	char comm[16];
 	bool go; /* a Go program (its build info said so): Go's numbers are asked for */
+	/*
+	 * MADV_FREE calls counted at the collector's last counter read, and at
+	 * its last smaps_rollup read (UINT64_MAX: never read): LazyFree only
+	 * grows through this process's own MADV_FREE, so while it was 0 and no
+	 * such call came, smaps_rollup (the costly read) is skipped.
+	 */
+	uint64_t free_calls, free_calls_smaps;
 	/* the label set, rendered once: pid="1",comm="x",... (escaped) */
 	char *labels;
 	struct mt_eproc_gauges g; /* committed under the lock */

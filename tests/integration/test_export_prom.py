@@ -310,6 +310,12 @@ def test(env, args):
         # picked up before its first own call: its gauges and labels are there
         prom.wait_value(f'count(madvtrace_rss_bytes{{pid="{early_pid}",comm="tally",'
                         f'cgroup="/mt-export-{os.getpid()}",kind="anon"}})', 1)
+        # no MADV_FREE yet: smaps_rollup is not read again, LazyFree is 0 and Rss - LazyFree
+        # is status's RSS (as /proc says it, within a sample)
+        check(prom.value(f'madvtrace_lazyfree_bytes{{pid="{early_pid}"}}') == 0, "LazyFree")
+        rml = prom.value(f'madvtrace_rss_minus_lazyfree_bytes{{pid="{early_pid}"}}')
+        st = sum(proc_kb(f"/proc/{early_pid}/status", k) for k in ("RssAnon", "RssFile", "RssShmem"))
+        check(abs(rml - st) <= (256 << 10), f"Rss - LazyFree {rml}, /proc status's RSS {st}")
         os.kill(early_pid, signal.SIGUSR1)
         check(early.wait(30) == 0, "early tally failed")
         (t,) = mtest.read_tallies(early_out)
