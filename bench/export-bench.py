@@ -165,6 +165,52 @@ def run_tool(tool, b, n, tmp):
     die(f"unknown tool {tool}")
 
 
+def percall(b, tmp, tools, n, rounds):
+    """
+    Nanoseconds of CPU per traced call that each attachment adds: burst's
+    zero-length madvise calls (no memory touched), its CPU time (rusage, the
+    kernel's work for its calls included, not its waits for a CPU) against
+    untraced runs in the same rounds.
+    """
+    cpu = {t: [] for t in tools}
+    for r in range(rounds):
+        for t in tools[r % len(tools):] + tools[:r % len(tools)]:
+            hold = port = None
+            if t == "counting":
+                hold, port = start_exporter(b["madvtrace"], ["--comm", "burst"])
+            elif t.startswith("floor_"):
+                hold = subprocess.Popen([b["floor"], b["floor_obj"], t[6:]], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                if not hold.stdout.readline().startswith("attached"):
+                    die(f"{t}: {hold.stderr.read()}")
+            p = subprocess.Popen([b["burst"], "-n", str(n)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+            out = p.stdout.read()
+            _, st, ru = os.wait4(p.pid, 0)
+            if st:
+                die(f"{t}: burst failed")
+            if t == "counting":
+                time.sleep(1.2)
+                m = re.search(r'madvtrace_calls_total\{pid="%d",[^}]*advice="MADV_NORMAL"\} (\d+)'
+                              % p.pid, scrape(port))
+                if not m or int(m.group(1)) < n:
+                    die(f"counting mode counted {m.group(1) if m else 'no'} of {n} calls")
+            if hold:
+                hold.send_signal(signal.SIGTERM)
+                hold.wait(15)
+            cpu[t].append(ru.ru_utime + ru.ru_stime)
+            del out
+    base = statistics.median(cpu["untraced"])
+    print(f"\nper traced call: burst -n {n} (zero-length madvise), {rounds} alternating rounds, "
+          f"its CPU time\n")
+    print("| attachment | median CPU time | ns per call over untraced | runs |")
+    print("| --- | --- | --- | --- |")
+    for t in tools:
+        m = statistics.median(cpu[t])
+        print(f"| {t} | {m:.3f} s | {(m - base) / n * 1e9:.0f} | "
+              f"{', '.join(f'{v:.3f}' for v in cpu[t])} |")
+
+
 def ensure_tracefs():
     with open("/proc/mounts") as f:
         if any(l.split()[2] == "tracefs" for l in f if len(l.split()) > 2):
@@ -181,7 +227,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def steady(b, tmp, procs, rate, window, interval):
+def steady(b, tmp, procs, rate, window, interval, advice="free"):
     """madvtrace's CPU between scrapes, and scrape times, with procs processes at rate calls/s."""
     paced = os.path.join(tmp, "paced")
     subprocess.run(["cc", "-O2", "-o", paced, os.path.join(os.path.dirname(__file__), "paced.c")],
@@ -192,14 +238,16 @@ def steady(b, tmp, procs, rate, window, interval):
     try:
         mt, port = start_exporter(b["madvtrace"], ["--cgroup", cg, "--interval", str(interval)])
         load = subprocess.Popen(["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh",
-                                 paced, str(procs), str(rate), str(window + 25)])
+                                 paced, str(procs), str(rate), str(window + 25)] +
+                                ([] if advice == "free" else [advice]))
         time.sleep(3)  # every process started and seen by a collector pass
         body = scrape(port)
         tracked = int(re.search(r"^madvtrace_processes_tracked (\d+)", body, re.M).group(1))
         if tracked < procs:
             die(f"only {tracked} processes tracked of {procs}")
         c0, t0 = cpu_seconds(mt.pid), time.monotonic()
-        calls0 = sum(int(v) for v in re.findall(r'madvtrace_calls_total\{[^}]*advice="MADV_FREE"\} (\d+)', body))
+        sel = 'advice="MADV_FREE"' if advice == "free" else 'advice="MADV_DONTNEED"'
+        calls0 = sum(int(v) for v in re.findall(r'madvtrace_calls_total\{[^}]*%s\} (\d+)' % sel, body))
         time.sleep(window)
         c1, t1 = cpu_seconds(mt.pid), time.monotonic()
         walls, gauges = [], []
@@ -209,7 +257,7 @@ def steady(b, tmp, procs, rate, window, interval):
             walls.append(time.monotonic() - s)
             gauges.append(float(re.search(r"^madvtrace_scrape_duration_seconds (\S+)", body, re.M).group(1)))
             time.sleep(0.25)
-        calls1 = sum(int(v) for v in re.findall(r'madvtrace_calls_total\{[^}]*advice="MADV_FREE"\} (\d+)', body))
+        calls1 = sum(int(v) for v in re.findall(r'madvtrace_calls_total\{[^}]*%s\} (\d+)' % sel, body))
         rate_seen = (calls1 - calls0) / (time.monotonic() - t0)
         return {"procs": tracked, "cpu_pct": 100 * (c1 - c0) / (t1 - t0), "window": t1 - t0,
                 "calls_per_s": rate_seen, "scrape_wall_med": statistics.median(walls),
@@ -252,10 +300,15 @@ def main():
     ap.add_argument("--base", help="a build of the commit before the counting mode: its "
                     "records mode too, to show it did not move")
     ap.add_argument("--intervals", default="1,2", help="--interval values for the steady part")
+    ap.add_argument("--advice", default="free,dontneed",
+                    help="what the steady part's processes release with: free (LazyFree: "
+                    "smaps_rollup read each interval), dontneed (no LazyFree: status only)")
     ap.add_argument("--floor", action="store_true",
                     help="also programs that return at once on tp_btf/sys_exit, "
                     "raw_tracepoint/sys_exit and the per-syscall tracepoints (floor.bpf.c)")
     ap.add_argument("--tools", help="only these tools, comma-separated")
+    ap.add_argument("--percall", type=int, default=0, metavar="ROUNDS",
+                    help="with --floor: the CPU each attachment adds per traced call (burst)")
     ap.add_argument("--wait-clean", type=float, default=0, metavar="SECONDS",
                     help="before each run, wait up to this long for no other tracer's "
                     "sys_exit link (their slow path is every process's)")
@@ -263,6 +316,7 @@ def main():
     if os.geteuid():
         die("run as root")
     b = {"churn": os.path.join(a.build, "tests", "churn"),
+         "burst": os.path.join(a.build, "tests", "burst"),
          "madvtrace": os.path.join(a.build, "loader", "madvtrace")}
     tools = ["untraced", "counting", "records"] + (["records_base"] if a.base else []) + \
         (["bpftrace"] if shutil.which("bpftrace") else [])
@@ -328,13 +382,20 @@ def main():
         print(f"| {names[t]} | {m:.3f} s | {m / base:.3f}x | "
               f"{min(times[t]) / min(times['untraced']):.3f}x | {c:.3f} s | {c / cbase:.3f}x | "
               f"{', '.join(f'{v:.3f}' for v in times[t])} |")
-    for iv in [] if a.skip_steady else a.intervals.split(","):
-        s = steady(b, tmp, 200, 10000, 20, iv)
-        print(f"\n--interval {iv}: {s['procs']} processes tracked, {s['calls_per_s']:.0f} traced calls/s measured: "
+    for iv, adv in [] if a.skip_steady else [(i, v) for v in a.advice.split(",")
+                                              for i in a.intervals.split(",")]:
+        s = steady(b, tmp, 200, 10000, 20, iv, adv)
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[0]
+        print(f"\n--interval {iv}, MADV_{adv.upper()} (load average {load}): "
+              f"{s['procs']} processes tracked, {s['calls_per_s']:.0f} traced calls/s measured: "
               f"madvtrace used {s['cpu_pct']:.2f}% of a CPU over {s['window']:.0f} s without scrapes; "
               f"scrapes ({s['bytes'] // 1024} KiB): wall median {s['scrape_wall_med'] * 1000:.1f} ms, "
               f"max {s['scrape_wall_max'] * 1000:.1f} ms; madvtrace_scrape_duration_seconds median "
               f"{s['scrape_gauge_med'] * 1000:.1f} ms, max {s['scrape_gauge_max'] * 1000:.1f} ms")
+    if a.percall and a.floor:
+        percall(b, tmp, ["untraced", "floor_tpbtf", "floor_rawtp", "floor_persc", "counting"],
+                2000000, a.percall)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
