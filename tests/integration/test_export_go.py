@@ -28,7 +28,8 @@ exporter's value at t was read from metricsvc at most one worker interval
 (0.5 s) plus one request (at most 1 s) before Prometheus took it, itself at
 most one scrape interval (1 s) before t. HeapIdle saws by a megabyte at each
 GC, so Prometheus' own scrape of metricsvc, once a second, would be no
-oracle of a moment in between.
+oracle of a moment in between. With --go-metrics off, the same service gets
+no Go numbers.
 """
 import json
 import os
@@ -195,6 +196,21 @@ def test(env):
         check_go(prom, svc, t_prom + 3, time.time() - 1)
 
         check_rssdrop(env, prom, cg)
+
+        # --go-metrics off: the same service, never asked
+        off, off_port = start_exporter(env, ["--go-metrics", "off", "-p", str(svc.pid)])
+        try:
+            time.sleep(2)  # four intervals: the worker would have asked by now
+            _, _, body = http_get(f"http://127.0.0.1:{off_port}/metrics", 5)
+            check(f'pid="{svc.pid}"' in body and "madvtrace_go_heap" not in body,
+                  "--go-metrics off: Go's numbers are served, or the process is not")
+            _, _, body = http_get(f"http://127.0.0.1:{port}/metrics", 5)
+            check(f'madvtrace_go_heap_released_bytes{{pid="{svc.pid}"' in body,
+                  "without --go-metrics off, no Go numbers")
+        finally:
+            off.kill()
+            off.wait()
+        log("--go-metrics off: no Go numbers for the same service")
 
         # an exited process's model gauges go with it
         svc.stop()
