@@ -165,7 +165,15 @@ def run_tool(tool, b, n, tmp):
     die(f"unknown tool {tool}")
 
 
-def percall(b, tmp, tools, n, rounds):
+def wait_clean(seconds):
+    """Wait up to seconds for no other tracer's sys_exit link; how many there are then."""
+    deadline = time.monotonic() + seconds
+    while foreign_sys_exit() > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return foreign_sys_exit()
+
+
+def percall(b, tmp, tools, n, rounds, clean_s):
     """
     Nanoseconds of CPU per traced call that each attachment adds: burst's
     zero-length madvise calls (no memory touched), its CPU time (rusage, the
@@ -173,8 +181,10 @@ def percall(b, tmp, tools, n, rounds):
     untraced runs in the same rounds.
     """
     cpu = {t: [] for t in tools}
+    foreign = []
     for r in range(rounds):
         for t in tools[r % len(tools):] + tools[:r % len(tools)]:
+            foreign.append(wait_clean(clean_s))
             hold = port = None
             if t == "counting":
                 hold, port = start_exporter(b["madvtrace"], ["--comm", "burst"])
@@ -199,10 +209,11 @@ def percall(b, tmp, tools, n, rounds):
                 hold.send_signal(signal.SIGTERM)
                 hold.wait(15)
             cpu[t].append(ru.ru_utime + ru.ru_stime)
+            foreign[-1] = max(foreign[-1], foreign_sys_exit())
             del out
     base = statistics.median(cpu["untraced"])
     print(f"\nper traced call: burst -n {n} (zero-length madvise), {rounds} alternating rounds, "
-          f"its CPU time\n")
+          f"its CPU time; other tracers' sys_exit links around the runs: {foreign}\n")
     print("| attachment | median CPU time | ns per call over untraced | runs |")
     print("| --- | --- | --- | --- |")
     for t in tools:
@@ -344,10 +355,7 @@ def main():
     for r in range(a.runs):
         order = tools[r % len(tools):] + tools[:r % len(tools)]
         for t in order:
-            deadline = time.monotonic() + a.wait_clean
-            while foreign_sys_exit() > 0 and time.monotonic() < deadline:
-                time.sleep(0.5)
-            foreign.append(foreign_sys_exit())
+            foreign.append(wait_clean(a.wait_clean))
             el, cpu = run_tool(t, b, a.iterations, tmp)
             times[t].append(el / 1e9)
             cpus[t].append(cpu / 1e9)
@@ -394,8 +402,9 @@ def main():
               f"max {s['scrape_wall_max'] * 1000:.1f} ms; madvtrace_scrape_duration_seconds median "
               f"{s['scrape_gauge_med'] * 1000:.1f} ms, max {s['scrape_gauge_max'] * 1000:.1f} ms")
     if a.percall and a.floor:
-        percall(b, tmp, ["untraced", "floor_tpbtf", "floor_rawtp", "floor_persc", "counting"],
-                2000000, a.percall)
+        percall(b, tmp, [t for t in ("untraced", "floor_tpbtf", "floor_rawtp", "floor_persc",
+                                     "counting") if not a.tools or t in a.tools.split(",")],
+                2000000, a.percall, a.wait_clean)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
