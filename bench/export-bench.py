@@ -6,7 +6,8 @@ The exporter's benchmark (docs/performance.md, "Exporter"):
 1. The churn loop (tests/workloads/churn) untraced, under the exporter's
    counting mode (`madvtrace --metrics --comm churn`, started beforehand),
    under the records mode (`madvtrace -o FILE --`), and under bpftrace
-   counting the same calls in a map (if installed). Rounds alternate between
+   counting the same calls in a map, and under `perf trace -s` (if
+   installed). Rounds alternate between
    the tools; each run's time is churn's own loop time (start-up excluded for
    all), and the medians are compared with the untraced one. The counting
    run's counters must equal the iterations.
@@ -132,6 +133,17 @@ def run_tool(tool, b, n, tmp):
         ns = churn_ns(subprocess.run(churn, capture_output=True, text=True), tool)
         fl.send_signal(signal.SIGTERM)
         fl.wait(15)
+        return ns
+    if tool == "perftrace":
+        out = os.path.join(tmp, "perf-trace.txt")
+        cp = subprocess.run(["perf", "trace", "-s", "-e", "mmap,munmap,madvise", "-o", out, "--"]
+                            + churn, capture_output=True, text=True)
+        ns = churn_ns(cp, tool)
+        with open(out) as f:
+            m = re.search(r"^\s*munmap\s+(\d+)", f.read(), re.M)
+        # perf trace drops events when its reader falls behind: it still paid for them
+        if not m or int(m.group(1)) < n * 0.99:
+            die(f"perf trace counted {m.group(1) if m else 'no'} munmap calls of {n}")
         return ns
     if tool == "bpftrace":
         prog = ('tracepoint:syscalls:sys_exit_mmap,tracepoint:syscalls:sys_exit_munmap,'
@@ -330,7 +342,8 @@ def main():
          "burst": os.path.join(a.build, "tests", "burst"),
          "madvtrace": os.path.join(a.build, "loader", "madvtrace")}
     tools = ["untraced", "counting", "records"] + (["records_base"] if a.base else []) + \
-        (["bpftrace"] if shutil.which("bpftrace") else [])
+        (["bpftrace"] if shutil.which("bpftrace") else []) + \
+        (["perftrace"] if shutil.which("perf") else [])
     if a.base:
         b["base"] = os.path.join(a.base, "loader", "madvtrace")
     tmp = tempfile.mkdtemp(prefix="mt-export-bench-")
@@ -345,7 +358,7 @@ def main():
         tools[1:1] = ["floor_tpbtf", "floor_rawtp", "floor_persc"]
     if a.tools:
         tools = [t for t in tools if t in a.tools.split(",")]
-    if "bpftrace" in tools or "floor_persc" in tools:
+    if {"bpftrace", "perftrace", "floor_persc"} & set(tools):
         ensure_tracefs()
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[0]
@@ -379,6 +392,7 @@ def main():
              "records": "`madvtrace -o FILE --` (records mode)",
              "records_base": "`madvtrace -o FILE --`, built before the counting mode existed",
              "bpftrace": "bpftrace, `count()` in a map on sys_exit_{mmap,munmap,madvise}",
+             "perftrace": "`perf trace -s -e mmap,munmap,madvise`",
              "floor_tpbtf": "a program that returns at once, tp_btf/sys_exit",
              "floor_rawtp": "a program that returns at once, raw_tracepoint/sys_exit",
              "floor_persc": "programs that return at once, syscalls:sys_exit_{mmap,munmap,madvise}"}
