@@ -42,6 +42,7 @@
 #define POLL_MS 10
 #define PUBLISH_NS 100000000ull /* 100 ms: a scrape's model gauges lag by at most this */
 #define MAX_SKIPS 10
+#define REAP_EVERY 100 /* publishes: 10 s */
 #define RB_BYTES (16u << 20)
 /* the timeline's own samples are the report's, not ours: one an hour keeps them tiny */
 #define SAMPLE_NS 3600000000000ull
@@ -65,6 +66,7 @@ struct mt_export_rec {
 	volatile bool stop;
 	struct mt_pidmap procs; /* pid -> struct rproc: the drain thread's */
 	bool any_exited;
+	uint64_t publishes;
 	/* under x->lock */
 	struct mt_pidmap pub; /* pid -> struct mt_model_gauges */
 	uint64_t lost;
@@ -179,6 +181,13 @@ static bool publish(struct mt_export_rec *r, uint64_t now)
 	uint32_t pid;
 	void *val;
 
+	/* an exit record lost to a full ring buffer: found gone now and then */
+	if (++r->publishes % REAP_EVERY == 0)
+		for (it = 0; mt_pidmap__next(&r->procs, &it, &pid, &val);)
+			if (!((struct rproc *)val)->exited && !mt_proc_alive((pid_t)pid)) {
+				((struct rproc *)val)->exited = true;
+				r->any_exited = true;
+			}
 	for (it = 0; mt_pidmap__next(&r->procs, &it, &pid, &val);) {
 		p = val;
 		if (p->fed && !p->exited)
