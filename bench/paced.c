@@ -3,17 +3,20 @@
  * paced: P processes that together make R traced calls per second for S
  * seconds (madvise MADV_FREE of one touched page, then a write that brings
  * it back), the steady load of bench/export-bench.py. Built by that script.
+ * With "dontneed" last, MADV_DONTNEED instead: no LazyFree, the processes of
+ * a fleet that never release lazily.
  *
- *	paced PROCS RATE SECONDS
+ *	paced PROCS RATE SECONDS [dontneed]
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-static void run(double rate, double seconds)
+static void run(double rate, double seconds, int advice)
 {
 	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	long n = (long)(rate * seconds), i;
@@ -30,24 +33,25 @@ static void run(double rate, double seconds)
 		t.tv_nsec = ns % 1000000000L;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
 		p[0] = 1;
-		madvise(p, 4096, MADV_FREE);
+		madvise(p, 4096, advice);
 	}
 	_exit(0);
 }
 
 int main(int argc, char **argv)
 {
-	int procs, i, st, rc = 0;
+	int procs, i, st, rc = 0, advice;
 	double rate, seconds;
 
-	if (argc != 4 || (procs = atoi(argv[1])) < 1 || (rate = atof(argv[2])) <= 0 ||
-	    (seconds = atof(argv[3])) <= 0) {
-		fprintf(stderr, "usage: paced PROCS RATE SECONDS\n");
+	if (argc < 4 || argc > 5 || (procs = atoi(argv[1])) < 1 || (rate = atof(argv[2])) <= 0 ||
+	    (seconds = atof(argv[3])) <= 0 || (argc == 5 && strcmp(argv[4], "dontneed"))) {
+		fprintf(stderr, "usage: paced PROCS RATE SECONDS [dontneed]\n");
 		return 2;
 	}
+	advice = argc == 5 ? MADV_DONTNEED : MADV_FREE;
 	for (i = 0; i < procs; i++)
 		if (fork() == 0)
-			run(rate / procs, seconds);
+			run(rate / procs, seconds, advice);
 	while (wait(&st) > 0)
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			rc = 1;

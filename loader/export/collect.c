@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "madvtrace/record.h"
+#include "madvtrace/syscalls.h"
 #include "buf.h"
 #include "procfs.h"
 #include "export_int.h"
@@ -72,7 +74,7 @@ static void label(struct mt_buf *b, const char *name, const char *v)
 }
 
 /* The label set of pid, from /proc now (what is unknown is left out). */
-static char *make_labels(struct mt_export *x, pid_t pid, char comm[16])
+static char *make_labels(struct mt_export *x, pid_t pid, char comm[16], bool *go)
 {
 	struct info in = { "", "", "" };
 	char cg[4096] = "", pidstr[16], buf[8192];
@@ -91,6 +93,7 @@ static char *make_labels(struct mt_export *x, pid_t pid, char comm[16])
 	label(&b, "cgroup", cg);
 	label(&b, "go_version", in.go_version);
 	label(&b, "godebug", in.godebug);
+	*go = in.go_version[0] != '\0';
 	return strdup(mt_buf__cstr(&b));
 }
 
@@ -150,7 +153,11 @@ static bool kb(const char *text, const char *key, uint64_t *out)
 	return false;
 }
 
-/* One read of each file; comm from status's Name: (an exec changes it). */
+/*
+ * One read of status, and of smaps_rollup unless LazyFree is known to be
+ * still 0 (see free_calls): then Rss - LazyFree is status's RSS. comm from
+ * status's Name: (an exec changes it).
+ */
 static void sample(struct mt_eproc *p, char comm[MT_COMM_LEN])
 {
 	char buf[4096];
@@ -171,6 +178,13 @@ static void sample(struct mt_eproc *p, char comm[MT_COMM_LEN])
 		name = buf + 6;
 		snprintf(comm, MT_COMM_LEN, "%.*s", (int)strcspn(name, "\n"), name);
 	}
+	if (p->free_calls_smaps == p->free_calls && p->g.valid && !p->g.lazyfree) {
+		g->lazyfree = 0;
+		g->smaps_rss = g->anon + g->file + g->shmem;
+		g->valid = true;
+		return;
+	}
+	p->free_calls_smaps = p->free_calls;
 	if (reread(&p->smaps_fd, p->pid, "smaps_rollup", buf, sizeof(buf)) <= 0 ||
 	    !kb(buf, "Rss", &g->smaps_rss))
 		return;
@@ -275,6 +289,25 @@ static void drop(struct mt_export *x, struct mt_eproc *p, const struct mt_counte
 	x->expired++;
 }
 
+/* Each process's MADV_FREE calls, from a counter read (the table's processes; under the lock). */
+static void note_free_calls(struct mt_export *x, const struct mt_counter *all, size_t n)
+{
+	size_t it, j;
+	uint32_t pid;
+	void *val;
+
+	for (it = 0; mt_pidmap__next(&x->procs, &it, &pid, &val);) {
+		struct mt_eproc *p = val;
+		uint64_t calls = 0;
+
+		for (j = mt_counter__find(all, n, pid); j < n && all[j].tgid == pid; j++)
+			if ((all[j].sc == MT_SC_MADVISE || all[j].sc == MT_SC_PROCESS_MADVISE) &&
+			    all[j].advice == MADV_FREE)
+				calls += all[j].calls;
+		p->free_calls = calls;
+	}
+}
+
 void mt_export__collect(struct mt_export *x, uint64_t now)
 {
 	struct claim_ctx c = { .x = x };
@@ -298,10 +331,12 @@ void mt_export__collect(struct mt_export *x, uint64_t now)
 	/* who is traced, or was: the bitmap, and the counters' processes */
 	mt_count_bpf__for_each_traced(x->cb, pidset_add, &seen);
 	pthread_mutex_lock(&x->lock);
-	if (!mt_count_bpf__read(x->cb, &all, &n))
+	if (!mt_count_bpf__read(x->cb, &all, &n)) {
 		for (i = 0; i < n; i++)
 			if (!i || all[i].tgid != all[i - 1].tgid)
 				pidset_add(&seen, all[i].tgid);
+		note_free_calls(x, all, n);
+	}
 	pthread_mutex_unlock(&x->lock);
 	if (seen.n)
 		qsort(seen.v, seen.n, sizeof(*seen.v), cmp_pid);
@@ -313,11 +348,14 @@ void mt_export__collect(struct mt_export *x, uint64_t now)
 			break;
 		p->pid = seen.v[i];
 		p->status_fd = p->smaps_fd = -1;
-		p->labels = make_labels(x, p->pid, p->comm);
+		p->free_calls_smaps = UINT64_MAX; /* the first pass reads smaps_rollup */
+		p->labels = make_labels(x, p->pid, p->comm, &p->go);
 		if (!p->labels) {
 			free(p);
 			break;
 		}
+		if (p->go)
+			mt_gowork__watch(x->gow, p->pid);
 		mt_count_bpf__add_lost_slot(x->cb, p->pid);
 		pthread_mutex_lock(&x->lock);
 		if (mt_pidmap__insert(&x->procs, p->pid, p)) {
@@ -342,8 +380,10 @@ void mt_export__collect(struct mt_export *x, uint64_t now)
 			continue;
 		}
 		if (comm[0] && strncmp(comm, p->comm, MT_COMM_LEN - 1)) {
-			char *labels = make_labels(x, pid, p->comm);
+			char *labels = make_labels(x, pid, p->comm, &p->go);
 
+			if (p->go) /* an exec into a Go program */
+				mt_gowork__watch(x->gow, p->pid);
 			if (labels) {
 				pthread_mutex_lock(&x->lock);
 				free(p->labels);

@@ -99,7 +99,7 @@ int mt_count_bpf__start(struct mt_count_bpf **out, const struct mt_count_cfg *cf
 		const char *name = bpf_program__name(prog);
 
 		if (strcmp(name, "sys_exit") && strcmp(name, "sched_process_fork") &&
-		    strcmp(name, "sched_process_exit"))
+		    (strcmp(name, "sched_process_exit") || cfg->records))
 			bpf_program__set_autoload(prog, false);
 	}
 	/* load */
@@ -330,6 +330,11 @@ static uint64_t percpu_sum(struct mt_count_bpf *cb, struct bpf_map *map)
 	for (i = 0; i < cb->ncpu; i++)
 		total += vals[i];
 	return total;
+}
+
+int mt_count_bpf__traced_fd(struct mt_count_bpf *cb)
+{
+	return bpf_map__fd(cb->skel->maps.traced);
 }
 
 uint64_t mt_count_bpf__lost(struct mt_count_bpf *cb)

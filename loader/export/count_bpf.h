@@ -17,6 +17,11 @@
 
 struct mt_count_cfg {
 	bool follow_forks;
+	/*
+	 * A records-mode instance shares the bitmap (recmode.h): its exit
+	 * program clears the bits, this one's is not loaded.
+	 */
+	bool records;
 	uint32_t max_procs; /* processes traced at once */
 	uint32_t keys_per_proc; /* sizes the counter map: max_procs * keys_per_proc * 2 */
 	uint32_t n_cgroups;
@@ -64,6 +69,9 @@ void mt_count_bpf__forget(struct mt_count_bpf *cb, pid_t pid, const struct mt_co
 			  size_t n);
 /* First counter of pid in a sorted array, or n. */
 size_t mt_counter__find(const struct mt_counter *all, size_t n, uint32_t tgid);
+
+/* The bitmap of traced tgids, for a records-mode instance to share. */
+int mt_count_bpf__traced_fd(struct mt_count_bpf *cb);
 
 uint64_t mt_count_bpf__lost(struct mt_count_bpf *cb);
 uint64_t mt_count_bpf__refused(struct mt_count_bpf *cb);

@@ -14,6 +14,8 @@
 #include "pidmap.h"
 #include "count_bpf.h"
 #include "cgroup.h"
+#include "recmode.h"
+#include "gowork.h"
 
 struct mt_export_opts {
 	const char *listen; /* ADDR:PORT */
@@ -25,6 +27,8 @@ struct mt_export_opts {
 	char comms[MT_COUNT_MAX_COMMS][16];
 	uint32_t ncomms;
 	bool follow_forks;
+	bool records; /* --records: the region model's gauges too (recmode.h) */
+	bool no_go_metrics; /* --go-metrics off: never ask a Go program for its numbers */
 	uint32_t max_procs;
 	uint64_t grace_ns;
 	uint64_t interval_ns;
@@ -43,6 +47,14 @@ struct mt_eproc {
 	bool gone; /* the collector's: found gone this pass */
 	int status_fd, smaps_fd; /* kept open: a pass re-reads them with pread, -1: not open */
 	char comm[16];
+	bool go; /* a Go program (its build info said so): Go's numbers are asked for */
+	/*
+	 * MADV_FREE calls counted at the collector's last counter read, and at
+	 * its last smaps_rollup read (UINT64_MAX: never read): LazyFree only
+	 * grows through this process's own MADV_FREE, so while it was 0 and no
+	 * such call came, smaps_rollup (the costly read) is skipped.
+	 */
+	uint64_t free_calls, free_calls_smaps;
 	/* the label set, rendered once: pid="1",comm="x",... (escaped) */
 	char *labels;
 	struct mt_eproc_gauges g; /* committed under the lock */
@@ -52,6 +64,8 @@ struct mt_eproc {
 struct mt_export {
 	struct mt_export_opts *o;
 	struct mt_count_bpf *cb;
+	struct mt_export_rec *rec; /* --records; NULL without */
+	struct mt_gowork *gow; /* Go's numbers; NULL with --go-metrics off */
 	pthread_mutex_t lock;
 	/* under lock */
 	struct mt_pidmap procs; /* pid -> struct mt_eproc */

@@ -67,6 +67,10 @@ static void usage(FILE *f)
 		"                           started later ones included (up to %d)\n"
 		"  --comm NAME              every process with this command name (up to %d)\n"
 		"  -f, --follow-forks       trace the children of traced processes too\n"
+		"  --go-metrics off         never ask Go programs for their numbers (by default\n"
+		"                           their /metrics or /debug/vars is found and scraped)\n"
+		"  --records                the region model's gauges too (released lazily and\n"
+		"                           eagerly, committed, reserved): every call recorded\n"
 		"  --max-processes N        traced at once (default %d); the rest are refused\n"
 		"  --grace SECONDS          keep an exited process's series this long (default 60)\n"
 		"  --interval SECONDS       /proc gauges and discovery period (default 1)\n"
@@ -107,6 +111,8 @@ static int parse(int argc, char **argv, struct mt_export_opts *o)
 		{ "cgroup", required_argument, NULL, 'C' },
 		{ "comm", required_argument, NULL, 'c' },
 		{ "follow-forks", no_argument, NULL, 'f' },
+		{ "records", no_argument, NULL, 'R' },
+		{ "go-metrics", required_argument, NULL, 'G' },
 		{ "max-processes", required_argument, NULL, 'm' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -160,6 +166,16 @@ static int parse(int argc, char **argv, struct mt_export_opts *o)
 			break;
 		case 'f':
 			o->follow_forks = true;
+			break;
+		case 'R':
+			o->records = true;
+			break;
+		case 'G':
+			if (strcmp(optarg, "off"))
+				return die_usage("--go-metrics '%s': with --metrics, only 'off' (the "
+						 "endpoint of each Go program is found by itself)",
+						 optarg);
+			o->no_go_metrics = true;
 			break;
 		case 'm':
 			if (!parse_num(optarg, 1 << 20, &v) || v < 1 || v != (uint32_t)v)
@@ -240,6 +256,7 @@ int mt_export__main(int argc, char **argv)
 		goto cleanup;
 	}
 	cfg.follow_forks = o.follow_forks;
+	cfg.records = o.records;
 	cfg.max_procs = o.max_procs;
 	cfg.keys_per_proc = KEYS_PER_PROC;
 	cfg.verbose = o.verbose;
@@ -254,18 +271,26 @@ int mt_export__main(int argc, char **argv)
 	err = mt_count_bpf__start(&x.cb, &cfg);
 	if (err)
 		goto cleanup;
+	/* after the counting instance: its program claims a process before this one records */
+	if (o.records && mt_export_rec__start(&x.rec, &x, mt_count_bpf__traced_fd(x.cb)))
+		goto cleanup;
 	for (i = 0; i < o.npids; i++)
 		if (mt_count_bpf__trace(x.cb, o.pids[i]) == -ENOSPC)
 			fprintf(stderr, "madvtrace: --max-processes %u reached: pid %d not traced\n",
 				o.max_procs, o.pids[i]);
-	/* the processes already there, with their gauges, before the first scrape */
-	mt_export__collect(&x, mt_now_ns());
-	/* single-threaded still: the HTTP server's threads start with what is left */
+	/* single-threaded still: every thread started after this has only what is left */
 	err = mt_privs__drop(MT_PRIVS_PROC, reason, sizeof(reason));
 	if (err) {
 		fprintf(stderr, "madvtrace: cannot drop root's privileges (%s)\n", reason);
 		goto cleanup;
 	}
+	/* the threads after the drop: capabilities are per thread, inherited at creation */
+	if (x.rec && mt_export_rec__run(x.rec))
+		goto cleanup;
+	if (!o.no_go_metrics && mt_gowork__start(&x.gow, &x))
+		goto cleanup;
+	/* the processes already there, with their gauges, before the first scrape */
+	mt_export__collect(&x, mt_now_ns());
 
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -298,6 +323,8 @@ cleanup:
 	mt_http__stop(httpd);
 	if (fd >= 0)
 		close(fd);
+	mt_export_rec__stop(x.rec);
+	mt_gowork__stop(x.gow);
 	mt_count_bpf__destroy(x.cb);
 	mt_export__free_procs(&x);
 	pthread_mutex_destroy(&x.lock);

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "procfs.h"
 #include "xlat.h"
+#include "gometrics.h"
 #include "export_int.h"
 
 #ifndef MT_VERSION
@@ -189,6 +190,43 @@ static void gauges(struct r *r, const char *name, enum gauge g)
 	}
 }
 
+enum mgauge { M_LAZY, M_EAGER, M_COMMITTED, M_RESERVED };
+
+/* The region model's gauges (--records), of the processes that have a model now. */
+static void model_gauges(struct r *r, const char *name, enum mgauge m)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++) {
+		const struct mt_model_gauges *g = mt_export_rec__gauges(r->x->rec, r->procs[i]->pid);
+
+		if (!g || r->procs[i]->exited_ns)
+			continue;
+		sample(&r->b, name, r->procs[i]->labels, NULL,
+		       m == M_LAZY	  ? g->released_lazy
+		       : m == M_EAGER	  ? g->released_eager
+		       : m == M_COMMITTED ? g->committed
+					  : g->reserved);
+	}
+}
+
+/* Go's own numbers, of the Go processes whose endpoint answered at the worker's last pass. */
+static void go_gauges(struct r *r, const char *name, enum mt_gm_field f)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++) {
+		const struct mt_go_gauges *g = mt_gowork__gauges(r->x->gow, r->procs[i]->pid);
+
+		if (!g || r->procs[i]->exited_ns || !(g->present & (1u << f)))
+			continue;
+		sample(&r->b, name, r->procs[i]->labels, NULL,
+		       f == MT_GM_HEAP_RELEASED ? g->heap_released
+		       : f == MT_GM_HEAP_IDLE	? g->heap_idle
+						: g->heap_inuse);
+	}
+}
+
 static int cmp_proc(const void *a, const void *b)
 {
 	pid_t x = (*(struct mt_eproc *const *)a)->pid, y = (*(struct mt_eproc *const *)b)->pid;
@@ -250,10 +288,44 @@ char *mt_export__render(struct mt_export *x, bool om, size_t *len)
 	       "smaps_rollup Rss minus LazyFree: what the process would keep after reclaim.",
 	       "bytes");
 	gauges(&r, "madvtrace_rss_minus_lazyfree_bytes", G_RSS_MINUS_LAZYFREE);
+	if (x->rec) {
+		family(&r, "madvtrace_released_lazy_bytes", "gauge",
+		       "Region model (--records): released with MADV_FREE and not used or unmapped "
+		       "since; resident until reclaim.", "bytes");
+		model_gauges(&r, "madvtrace_released_lazy_bytes", M_LAZY);
+		family(&r, "madvtrace_released_eager_bytes", "gauge",
+		       "Region model (--records): released with MADV_DONTNEED, MADV_REMOVE or a "
+		       "PROT_NONE remap, still mapped.", "bytes");
+		model_gauges(&r, "madvtrace_released_eager_bytes", M_EAGER);
+		family(&r, "madvtrace_committed_bytes", "gauge",
+		       "Region model (--records): mapped accessible and not released.", "bytes");
+		model_gauges(&r, "madvtrace_committed_bytes", M_COMMITTED);
+		family(&r, "madvtrace_reserved_bytes", "gauge",
+		       "Region model (--records): mapped PROT_NONE (address space only).", "bytes");
+		model_gauges(&r, "madvtrace_reserved_bytes", M_RESERVED);
+	}
 
+	if (x->gow) {
+		family(&r, "madvtrace_go_heap_released_bytes", "gauge",
+		       "Go's runtime.MemStats HeapReleased, from the program's own /metrics or "
+		       "/debug/vars.", "bytes");
+		go_gauges(&r, "madvtrace_go_heap_released_bytes", MT_GM_HEAP_RELEASED);
+		family(&r, "madvtrace_go_heap_idle_bytes", "gauge",
+		       "Go's runtime.MemStats HeapIdle, from the program's own endpoint.", "bytes");
+		go_gauges(&r, "madvtrace_go_heap_idle_bytes", MT_GM_HEAP_IDLE);
+		family(&r, "madvtrace_go_heap_inuse_bytes", "gauge",
+		       "Go's runtime.MemStats HeapInuse, from the program's own endpoint.", "bytes");
+		go_gauges(&r, "madvtrace_go_heap_inuse_bytes", MT_GM_HEAP_INUSE);
+	}
 	family(&r, "madvtrace_events_lost", "counter",
 	       "Counter updates lost because the counter map was full (all processes).", NULL);
 	sample(&r.b, "madvtrace_events_lost_total", NULL, NULL, mt_count_bpf__lost(x->cb));
+	if (x->rec) {
+		family(&r, "madvtrace_records_lost", "counter",
+		       "Records lost because the ring buffer was full (--records): the models "
+		       "miss those calls.", NULL);
+		sample(&r.b, "madvtrace_records_lost_total", NULL, NULL, mt_export_rec__lost(x->rec));
+	}
 	family(&r, "madvtrace_processes_tracked", "gauge",
 	       "Processes with series now (traced, or exited within the grace period).", NULL);
 	sample(&r.b, "madvtrace_processes_tracked", NULL, NULL, x->procs.n);
@@ -276,7 +348,9 @@ char *mt_export__render(struct mt_export *x, bool om, size_t *len)
 	       "Time the last collector pass took (/proc reads, discovery).", "seconds");
 	sample_f(&r.b, "madvtrace_sample_duration_seconds", x->sample_seconds);
 	family(&r, "madvtrace_build", "info", "madvtrace's version.", NULL);
-	mt_buf__lit(&r.b, "madvtrace_build_info{version=\"" MT_VERSION "\",mode=\"counting\"} 1\n");
+	mt_buf__lit(&r.b, "madvtrace_build_info{version=\"" MT_VERSION "\",mode=\"");
+	mt_buf__str(&r.b, x->rec ? "records" : "counting");
+	mt_buf__lit(&r.b, "\"} 1\n");
 	family(&r, "madvtrace_scrape_duration_seconds", "gauge",
 	       "Time this scrape took to read the counters and render, up to this line.",
 	       "seconds");

@@ -6,7 +6,7 @@ clear line on stderr, and leaves nothing listening or attached: a port in
 use, a non-loopback address without --metrics-any-address, a malformed
 address, a missing cgroup path, a directory that is no cgroup, a cgroup v1
 hierarchy without a controller, a process that does not exist, no process
-to watch at all.
+to watch at all, a --go-metrics other than off.
 """
 import os
 import socket
@@ -60,6 +60,9 @@ def test(env):
                    "nothing to watch")
     expect_refusal(env, ["--metrics", f"127.0.0.1:{fport}", "-p", me, "--comm", "x" * 16],
                    ["--comm"], "a comm too long")
+    expect_refusal(env, ["--metrics", f"127.0.0.1:{fport}", "-p", me, "--go-metrics",
+                         "http://127.0.0.1:1/metrics"], ["--go-metrics", "only 'off'"],
+                   "a --go-metrics URL (each Go program's endpoint is found by itself)")
     # nothing was left listening on the free port
     s = socket.socket()
     check(s.connect_ex(("127.0.0.1", fport)) != 0, "something listens after the refusals")

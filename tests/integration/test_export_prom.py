@@ -13,6 +13,7 @@ client sends 1 MiB of headers and another never finishes its request.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -202,6 +203,76 @@ def bad_requests(port):
     log("GET / and others: 404; POST /metrics: 405")
 
 
+def scrape_values(port):
+    """{series line's name and labels: value} of one scrape."""
+    _, _, body = http_get(f"http://127.0.0.1:{port}/metrics", 5)
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def check_cap(env):
+    """--max-processes 1 over a cgroup of two waiting tallies: one traced, the cap said."""
+    cg = f"/sys/fs/cgroup/memory/mt-export-cap-{os.getpid()}"
+    os.mkdir(cg)
+    procs, mt = [], None
+    try:
+        for _ in range(2):
+            t = in_cgroup(cg, [env.wl("tally"), "-w", "60", "-n", "1", "-o", os.devnull],
+                          stderr=subprocess.PIPE)
+            procs.append(t)
+            line = mtest.read_line_with_timeout(t.stderr, 10)
+            check(line and line.startswith("ready "), f"tally did not say ready: {line!r}")
+        port = free_port()
+        mt = subprocess.Popen([env.madvtrace, "--metrics", f"127.0.0.1:{port}", "--cgroup", cg,
+                               "--max-processes", "1", "--interval", "0.2"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while True:
+            check(mt.poll() is None, "madvtrace exited")
+            try:
+                v = scrape_values(port)
+                if v.get("madvtrace_processes_refused") == 1:
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            check(time.monotonic() < deadline, "the cap's refusal not reported within 15 s")
+            time.sleep(0.2)
+        time.sleep(0.5)  # the refused tally probes every 50 ms: refused calls grow
+        v2 = scrape_values(port)
+        check(v2["madvtrace_processes_max"] == 1 and v2["madvtrace_processes_traced"] == 1,
+              f"max {v2['madvtrace_processes_max']}, traced {v2['madvtrace_processes_traced']}")
+        check(v2["madvtrace_cap_refused_calls_total"] > v["madvtrace_cap_refused_calls_total"] > 0,
+              "the refused tally's calls are not counted as refused")
+        pids = {re.search(r'pid="(\d+)"', k).group(1) for k in v2 if
+                k.startswith("madvtrace_calls_total{")}
+        check(len(pids) == 1 and pids <= {str(p.pid) for p in procs},
+              f"series of {pids}, want one of the two tallies")
+        log(f"--max-processes 1, two processes: one traced (pid {pids.pop()}), "
+            f"processes_refused 1, {v2['madvtrace_cap_refused_calls_total']:.0f} calls refused")
+    finally:
+        if mt and mt.poll() is None:
+            mt.kill()
+            mt.wait()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.rmdir(cg)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
 def test(env, args):
     cg = f"/sys/fs/cgroup/memory/mt-export-{os.getpid()}"
     os.mkdir(cg)
@@ -239,6 +310,12 @@ def test(env, args):
         # picked up before its first own call: its gauges and labels are there
         prom.wait_value(f'count(madvtrace_rss_bytes{{pid="{early_pid}",comm="tally",'
                         f'cgroup="/mt-export-{os.getpid()}",kind="anon"}})', 1)
+        # no MADV_FREE yet: smaps_rollup is not read again, LazyFree is 0 and Rss - LazyFree
+        # is status's RSS (as /proc says it, within a sample)
+        check(prom.value(f'madvtrace_lazyfree_bytes{{pid="{early_pid}"}}') == 0, "LazyFree")
+        rml = prom.value(f'madvtrace_rss_minus_lazyfree_bytes{{pid="{early_pid}"}}')
+        st = sum(proc_kb(f"/proc/{early_pid}/status", k) for k in ("RssAnon", "RssFile", "RssShmem"))
+        check(abs(rml - st) <= (256 << 10), f"Rss - LazyFree {rml}, /proc status's RSS {st}")
         os.kill(early_pid, signal.SIGUSR1)
         check(early.wait(30) == 0, "early tally failed")
         (t,) = mtest.read_tallies(early_out)
@@ -328,6 +405,7 @@ def test(env, args):
         check(rc == 0 and not err.strip(), f"madvtrace exit {rc} on SIGTERM: {err}")
         check(spike.poll() is None, "the spike did not survive madvtrace leaving")
         log("SIGTERM: madvtrace exits 0, the traced Go program runs on")
+        check_cap(env)
     finally:
         if prom:
             prom.stop()
