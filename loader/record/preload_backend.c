@@ -452,6 +452,8 @@ static bool believe(struct pl *p, const struct mt_hdr *rec, uint32_t sender)
 
 	if (task && t->event == MT_TASK_EXEC)
 		ok = rec->pid == sender && sender_ok(p, sender);
+	else if (rec->type == MT_STACK) /* names no process (pid 0 by contract): its sender must be ours */
+		ok = in_tree(p, sender) || sender_ok(p, sender);
 	else
 		ok = in_tree(p, rec->pid) || (rec->pid == sender && sender_ok(p, sender));
 	if (ok && task && t->event == MT_TASK_FORK && t->other_pid == sender && sender &&
