@@ -91,6 +91,9 @@ void mt_ustack__config(void)
 	want_bytes = (uint32_t)(n > MT_USTACK_MAX ? MT_USTACK_MAX : n);
 	if (p > 0)
 		page = (uint64_t)p;
+	/* a fork's child: slots other threads of the parent held are free here (one thread) */
+	for (int i = 0; i < SLOTS; i++)
+		mt_lock__drop(&slots[i].busy);
 }
 
 struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t)

@@ -7,7 +7,7 @@
 #include "agent.h"
 #include "madvtrace/record.h"
 
-/* The stack size from the environment (MADVTRACE_STACK_BYTES); at start-up and in a fork's child. */
+/* The stack size from the environment (MADVTRACE_STACK_BYTES), every slot free; at start-up and in a fork's child. */
 void mt_ustack__config(void) MT_HIDDEN;
 /*
  * An MT_USTACK record of the calling thread, made now (signal-safe): the

@@ -503,9 +503,10 @@ static __always_inline void emit_process_madvise(struct call *c, __u32 target, _
 			return;
 		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
 		mt_fill_process_madvise(r, c->a, iov[0], iov[1], ret, target);
-		/* the call's stack once, with its first record */
+		/* the call's stack once, after its first record; every record of the call names it */
 		if (i == 0 && us && emit_ustack(c, us))
-			r->h.flags |= MT_F_USTACK;
+			c->flags |= MT_F_USTACK;
+		r->h.flags |= c->flags & MT_F_USTACK;
 		submit(r);
 	}
 }

@@ -143,6 +143,9 @@ def one(env, backend):
           f"{backend}: the dlopen()ed library's mappings: {lib}")
     keys = [(m["start"], m["end"], m["ino"], m["prot"]) for m in maps]
     check(len(keys) == len(set(keys)), f"{backend}: a mapping written twice")
+    files = {(line["path"], line["off"], prot_of(line["perms"])) for line in out["maps"]}
+    seen["files"] = {(m["path"], m["off"], m["prot"], m["build_id"]) for m in maps
+                     if (m["path"], m["off"], m["prot"]) in files}
     log(f"{backend}: 2 releases with their stack (rsp {seen['exe'][0]} bytes below the caller, "
         f"canary in place, rip in {rip_in}); {len(out['maps'])} file mappings of /proc/self/maps "
         f"recorded with their build ids ({len(maps)} records)")
@@ -153,9 +156,23 @@ def test(env):
     seen = {b: one(env, b) for b in env.backends}
     # bpf and ptrace stop at the same instruction: the same registers, relatively
     if "bpf" in seen and "ptrace" in seen:
-        check(seen["bpf"] == seen["ptrace"], f"bpf and ptrace disagree on the releases' "
-              f"stack pointer or libc offset: {seen['bpf']} vs {seen['ptrace']}")
+        for where in ("exe", "lib"):
+            check(seen["bpf"][where] == seen["ptrace"][where], f"bpf and ptrace disagree on "
+                  f"the {where} release's stack pointer or libc offset: {seen['bpf'][where]} "
+                  f"vs {seen['ptrace'][where]}")
         log("bpf and ptrace: the same rsp distance and the same libc offset of rip")
+    # the files all mapped (preload adds the agent and its libraries): the same
+    # offsets, protections and build ids, whoever recorded them
+    names = list(seen)
+    common = set.intersection(*({f[0] for f in seen[b]["files"]} for b in names))
+    mine = {b: {f for f in seen[b]["files"] if f[0] in common} for b in names}
+    for b in names[1:]:
+        check(mine[b] == mine[names[0]], f"{names[0]} and {b} recorded different file "
+              f"mappings (path, offset, protection, build id): {mine[names[0]] ^ mine[b]}")
+    check(any(p.endswith("/libustacklib.so") for p in common) and
+          any(p.endswith("/libc.so.6") for p in common), f"files in common: {common}")
+    log(f"{', '.join(names)}: the same {len(mine[names[0]])} mappings of the {len(common)} "
+        "files all of them map (path, offset, protection, build id)")
     if "bpf" in env.backends:
         _, recs = record(env, "bpf", "--stacks", "--stack-size", "1000")
         us = [r for r in recs if r["type"] == "ustack"]
