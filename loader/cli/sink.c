@@ -188,7 +188,8 @@ static void recorder_side(struct sink *k, const struct mt_hdr *rec)
 {
 	uint32_t target = (uint32_t)k->o->s.target_pid;
 
-	if (k->go.pending && rec->pid == target && rec->type != MT_INFO)
+	/* the recorder's mapping records may land between exe= and go_version=: they say nothing of it */
+	if (k->go.pending && rec->pid == target && rec->type != MT_INFO && rec->type != MT_MAPPING)
 		go_decide(k);
 	if (!k->rw)
 		return;
