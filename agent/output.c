@@ -15,7 +15,7 @@
 #include "text.h"
 
 /* longest a record waits in a buffer, once the program makes calls again */
-#define DRAIN_NS (20 * MS)
+#define DRAIN_NS (MT_AGENT_DRAIN_MS * MS)
 /* one write or one message (a SOCK_SEQPACKET socket takes it whole) */
 #define SEND_MAX (60 * 1024)
 /* a hook finding the ring full waits this long for room, then drops the record */

@@ -83,6 +83,7 @@ extern volatile sig_atomic_t mt_stop_requests;
 int mt_sink__start(struct mt_session *s);
 int mt_sink__emit(void *ctx, const struct mt_hdr *rec);
 void mt_sink__tick(struct mt_session *s, uint64_t now_ns);
+void mt_sink__exiting(struct mt_session *s, pid_t pid);
 /* Stop and join the recorder's threads (the session is over). Idempotent. */
 void mt_sink__stop_workers(struct sink *k);
 

@@ -509,6 +509,7 @@ int main(int argc, char **argv)
 	o.s.emit_ctx = &k;
 	o.s.on_start = mt_sink__start;
 	o.s.on_tick = mt_sink__tick;
+	o.s.on_exiting = mt_sink__exiting;
 	err = be->run(&o.s);
 	mt_sink__stop_workers(&k);
 	if (k.print)

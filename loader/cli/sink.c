@@ -32,7 +32,8 @@ _Static_assert(sizeof(struct mt_state_range) == sizeof(struct mt_rw_range) &&
 
 static int sink_start_workers(struct sink *k)
 {
-	struct mt_recworker_opts wo = { .out = &k->q, .verbose = k->o->s.verbose };
+	struct mt_recworker_opts wo = { .out = &k->q, .verbose = k->o->s.verbose,
+					.latency_ns = k->o->s.latency_ns };
 	int err;
 
 	/* the start hook runs after the backend's privilege drop: the thread inherits what is kept */
@@ -398,6 +399,15 @@ int mt_sink__emit(void *ctx, const struct mt_hdr *rec)
 	if (mt_handoff__pending(&k->q))
 		mt_handoff__drain(&k->q, drained, k);
 	return sink_record(k, rec);
+}
+
+/* The process is held at its exit: the mappings it was to have read, now (its stacks need them). */
+void mt_sink__exiting(struct mt_session *s, pid_t pid)
+{
+	struct sink *k = s->emit_ctx;
+
+	if (k->rw && s->stacks != MT_STACKS_NEVER)
+		mt_recworker__maps_flush(k->rw, pid, 500 * 1000000ull);
 }
 
 /* In order of preference when none is named. */

@@ -34,6 +34,9 @@
 
 #define MT_AGENT_LIB "libmadvtrace-agent.so"
 
+/* longest a record waits in a busy thread's buffer before it is sent */
+#define MT_AGENT_DRAIN_MS 20
+
 /*
  * A message from the agent for madvtrace to print (it has no terminal of its
  * own: the program's stderr is the program's). Never written to trace files;

@@ -61,10 +61,17 @@ struct mt_session {
 	pid_t target_pid; /* attach: pid; launch: the child's pid, once known */
 	int exit_status; /* launch: wait status of the command, -1 if unknown */
 	uint64_t lost; /* events the backend dropped (also reported as lost records) */
+	/* how late a record may reach emit after its time (a drain period); set before on_start */
+	uint64_t latency_ns;
 	/* called once the target is known and tracing is live (e.g. to write the file header); may be NULL */
 	int (*on_start)(struct mt_session *s);
 	/* called every few tens of milliseconds while tracing, records or not; may be NULL */
 	void (*on_tick)(struct mt_session *s, uint64_t now_ns);
+	/*
+	 * called while the process pid is held at its exit with its address
+	 * space still there (ptrace's exit stop), before it goes on; may be NULL
+	 */
+	void (*on_exiting)(struct mt_session *s, pid_t pid);
 };
 
 struct mt_backend {

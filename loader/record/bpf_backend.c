@@ -450,6 +450,7 @@ static int bpf_run(struct mt_session *s)
 	err = mt_privs__drop_session(s, false);
 	if (err)
 		goto cleanup;
+	s->latency_ns = POLL_MS * 1000000ull;
 	if (s->on_start && (err = s->on_start(s)))
 		goto cleanup;
 	/* no /proc or ELF work in the ring buffer's callback (docs/security.md) */

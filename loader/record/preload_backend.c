@@ -750,6 +750,7 @@ static int preload_run(struct mt_session *s)
 	err = mt_privs__drop_session(s, false);
 	if (err)
 		goto cleanup;
+	s->latency_ns = MT_AGENT_DRAIN_MS * 1000000ull;
 	if (s->on_start && (err = s->on_start(s)))
 		goto cleanup;
 	{

@@ -311,6 +311,9 @@ static void exit_event(struct pt *pt, struct task *t)
 	p->exit_rss.h.flags = MT_F_SYNTH;
 	p->exit_rss.reason = MT_RSS_END;
 	p->have_exit_rss = !mt_proc_rss(p->tgid, &p->exit_rss);
+	/* the last chance to read what it maps: a short-lived program's libraries */
+	if (t->tid == p->tgid && pt->s->on_exiting)
+		pt->s->on_exiting(pt->s, p->tgid);
 }
 
 static bool is_stop_signal(int sig)

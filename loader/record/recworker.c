@@ -44,6 +44,8 @@ struct wpid {
 	uint64_t lazy_first, lazy_last;
 	enum { AL_NONE, AL_ASKED, AL_DONE } alloc; /* its program's allocator */
 	bool maps_asked; /* its mappings are to be read */
+	bool maps_now; /* read them without waiting out the gap; cleared once read */
+	bool maps_reading; /* the worker is reading them */
 	uint64_t maps_last; /* when they were last read */
 	struct mt_mapset maps; /* the mappings written for it (its current program) */
 };
@@ -54,6 +56,7 @@ struct mt_recworker {
 	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	pthread_cond_t flushed; /* CLOCK_MONOTONIC: a maps_now read is done */
 	bool stop;
 	struct job *head, *tail;
 	size_t queued;
@@ -83,6 +86,7 @@ struct mt_recworker *mt_recworker__new(const struct mt_recworker_opts *o)
 	}
 	pthread_mutex_init(&w->mu, NULL);
 	mt_worker__cond_init(&w->cv);
+	mt_worker__cond_init(&w->flushed);
 	return w;
 }
 
@@ -196,6 +200,26 @@ void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip, uint6
 	     (t_ns > p->maps_last && t_ns - p->maps_last >= MAPS_STALE_NS))) {
 		p->maps_asked = true;
 		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+void mt_recworker__maps_flush(struct mt_recworker *w, pid_t pid, uint64_t timeout_ns)
+{
+	uint64_t end = mt_now_ns() + timeout_ns;
+	struct timespec ts = { .tv_sec = (time_t)(end / 1000000000ull),
+			       .tv_nsec = (long)(end % 1000000000ull) };
+	struct wpid *p;
+
+	pthread_mutex_lock(&w->mu);
+	p = slot(w, pid);
+	if (p && (p->maps_asked || p->maps_reading) && w->started && !w->stop) {
+		p->maps_now = p->maps_asked;
+		pthread_cond_signal(&w->cv);
+		/* a read under way finishes too; the array may move: pid is looked up each time */
+		while ((p = slot(w, pid)) && (p->maps_now || p->maps_reading) && !w->stop &&
+		       pthread_cond_timedwait(&w->flushed, &w->mu, &ts) != ETIMEDOUT)
+			;
 	}
 	pthread_mutex_unlock(&w->mu);
 }
@@ -364,16 +388,22 @@ static bool maps_due(struct mt_recworker *w, uint64_t now, bool final, uint64_t 
 
 		if (!p->maps_asked)
 			continue;
-		if (at > now && !final) {
+		if (at > now && !final && !p->maps_now) {
 			if (at < *due)
 				*due = at;
 			continue;
 		}
 		p->maps_asked = false;
+		p->maps_now = false;
+		p->maps_reading = true;
 		p->maps_last = now;
 		pthread_mutex_unlock(&w->mu);
 		scan_maps(w, pid);
 		pthread_mutex_lock(&w->mu);
+		p = slot(w, pid); /* the array may have moved */
+		if (p)
+			p->maps_reading = false;
+		pthread_cond_broadcast(&w->flushed);
 		return true;
 	}
 	return false;
@@ -466,7 +496,8 @@ static void *worker_main(void *arg)
 
 			if (!p->lazy_pending)
 				continue;
-			at = p->lazy_last + w->o.quiet_ns;
+			/* a batch still on its way may carry more of the burst */
+			at = p->lazy_last + w->o.quiet_ns + w->o.latency_ns;
 			if (at > p->lazy_first + w->o.max_wait_ns)
 				at = p->lazy_first + w->o.max_wait_ns;
 			if (at <= now) {
@@ -532,6 +563,7 @@ void mt_recworker__stop(struct mt_recworker *w)
 	pthread_mutex_lock(&w->mu);
 	w->stop = true;
 	pthread_cond_signal(&w->cv);
+	pthread_cond_broadcast(&w->flushed);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thr, NULL);
 	w->started = false;
@@ -562,6 +594,7 @@ void mt_recworker__free(struct mt_recworker *w)
 	}
 	free(w->pids);
 	mt_bidcache__free(w->bids);
+	pthread_cond_destroy(&w->flushed);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

@@ -48,6 +48,8 @@ struct mt_recworker_opts {
 	uint64_t page_budget; /* pages read per pass at most; 0: 2^21 (8 GiB of 4 KiB pages) */
 	uint64_t quiet_ns; /* 0: 10 ms */
 	uint64_t max_wait_ns; /* 0: 100 ms */
+	/* how late the backend's records reach us: a burst is over after quiet_ns plus this */
+	uint64_t latency_ns;
 	int verbose;
 };
 
@@ -79,6 +81,13 @@ void mt_recworker__alloc(struct mt_recworker *w, pid_t pid);
 void mt_recworker__maps(struct mt_recworker *w, pid_t pid);
 /* A release stack of pid at t_ns is at ip: read its mappings if none written holds ip, or they are old. */
 void mt_recworker__maps_ip(struct mt_recworker *w, pid_t pid, uint64_t ip, uint64_t t_ns);
+/*
+ * pid is held where its address space is still there (a ptrace exit stop):
+ * the mappings asked for and not yet read are read now, and the caller waits
+ * for them, up to timeout_ns (a short-lived program's libraries are otherwise
+ * never read: the gap between reads outlasts it).
+ */
+void mt_recworker__maps_flush(struct mt_recworker *w, pid_t pid, uint64_t timeout_ns);
 /* pid exec'd or exited: its pagemap is another address space's, or none. */
 void mt_recworker__forget(struct mt_recworker *w, pid_t pid);
 /* Finish the queued passes (not the pending lazy samples), stop and join. */
