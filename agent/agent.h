@@ -53,6 +53,11 @@ struct mt_call_args {
 	long a[6];
 	long ret; /* the kernel's result: a value or -errno */
 	uint64_t caller; /* return address of the hook, for --stacks */
+	/*
+	 * a trapped call: the program's registers at its system call (DWARF
+	 * order, MT_UREG_*), for --stacks; NULL: the hook's own are taken
+	 */
+	const uint64_t *regs;
 };
 void mt_agent_record(const struct mt_call_args *c) MT_HIDDEN;
 

@@ -129,7 +129,7 @@ static void record(const struct mt_call_args *c, uint32_t tid, uint64_t t)
 	if (mt_ag.stacks && c->caller && mt_call_may_release(c->sc, a)) {
 		stack = stack_id(c->caller, t);
 		/* registers and stack bytes for an unwinder, written after the call's record */
-		us = mt_ustack__take(tid, t);
+		us = mt_ustack__take(tid, t, c->regs);
 	}
 	if (c->sc == MT_SC_PROCESS_MADVISE) {
 		record_process_madvise(c, a, tid, t, stack, us ? MT_F_USTACK : 0);

@@ -246,12 +246,29 @@ static void chain(int sig, siginfo_t *si, void *ctx)
 	mt_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KSIGSET);
 }
 
+/* The registers the trapped call was made with, in DWARF order (what the bpf backend copies). */
+static void interrupted_regs(const greg_t *g, uint64_t *r)
+{
+	static const int from[MT_UREG_NR] = {
+		[MT_UREG_RAX] = REG_RAX, [MT_UREG_RDX] = REG_RDX, [MT_UREG_RCX] = REG_RCX,
+		[MT_UREG_RBX] = REG_RBX, [MT_UREG_RSI] = REG_RSI, [MT_UREG_RDI] = REG_RDI,
+		[MT_UREG_RBP] = REG_RBP, [MT_UREG_RSP] = REG_RSP, [MT_UREG_R8] = REG_R8,
+		[MT_UREG_R9] = REG_R9,	 [MT_UREG_R10] = REG_R10, [MT_UREG_R11] = REG_R11,
+		[MT_UREG_R12] = REG_R12, [MT_UREG_R13] = REG_R13, [MT_UREG_R14] = REG_R14,
+		[MT_UREG_R15] = REG_R15, [MT_UREG_RIP] = REG_RIP,
+	};
+
+	for (int i = 0; i < MT_UREG_NR; i++)
+		r[i] = (uint64_t)g[from[i]];
+}
+
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
 	greg_t *g = uc->uc_mcontext.gregs;
-	struct mt_call_args c;
+	struct mt_call_args c = { 0 };
 	long nr = si->si_syscall, *a = c.a, r;
+	uint64_t regs[MT_UREG_NR];
 
 	if (si->si_code != SYS_SECCOMP || si->si_errno != MT_TRAP_DATA ||
 	    si->si_arch != AUDIT_ARCH_X86_64) {
@@ -294,6 +311,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 		c.sc = mt_syscall_by_nr(nr, 0);
 		c.ret = r;
 		c.caller = (uint64_t)si->si_call_addr;
+		/* the stack is the program's at its call, not this handler's (maybe on an altstack) */
+		interrupted_regs(g, regs);
+		c.regs = regs;
 		mt_trapped_call(&c);
 		break;
 	}

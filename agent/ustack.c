@@ -96,7 +96,7 @@ void mt_ustack__config(void)
 		mt_lock__drop(&slots[i].busy);
 }
 
-struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t)
+struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t, const uint64_t *regs)
 {
 	struct iovec local, remote[MT_USTACK_MAX / 4096 + 1];
 	uint64_t at, want = want_bytes, top = (uint64_t)__libc_stack_end;
@@ -114,7 +114,10 @@ struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t)
 	if (!u)
 		return NULL;
 	mt_record_init(u, MT_USTACK, sizeof(*u), mt_ag.pid, tid, t);
-	mt_ustack_regs(u->regs);
+	if (regs)
+		memcpy(u->regs, regs, sizeof(u->regs));
+	else
+		mt_ustack_regs(u->regs);
 	u->sp = u->regs[MT_UREG_RSP];
 	/* as the bpf program does: the main thread's stack is copied up to its start only */
 	if (u->sp < top && top - u->sp + MT_USTACK_PAST_START < want) {

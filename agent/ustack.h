@@ -10,11 +10,12 @@
 /* The stack size from the environment (MADVTRACE_STACK_BYTES), every slot free; at start-up and in a fork's child. */
 void mt_ustack__config(void) MT_HIDDEN;
 /*
- * An MT_USTACK record of the calling thread, made now (signal-safe): the
- * caller's registers and the top of its stack. NULL when every slot is in
- * use. Give it back with mt_ustack__give once written out.
+ * An MT_USTACK record of the calling thread, made now (signal-safe): regs
+ * (DWARF order) and the stack from their rsp, or with regs NULL the
+ * caller's own registers and stack. NULL when every slot is in use. Give it
+ * back with mt_ustack__give once written out.
  */
-struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t) MT_HIDDEN;
+struct mt_ustack *mt_ustack__take(uint32_t tid, uint64_t t, const uint64_t *regs) MT_HIDDEN;
 void mt_ustack__give(struct mt_ustack *u) MT_HIDDEN;
 
 #endif

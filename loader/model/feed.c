@@ -8,6 +8,7 @@
 #include <string.h>
 #include "madvtrace/advice.h"
 #include "madvtrace/build.h"
+#include "records.h"
 #include "timeline_int.h"
 
 static uint64_t rss_total(const struct proc *p)
@@ -599,11 +600,12 @@ int mt_timeline__feed(struct mt_timeline *tl, const struct mt_hdr *rec)
 		on_info(tl, rec);
 		return 0;
 	}
-	if ((rec->type < MT_MMAP || rec->type > MT_TASK) && rec->type != MT_GOSTAT &&
-	    rec->type != MT_RESIDENT) {
+	if (!mt_type_info(rec->type)) {
 		tl->sum.unknown_records++;
 		return 0;
 	}
+	if (rec->type == MT_USTACK || rec->type == MT_MAPPING)
+		return 0; /* for the unwinder (model/releasers_us.c), not the timeline */
 	p = mt_tlproc__find(tl, rec->pid);
 	if ((p && p->exited) || (!p && mt_tlproc__is_gone(tl, rec->pid))) {
 		tl->sum.after_exit_records++;

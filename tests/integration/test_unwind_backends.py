@@ -7,12 +7,12 @@ bpf, ptrace and preload, and its report.
 Oracle: the workload's own call chain, marked in its source (`CALL:x` on
 the line that calls x): every MADV_DONTNEED stack must read
 trim_pages (inlined) <- pool_trim <- worker <- main with the lines of those
-calls; under bpf and ptrace,
-which see glibc's own munmap with its stack, the free() of the big block
-must read glibc malloc ... <- release_big at the line of its free() call.
+calls; the free() of the big block (glibc's own munmap: the preload agent
+traps it, in a signal handler, and copies the stack it was made on) must
+read glibc malloc ... <- release_big at the line of its free() call.
 
-usalloc under jemalloc, tcmalloc and mimalloc (LD_PRELOAD), under bpf and
-ptrace: the allocator and the application frame above it (cache_evict, at
+usalloc under jemalloc, tcmalloc and mimalloc (LD_PRELOAD), under every
+backend: the allocator and the application frame above it (cache_evict, at
 the line of its free() call).
 
 With Go (MT_CGOREL, tests/go/cgorel), a cgo program under bpf: the C side
@@ -106,19 +106,18 @@ def main():
             check(re.search(r"pool_trim\+0x[0-9a-f]+ \(uschain.c:%d\)" % lines["trim_pages"],
                             text),
                   "%s: the text report does not name pool_trim at its line" % be)
-            # glibc's own munmap in free(): bpf and ptrace see it with its stack (the
-            # preload agent traps it in a signal handler, whose stack it copies)
-            if be in ("bpf", "ptrace"):
-                um = [s for s in rel["top_stacks"] if s["group"] and "release_big" in s["group"]]
-                check(len(um) == 1, "%s: free()'s stack: %s" % (be, rel["top_stacks"]))
-                ch = app_frames(um[0])
-                got = [(f["function"], f["line"]) for f in ch]
-                want = [("release_big", lines["free"]), ("main", lines["release_big"])]
-                check(got == want, "%s: free chain %s, the source says %s" % (be, got, want))
-                check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
-            print("ok %s: trim_pages <- pool_trim <- worker <- main at their lines%s" %
-                  (be, "; glibc free <- release_big" if be != "preload" else ""))
-        for be in ("bpf", "ptrace"):
+            # glibc's own munmap in free(): bpf and ptrace see it at the call; the preload
+            # agent traps it and copies the stack the call was made on, not its handler's
+            um = [s for s in rel["top_stacks"] if s["group"] and "release_big" in s["group"]]
+            check(len(um) == 1, "%s: free()'s stack: %s" % (be, rel["top_stacks"]))
+            ch = app_frames(um[0])
+            got = [(f["function"], f["line"]) for f in ch]
+            want = [("release_big", lines["free"]), ("main", lines["release_big"])]
+            check(got == want, "%s: free chain %s, the source says %s" % (be, got, want))
+            check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
+            print("ok %s: trim_pages <- pool_trim <- worker <- main at their lines; "
+                  "glibc free <- release_big" % be)
+        for be in ("bpf", "ptrace", "preload"):
             if be in args.backends.split(","):
                 test_alloc(args.madvtrace, args.workloads, tmp, be)
         if "bpf" in args.backends.split(","):

@@ -315,6 +315,11 @@ static void test_empty_and_odd(void **state)
 	tl = new_tl(0);
 	hdr(&odd.h, 77, sizeof(odd), 10, T0 + 5);
 	assert_int_equal(mt_timeline__feed(tl, &odd.h), 0);
+	/* the unwinder's records are known, only not the timeline's: not "unknown" */
+	hdr(&odd.h, MT_USTACK, sizeof(odd), 10, T0 + 5);
+	assert_int_equal(mt_timeline__feed(tl, &odd.h), 0);
+	hdr(&odd.h, MT_MAPPING, sizeof(odd), 10, T0 + 5);
+	assert_int_equal(mt_timeline__feed(tl, &odd.h), 0);
 	/* out of order by a little: time does not run backwards */
 	f_rss(tl, 10, T0 + 3, MT_RSS_START, 1 * MiB, -1);
 	/* an unaligned address with ret 0 cannot have happened: counted, not applied */
