@@ -30,6 +30,7 @@ struct umap {
 	uint64_t start, end, off;
 	uint32_t file;
 	uint32_t prot;
+	uint64_t t_ns; /* when the recorder read it */
 };
 
 /* What the unwinder works on for one call: set before each walk. */
@@ -47,6 +48,7 @@ struct uspace {
 	size_t n, cap;
 	Dwfl *dwfl; /* NULL: to be built (again) from v */
 	uint64_t used; /* when it was last unwound in (the unwinder's clock) */
+	uint64_t exec_ns; /* its last exec: mappings read before are the old program's */
 	bool attached;
 	struct uctx *cur;
 };
@@ -387,7 +389,9 @@ int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m)
 	s = space_of(u, m->h.pid, true);
 	if (!s)
 		return -ENOMEM;
-	nm = (struct umap){m->start, m->end, m->off, file_of(u, m, path), m->prot};
+	if (m->h.t_ns < s->exec_ns)
+		return 0; /* read before the exec, written after its record: the old program's */
+	nm = (struct umap){m->start, m->end, m->off, file_of(u, m, path), m->prot, m->h.t_ns};
 	if (nm.file == NONE)
 		return -ENOMEM;
 	if (nm.file == SKIP)
@@ -429,10 +433,10 @@ int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m)
 			continue;
 		}
 		if (o.start < nm.start)
-			nv[w++] = (struct umap){o.start, nm.start, o.off, o.file, o.prot};
+			nv[w++] = (struct umap){o.start, nm.start, o.off, o.file, o.prot, o.t_ns};
 		if (o.end > nm.end)
 			nv[w++] = (struct umap){nm.end, o.end, o.off + (nm.end - o.start), o.file,
-						o.prot};
+						o.prot, o.t_ns};
 	}
 	u->nmaps = u->nmaps - s->n + w;
 	free(s->v);
@@ -449,6 +453,24 @@ int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m)
 	s->v[at] = nm;
 	s->n++;
 	u->nmaps++;
+	return 0;
+}
+
+int mt_uw__exec(struct mt_uw *u, uint32_t pid, uint64_t t_ns)
+{
+	struct uspace *s = space_of(u, pid, false);
+	size_t w = 0;
+
+	if (!s)
+		return 0;
+	s->exec_ns = t_ns;
+	/* the new program's mappings may have been read (and fed) before the exec record came */
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].t_ns >= t_ns)
+			s->v[w++] = s->v[i];
+	u->nmaps -= s->n - w;
+	s->n = w;
+	space_reset(s);
 	return 0;
 }
 

@@ -71,13 +71,16 @@ void mt_uw__free(struct mt_uw *u);
 
 /* A file mapping of pid; it supersedes what it overlaps. 0 or -ENOMEM. */
 int mt_uw__mapping(struct mt_uw *u, const struct mt_mapping *m);
-/*
- * The child starts with its parent's mappings. (An exec clears nothing: the
- * recorder may write the new image's mappings before the exec record; they
- * supersede the old ones where they overlap, and a pc is always in new code.)
- * 0 or -ENOMEM.
- */
+/* The child starts with its parent's mappings. 0 or -ENOMEM. */
 int mt_uw__fork(struct mt_uw *u, uint32_t parent, uint32_t child);
+/*
+ * pid exec'd at t_ns: the mappings read before then are the old program's
+ * and go (a file mapped by both, at two places, would otherwise hide the new
+ * one from the unwinder: one module per file); those read since stay (the
+ * recorder may write them before the exec record), and any read before
+ * t_ns that comes later is ignored. 0.
+ */
+int mt_uw__exec(struct mt_uw *u, uint32_t pid, uint64_t t_ns);
 
 /*
  * Unwind the stack of us (its pid's mappings as fed so far) into at most max

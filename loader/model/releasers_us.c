@@ -115,6 +115,12 @@ int mt_rus__record(struct mt_rus *u, const struct mt_hdr *rec)
 		return 0;
 	if (t->event == MT_TASK_FORK && t->other_pid)
 		return mt_uw__fork(u->uw, rec->pid, t->other_pid);
+	if (t->event == MT_TASK_EXEC) {
+		/* the old program's stacks still waiting for mappings: none will come now */
+		int err = retry(u, rec->pid, true);
+
+		return err ? err : mt_uw__exec(u->uw, rec->pid, rec->t_ns);
+	}
 	return 0;
 }
 
@@ -278,7 +284,7 @@ static int unwind(struct mt_rus *u, const struct mt_rus_call *c, const struct mt
 	return push_ready(u, c, idx);
 }
 
-/* The kept stacks of pid (every one with force), tried again. */
+/* The kept stacks of pid (0: of all), tried again; with force, unwound as they are. */
 static int retry(struct mt_rus *u, uint32_t pid, bool force)
 {
 	size_t w = 0, n = u->ndeferred;
@@ -288,7 +294,7 @@ static int retry(struct mt_rus *u, uint32_t pid, bool force)
 		struct deferred d = u->deferred[i];
 		bool kept = false;
 
-		if (!err && (force || d.c.pid == pid)) {
+		if (!err && (!pid || d.c.pid == pid)) {
 			u->ndeferred = w; /* what unwind() may keep again goes after the kept */
 			err = unwind(u, &d.c, d.us, force, &kept);
 			w = u->ndeferred;

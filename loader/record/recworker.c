@@ -19,6 +19,13 @@
 /* a process's maps are read at most this often: a burst of library loads is one read or two */
 #define MAPS_GAP_NS (20 * 1000000ull)
 /*
+ * ...but more often in a program's first MAPS_YOUNG_NS, while the dynamic
+ * loader maps its libraries: a program that exits within tens of
+ * milliseconds (under bpf nothing holds it at its exit) still has them read.
+ */
+#define MAPS_YOUNG_GAP_NS (2 * 1000000ull)
+#define MAPS_YOUNG_NS (100 * 1000000ull)
+/*
  * A process that releases has its maps read again when they are this old:
  * its ip is no proof that nothing was loaded (under the preload backend the
  * ip is the agent's, and the dynamic loader's own mmaps are not seen).
@@ -47,6 +54,7 @@ struct wpid {
 	bool maps_now; /* read them without waiting out the gap; cleared once read */
 	bool maps_reading; /* the worker is reading them */
 	uint64_t maps_last; /* when they were last read */
+	uint64_t maps_first; /* when they were first read (its program's start, near enough) */
 	struct mt_mapset maps; /* the mappings written for it (its current program) */
 };
 
@@ -253,7 +261,7 @@ void mt_recworker__forget(struct mt_recworker *w, pid_t pid)
 			/* a new address space: its mappings are all new (exec asks for them) */
 			mt_mapset__clear(&p->maps);
 			p->maps_asked = false;
-			p->maps_last = 0;
+			p->maps_last = p->maps_first = 0;
 			pthread_cond_signal(&w->cv); /* its descriptor is closed now, not at exit */
 		}
 	}
@@ -383,7 +391,8 @@ static bool maps_due(struct mt_recworker *w, uint64_t now, bool final, uint64_t 
 {
 	for (size_t i = 0; i < w->npids; i++) {
 		struct wpid *p = &w->pids[i];
-		uint64_t at = p->maps_last + MAPS_GAP_NS;
+		bool young = p->maps_first && now - p->maps_first < MAPS_YOUNG_NS;
+		uint64_t at = p->maps_last + (young ? MAPS_YOUNG_GAP_NS : MAPS_GAP_NS);
 		pid_t pid = p->pid;
 
 		if (!p->maps_asked)
@@ -397,6 +406,8 @@ static bool maps_due(struct mt_recworker *w, uint64_t now, bool final, uint64_t 
 		p->maps_now = false;
 		p->maps_reading = true;
 		p->maps_last = now;
+		if (!p->maps_first)
+			p->maps_first = now;
 		pthread_mutex_unlock(&w->mu);
 		scan_maps(w, pid);
 		pthread_mutex_lock(&w->mu);

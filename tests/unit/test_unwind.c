@@ -43,8 +43,8 @@ static void make_stack(struct us_buf *b, uint32_t len, uint32_t room)
 	}
 }
 
-static void feed_map(struct mt_uw *u, uint32_t pid, uint64_t start, uint64_t end, uint64_t off,
-		     uint32_t prot, const char *path)
+static void feed_map_at(struct mt_uw *u, uint32_t pid, uint64_t start, uint64_t end,
+			uint64_t off, uint32_t prot, const char *path, uint64_t t_ns)
 {
 	union {
 		struct mt_mapping m;
@@ -52,13 +52,20 @@ static void feed_map(struct mt_uw *u, uint32_t pid, uint64_t start, uint64_t end
 	} x;
 
 	memset(&x, 0, sizeof(x));
-	mt_record_init(&x.m, MT_MAPPING, (uint16_t)(sizeof(x.m) + strlen(path) + 1), pid, pid, 1);
+	mt_record_init(&x.m, MT_MAPPING, (uint16_t)(sizeof(x.m) + strlen(path) + 1), pid, pid,
+		       t_ns);
 	x.m.start = start;
 	x.m.end = end;
 	x.m.off = off;
 	x.m.prot = prot;
 	strcpy(x.m.path, path);
 	assert_int_equal(mt_uw__mapping(u, &x.m), 0);
+}
+
+static void feed_map(struct mt_uw *u, uint32_t pid, uint64_t start, uint64_t end, uint64_t off,
+		     uint32_t prot, const char *path)
+{
+	feed_map_at(u, pid, start, end, off, prot, path, 1);
 }
 
 static void test_copy_bounds(void **state)
@@ -131,6 +138,48 @@ static void test_file_mapping(void **state)
 	assert_false(mt_uw__read_word(u, PID, &b.us, 0x11000 - 4, &v));
 	/* another process has none of it */
 	assert_false(mt_uw__read_word(u, PID + 1, &b.us, 0x10008, &v));
+	mt_uw__free(u);
+}
+
+/*
+ * An exec drops the old program's mappings by the time they were read, in
+ * whatever order the records come: a library both programs map, at two
+ * places, was unwound through the old program's copy (one module per file).
+ */
+static void test_exec(void **state)
+{
+	struct mt_uw *u = mt_uw__new(NULL);
+	uint64_t words[64], v;
+	char path[4096];
+	struct us_buf b;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	FILE *f;
+
+	(void)state;
+	assert_true(n > 0);
+	path[n] = '\0';
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(words, 8, 64, f), 64);
+	fclose(f);
+	make_stack(&b, 64, 64);
+	/* the old program's, read at 10; the new one's, read at 30 and fed before the exec (20) */
+	feed_map_at(u, PID, 0x10000, 0x11000, 256, PROT_READ, path, 10);
+	feed_map_at(u, PID, 0x30000, 0x31000, 256, PROT_READ, path, 30);
+	assert_true(mt_uw__read_word(u, PID, &b.us, 0x10008, &v));
+	assert_int_equal(mt_uw__exec(u, PID, 20), 0);
+	assert_false(mt_uw__read_word(u, PID, &b.us, 0x10008, &v));
+	assert_true(mt_uw__read_word(u, PID, &b.us, 0x30008, &v));
+	assert_int_equal(v, words[33]);
+	/* read before the exec, come after its record: the old program's, ignored */
+	feed_map_at(u, PID, 0x40000, 0x41000, 256, PROT_READ, path, 15);
+	assert_false(mt_uw__read_word(u, PID, &b.us, 0x40008, &v));
+	feed_map_at(u, PID, 0x50000, 0x51000, 256, PROT_READ, path, 25);
+	assert_true(mt_uw__read_word(u, PID, &b.us, 0x50008, &v));
+	/* another process's exec changes nothing here */
+	feed_map_at(u, PID + 1, 0x10000, 0x11000, 256, PROT_READ, path, 10);
+	assert_int_equal(mt_uw__exec(u, PID, 40), 0);
+	assert_true(mt_uw__read_word(u, PID + 1, &b.us, 0x10008, &v));
 	mt_uw__free(u);
 }
 
@@ -397,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(test_mapping_gone),
 	    cmocka_unit_test(test_fp_chain),
 	    cmocka_unit_test(test_supersede_fork),
+	    cmocka_unit_test(test_exec),
 	    cmocka_unit_test(test_not_regular),
 	    cmocka_unit_test(test_hostile_counts),
 	    cmocka_unit_test(test_pairing),
