@@ -360,6 +360,7 @@ static const struct {
     {A_GLIBC, "heap_trim", "arena heap trim (heap_trim)"},
     {A_GLIBC, "malloc_trim", "malloc_trim"},
     {A_GLIBC, "mremap_chunk", "realloc of an mmapped chunk (mremap_chunk)"},
+    {A_GLIBC, "new_heap", "new arena heap, its alignment trimmed (new_heap)"},
     {A_GLIBC, "_int_free", "free (_int_free)"},
     {A_JEMALLOC, "decay", "decay purge"},
     {A_JEMALLOC, "purge", "purge"},
@@ -381,7 +382,18 @@ static const char *const glibc_fns[] = {
     "_int_realloc", "mremap_chunk", "_int_free_merge_chunk", "_int_free_create_chunk",
     "_int_free_maybe_consolidate", "malloc_consolidate", "tcache_thread_shutdown",
     "arena_thread_freeres", "__libc_freeres", "sysmalloc",
+    /* a thread's first malloc makes its arena: new_heap maps twice the size and unmaps the excess */
+    "malloc", "__libc_malloc", "_int_malloc", "calloc", "__libc_calloc", "tcache_init",
+    "arena_get2", "arena_get_retry", "_int_new_arena", "new_heap", "alloc_new_heap",
 };
+
+/* fn is name, or a copy of it the compiler made (name.part.0, name.isra.0, name.cold) */
+static bool same_fn(const char *fn, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(fn, name, n) && (fn[n] == '\0' || fn[n] == '.');
+}
 
 /* The system-call wrappers the releasing call goes through: never who released it. */
 static bool wrapper(const char *fn)
@@ -428,7 +440,7 @@ static enum alloc alloc_of(const struct mt_rel_frame *f)
 		fn += 5;
 	/* glibc's malloc, in libc or linked into a static program */
 	for (size_t i = 0; i < sizeof(glibc_fns) / sizeof(glibc_fns[0]); i++)
-		if (!strcmp(fn, glibc_fns[i]))
+		if (same_fn(fn, glibc_fns[i]))
 			return is_libc(f->file) || !strstr(b ? b : "", ".so") ? A_GLIBC : A_NONE;
 	if (!strncmp(fn, "je_", 3))
 		return A_JEMALLOC;

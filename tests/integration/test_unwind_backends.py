@@ -15,6 +15,9 @@ usalloc under jemalloc, tcmalloc and mimalloc (LD_PRELOAD), under every
 backend: the allocator and the application frame above it (cache_evict, at
 the line of its free() call).
 
+usarena under ptrace: a thread's first malloc makes an arena, whose munmap
+is glibc's (new_heap) under the function that called malloc.
+
 With Go (MT_CGOREL, tests/go/cgorel), a cgo program under bpf: the C side
 unwound (c_trim <- c_release at their lines), the Go side from the kernel's
 frame-pointer walk of the same call (main.goCaller <- main.main), in one
@@ -99,6 +102,27 @@ def main():
                 test_alloc(args.madvtrace, args.workloads, tmp, be)
         if "bpf" in args.backends.split(","):
             test_cgo(args.madvtrace, tmp)
+        if "ptrace" in args.backends.split(","):
+            test_arena(args.madvtrace, args.workloads, tmp)
+
+
+def test_arena(mt, wl, tmp):
+    """A thread's first malloc: its arena's munmap is glibc's, under the caller of malloc.
+
+    Under ptrace, which holds the program at its exit while its mappings are read:
+    it runs for a millisecond (under bpf the recorder may find it gone)."""
+    line = marks("usarena.c")["malloc"]
+    t = os.path.join(tmp, "arena.mtr")
+    run([mt, "--backend", "ptrace", "--stacks", "-q", "-o", t, "--",
+         os.path.join(wl, "usarena"), "-"])
+    rel = json.loads(run([mt, "report", "--format", "json", t]).stdout)["releasers"]
+    want = "glibc malloc new arena heap, its alignment trimmed (new_heap) \u2190 " \
+           "first_malloc (usarena.c:%d)" % line
+    g = [g for g in rel["groups"] if g["label"] == want]
+    check(len(g) == 1 and g[0]["releaser"] == "c_allocator" and g[0]["unmap_calls"] >= 1,
+          "arena: no group %r in %s" % (want, [(g["label"], g["releaser"]) for g in rel["groups"]]))
+    print("ok ptrace, a new arena: %s (%d MiB in %d munmap calls)" %
+          (want, g[0]["unmapped_bytes"] >> 20, g[0]["unmap_calls"]))
 
 
 def check_uschain(mt, be, t, lines):
