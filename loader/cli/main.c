@@ -153,6 +153,7 @@ static int create_output(const char *path, int mode)
 	return fd;
 }
 
+/* In order of preference when none is named. */
 static const struct mt_backend *backends[] = { &mt_backend_bpf, &mt_backend_ptrace,
 						&mt_backend_preload };
 

@@ -410,7 +410,7 @@ void mt_sink__exiting(struct mt_session *s, pid_t pid)
 		mt_recworker__maps_flush(k->rw, pid, 500 * 1000000ull);
 }
 
-/* In order of preference when none is named. */
+/* Every few tens of milliseconds: the workers' records, the model's time, the writer's flush. */
 void mt_sink__tick(struct mt_session *s, uint64_t now_ns)
 {
 	struct sink *k = s->emit_ctx;
