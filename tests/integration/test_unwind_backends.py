@@ -22,42 +22,12 @@ stack.
 
 Usage: test_unwind_backends.py --madvtrace PATH --workloads DIR [--backends b,p,...]
 """
-import argparse
-import json
 import os
 import re
-import subprocess
-import sys
-import tempfile
 
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads")
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def marks(src):
-    out = {}
-    with open(os.path.join(SRC, src)) as f:
-        for i, line in enumerate(f, 1):
-            m = re.search(r"CALL:(\w+)", line)
-            if m:
-                out[m.group(1)] = i
-    return out
-
-
-def run(cmd, env=None):
-    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
-    if cp.returncode != 0:
-        fail("%s exited %d: %s" % (" ".join(cmd), cp.returncode, cp.stderr.strip()))
-    return cp
+import mtest
+from mtest import check
+from unwind_lib import ALLOCATORS, LIBDIR, marks, report, run, stacks_by_call
 
 
 def app_frames(st):
@@ -71,73 +41,61 @@ def app_frames(st):
     return fr[first:names.index("main") + 1]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--madvtrace", required=True)
-    ap.add_argument("--workloads", required=True)
-    ap.add_argument("--backends", default="bpf,ptrace,preload")
-    ap.add_argument("--tally32", help=argparse.SUPPRESS)  # what every integration test is given
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("SKIP: needs root (bpf)")
-        sys.exit(77)
+def test(env):
+    mt = env.madvtrace
+    backends = env.args.backends.split(",")
     lines = marks("uschain.c")
-    exe = os.path.join(args.workloads, "uschain_g")
-    with tempfile.TemporaryDirectory(prefix="mt-unwind-be-") as tmp:
-        for be in args.backends.split(","):
-            t = os.path.join(tmp, be + ".mtr")
-            run([args.madvtrace, "--backend", be, "--stacks", "-q", "-o", t, "--", exe, "-"])
-            rel = json.loads(run([args.madvtrace, "report", "--format", "json", t]).stdout)
-            rel = rel["releasers"]
-            text = run([args.madvtrace, "report", t]).stdout
-            dn = [s for s in rel["top_stacks"] if "MADV_DONTNEED" in s["by_call"]]
-            check(sum(s["by_call"]["MADV_DONTNEED"]["calls"] for s in dn) == 3,
-                  "%s: the 3 madvise calls are not all in the top stacks: %s" %
-                  (be, rel["top_stacks"]))
-            for st in dn:
-                check(st["unwound"], "%s: a stack not unwound: %s" % (be, st))
-                ch = app_frames(st)
-                got = [(f["function"], f["line"]) for f in ch]
-                want = [("trim_pages", lines["madvise"]), ("pool_trim", lines["trim_pages"]),
-                        ("worker", lines["pool_trim"]), ("main", lines["worker"])]
-                check(got == want, "%s: chain %s, the source says %s" % (be, got, want))
-                check(st["group"] == "trim_pages (uschain.c:%d)" % lines["madvise"],
-                      "%s: group %r" % (be, st["group"]))
-            check(re.search(r"pool_trim\+0x[0-9a-f]+ \(uschain.c:%d\)" % lines["trim_pages"],
-                            text),
-                  "%s: the text report does not name pool_trim at its line" % be)
-            # glibc's own munmap in free(): bpf and ptrace see it with its stack (the
-            # preload agent traps it in a signal handler, whose stack it copies)
-            if be in ("bpf", "ptrace"):
-                um = [s for s in rel["top_stacks"] if s["group"] and "release_big" in s["group"]]
-                check(len(um) == 1, "%s: free()'s stack: %s" % (be, rel["top_stacks"]))
-                ch = app_frames(um[0])
-                got = [(f["function"], f["line"]) for f in ch]
-                want = [("release_big", lines["free"]), ("main", lines["release_big"])]
-                check(got == want, "%s: free chain %s, the source says %s" % (be, got, want))
-                check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
-            print("ok %s: trim_pages <- pool_trim <- worker <- main at their lines%s" %
-                  (be, "; glibc free <- release_big" if be != "preload" else ""))
-        for be in ("bpf", "ptrace"):
-            if be in args.backends.split(","):
-                test_alloc(args.madvtrace, args.workloads, tmp, be)
-        if "bpf" in args.backends.split(","):
-            test_cgo(args.madvtrace, tmp)
+    exe = env.wl("uschain_g")
+    for be in backends:
+        t = env.path(be + ".mtr")
+        run([mt, "--backend", be, "--stacks", "-q", "-o", t, "--", exe, "-"])
+        rel, text = report(mt, t)
+        dn = stacks_by_call(rel, "MADV_DONTNEED")
+        check(sum(s["by_call"]["MADV_DONTNEED"]["calls"] for s in dn) == 3,
+              "%s: the 3 madvise calls are not all in the top stacks: %s" %
+              (be, rel["top_stacks"]))
+        for st in dn:
+            check(st["unwound"], "%s: a stack not unwound: %s" % (be, st))
+            ch = app_frames(st)
+            got = [(f["function"], f["line"]) for f in ch]
+            want = [("trim_pages", lines["madvise"]), ("pool_trim", lines["trim_pages"]),
+                    ("worker", lines["pool_trim"]), ("main", lines["worker"])]
+            check(got == want, "%s: chain %s, the source says %s" % (be, got, want))
+            check(st["group"] == "trim_pages (uschain.c:%d)" % lines["madvise"],
+                  "%s: group %r" % (be, st["group"]))
+        check(re.search(r"pool_trim\+0x[0-9a-f]+ \(uschain.c:%d\)" % lines["trim_pages"],
+                        text),
+              "%s: the text report does not name pool_trim at its line" % be)
+        # glibc's own munmap in free(): bpf and ptrace see it with its stack (the
+        # preload agent traps it in a signal handler, whose stack it copies)
+        if be in ("bpf", "ptrace"):
+            um = [s for s in rel["top_stacks"] if s["group"] and "release_big" in s["group"]]
+            check(len(um) == 1, "%s: free()'s stack: %s" % (be, rel["top_stacks"]))
+            ch = app_frames(um[0])
+            got = [(f["function"], f["line"]) for f in ch]
+            want = [("release_big", lines["free"]), ("main", lines["release_big"])]
+            check(got == want, "%s: free chain %s, the source says %s" % (be, got, want))
+            check(um[0]["group"].startswith("glibc malloc"), "%s: %r" % (be, um[0]["group"]))
+        print("ok %s: trim_pages <- pool_trim <- worker <- main at their lines%s" %
+              (be, "; glibc free <- release_big" if be != "preload" else ""))
+    for be in ("bpf", "ptrace"):
+        if be in backends:
+            test_alloc(env, be)
+    if "bpf" in backends:
+        test_cgo(env)
 
 
-def test_cgo(mt, tmp):
+def test_cgo(env):
     """C called by Go: both sides of the call in one stack."""
     exe = os.environ.get("MT_CGOREL", "")
     if not exe:
         check(os.environ.get("CI") != "true", "no Go: the cgo case cannot run (MT_CGOREL)")
         print("note: no Go, the cgo case is not run")
         return
-    with open(os.path.join(SRC, "..", "go", "cgorel", "main.go")) as f:
-        lines = {m.group(1): i for i, l in enumerate(f, 1)
-                 for m in [re.search(r"CALL:(\w+)", l)] if m}
-    t = os.path.join(tmp, "cgo.mtr")
-    run([mt, "--backend", "bpf", "--stacks", "-q", "-o", t, "--", exe])
-    rel = json.loads(run([mt, "report", "--format", "json", t]).stdout)["releasers"]
+    lines = marks(os.path.join("..", "go", "cgorel", "main.go"))
+    t = env.path("cgo.mtr")
+    run([env.madvtrace, "--backend", "bpf", "--stacks", "-q", "-o", t, "--", exe])
+    rel, _ = report(env.madvtrace, t)
     st = [s for s in rel["top_stacks"] if "MADV_DONTNEED" in s["by_call"] and s["unwound"]]
     check(len(st) == 1, "cgo: the MADV_DONTNEED stack: %s" % rel["top_stacks"])
     fr = st[0]["frames"]
@@ -154,23 +112,15 @@ def test_cgo(mt, tmp):
     print("ok cgo: %s" % " <- ".join(n for n in names if n))
 
 
-ALLOCATORS = {
-    "jemalloc": ("libjemalloc.so.2", {"MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}),
-    "tcmalloc": ("libtcmalloc.so.4", {"TCMALLOC_AGGRESSIVE_DECOMMIT": "1"}),
-    "mimalloc": ("libmimalloc.so.2", {"MIMALLOC_PURGE_DELAY": "0", "MIMALLOC_RESET_DELAY": "0"}),
-}
-
-
-def test_alloc(mt, wl, tmp, be):
+def test_alloc(env, be):
     """usalloc under each allocator by LD_PRELOAD: the allocator, and cache_evict above it."""
-    with open(os.path.join(SRC, "usalloc.c")) as f:
-        line = next(i for i, l in enumerate(f, 1) if "CALL:free" in l)
+    line = marks("usalloc.c")["free"]
     for name, (lib, env_add) in ALLOCATORS.items():
-        env = dict(os.environ, LD_PRELOAD="/usr/lib/x86_64-linux-gnu/" + lib, **env_add)
-        t = os.path.join(tmp, "%s-%s.mtr" % (be, name))
-        run([mt, "--backend", be, "--stacks", "-q", "-o", t, "--",
-             os.path.join(wl, "usalloc"), "-"], env=env)
-        rel = json.loads(run([mt, "report", "--format", "json", t]).stdout)["releasers"]
+        penv = dict(os.environ, LD_PRELOAD=os.path.join(LIBDIR, lib), **env_add)
+        t = env.path("%s-%s.mtr" % (be, name))
+        run([env.madvtrace, "--backend", be, "--stacks", "-q", "-o", t, "--",
+             env.wl("usalloc"), "-"], env=penv)
+        rel, _ = report(env.madvtrace, t)
         top = rel["groups"][0] if rel["groups"] else {"label": None}
         app = "\u2190 cache_evict (usalloc.c:%d)" % line
         check(top["label"] and top["label"].startswith(name) and top["label"].endswith(app),
@@ -179,4 +129,4 @@ def test_alloc(mt, wl, tmp, be):
 
 
 if __name__ == "__main__":
-    main()
+    mtest.main(test, __doc__, options=[(("--backends",), {"default": "bpf,ptrace,preload"})])
