@@ -164,40 +164,40 @@ static void build_id_of(struct mt_bidcache *c, struct mt_mapping *m)
 	}
 }
 
+struct scan_ctx {
+	pid_t pid;
+	struct mt_bidcache *bc;
+	mt_mapping_fresh_fn fresh;
+	void *fresh_ctx;
+	mt_proc_emit_fn emit;
+	void *ctx;
+};
+
+static int scan_line(void *ctx, char *line)
+{
+	struct scan_ctx *c = ctx;
+	union mt_mapping_rec r;
+	uint16_t size;
+
+	if (!mt_maps_line__mapping(line, &r) || !c->fresh(c->fresh_ctx, &r.m))
+		return 0;
+	build_id_of(c->bc, &r.m);
+	size = r.m.h.size;
+	/* the header alone: the rest is filled */
+	mt_record_init(&r.m.h, MT_MAPPING, sizeof(r.m.h), c->pid, c->pid, mt_now_ns());
+	r.m.h.size = size;
+	r.m.h.flags = MT_F_SYNTH;
+	return c->emit(c->ctx, &r.m.h);
+}
+
 int mt_mappings__scan(pid_t pid, struct mt_bidcache *bc, mt_mapping_fresh_fn fresh,
 		      void *fresh_ctx, mt_proc_emit_fn emit, void *ctx)
 {
-	char path[64], line[MT_MAPPING_PATH_MAX + 128];
-	union mt_mapping_rec r;
-	uint16_t size;
-	int err = 0;
-	FILE *f;
+	struct scan_ctx c = { pid, bc, fresh, fresh_ctx, emit, ctx };
+	/* a longer line's path is too long for a record: skipped whole */
+	char line[MT_MAPPING_PATH_MAX + 128];
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (!err && fgets(line, sizeof(line), f)) {
-		/* a line longer than the buffer: its path is too long for a record; skip the rest */
-		if (!strchr(line, '\n') && !feof(f)) {
-			int c;
-
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
-			continue;
-		}
-		if (!mt_maps_line__mapping(line, &r) || !fresh(fresh_ctx, &r.m))
-			continue;
-		build_id_of(bc, &r.m);
-		size = r.m.h.size;
-		/* the header alone: the rest is filled */
-		mt_record_init(&r.m.h, MT_MAPPING, sizeof(r.m.h), pid, pid, mt_now_ns());
-		r.m.h.size = size;
-		r.m.h.flags = MT_F_SYNTH;
-		err = emit(ctx, &r.m.h);
-	}
-	fclose(f);
-	return err;
+	return mt_proc_maps_each(pid, line, sizeof(line), scan_line, &c);
 }
 
 bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t ino,
