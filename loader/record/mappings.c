@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The file mappings of a traced process as records (mappings.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,28 +80,20 @@ unsigned mt_mapping__build_id(int fd, uint8_t id[MT_BUILD_ID_MAX])
 
 /*
  * The mapped file, opened for reading as the process maps it: the path as
- * /proc/PID/maps shows it (relative to our root), resolved with O_PATH
- * without following a final link (a device's driver is not called, a FIFO
- * does not block), kept only if it is a regular file and the mapped inode,
- * then reopened through /proc/self/fd. -1 if not.
+ * /proc/PID/maps shows it (relative to our root), opened safely
+ * (mt_elf__open_file: regular files only), kept only if it is the mapped
+ * inode. -1 if not.
  */
 static int open_mapped(const struct mt_mapping *m)
 {
+	char err[256];
 	struct stat st;
-	char proc[64];
-	int pfd, fd;
+	int fd = mt_elf__open_file(m->path, &st, err, sizeof(err));
 
-	pfd = open(m->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd < 0)
-		return -1;
-	if (fstat(pfd, &st) || !S_ISREG(st.st_mode) || st.st_ino != m->ino ||
-	    st.st_dev != m->dev) {
-		close(pfd);
-		return -1;
+	if (fd >= 0 && (st.st_ino != m->ino || st.st_dev != m->dev)) {
+		close(fd);
+		fd = -1;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	close(pfd);
 	return fd;
 }
 
