@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "elffile.h"
 #include "mappings.h"
+#include "procparse.h"
 #include "records.h"
 
 /* What is read of a mapped file at most: its headers and notes are near its start or end. */
@@ -18,35 +18,25 @@
 
 bool mt_maps_line__mapping(const char *line, union mt_mapping_rec *r)
 {
-	unsigned long long start, end, off, ino;
-	unsigned int maj, min;
-	char perms[8];
-	const char *path;
-	size_t len;
-	int pos = -1;
+	struct mt_maps_file f;
 
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj, &min,
-		   &ino, &pos) < 7 ||
-	    pos < 0 || strlen(perms) < 4 || end <= start)
+	if (!mt_procparse__maps_line(line, &f) || f.end <= f.start)
 		return false;
-	path = line + pos;
-	len = strcspn(path, "\n");
 	/* anonymous memory, and the kernel's [names] (vdso, stack, heap) */
-	if (!len || path[0] != '/' || len >= MT_MAPPING_PATH_MAX)
+	if (!f.path_len || f.path[0] != '/' || f.path_len >= MT_MAPPING_PATH_MAX)
 		return false;
 	memset(&r->m, 0, sizeof(r->m));
-	r->m.start = start;
-	r->m.end = end;
-	r->m.off = off;
-	r->m.dev = makedev(maj, min);
-	r->m.ino = ino;
-	r->m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-		    (perms[2] == 'x' ? PROT_EXEC : 0);
-	memcpy(r->m.path, path, len);
-	r->m.path[len] = '\0';
-	r->m.h.size = (uint16_t)((sizeof(r->m) + len + 1 + 7) & ~(size_t)7);
+	r->m.start = f.start;
+	r->m.end = f.end;
+	r->m.off = f.off;
+	r->m.dev = makedev(f.dev_major, f.dev_minor);
+	r->m.ino = f.ino;
+	r->m.prot = f.prot;
+	memcpy(r->m.path, f.path, f.path_len);
+	r->m.path[f.path_len] = '\0';
+	r->m.h.size = (uint16_t)((sizeof(r->m) + f.path_len + 1 + 7) & ~(size_t)7);
 	/* the rounding's bytes are the record's: zero, not what the buffer held */
-	memset(r->m.path + len + 1, 0, r->m.h.size - sizeof(r->m) - len - 1);
+	memset(r->m.path + f.path_len + 1, 0, r->m.h.size - sizeof(r->m) - f.path_len - 1);
 	return true;
 }
 
