@@ -27,49 +27,23 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+# the exporter's helpers, shared with its tests; no compiled Python left in the tree
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+from mtest import TestFailure  # noqa: E402
+from prom_lib import in_cgroup, make_cgroup, remove_cgroup, scrape, start_exporter  # noqa: E402
 
 
 def die(msg):
     print(f"export-bench: {msg}", file=sys.stderr)
     sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return r.read().decode()
-
-
-def start_exporter(mt, args):
-    port = free_port()
-    p = subprocess.Popen([mt, "--metrics", f"127.0.0.1:{port}"] + args,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 15
-    while True:
-        if p.poll() is not None:
-            die(f"madvtrace --metrics exited: {p.stderr.read()}")
-        try:
-            scrape(port)
-            return p, port
-        except OSError:
-            if time.monotonic() > deadline:
-                die("madvtrace --metrics not serving")
-            time.sleep(0.05)
 
 
 def stop(p):
@@ -255,14 +229,12 @@ def steady(b, tmp, procs, rate, window, interval, advice="free"):
     paced = os.path.join(tmp, "paced")
     subprocess.run(["cc", "-O2", "-o", paced, os.path.join(os.path.dirname(__file__), "paced.c")],
                    check=True)
-    cg = f"/sys/fs/cgroup/memory/mt-bench-{os.getpid()}"
-    os.mkdir(cg)
+    cg = make_cgroup("mt-bench")
     load = mt = None
     try:
         mt, port = start_exporter(b["madvtrace"], ["--cgroup", cg, "--interval", str(interval)])
-        load = subprocess.Popen(["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh",
-                                 paced, str(procs), str(rate), str(window + 25)] +
-                                ([] if advice == "free" else [advice]))
+        load = in_cgroup(cg, [paced, str(procs), str(rate), str(window + 25)] +
+                         ([] if advice == "free" else [advice]))
         time.sleep(3)  # every process started and seen by a collector pass
         body = scrape(port)
         tracked = int(re.search(r"^madvtrace_processes_tracked (\d+)", body, re.M).group(1))
@@ -303,15 +275,7 @@ def steady(b, tmp, procs, rate, window, interval, advice="free"):
             load.wait()
         if mt and mt.poll() is None:
             stop(mt)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                os.rmdir(cg)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        remove_cgroup(cg)
 
 
 def main():
@@ -423,4 +387,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except TestFailure as e:  # what the shared helpers raise
+        die(str(e))

@@ -114,8 +114,7 @@ int mt_uw_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 	(void)crc;
 	if (!u)
 		return -1;
-	for (int i = 0; i < n && i < 64; i++)
-		snprintf(hexid + 2 * i, 3, "%02x", bits[i]);
+	mt_elf__hex(hexid, sizeof(hexid), bits, n > 0 ? (size_t)n : 0);
 	if (file_name && strrchr(file_name, '/'))
 		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(file_name, '/') - file_name),
 			 file_name);

@@ -381,6 +381,19 @@ bool mt_elf__pie(struct mt_elf *e)
 	return e->type == ET_DYN && (mt_elf__interp(e) || (dt_flags_1(e) & DF_1_PIE));
 }
 
+void mt_elf__hex(char *out, size_t len, const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 3 <= len; i++) {
+		out[o++] = digits[b[i] >> 4];
+		out[o++] = digits[b[i] & 15];
+	}
+	if (len)
+		out[o] = '\0';
+}
+
 const char *mt_elf__gnu_build_id(const struct mt_elf *e)
 {
 	return e->gnu_id;
@@ -411,8 +424,7 @@ static void scan_notes(struct mt_elf *e, const uint8_t *p, uint64_t len, uint64_
 			return; /* corrupt: stop at what was readable */
 		if (namesz == 4 && !memcmp(p + name, "GNU", 4) && type == NT_GNU_BUILD_ID &&
 		    !e->gnu_id[0] && descsz && descsz <= 64) {
-			for (uint32_t i = 0; i < descsz; i++)
-				snprintf(e->gnu_id + 2 * i, 3, "%02x", p[desc + i]);
+			mt_elf__hex(e->gnu_id, sizeof(e->gnu_id), p + desc, descsz);
 		} else if (namesz == 4 && !memcmp(p + name, "Go\0\0", 4) &&
 			   type == NT_GO_BUILD_ID && !e->go_id[0] && descsz &&
 			   descsz < sizeof(e->go_id)) {

@@ -103,6 +103,8 @@ bool mt_elf__pie(struct mt_elf *e);
  * of a GNU one). Empty strings when absent.
  */
 const char *mt_elf__gnu_build_id(const struct mt_elf *e);
+/* A build id's n bytes in lowercase hex into out[len], NUL-terminated (as many as fit). */
+void mt_elf__hex(char *out, size_t len, const uint8_t *b, size_t n);
 const char *mt_elf__go_build_id(const struct mt_elf *e);
 /*
  * The identity a trace records to recognise the file later: the GNU build

@@ -190,15 +190,6 @@ static bool is_go(Elf *elf)
 	return false;
 }
 
-static void hex(char *out, size_t len, const uint8_t *b, size_t n)
-{
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && o + 3 <= len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%02x", b[i]);
-}
-
 bool mt_uw_open_file(struct mt_uw *u, uint32_t i)
 {
 	struct ufile *f = &u->files[i];
@@ -232,8 +223,8 @@ bool mt_uw_open_file(struct mt_uw *u, uint32_t i)
 	f->etype = eh.e_type;
 	bl = dwelf_elf_gnu_build_id(f->elf, &bid);
 	if (f->bidlen && (bl != f->bidlen || memcmp(bid, f->bid, f->bidlen))) {
-		hex(a, sizeof(a), f->bid, f->bidlen);
-		hex(b, sizeof(b), bid, bl > 0 ? (size_t)bl : 0);
+		mt_elf__hex(a, sizeof(a), f->bid, f->bidlen);
+		mt_elf__hex(b, sizeof(b), bid, bl > 0 ? (size_t)bl : 0);
 		snprintf(err, sizeof(err),
 			 "%s: build id %s here, %s when it was mapped: another build, not used",
 			 f->path, b[0] ? b : "(none)", a);

@@ -5,6 +5,7 @@
  * never mixes two passes or two reads. Families are written whole (every
  * process's samples of one family together), as the format requires.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,40 +191,84 @@ static void gauges(struct r *r, const char *name, enum gauge g)
 	}
 }
 
-enum mgauge { M_LAZY, M_EAGER, M_COMMITTED, M_RESERVED };
+/* The region model's gauges (--records): each metric and its field. */
+static const struct {
+	const char *name, *help;
+	size_t off; /* of its uint64_t in struct mt_model_gauges */
+} model_metrics[] = {
+	{ "madvtrace_released_lazy_bytes",
+	  "Region model (--records): released with MADV_FREE and not used or unmapped since; "
+	  "resident until reclaim.",
+	  offsetof(struct mt_model_gauges, released_lazy) },
+	{ "madvtrace_released_eager_bytes",
+	  "Region model (--records): released with MADV_DONTNEED, MADV_REMOVE or a PROT_NONE "
+	  "remap, still mapped.",
+	  offsetof(struct mt_model_gauges, released_eager) },
+	{ "madvtrace_committed_bytes", "Region model (--records): mapped accessible and not released.",
+	  offsetof(struct mt_model_gauges, committed) },
+	{ "madvtrace_reserved_bytes", "Region model (--records): mapped PROT_NONE (address space only).",
+	  offsetof(struct mt_model_gauges, reserved) },
+};
 
-/* The region model's gauges (--records), of the processes that have a model now. */
-static void model_gauges(struct r *r, const char *name, enum mgauge m)
+/* Go's own numbers: each metric, its field in struct mt_go_gauges and its bit in present. */
+static const struct {
+	const char *name, *help;
+	size_t off;
+	enum mt_gm_field f;
+} go_metrics[] = {
+	{ "madvtrace_go_heap_released_bytes",
+	  "Go's runtime.MemStats HeapReleased, from the program's own /metrics or /debug/vars.",
+	  offsetof(struct mt_go_gauges, heap_released), MT_GM_HEAP_RELEASED },
+	{ "madvtrace_go_heap_idle_bytes",
+	  "Go's runtime.MemStats HeapIdle, from the program's own endpoint.",
+	  offsetof(struct mt_go_gauges, heap_idle), MT_GM_HEAP_IDLE },
+	{ "madvtrace_go_heap_inuse_bytes",
+	  "Go's runtime.MemStats HeapInuse, from the program's own endpoint.",
+	  offsetof(struct mt_go_gauges, heap_inuse), MT_GM_HEAP_INUSE },
+};
+
+static uint64_t field_at(const void *g, size_t off)
 {
-	size_t i;
+	uint64_t v;
 
-	for (i = 0; i < r->nprocs; i++) {
-		const struct mt_model_gauges *g = mt_export_rec__gauges(r->x->rec, r->procs[i]->pid);
+	memcpy(&v, (const char *)g + off, sizeof(v));
+	return v;
+}
 
-		if (!g || r->procs[i]->exited_ns)
-			continue;
-		sample(&r->b, name, r->procs[i]->labels, NULL,
-		       m == M_LAZY	  ? g->released_lazy
-		       : m == M_EAGER	  ? g->released_eager
-		       : m == M_COMMITTED ? g->committed
-					  : g->reserved);
+/* The region model's gauges, each of the processes that have a model now. */
+static void model_gauges(struct r *r)
+{
+	size_t m, i;
+
+	for (m = 0; m < sizeof(model_metrics) / sizeof(model_metrics[0]); m++) {
+		family(r, model_metrics[m].name, "gauge", model_metrics[m].help, "bytes");
+		for (i = 0; i < r->nprocs; i++) {
+			const struct mt_model_gauges *g =
+				mt_export_rec__gauges(r->x->rec, r->procs[i]->pid);
+
+			if (!g || r->procs[i]->exited_ns)
+				continue;
+			sample(&r->b, model_metrics[m].name, r->procs[i]->labels, NULL,
+			       field_at(g, model_metrics[m].off));
+		}
 	}
 }
 
-/* Go's own numbers, of the Go processes whose endpoint answered at the worker's last pass. */
-static void go_gauges(struct r *r, const char *name, enum mt_gm_field f)
+/* Go's own numbers, each of the Go processes whose endpoint answered at the worker's last pass. */
+static void go_gauges(struct r *r)
 {
-	size_t i;
+	size_t m, i;
 
-	for (i = 0; i < r->nprocs; i++) {
-		const struct mt_go_gauges *g = mt_gowork__gauges(r->x->gow, r->procs[i]->pid);
+	for (m = 0; m < sizeof(go_metrics) / sizeof(go_metrics[0]); m++) {
+		family(r, go_metrics[m].name, "gauge", go_metrics[m].help, "bytes");
+		for (i = 0; i < r->nprocs; i++) {
+			const struct mt_go_gauges *g = mt_gowork__gauges(r->x->gow, r->procs[i]->pid);
 
-		if (!g || r->procs[i]->exited_ns || !(g->present & (1u << f)))
-			continue;
-		sample(&r->b, name, r->procs[i]->labels, NULL,
-		       f == MT_GM_HEAP_RELEASED ? g->heap_released
-		       : f == MT_GM_HEAP_IDLE	? g->heap_idle
-						: g->heap_inuse);
+			if (!g || r->procs[i]->exited_ns || !(g->present & (1u << go_metrics[m].f)))
+				continue;
+			sample(&r->b, go_metrics[m].name, r->procs[i]->labels, NULL,
+			       field_at(g, go_metrics[m].off));
+		}
 	}
 }
 
@@ -288,35 +333,10 @@ char *mt_export__render(struct mt_export *x, bool om, size_t *len)
 	       "smaps_rollup Rss minus LazyFree: what the process would keep after reclaim.",
 	       "bytes");
 	gauges(&r, "madvtrace_rss_minus_lazyfree_bytes", G_RSS_MINUS_LAZYFREE);
-	if (x->rec) {
-		family(&r, "madvtrace_released_lazy_bytes", "gauge",
-		       "Region model (--records): released with MADV_FREE and not used or unmapped "
-		       "since; resident until reclaim.", "bytes");
-		model_gauges(&r, "madvtrace_released_lazy_bytes", M_LAZY);
-		family(&r, "madvtrace_released_eager_bytes", "gauge",
-		       "Region model (--records): released with MADV_DONTNEED, MADV_REMOVE or a "
-		       "PROT_NONE remap, still mapped.", "bytes");
-		model_gauges(&r, "madvtrace_released_eager_bytes", M_EAGER);
-		family(&r, "madvtrace_committed_bytes", "gauge",
-		       "Region model (--records): mapped accessible and not released.", "bytes");
-		model_gauges(&r, "madvtrace_committed_bytes", M_COMMITTED);
-		family(&r, "madvtrace_reserved_bytes", "gauge",
-		       "Region model (--records): mapped PROT_NONE (address space only).", "bytes");
-		model_gauges(&r, "madvtrace_reserved_bytes", M_RESERVED);
-	}
-
-	if (x->gow) {
-		family(&r, "madvtrace_go_heap_released_bytes", "gauge",
-		       "Go's runtime.MemStats HeapReleased, from the program's own /metrics or "
-		       "/debug/vars.", "bytes");
-		go_gauges(&r, "madvtrace_go_heap_released_bytes", MT_GM_HEAP_RELEASED);
-		family(&r, "madvtrace_go_heap_idle_bytes", "gauge",
-		       "Go's runtime.MemStats HeapIdle, from the program's own endpoint.", "bytes");
-		go_gauges(&r, "madvtrace_go_heap_idle_bytes", MT_GM_HEAP_IDLE);
-		family(&r, "madvtrace_go_heap_inuse_bytes", "gauge",
-		       "Go's runtime.MemStats HeapInuse, from the program's own endpoint.", "bytes");
-		go_gauges(&r, "madvtrace_go_heap_inuse_bytes", MT_GM_HEAP_INUSE);
-	}
+	if (x->rec)
+		model_gauges(&r);
+	if (x->gow)
+		go_gauges(&r);
 	family(&r, "madvtrace_events_lost", "counter",
 	       "Counter updates lost because the counter map was full (all processes).", NULL);
 	sample(&r.b, "madvtrace_events_lost_total", NULL, NULL, mt_count_bpf__lost(x->cb));

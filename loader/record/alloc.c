@@ -34,71 +34,70 @@ struct mapped {
 	unsigned long long libc_ino;
 };
 
-static int read_maps(pid_t pid, struct mapped *m)
+struct maps_ctx {
+	struct mapped *m;
+	unsigned lines;
+};
+
+/* The base name of a line's mapped file (cut out of the line), or NULL for no file. */
+static const char *mapped_base(char *line, struct mt_maps_file *mf)
 {
-	char path[64], line[4352];
+	if (!mt_procparse__maps_line(line, mf) || mf->path[0] != '/')
+		return NULL;
+	line[mf->path + mf->path_len - line] = '\0';
+	return strrchr(mf->path, '/') + 1;
+}
+
+static int maps_line(void *ctx, char *line)
+{
+	struct maps_ctx *c = ctx;
 	struct mt_maps_file mf;
-	unsigned lines = 0;
-	int err = 0;
-	FILE *f;
+	const char *base;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f) && ++lines <= MAPS_LINES_MAX) {
-		const char *base;
-
-		if (!mt_procparse__maps_line(line, &mf) || mf.path[0] != '/')
+	if (++c->lines > MAPS_LINES_MAX)
+		return 1;
+	if (!(base = mapped_base(line, &mf)))
+		return 0;
+	for (size_t i = 0; i < sizeof(sonames) / sizeof(sonames[0]); i++) {
+		if (strncmp(base, sonames[i].prefix, strlen(sonames[i].prefix)))
 			continue;
-		line[mf.path + mf.path_len - line] = '\0';
-		base = strrchr(mf.path, '/') + 1;
-		for (size_t i = 0; i < sizeof(sonames) / sizeof(sonames[0]); i++) {
-			if (strncmp(base, sonames[i].prefix, strlen(sonames[i].prefix)))
-				continue;
-			m->lib[sonames[i].a] = true;
-			if (sonames[i].a == A_GLIBC) {
-				m->libc_dev_major = mf.dev_major;
-				m->libc_dev_minor = mf.dev_minor;
-				m->libc_ino = mf.ino;
-			}
+		c->m->lib[sonames[i].a] = true;
+		if (sonames[i].a == A_GLIBC) {
+			c->m->libc_dev_major = mf.dev_major;
+			c->m->libc_dev_minor = mf.dev_minor;
+			c->m->libc_ino = mf.ino;
 		}
 	}
-	if (ferror(f))
-		err = -EIO;
-	fclose(f);
-	return err;
+	return 0;
+}
+
+static int read_maps(pid_t pid, struct mapped *m)
+{
+	struct maps_ctx c = { m, 0 };
+	char line[4352];
+	int err = mt_proc_maps_each(pid, line, sizeof(line), maps_line, &c);
+
+	return err > 0 ? 0 : err;
+}
+
+static int libc_line(void *ctx, char *line)
+{
+	const struct mapped *m = ctx;
+	struct mt_maps_file mf;
+	const char *base = mapped_base(line, &mf);
+
+	return base && !strcmp(base, "libc.so.6") && mf.dev_major == m->libc_dev_major &&
+	       mf.dev_minor == m->libc_dev_minor && mf.ino == m->libc_ino;
 }
 
 /* glibc's version, when the process maps the very libc.so.6 we run on: cheap and exact. */
 static const char *glibc_version(const struct mapped *m)
 {
-	char path[64], line[4352];
-	unsigned long maj, min;
-	unsigned long long ino;
-	const char *v = NULL;
-	int pos;
-	FILE *f;
+	char line[4352];
 
-	snprintf(path, sizeof(path), "/proc/self/maps");
-	f = fopen(path, "re");
-	if (!f)
+	if (mt_proc_maps_each(0, line, sizeof(line), libc_line, (void *)m) != 1)
 		return NULL;
-	while (!v && fgets(line, sizeof(line), f)) {
-		const char *base;
-
-		pos = -1;
-		if (sscanf(line, "%*x-%*x %*s %*x %lx:%lx %llu %n", &maj, &min, &ino, &pos) < 3 ||
-		    pos < 0 || line[pos] != '/')
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		base = strrchr(line + pos, '/') + 1;
-		if (!strcmp(base, "libc.so.6") && maj == m->libc_dev_major &&
-		    min == m->libc_dev_minor && ino == m->libc_ino)
-			v = gnu_get_libc_version();
-	}
-	fclose(f);
-	return v;
+	return gnu_get_libc_version();
 }
 
 int mt_alloc__emit(pid_t pid, mt_proc_emit_fn emit, void *ctx)

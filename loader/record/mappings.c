@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The file mappings of a traced process as records (mappings.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "elffile.h"
 #include "mappings.h"
+#include "procparse.h"
 #include "records.h"
 
 /* What is read of a mapped file at most: its headers and notes are near its start or end. */
@@ -19,35 +18,25 @@
 
 bool mt_maps_line__mapping(const char *line, union mt_mapping_rec *r)
 {
-	unsigned long long start, end, off, ino;
-	unsigned int maj, min;
-	char perms[8];
-	const char *path;
-	size_t len;
-	int pos = -1;
+	struct mt_maps_file f;
 
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj, &min,
-		   &ino, &pos) < 7 ||
-	    pos < 0 || strlen(perms) < 4 || end <= start)
+	if (!mt_procparse__maps_line(line, &f) || f.end <= f.start)
 		return false;
-	path = line + pos;
-	len = strcspn(path, "\n");
 	/* anonymous memory, and the kernel's [names] (vdso, stack, heap) */
-	if (!len || path[0] != '/' || len >= MT_MAPPING_PATH_MAX)
+	if (!f.path_len || f.path[0] != '/' || f.path_len >= MT_MAPPING_PATH_MAX)
 		return false;
 	memset(&r->m, 0, sizeof(r->m));
-	r->m.start = start;
-	r->m.end = end;
-	r->m.off = off;
-	r->m.dev = makedev(maj, min);
-	r->m.ino = ino;
-	r->m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-		    (perms[2] == 'x' ? PROT_EXEC : 0);
-	memcpy(r->m.path, path, len);
-	r->m.path[len] = '\0';
-	r->m.h.size = (uint16_t)((sizeof(r->m) + len + 1 + 7) & ~(size_t)7);
+	r->m.start = f.start;
+	r->m.end = f.end;
+	r->m.off = f.off;
+	r->m.dev = makedev(f.dev_major, f.dev_minor);
+	r->m.ino = f.ino;
+	r->m.prot = f.prot;
+	memcpy(r->m.path, f.path, f.path_len);
+	r->m.path[f.path_len] = '\0';
+	r->m.h.size = (uint16_t)((sizeof(r->m) + f.path_len + 1 + 7) & ~(size_t)7);
 	/* the rounding's bytes are the record's: zero, not what the buffer held */
-	memset(r->m.path + len + 1, 0, r->m.h.size - sizeof(r->m) - len - 1);
+	memset(r->m.path + f.path_len + 1, 0, r->m.h.size - sizeof(r->m) - f.path_len - 1);
 	return true;
 }
 
@@ -81,28 +70,20 @@ unsigned mt_mapping__build_id(int fd, uint8_t id[MT_BUILD_ID_MAX])
 
 /*
  * The mapped file, opened for reading as the process maps it: the path as
- * /proc/PID/maps shows it (relative to our root), resolved with O_PATH
- * without following a final link (a device's driver is not called, a FIFO
- * does not block), kept only if it is a regular file and the mapped inode,
- * then reopened through /proc/self/fd. -1 if not.
+ * /proc/PID/maps shows it (relative to our root), opened safely
+ * (mt_elf__open_file: regular files only), kept only if it is the mapped
+ * inode. -1 if not.
  */
 static int open_mapped(const struct mt_mapping *m)
 {
+	char err[256];
 	struct stat st;
-	char proc[64];
-	int pfd, fd;
+	int fd = mt_elf__open_file(m->path, &st, err, sizeof(err));
 
-	pfd = open(m->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd < 0)
-		return -1;
-	if (fstat(pfd, &st) || !S_ISREG(st.st_mode) || st.st_ino != m->ino ||
-	    st.st_dev != m->dev) {
-		close(pfd);
-		return -1;
+	if (fd >= 0 && (st.st_ino != m->ino || st.st_dev != m->dev)) {
+		close(fd);
+		fd = -1;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	close(pfd);
 	return fd;
 }
 
@@ -164,40 +145,40 @@ static void build_id_of(struct mt_bidcache *c, struct mt_mapping *m)
 	}
 }
 
+struct scan_ctx {
+	pid_t pid;
+	struct mt_bidcache *bc;
+	mt_mapping_fresh_fn fresh;
+	void *fresh_ctx;
+	mt_proc_emit_fn emit;
+	void *ctx;
+};
+
+static int scan_line(void *ctx, char *line)
+{
+	struct scan_ctx *c = ctx;
+	union mt_mapping_rec r;
+	uint16_t size;
+
+	if (!mt_maps_line__mapping(line, &r) || !c->fresh(c->fresh_ctx, &r.m))
+		return 0;
+	build_id_of(c->bc, &r.m);
+	size = r.m.h.size;
+	/* the header alone: the rest is filled */
+	mt_record_init(&r.m.h, MT_MAPPING, sizeof(r.m.h), c->pid, c->pid, mt_now_ns());
+	r.m.h.size = size;
+	r.m.h.flags = MT_F_SYNTH;
+	return c->emit(c->ctx, &r.m.h);
+}
+
 int mt_mappings__scan(pid_t pid, struct mt_bidcache *bc, mt_mapping_fresh_fn fresh,
 		      void *fresh_ctx, mt_proc_emit_fn emit, void *ctx)
 {
-	char path[64], line[MT_MAPPING_PATH_MAX + 128];
-	union mt_mapping_rec r;
-	uint16_t size;
-	int err = 0;
-	FILE *f;
+	struct scan_ctx c = { pid, bc, fresh, fresh_ctx, emit, ctx };
+	/* a longer line's path is too long for a record: skipped whole */
+	char line[MT_MAPPING_PATH_MAX + 128];
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (!err && fgets(line, sizeof(line), f)) {
-		/* a line longer than the buffer: its path is too long for a record; skip the rest */
-		if (!strchr(line, '\n') && !feof(f)) {
-			int c;
-
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
-			continue;
-		}
-		if (!mt_maps_line__mapping(line, &r) || !fresh(fresh_ctx, &r.m))
-			continue;
-		build_id_of(bc, &r.m);
-		size = r.m.h.size;
-		/* the header alone: the rest is filled */
-		mt_record_init(&r.m.h, MT_MAPPING, sizeof(r.m.h), pid, pid, mt_now_ns());
-		r.m.h.size = size;
-		r.m.h.flags = MT_F_SYNTH;
-		err = emit(ctx, &r.m.h);
-	}
-	fclose(f);
-	return err;
+	return mt_proc_maps_each(pid, line, sizeof(line), scan_line, &c);
 }
 
 bool mt_mapset__add(struct mt_mapset *s, uint64_t start, uint64_t end, uint64_t ino,

@@ -136,30 +136,63 @@ int mt_proc_emit_kv(pid_t pid, const char *key, const char *value, mt_proc_emit_
 	return emit(ctx, &u.in.h);
 }
 
+int mt_proc_maps_each(pid_t pid, char *line, size_t len, mt_proc_line_fn fn, void *ctx)
+{
+	char path[64];
+	int err = 0;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!err && fgets(line, (int)len, f)) {
+		if (!strchr(line, '\n') && !feof(f)) {
+			int c;
+
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		err = fn(ctx, line);
+	}
+	if (!err && ferror(f))
+		err = -EIO;
+	fclose(f);
+	return err;
+}
+
+struct exe_base_ctx {
+	const char *path;
+	size_t plen;
+	uint64_t base;
+};
+
+static int exe_base_line(void *ctx, char *line)
+{
+	struct exe_base_ctx *c = ctx;
+	struct mt_maps_file m;
+
+	if (!mt_procparse__maps_line(line, &m) || m.off != 0 || m.path_len != c->plen ||
+	    memcmp(m.path, c->path, c->plen))
+		return 0;
+	c->base = m.start;
+	return 1;
+}
+
 /* Start of the lowest mapping of path with file offset 0: the load base. */
 static bool exe_base(pid_t pid, const char *path, uint64_t *base)
 {
-	char maps[64], line[4352];
-	struct mt_maps_file m;
-	size_t plen = strlen(path);
-	bool found = false;
-	FILE *f;
+	struct exe_base_ctx c = { .path = path, .plen = strlen(path) };
+	char line[4352];
 
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	f = fopen(maps, "re");
-	if (!f)
+	if (mt_proc_maps_each(pid, line, sizeof(line), exe_base_line, &c) != 1)
 		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (!mt_procparse__maps_line(line, &m))
-			continue;
-		if (m.off == 0 && m.path_len == plen && !memcmp(m.path, path, plen)) {
-			*base = m.start;
-			found = true;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
+	*base = c.base;
+	return true;
 }
 
 /* What the binary is: its identity for symbolization later, and for Go, what the runtime is. */
@@ -271,24 +304,28 @@ int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit
 	return err;
 }
 
+struct emit_maps_ctx {
+	pid_t pid;
+	mt_proc_emit_fn emit;
+	void *ctx;
+};
+
+static int emit_maps_line(void *ctx, char *line)
+{
+	struct emit_maps_ctx *c = ctx;
+	struct mt_mmap m;
+
+	mt_record_init(&m, MT_MMAP, sizeof(m), c->pid, c->pid, mt_now_ns());
+	if (!mt_maps_line__mmap(line, &m))
+		return 0;
+	m.h.flags = MT_F_SYNTH;
+	return c->emit(c->ctx, &m.h);
+}
+
 int mt_proc_emit_maps(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 {
-	char path[64], line[4352];
-	struct mt_mmap m;
-	int err = 0;
-	FILE *f;
+	struct emit_maps_ctx c = { pid, emit, ctx };
+	char line[4352];
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (!err && fgets(line, sizeof(line), f)) {
-		mt_record_init(&m, MT_MMAP, sizeof(m), pid, pid, mt_now_ns());
-		if (!mt_maps_line__mmap(line, &m))
-			continue;
-		m.h.flags = MT_F_SYNTH;
-		err = emit(ctx, &m.h);
-	}
-	fclose(f);
-	return err;
+	return mt_proc_maps_each(pid, line, sizeof(line), emit_maps_line, &c);
 }

@@ -40,6 +40,15 @@ struct mt_proc_image {
  * the dynamic loader has not mapped the libraries yet.
  */
 int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit, void *ctx);
+typedef int (*mt_proc_line_fn)(void *ctx, char *line);
+/*
+ * Each line of /proc/PID/maps (pid 0: /proc/self/maps), read into line[len]
+ * and given to fn NUL-terminated with its newline, until fn returns non-zero.
+ * A line longer than len is skipped whole: its tail is no line of its own (a
+ * mapped file's name is anything its owner chose). fn's non-zero value, 0 at
+ * the end, -errno when the file cannot be opened, -EIO on a read error.
+ */
+int mt_proc_maps_each(pid_t pid, char *line, size_t len, mt_proc_line_fn fn, void *ctx);
 /*
  * The mappings pid already has, as synthetic mmap records (MT_F_SYNTH), so a
  * timeline started at attach knows the memory mapped before it.

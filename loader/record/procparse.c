@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "procparse.h"
 
 uint64_t mt_procparse__kb(const char *text, const char *key)
@@ -56,6 +57,8 @@ bool mt_procparse__maps_line(const char *line, struct mt_maps_file *f)
 	f->end = end;
 	f->off = off;
 	f->ino = ino;
+	f->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+		  (perms[2] == 'x' ? PROT_EXEC : 0);
 	/* the kernel pads the inode's column with spaces before the path */
 	f->path = line + pos + strspn(line + pos, " ");
 	f->path_len = strcspn(f->path, "\n");

@@ -25,6 +25,7 @@ int mt_procparse__smaps_rollup(const char *text, struct mt_rss *r);
 struct mt_maps_file {
 	uint64_t start, end, off, ino;
 	unsigned long dev_major, dev_minor;
+	uint32_t prot; /* PROT_READ, PROT_WRITE, PROT_EXEC of the perms */
 	const char *path; /* into the line; "" when the mapping has none */
 	size_t path_len; /* up to the line's end (a newline or the NUL) */
 };

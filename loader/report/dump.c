@@ -620,6 +620,20 @@ static size_t tail_len(const struct mt_hdr *rec, size_t fixed, size_t declared)
 	return declared < have ? declared : have;
 }
 
+/* bytes as a JSON string of lower-case hex digits, two a byte */
+static void json_hex_bytes(struct mt_jw *w, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	mt_jw__string_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		char hx[2] = { digits[p[i] >> 4], digits[p[i] & 15] };
+
+		mt_jw__verbatim(w, hx, 2);
+	}
+	mt_jw__string_end(w);
+}
+
 static void json_ustack(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_ustack *r = (const void *)rec;
@@ -635,14 +649,7 @@ static void json_ustack(struct mt_jw *w, const struct mt_hdr *rec)
 	mt_jw__u64_field(w, "flags", r->flags);
 	/* the stack bytes in hex, for tools and tests that unwind or look inside */
 	mt_jw__key_lit(w, "data");
-	mt_jw__string_begin(w);
-	for (size_t i = 0, n = tail_len(rec, sizeof(*r), r->len); i < n; i++) {
-		static const char digits[] = "0123456789abcdef";
-		char hx[2] = { digits[r->data[i] >> 4], digits[r->data[i] & 15] };
-
-		mt_jw__verbatim(w, hx, 2);
-	}
-	mt_jw__string_end(w);
+	json_hex_bytes(w, r->data, tail_len(rec, sizeof(*r), r->len));
 }
 
 static size_t mapping_path_len(const struct mt_hdr *rec)
@@ -657,12 +664,8 @@ static size_t mapping_path_len(const struct mt_hdr *rec)
 static void json_mapping(struct mt_jw *w, const struct mt_hdr *rec)
 {
 	const struct mt_mapping *r = (const void *)rec;
-	char hex[2 * MT_BUILD_ID_MAX + 1];
-	unsigned i, n = r->build_id_len < MT_BUILD_ID_MAX ? r->build_id_len : MT_BUILD_ID_MAX;
+	unsigned n = r->build_id_len < MT_BUILD_ID_MAX ? r->build_id_len : MT_BUILD_ID_MAX;
 
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r->build_id[i]);
-	hex[2 * n] = '\0';
 	mt_jw__u64_field(w, "start", r->start);
 	mt_jw__u64_field(w, "end", r->end);
 	mt_jw__u64_field(w, "off", r->off);
@@ -670,7 +673,7 @@ static void json_mapping(struct mt_jw *w, const struct mt_hdr *rec)
 	mt_jw__u64_field(w, "ino", r->ino);
 	mt_jw__u64_field(w, "prot", r->prot);
 	mt_jw__key_lit(w, "build_id");
-	mt_jw__string(w, hex);
+	json_hex_bytes(w, r->build_id, n);
 	mt_jw__key_lit(w, "path");
 	mt_jw__string_n(w, r->path, mapping_path_len(rec));
 }

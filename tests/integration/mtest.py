@@ -102,6 +102,7 @@ class Env:
         self.madvtrace = os.path.abspath(args.madvtrace)
         self.workloads = os.path.abspath(args.workloads)
         self.tally32 = os.path.abspath(args.tally32) if args.tally32 else None
+        self.args = args
         self.tmp = tempfile.mkdtemp(prefix="mt-integration-")
 
     def wl(self, name):
@@ -111,15 +112,18 @@ class Env:
         return os.path.join(self.tmp, name)
 
 
-def main(test, description):
-    """Parse the arguments, skip unless root, run test(env), map the outcome to an exit code."""
+def main(test, description, options=(), root=True):
+    """Parse the arguments (and options: (flags, keywords) of more, in env.args), skip
+    unless root (where root), run test(env), map the outcome to an exit code."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--madvtrace", required=True)
     ap.add_argument("--workloads", required=True)
     ap.add_argument("--tally32")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    for flags, kw in options:
+        ap.add_argument(*flags, **kw)
     args = ap.parse_args()
-    if os.geteuid() != 0:
+    if root and os.geteuid() != 0:
         skip("needs root (loading BPF programs); run ctest as root")
     for p in (args.madvtrace,):
         if not os.access(p, os.X_OK):

@@ -36,12 +36,10 @@ import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.parse
 
 import mtest
-from mtest import check, fail, log, MIB
-from test_export_prom import Prom, free_port, http_get, in_cgroup
+from mtest import check, log, MIB
+from prom_lib import Prom, in_cgroup, make_cgroup, reap, remove_cgroup, scrape, start_exporter
 
 WAIT_S = 10  # metricsvc -wait: time for both tracers and Prometheus to start
 REF_S = WAIT_S + 8  # the recording's --duration: it ends during the hold
@@ -49,18 +47,6 @@ MODEL = (("madvtrace_released_lazy_bytes", "released_lazy_bytes"),
          ("madvtrace_released_eager_bytes", "released_eager_bytes"),
          ("madvtrace_committed_bytes", "committed_bytes"),
          ("madvtrace_reserved_bytes", "reserved_bytes"))
-
-
-def prom_series(prom, q, t0, t1, step):
-    """{time: value} of the one series q returns over [t0, t1]."""
-    url = (f"http://127.0.0.1:{prom.port}/api/v1/query_range?" +
-           urllib.parse.urlencode({"query": q, "start": t0, "end": t1, "step": step}))
-    _, _, body = http_get(url, 5)
-    r = json.loads(body)
-    check(r["status"] == "success", f"query_range {q}: {r}")
-    res = r["data"]["result"]
-    check(len(res) == 1, f"query_range {q}: {len(res)} series")
-    return {round(t, 3): float(v) for t, v in res[0]["values"]}
 
 
 GO = (("released", "HeapReleased"), ("idle", "HeapIdle"), ("inuse", "HeapInuse"))
@@ -79,7 +65,7 @@ def check_go(prom, svc, t0, t1):
     g0, g1 = start[0] / 1e9 + off + WAIT_S - 0.05, grown[0] / 1e9 + off + 0.05
     wall = [(l["t_ns"] / 1e9 + off, l) for l in lines]
     for name, field in GO:
-        ours = prom_series(prom, f"madvtrace_go_heap_{name}_bytes{{{sel}}}", t0, t1, 0.5)
+        ours = prom.series(f"madvtrace_go_heap_{name}_bytes{{{sel}}}", t0, t1, 0.5)
         checked = 0
         for t, v in sorted(ours.items()):
             if g0 - 0.1 <= t <= g1 + LAG_S or t > wall[-1][0]:
@@ -97,23 +83,6 @@ def check_go(prom, svc, t0, t1):
         if name == "released":
             check(peak > 48 * MIB, f"HeapReleased never above 48 MiB ({peak}) after releasing "
                                    "a 96 MiB heap: a test that cannot fail")
-
-
-def start_exporter(env, args):
-    port = free_port()
-    mt = subprocess.Popen([env.madvtrace, "--metrics", f"127.0.0.1:{port}", "--interval", "0.5"]
-                          + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 15
-    while True:
-        if mt.poll() is not None:
-            fail(f"madvtrace exited: {mt.stderr.read()}")
-        try:
-            http_get(f"http://127.0.0.1:{port}/metrics", 2)
-            return mt, port
-        except (urllib.error.URLError, ConnectionError, OSError):
-            check(time.monotonic() < deadline, "madvtrace not serving within 15 s")
-            time.sleep(0.1)
 
 
 def check_rssdrop(env, prom, cg):
@@ -149,13 +118,13 @@ def check_rssdrop(env, prom, cg):
 
 def test(env):
     os.environ["GODEBUG"] = "madvdontneed=0"
-    cg = f"/sys/fs/cgroup/memory/mt-export-go-{os.getpid()}"
-    os.mkdir(cg)
+    cg = make_cgroup("mt-export-go")
     svc = mtest.Metricsvc(env, "svc", ["-wait", f"{WAIT_S}s", "-size", "96", "-hold", "120s"])
     started = time.monotonic()
     mt = prom = ref = None
     try:
-        mt, port = start_exporter(env, ["--records", "-p", str(svc.pid), "--cgroup", cg])
+        mt, port = start_exporter(env.madvtrace, ["--interval", "0.5", "--records",
+                                                  "-p", str(svc.pid), "--cgroup", cg])
         trace = env.path("ref.mt")
         ref = subprocess.Popen([env.madvtrace, "-q", "-o", trace, "-p", str(svc.pid),
                                 "--duration", str(REF_S)], stdin=subprocess.DEVNULL,
@@ -180,7 +149,7 @@ def test(env):
         sel = f'pid="{svc.pid}",comm="metricsvc",godebug="madvdontneed=0"'
         for metric, key in MODEL:
             want = s[key]
-            got = list(prom_series(prom, f"{metric}{{{sel}}}", t_end - 1.5, t_end + 1.5, 0.25).values())
+            got = list(prom.series(f"{metric}{{{sel}}}", t_end - 1.5, t_end + 1.5, 0.25).values())
             check(min(got) <= want <= max(got),
                   f"{metric}: Prometheus {min(got):.0f}..{max(got):.0f} around the recording's "
                   f"end, the report {want}")
@@ -198,13 +167,14 @@ def test(env):
         check_rssdrop(env, prom, cg)
 
         # --go-metrics off: the same service, never asked
-        off, off_port = start_exporter(env, ["--go-metrics", "off", "-p", str(svc.pid)])
+        off, off_port = start_exporter(env.madvtrace, ["--interval", "0.5", "--go-metrics", "off",
+                                                       "-p", str(svc.pid)])
         try:
             time.sleep(2)  # four intervals: the worker would have asked by now
-            _, _, body = http_get(f"http://127.0.0.1:{off_port}/metrics", 5)
+            body = scrape(off_port)
             check(f'pid="{svc.pid}"' in body and "madvtrace_go_heap" not in body,
                   "--go-metrics off: Go's numbers are served, or the process is not")
-            _, _, body = http_get(f"http://127.0.0.1:{port}/metrics", 5)
+            body = scrape(port)
             check(f'madvtrace_go_heap_released_bytes{{pid="{svc.pid}"' in body,
                   "without --go-metrics off, no Go numbers")
         finally:
@@ -228,20 +198,9 @@ def test(env):
     finally:
         if prom:
             prom.stop()
-        for p in (mt, ref):
-            if p and p.poll() is None:
-                p.kill()
-                p.wait()
+        reap([mt, ref])
         svc.stop()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                os.rmdir(cg)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        remove_cgroup(cg)
 
 
 if __name__ == "__main__":

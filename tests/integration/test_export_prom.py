@@ -11,7 +11,6 @@ a scrape; the server answers only GET /metrics and keeps serving while one
 client sends 1 MiB of headers and another never finishes its request.
 """
 import argparse
-import json
 import os
 import re
 import shutil
@@ -19,99 +18,16 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
 import mtest
 from mtest import check, fail, log
+from prom_lib import Prom, http_get, in_cgroup, make_cgroup, reap, remove_cgroup, scrape, \
+    start_exporter
 
 GRACE = 8
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def http_get(url, timeout=5, headers=None):
-    req = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return r.status, r.headers.get("Content-Type"), r.read().decode()
-
-
-class Prom:
-    def __init__(self, env, target):
-        self.port = free_port()
-        self.dir = env.path("prom")
-        os.makedirs(self.dir)
-        cfg = os.path.join(self.dir, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n"
-                    "scrape_configs:\n  - job_name: madvtrace\n"
-                    f"    static_configs:\n      - targets: ['{target}']\n")
-        self.log = open(os.path.join(self.dir, "log"), "w")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if http_get(f"http://127.0.0.1:{self.port}/-/ready", 2)[0] == 200:
-                    return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if self.proc.poll() is not None:
-                fail("prometheus exited at start")
-            time.sleep(0.2)
-        fail("prometheus not ready within 30 s")
-
-    def query(self, q):
-        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
-        _, _, body = http_get(url, 5)
-        r = json.loads(body)
-        check(r["status"] == "success", f"query {q}: {r}")
-        return [(s["metric"], float(s["value"][1])) for s in r["data"]["result"]]
-
-    def value(self, q):
-        res = self.query(q)
-        return res[0][1] if len(res) == 1 else None
-
-    def wait_value(self, q, want, timeout=6):
-        deadline = time.monotonic() + timeout
-        got = None
-        while time.monotonic() < deadline:
-            got = self.value(q)
-            if got == want:
-                return
-            time.sleep(0.5)
-        fail(f"Prometheus: {q} = {got}, the workload says {want}")
-
-    def targets_up(self):
-        return self.value('up{job="madvtrace"}') == 1
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def in_cgroup(cg, cmd, env_extra=None, **kw):
-    """Start cmd inside cgroup cg: a shell moves itself in, then execs it."""
-    env = dict(os.environ, **(env_extra or {}))
-    return subprocess.Popen(["sh", "-c", f'echo $$ > "{cg}/cgroup.procs" && exec "$@"', "sh"] + cmd,
-                            env=env, stdin=subprocess.DEVNULL, **kw)
 
 
 def tally_expect(t):
@@ -205,9 +121,8 @@ def bad_requests(port):
 
 def scrape_values(port):
     """{series line's name and labels: value} of one scrape."""
-    _, _, body = http_get(f"http://127.0.0.1:{port}/metrics", 5)
     out = {}
-    for line in body.splitlines():
+    for line in scrape(port).splitlines():
         if line and not line.startswith("#"):
             k, v = line.rsplit(" ", 1)
             out[k] = float(v)
@@ -216,8 +131,7 @@ def scrape_values(port):
 
 def check_cap(env):
     """--max-processes 1 over a cgroup of two waiting tallies: one traced, the cap said."""
-    cg = f"/sys/fs/cgroup/memory/mt-export-cap-{os.getpid()}"
-    os.mkdir(cg)
+    cg = make_cgroup("mt-export-cap")
     procs, mt = [], None
     try:
         for _ in range(2):
@@ -226,21 +140,18 @@ def check_cap(env):
             procs.append(t)
             line = mtest.read_line_with_timeout(t.stderr, 10)
             check(line and line.startswith("ready "), f"tally did not say ready: {line!r}")
-        port = free_port()
-        mt = subprocess.Popen([env.madvtrace, "--metrics", f"127.0.0.1:{port}", "--cgroup", cg,
-                               "--max-processes", "1", "--interval", "0.2"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+        mt, port = start_exporter(env.madvtrace, ["--cgroup", cg, "--max-processes", "1",
+                                                  "--interval", "0.2"])
         deadline = time.monotonic() + 15
         while True:
             check(mt.poll() is None, "madvtrace exited")
-            try:
-                v = scrape_values(port)
-                if v.get("madvtrace_processes_refused") == 1:
-                    break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            check(time.monotonic() < deadline, "the cap's refusal not reported within 15 s")
+            v = scrape_values(port)
+            # the refusal is said at the collector pass, the refused calls at the tally's probes
+            if v.get("madvtrace_processes_refused") == 1 and \
+                    v.get("madvtrace_cap_refused_calls_total", 0) > 0:
+                break
+            check(time.monotonic() < deadline,
+                  "the cap's refusal, or its refused calls, not reported within 15 s")
             time.sleep(0.2)
         time.sleep(0.5)  # the refused tally probes every 50 ms: refused calls grow
         v2 = scrape_values(port)
@@ -255,27 +166,12 @@ def check_cap(env):
         log(f"--max-processes 1, two processes: one traced (pid {pids.pop()}), "
             f"processes_refused 1, {v2['madvtrace_cap_refused_calls_total']:.0f} calls refused")
     finally:
-        if mt and mt.poll() is None:
-            mt.kill()
-            mt.wait()
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                os.rmdir(cg)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        reap([mt] + procs)
+        remove_cgroup(cg)
 
 
 def test(env, args):
-    cg = f"/sys/fs/cgroup/memory/mt-export-{os.getpid()}"
-    os.mkdir(cg)
+    cg = make_cgroup("mt-export")
     procs, mt, prom = [], None, None
     try:
         # a tally in the cgroup before madvtrace starts, waiting for SIGUSR1
@@ -287,21 +183,8 @@ def test(env, args):
         check(line and line.startswith("ready "), f"tally did not say ready: {line!r}")
         early_pid = int(line.split()[1])
 
-        port = free_port()
-        mt = subprocess.Popen([env.madvtrace, "--metrics", f"127.0.0.1:{port}", "--cgroup", cg,
-                               "--grace", str(GRACE), "--interval", "0.5"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while True:
-            if mt.poll() is not None:
-                fail(f"madvtrace exited: {mt.stderr.read()}")
-            try:
-                http_get(f"http://127.0.0.1:{port}/metrics", 2)
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                check(time.monotonic() < deadline, "madvtrace not serving within 15 s")
-                time.sleep(0.1)
+        mt, port = start_exporter(env.madvtrace, ["--cgroup", cg, "--grace", str(GRACE),
+                                                  "--interval", "0.5"])
         prom = Prom(env, f"127.0.0.1:{port}")
         deadline = time.monotonic() + 10
         while not prom.targets_up():
@@ -409,22 +292,8 @@ def test(env, args):
     finally:
         if prom:
             prom.stop()
-        if mt and mt.poll() is None:
-            mt.kill()
-            mt.wait()
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                os.rmdir(cg)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        reap([mt] + procs)
+        remove_cgroup(cg)
 
 
 def main():

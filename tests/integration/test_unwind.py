@@ -24,59 +24,13 @@ memory back at once) the allocator and the application function above it.
 
 Usage: test_unwind.py --madvtrace PATH --workloads DIR
 """
-import argparse
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads")
-LIBDIR = "/usr/lib/x86_64-linux-gnu"
-ALLOCATORS = {
-    "jemalloc": ("libjemalloc.so.2", {"MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}),
-    "tcmalloc": ("libtcmalloc.so.4", {"TCMALLOC_AGGRESSIVE_DECOMMIT": "1"}),
-    "mimalloc": ("libmimalloc.so.2", {"MIMALLOC_PURGE_DELAY": "0", "MIMALLOC_RESET_DELAY": "0"}),
-}
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def marks(src):
-    """CALL:x -> line number, from the workload's source."""
-    out = {}
-    with open(os.path.join(SRC, src)) as f:
-        for i, line in enumerate(f, 1):
-            m = re.search(r"CALL:(\w+)", line)
-            if m:
-                out[m.group(1)] = i
-    return out
-
-
-def run(cmd, env=None, cwd=None):
-    try:
-        cp = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
-    except subprocess.TimeoutExpired:
-        fail("%s still running after 60 s" % " ".join(cmd))
-    if cp.returncode != 0:
-        fail("%s exited %d: %s" % (" ".join(cmd), cp.returncode, cp.stderr.strip()))
-    return cp
-
-
-def report(mt, trace, *extra, env=None):
-    doc = json.loads(run([mt, "report", "--format", "json", *extra, trace], env=env).stdout)
-    text = run([mt, "report", *extra, trace], env=env).stdout
-    return doc["releasers"], text
+import mtest
+from mtest import check
+from unwind_lib import ALLOCATORS, LIBDIR, marks, report, run, stacks_by_call
 
 
 def frames(st):
@@ -90,10 +44,6 @@ def app_chain(st, wrapper):
           "frame 0 is %r, not libc's %s wrapper: %s" % (fn[0] if fn else None, wrapper, fn))
     check("main" in fn, "no main in the stack: %s" % fn)
     return st["frames"][1:fn.index("main") + 1]
-
-
-def stacks_by_call(rel, call):
-    return [s for s in rel["top_stacks"] if call in s["by_call"]]
 
 
 def check_chain(rel, text, lines, named_lines, what):
@@ -221,30 +171,28 @@ def test_chain(mt, wl, tmp):
     print("ok a replaced and a deleted program: file+offset, and why")
 
 
-def test_cpp(mt, wl, tmp):
-    t = os.path.join(tmp, "cpp.mtr")
-    run([os.path.join(wl, "uscpp"), t])
+def check_names(mt, wl, tmp, prog, want, in_text):
+    """prog's one MADV_DONTNEED stack: its chain reads want, the names as the source spells them."""
+    t = os.path.join(tmp, prog + ".mtr")
+    run([os.path.join(wl, prog), t])
     rel, text = report(mt, t)
     st = stacks_by_call(rel, "MADV_DONTNEED")
-    check(len(st) == 1, "uscpp: %d stacks" % len(st))
+    check(len(st) == 1, "%s: %d stacks" % (prog, len(st)))
     names = [f["function"] for f in app_chain(st[0], "madvise")]
+    check(names == want, "%s: %s, want %s" % (prog, names, want))
+    check(not in_text or want[0] in text, "%s: text report" % prog)
+    return " <- ".join(names)
+
+
+def test_cpp(mt, wl, tmp):
     want = ["pool::Arena<int>::trim(unsigned long)", "store::Cache::evict(int)", "main"]
-    check(names == want, "uscpp: %s, want %s" % (names, want))
-    check(want[0] in text, "uscpp: text report")
-    print("ok C++: %s" % " <- ".join(names))
+    print("ok C++: %s" % check_names(mt, wl, tmp, "uscpp", want, True))
 
 
 def test_rust(mt, wl, tmp):
-    t = os.path.join(tmp, "rust.mtr")
-    run([os.path.join(wl, "usrust"), t])
-    rel, text = report(mt, t)
-    st = stacks_by_call(rel, "MADV_DONTNEED")
-    check(len(st) == 1, "usrust: %d stacks" % len(st))
-    names = [f["function"] for f in app_chain(st[0], "madvise")]
     # the paths the symbols encode (legacy: hash dropped; v0)
     want = ["mycrate::cache::trim", "mycrate::cache::evict", "main"]
-    check(names == want, "usrust: %s, want %s" % (names, want))
-    print("ok Rust names (v0, legacy): %s" % " <- ".join(names))
+    print("ok Rust names (v0, legacy): %s" % check_names(mt, wl, tmp, "usrust", want, False))
 
 
 def test_alloc(mt, wl, tmp):
@@ -271,19 +219,14 @@ def test_alloc(mt, wl, tmp):
         print("ok %s: %s" % (name, top["label"]))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--madvtrace", required=True)
-    ap.add_argument("--workloads", required=True)
-    args = ap.parse_args()
+def test(env):
     for tool in ("objcopy", "strip", "readelf"):
         check(shutil.which(tool), "%s is missing (binutils)" % tool)
-    with tempfile.TemporaryDirectory(prefix="mt-unwind-") as tmp:
-        test_chain(args.madvtrace, args.workloads, tmp)
-        test_cpp(args.madvtrace, args.workloads, tmp)
-        test_rust(args.madvtrace, args.workloads, tmp)
-        test_alloc(args.madvtrace, args.workloads, tmp)
+    test_chain(env.madvtrace, env.workloads, env.tmp)
+    test_cpp(env.madvtrace, env.workloads, env.tmp)
+    test_rust(env.madvtrace, env.workloads, env.tmp)
+    test_alloc(env.madvtrace, env.workloads, env.tmp)
 
 
 if __name__ == "__main__":
-    main()
+    mtest.main(test, __doc__, root=False)

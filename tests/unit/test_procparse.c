@@ -71,11 +71,13 @@ static void test_maps_lines(void **state)
 	assert_int_equal(f.dev_major, 0xfd);
 	assert_int_equal(f.dev_minor, 1);
 	assert_int_equal(f.ino, 1835211);
+	assert_int_equal(f.prot, PROT_READ);
 	assert_int_equal(f.path_len, strlen("/usr/lib/x86_64-linux-gnu/libc.so.6"));
 	assert_memory_equal(f.path, "/usr/lib/x86_64-linux-gnu/libc.so.6", f.path_len);
 	/* a path with spaces, and a deleted file */
 	assert_true(mt_procparse__maps_line(
 		"400000-401000 r-xp 00000000 08:02 42 /tmp/a b (deleted)", &f));
+	assert_int_equal(f.prot, PROT_READ | PROT_EXEC);
 	assert_int_equal(f.path_len, strlen("/tmp/a b (deleted)"));
 	/* anonymous: no path at all */
 	assert_true(mt_procparse__maps_line("7f0000000000-7f0000001000 rw-p 00000000 00:00 0\n", &f));
@@ -104,6 +106,7 @@ static void test_own_maps(void **state)
 		assert_int_equal(m.start, r.addr);
 		assert_int_equal(m.end - m.start, r.len);
 		assert_int_equal(m.off, r.off);
+		assert_int_equal(m.prot, r.prot);
 		assert_int_equal(m.path_len == 0 || m.path[0] == '[', !!(r.flags & MAP_ANONYMOUS));
 		n++;
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The oracle of the ustack and mapping records (test_ustack.py): releases
- * whose caller knows its own stack. releaser() keeps a canary in a local
+ * whose caller knows its own stack. ustack_release() (ustack_release.h) keeps a canary in a local
  * variable and prints the canary's address, its own stack pointer and the
  * canary, then calls madvise(MADV_DONTNEED) through libc; the same is then
  * done by a library opened with dlopen() after start (argv[1]), argv[2] ms
@@ -19,29 +19,12 @@
 #include <time.h>
 #include <sys/mman.h>
 
-#define LEN (1 << 20)
-
-/* rsp of the function that calls this macro */
-#define MY_SP(v) __asm__ volatile("mov %%rsp, %0" : "=r"(v))
-
-__attribute__((noinline)) static void releaser(char *p, uint64_t canary, FILE *out)
-{
-	volatile uint64_t local = canary;
-	uint64_t sp;
-
-	MY_SP(sp);
-	fprintf(out, "{\"where\": \"exe\", \"sp\": %llu, \"canary_addr\": %llu, \"canary\": %llu, "
-		     "\"addr\": %llu, \"len\": %d, \"ret\": %d}",
-		(unsigned long long)sp, (unsigned long long)(uintptr_t)&local,
-		(unsigned long long)local, (unsigned long long)(uintptr_t)p, LEN,
-		madvise(p, LEN, MADV_DONTNEED));
-	__asm__ volatile("" : : "r"(&local) : "memory");
-}
+#include "ustack_release.h"
 
 int main(int argc, char **argv)
 {
 	typedef void (*lib_fn)(char *, uint64_t, FILE *);
-	char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, USTACK_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char line[4352];
 	struct timespec ts;
 	void *h;
@@ -51,16 +34,16 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || p == MAP_FAILED)
 		return 2;
-	memset(p, 1, LEN);
+	memset(p, 1, USTACK_LEN);
 	printf("{\"releases\": [");
-	releaser(p, 0x5eed0c0ffee0a11dull, stdout);
+	ustack_release("exe", p, 0x5eed0c0ffee0a11dull, stdout);
 	h = dlopen(argv[1], RTLD_NOW);
 	fn = h ? (lib_fn)dlsym(h, "ustack_lib_release") : NULL;
 	if (!fn) {
 		fprintf(stderr, "ustack: %s\n", dlerror());
 		return 2;
 	}
-	memset(p, 2, LEN);
+	memset(p, 2, USTACK_LEN);
 	ts.tv_sec = atoi(argv[2]) / 1000;
 	ts.tv_nsec = (atoi(argv[2]) % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
