@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include "gometrics.h"
+#include "handoff.h"
 #include "pidmap.h"
 #include "procfs.h"
 #include "export_int.h"
@@ -79,20 +80,6 @@ static void publish(struct mt_gowork *w, pid_t pid, const struct mt_gm_sample *s
 	}
 unlock:
 	pthread_mutex_unlock(&w->x->lock);
-}
-
-/* Wait until t (CLOCK_MONOTONIC) or a stop; true when stopped. */
-static bool wait_until(struct mt_gowork *w, uint64_t t)
-{
-	struct timespec ts = { (time_t)(t / 1000000000ull), (long)(t % 1000000000ull) };
-	bool stop;
-
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT)
-		;
-	stop = w->stop;
-	pthread_mutex_unlock(&w->mu);
-	return stop;
 }
 
 static bool stopping(struct mt_gowork *w)
@@ -180,7 +167,7 @@ static void *run(void *arg)
 	struct mt_gowork *w = arg;
 	uint64_t next = mt_now_ns();
 
-	while (!wait_until(w, next)) {
+	while (!mt_worker__wait_until(&w->mu, &w->cv, &w->stop, next)) {
 		uint64_t t0 = mt_now_ns();
 
 		pass(w);

@@ -41,20 +41,6 @@ int mt_gorec__check_url(const char *url, char *reason, size_t reason_len)
 	return err;
 }
 
-/* Wait until t (CLOCK_MONOTONIC) or a stop; true when stopped. Lock not held. */
-static bool wait_until(struct mt_gorec *g, uint64_t t)
-{
-	struct timespec ts = { (time_t)(t / 1000000000ull), (long)(t % 1000000000ull) };
-	bool stop;
-
-	pthread_mutex_lock(&g->mu);
-	while (!g->stop && pthread_cond_timedwait(&g->cv, &g->mu, &ts) != ETIMEDOUT)
-		;
-	stop = g->stop;
-	pthread_mutex_unlock(&g->mu);
-	return stop;
-}
-
 static void on_sample(void *ctx, const struct mt_gm_sample *s, uint64_t t_ns)
 {
 	struct mt_gorec *g = ctx;
@@ -161,7 +147,7 @@ static bool find(struct mt_gorec *g)
 		}
 		if (mt_now_ns() >= deadline)
 			break;
-		if (wait_until(g, next)) {
+		if (mt_worker__wait_until(&g->mu, &g->cv, &g->stop, next)) {
 			if (g->o.url || __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED))
 				return false;
 			break; /* the session ended first: say what was found so far */
@@ -256,11 +242,7 @@ void mt_gorec__stop(struct mt_gorec *g)
 
 	if (!g || !g->started)
 		return;
-	pthread_mutex_lock(&g->mu);
-	g->stop = true;
-	pthread_cond_signal(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-	pthread_join(g->thr, NULL);
+	mt_worker__stop(g->thr, &g->mu, &g->cv, NULL, &g->stop);
 	g->started = false;
 	gm = g->gm;
 	g->gm = NULL;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "handoff.h"
 
@@ -85,6 +86,32 @@ void mt_worker__cond_init(pthread_cond_t *cv)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(cv, &ca);
 	pthread_condattr_destroy(&ca);
+}
+
+bool mt_worker__wait_until(pthread_mutex_t *mu, pthread_cond_t *cv, const bool *stop,
+			   uint64_t t_ns)
+{
+	struct timespec ts = { (time_t)(t_ns / 1000000000ull), (long)(t_ns % 1000000000ull) };
+	bool stopped;
+
+	pthread_mutex_lock(mu);
+	while (!*stop && pthread_cond_timedwait(cv, mu, &ts) != ETIMEDOUT)
+		;
+	stopped = *stop;
+	pthread_mutex_unlock(mu);
+	return stopped;
+}
+
+void mt_worker__stop(pthread_t thr, pthread_mutex_t *mu, pthread_cond_t *cv,
+		     pthread_cond_t *also, bool *stop)
+{
+	pthread_mutex_lock(mu);
+	*stop = true;
+	pthread_cond_signal(cv);
+	if (also)
+		pthread_cond_broadcast(also);
+	pthread_mutex_unlock(mu);
+	pthread_join(thr, NULL);
 }
 
 struct tramp {

@@ -47,5 +47,14 @@ static inline bool mt_handoff__pending(struct mt_handoff *q)
 int mt_worker__create(pthread_t *thr, void *(*fn)(void *), void *arg);
 /* A condition variable whose timed waits are on CLOCK_MONOTONIC (the records' clock). */
 void mt_worker__cond_init(pthread_cond_t *cv);
+/*
+ * A worker's sleep: until t_ns (CLOCK_MONOTONIC, cv made by
+ * mt_worker__cond_init) or *stop, set under mu. Lock not held; true when stopped.
+ */
+bool mt_worker__wait_until(pthread_mutex_t *mu, pthread_cond_t *cv, const bool *stop,
+			   uint64_t t_ns);
+/* Stop a worker: *stop set, cv signalled (and also broadcast, if not NULL) under mu; then joined. */
+void mt_worker__stop(pthread_t thr, pthread_mutex_t *mu, pthread_cond_t *cv,
+		     pthread_cond_t *also, bool *stop);
 
 #endif

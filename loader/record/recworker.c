@@ -571,12 +571,7 @@ void mt_recworker__stop(struct mt_recworker *w)
 {
 	if (!w || !w->started)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_cond_broadcast(&w->flushed);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thr, NULL);
+	mt_worker__stop(w->thr, &w->mu, &w->cv, &w->flushed, &w->stop);
 	w->started = false;
 }
 
@@ -767,11 +762,7 @@ void mt_infowork__finish(struct mt_infowork *w)
 {
 	if (!w || !w->started)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thr, NULL);
+	mt_worker__stop(w->thr, &w->mu, &w->cv, NULL, &w->stop);
 	w->started = false;
 }
 
