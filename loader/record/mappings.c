@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The file mappings of a traced process as records (mappings.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,20 +71,28 @@ unsigned mt_mapping__build_id(int fd, uint8_t id[MT_BUILD_ID_MAX])
 
 /*
  * The mapped file, opened for reading as the process maps it: the path as
- * /proc/PID/maps shows it (relative to our root), opened safely
- * (mt_elf__open_file: regular files only), kept only if it is the mapped
- * inode. -1 if not.
+ * /proc/PID/maps shows it (relative to our root), opened with O_PATH (no
+ * device or FIFO is opened) without following a final link, kept only if
+ * it is a regular file and the mapped inode. -1 if not.
  */
 static int open_mapped(const struct mt_mapping *m)
 {
-	char err[256];
 	struct stat st;
-	int fd = mt_elf__open_file(m->path, &st, err, sizeof(err));
+	char proc[64];
+	int pfd, fd;
 
-	if (fd >= 0 && (st.st_ino != m->ino || st.st_dev != m->dev)) {
-		close(fd);
-		fd = -1;
+	/* not elffile's opener: a final symbolic link is refused here, not followed */
+	pfd = open(m->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
+	if (fstat(pfd, &st) || !S_ISREG(st.st_mode) || st.st_ino != m->ino ||
+	    st.st_dev != m->dev) {
+		close(pfd);
+		return -1;
 	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
 	return fd;
 }
 
