@@ -752,7 +752,7 @@ void mt_infowork__ask(struct mt_infowork *w, pid_t pid)
 	} else {
 		w->dropped++;
 	}
-	/* a pin not taken (the open failed) or not queued is given back; the worker gives back the rest */
+	/* a pin not taken (the open failed) or not queued is given back; the worker, the rest */
 	if (pin && (fd < 0 || !kept))
 		w->npinned--;
 	pthread_mutex_unlock(&w->mu);

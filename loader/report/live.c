@@ -158,7 +158,8 @@ void mt_live__print_summary(const struct mt_timeline *tl, FILE *out)
 				"errors", "bytes", RULE);
 		if (!name) {
 			snprintf(label, sizeof(label),
-				 advice < MT_ADVICE_SLOTS - 1 ? "MADV_#%d" : "other advice", advice);
+				 advice < MT_ADVICE_SLOTS - 1 ? "MADV_#%d" : "other advice",
+				 advice);
 			name = label;
 		}
 		print_row(out, name, &adv);
