@@ -17,7 +17,8 @@ come too late for them). `madvtrace -f` runs a shell loop of RUNS
 
 The oracle for which programs ran: the exec records (the kernel's
 sched_process_exec under bpf; the agent's under preload) and the count
-the loop makes; exe= must name the file (realpath of `command -v`).
+the loop makes; exe= must name the file (realpath of `command -v`), and
+a binary= record (its ELF file read) must come with it.
 
     test_sec_shortlived.py --madvtrace PATH --workloads DIR
 """
@@ -43,6 +44,9 @@ def described(env, backend, prog, arg):
     check(len(execs) == RUNS, f"{backend}: {len(execs)} execs of {prog} recorded, {RUNS} made")
     named = {r["pid"] for r in recs if r["type"] == "info" and r.get("key") == "exe"
              and r.get("value") == prog}
+    # and its ELF file read (from the pinned program once the process is gone)
+    binary = {r["pid"] for r in recs if r["type"] == "info" and r.get("key") == "binary"}
+    check(named <= binary, f"{backend}: pids {sorted(named - binary)} have exe= but no binary=")
     return len(named & execs)
 
 
