@@ -10,7 +10,7 @@ come too late for them). `madvtrace -f` runs a shell loop of RUNS
     the exec record woke the reader and the worker's ask pinned the
     program, 8 of 20 did in this loop (0 of 20 run alone: the reader polled
     every 50 ms, the process was gone by then). How many `true` runs (about
-    a millisecond each) are described is only printed: 9 of 20 in this
+    a millisecond each) are described is only printed: 3 to 9 of 20 in this
     loop and 20 of 20 run alone here, 1 and 0 before; it depends on how
     soon the reader runs on a busy machine;
   - preload: every `sleep 0.003` (a guard: so it was before the worker).
