@@ -801,7 +801,15 @@ static __always_inline void emit_task(__u32 event, __u32 pid, __u32 tid, __u32 o
 	r->code = code;
 	r->_pad = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	submit(r);
+	/*
+	 * An exec wakes the reader now, not at its next poll: it describes the
+	 * program from /proc while it runs, and one that exits within
+	 * milliseconds is gone by then. Execs are rare: a wakeup each is cheap.
+	 */
+	if (event == MT_TASK_EXEC)
+		bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+	else
+		submit(r);
 }
 
 SEC("tp_btf/sched_process_fork")

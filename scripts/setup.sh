@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev 
 	libseccomp-dev libcmocka-dev libclang-rt-14-dev gcc-multilib golang-go strace linux-perf python3
 	util-linux procps golang-github-prometheus-client-golang-dev libcurl4-openssl-dev libjson-c-dev
 	libmicrohttpd-dev prometheus libjemalloc2 libgoogle-perftools4 libmimalloc2.0 libdw-dev
-	libiberty-dev)
+	libiberty-dev jq)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,9 +31,7 @@ static void count_call(struct mt_call_stats *s, bool ok, uint64_t bytes, uint64_
 
 static struct mt_call_stats *advice_stats(struct mt_timeline *tl, int advice)
 {
-	if (advice < 0 || advice >= MT_ADVICE_SLOTS - 1)
-		advice = MT_ADVICE_SLOTS - 1;
-	return &tl->sum.advice[advice];
+	return &tl->sum.advice[mt_advice_slot(advice)];
 }
 
 static void regions_before(const struct proc *p, uint64_t before[MT_RS_NR])

@@ -35,11 +35,17 @@ static struct pid_facts *facts_get(struct mt_timeline *tl, uint32_t pid)
 	return f;
 }
 
+/*
+ * A program chooses how many distinct values it passes (100,000 invalid ones
+ * made this table quadratic and the summary 100,000 lines): it keeps the
+ * report's slots, at most MT_ADVICE_SLOTS entries.
+ */
 static struct mt_tally *advice_get(struct mt_timeline *tl, int advice)
 {
 	struct mt_advice_tally *a;
 	size_t i;
 
+	advice = mt_advice_slot(advice);
 	for (i = 0; i < tl->nadv && tl->adv[i].advice < advice; i++)
 		;
 	if (i < tl->nadv && tl->adv[i].advice == advice)

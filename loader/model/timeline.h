@@ -34,6 +34,12 @@
  */
 #define MT_ADVICE_SLOTS 128
 
+/* The slot of an advice value: what a program passes is unbounded, the tables are not. */
+static inline int mt_advice_slot(int advice)
+{
+	return advice < 0 || advice >= MT_ADVICE_SLOTS - 1 ? MT_ADVICE_SLOTS - 1 : advice;
+}
+
 /* The gauges at one moment, summed over the traced processes. */
 struct mt_gauges {
 	uint64_t t_ns;
@@ -196,7 +202,8 @@ void mt_timeline__free(struct mt_timeline *tl);
 const struct mt_summary *mt_timeline__summary(const struct mt_timeline *tl);
 /* opts.clock_offset_ns: wall-clock time of a record is t_ns + this (0: unknown). */
 int64_t mt_timeline__clock_offset(const struct mt_timeline *tl);
-/* The table's calls per madvise advice value, i-th in increasing value order; false past the last. */
+/* The table's calls per madvise advice slot (mt_advice_slot: the last one holds every larger or
+ * negative value), i-th in increasing order; false past the last. */
 bool mt_timeline__advice_tally(const struct mt_timeline *tl, size_t i, int *advice,
 			       struct mt_tally *t);
 /* RSS of pid from its rss records, exited or not; false if it had none. */

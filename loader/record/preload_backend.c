@@ -35,6 +35,7 @@
 #include "backend.h"
 #include "launch.h"
 #include "procfs.h"
+#include "recworker.h"
 
 #define POLL_MS 50
 #define AGENT_FD_MIN 700
@@ -59,6 +60,7 @@ struct pl {
 	uint32_t *tree; /* the command and the descendants that have written to us */
 	size_t ntree;
 	uint64_t forged; /* records dropped: from or about a process outside the tree */
+	struct mt_infowork *info; /* describes exec'd programs off the draining thread */
 	int sock;
 	pid_t child;
 	bool child_done, agent_seen, exit_seen, eof, told_eof;
@@ -365,6 +367,21 @@ static int emit_cb(void *ctx, const struct mt_hdr *rec)
 	return p->err;
 }
 
+/* The agent decides a program's stacks itself (MADVTRACE_STACKS): nothing to do here. */
+static void program_described(void *ctx, pid_t pid, bool go)
+{
+	(void)ctx;
+	(void)pid;
+	(void)go;
+}
+
+/* The programs the info worker described since the last call, their records whole. */
+static void drain_info(struct pl *p)
+{
+	if (p->info)
+		mt_infowork__drain(p->info, emit_cb, program_described, p);
+}
+
 /* ---- who may write to us: the command and its descendants ---- */
 
 static bool in_tree(const struct pl *p, uint32_t pid)
@@ -570,8 +587,15 @@ static void on_record(struct pl *p, const struct mt_hdr *rec, uint32_t sender)
 			break;
 		if (t->event == MT_TASK_EXEC) {
 			emit(p, rec);
-			/* a new program: what it is, while /proc still shows it (as the bpf backend) */
-			mt_proc_emit_info((pid_t)rec->pid, NULL, emit_cb, p);
+			/*
+			 * A new program: what it is, read by the info worker while /proc
+			 * still shows it, as the bpf backend does: no /proc or ELF work
+			 * while draining the socket (docs/security.md).
+			 */
+			if (p->info)
+				mt_infowork__ask(p->info, (pid_t)rec->pid);
+			else
+				mt_proc_emit_info((pid_t)rec->pid, NULL, emit_cb, p);
 			if (rec->pid == (uint32_t)p->child) {
 				p->agent_seen = true;
 				memcpy(p->comm, t->comm, MT_COMM_LEN);
@@ -753,6 +777,12 @@ static int preload_run(struct mt_session *s)
 	s->latency_ns = MT_AGENT_DRAIN_MS * 1000000ull;
 	if (s->on_start && (err = s->on_start(s)))
 		goto cleanup;
+	p.info = mt_infowork__start();
+	if (!p.info) {
+		err = -errno;
+		fprintf(stderr, "madvtrace: cannot start the info thread: %s\n", strerror(-err));
+		goto cleanup;
+	}
 	{
 		struct mt_task t;
 		const char *base = strrchr(s->argv[0], '/');
@@ -784,6 +814,7 @@ static int preload_run(struct mt_session *s)
 			p.eof = true;
 			p.eof_ns = mt_now_ns();
 		}
+		drain_info(&p);
 		now = mt_now_ns();
 		if (s->on_tick)
 			s->on_tick(s, now);
@@ -812,6 +843,11 @@ static int preload_run(struct mt_session *s)
 	/* what the agents wrote before we stopped looking */
 	if (!p.eof && !receive(&p, buf))
 		p.eof = true;
+	/* the programs described by now, before the end records */
+	mt_infowork__finish(p.info);
+	drain_info(&p);
+	mt_infowork__free(p.info);
+	p.info = NULL;
 	if (p.child_done && !p.exit_seen && p.agent_seen) {
 		emit_exit(&p, s->exit_status); /* killed by a signal: the agent could not say */
 		pid_seen(&p, (uint32_t)p.child, true);
@@ -854,6 +890,7 @@ cleanup:
 		if (waitpid(child.pid, &status, 0) == child.pid)
 			s->exit_status = status;
 	}
+	mt_infowork__free(p.info);
 	free_env(&env);
 	free(buf);
 	free(p.pend);

@@ -280,6 +280,12 @@ static int emit_env(pid_t pid, mt_proc_emit_fn emit, void *ctx)
 
 int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit, void *ctx)
 {
+	return mt_proc_emit_info_at(pid, -1, img, emit, ctx);
+}
+
+int mt_proc_emit_info_at(pid_t pid, int exe_fd, struct mt_proc_image *img, mt_proc_emit_fn emit,
+			 void *ctx)
+{
 	char link[64], path[4096], val[32];
 	uint64_t base;
 	ssize_t n;
@@ -287,7 +293,10 @@ int mt_proc_emit_info(pid_t pid, struct mt_proc_image *img, mt_proc_emit_fn emit
 
 	if (img)
 		*img = (struct mt_proc_image){ 0 };
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	if (exe_fd >= 0)
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", exe_fd);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, path, sizeof(path) - 1);
 	if (n <= 0)
 		return n < 0 ? -errno : 0;

@@ -50,6 +50,14 @@ typedef int (*mt_proc_line_fn)(void *ctx, char *line);
  */
 int mt_proc_maps_each(pid_t pid, char *line, size_t len, mt_proc_line_fn fn, void *ctx);
 /*
+ * The same, the program named by exe_fd (an O_PATH descriptor of
+ * /proc/PID/exe opened while pid ran; -1: /proc/PID/exe now): exe=,
+ * build_id, binary and Go's build info even once pid has exited; exe_base
+ * and the environment only while it runs.
+ */
+int mt_proc_emit_info_at(pid_t pid, int exe_fd, struct mt_proc_image *img, mt_proc_emit_fn emit,
+			 void *ctx);
+/*
  * The mappings pid already has, as synthetic mmap records (MT_F_SYNTH), so a
  * timeline started at attach knows the memory mapped before it.
  */

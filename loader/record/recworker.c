@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The recorder's workers: residency passes, prompt smaps samples, program descriptions (recworker.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "alloc.h"
 #include "mappings.h"
 #include "pagemap.h"
@@ -609,6 +611,13 @@ void mt_recworker__free(struct mt_recworker *w)
 /* ---- program descriptions (mt_infowork) ---- */
 
 #define INFO_QUEUE_MAX 4096
+/* asks that pin their program with a descriptor, at most (the rest read /proc/PID/exe late) */
+#define INFO_PINNED_MAX 64
+
+struct info_ask {
+	pid_t pid;
+	int exe_fd; /* O_PATH of /proc/PID/exe at the ask, or -1 */
+};
 
 /* One process's records, back to back (each padded to 8 bytes), and what they said. */
 struct info_done {
@@ -624,8 +633,8 @@ struct mt_infowork {
 	bool started, stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pid_t *ask; /* queued pids: a ring of INFO_QUEUE_MAX from ask_head */
-	size_t ask_head, nask;
+	struct info_ask *ask; /* queued: a ring of INFO_QUEUE_MAX from ask_head */
+	size_t ask_head, nask, npinned;
 	struct info_done *done, *done_tail; /* described, not drained */
 	uint64_t dropped;
 };
@@ -661,7 +670,7 @@ static void *info_main(void *arg)
 	for (;;) {
 		struct mt_proc_image img;
 		struct info_done *d;
-		pid_t pid;
+		struct info_ask a;
 
 		if (!w->nask) {
 			if (w->stop)
@@ -669,17 +678,21 @@ static void *info_main(void *arg)
 			pthread_cond_wait(&w->cv, &w->mu);
 			continue;
 		}
-		pid = w->ask[w->ask_head];
+		a = w->ask[w->ask_head];
 		w->ask_head = (w->ask_head + 1) % INFO_QUEUE_MAX;
 		w->nask--;
 		pthread_mutex_unlock(&w->mu);
 		d = calloc(1, sizeof(*d));
 		if (d) {
-			d->pid = pid;
-			mt_proc_emit_info(pid, &img, info_collect, d);
+			d->pid = a.pid;
+			mt_proc_emit_info_at(a.pid, a.exe_fd, &img, info_collect, d);
 			d->go = img.go;
 		}
+		if (a.exe_fd >= 0)
+			close(a.exe_fd);
 		pthread_mutex_lock(&w->mu);
+		if (a.exe_fd >= 0)
+			w->npinned--;
 		if (!d)
 			continue;
 		if (w->done_tail)
@@ -719,14 +732,38 @@ struct mt_infowork *mt_infowork__start(void)
 
 void mt_infowork__ask(struct mt_infowork *w, pid_t pid)
 {
+	bool pin, kept = false;
+	char link[64];
+	int fd = -1;
+
+	/*
+	 * One O_PATH open (no read of the file) pins the program while the
+	 * process still runs: one that exits at once is still described.
+	 */
+	pthread_mutex_lock(&w->mu);
+	pin = w->npinned < INFO_PINNED_MAX && w->nask < INFO_QUEUE_MAX;
+	if (pin)
+		w->npinned++;
+	pthread_mutex_unlock(&w->mu);
+	if (pin) {
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		fd = open(link, O_PATH | O_CLOEXEC);
+	}
 	pthread_mutex_lock(&w->mu);
 	if (w->nask < INFO_QUEUE_MAX) {
-		w->ask[(w->ask_head + w->nask++) % INFO_QUEUE_MAX] = pid;
+		w->ask[(w->ask_head + w->nask++) % INFO_QUEUE_MAX] =
+		    (struct info_ask){ .pid = pid, .exe_fd = fd };
+		kept = true;
 		pthread_cond_signal(&w->cv);
 	} else {
 		w->dropped++;
 	}
+	/* a pin not taken (the open failed) or not queued is given back; the worker, the rest */
+	if (pin && (fd < 0 || !kept))
+		w->npinned--;
 	pthread_mutex_unlock(&w->mu);
+	if (fd >= 0 && !kept)
+		close(fd);
 }
 
 size_t mt_infowork__drain(struct mt_infowork *w, int (*emit)(void *ctx, const struct mt_hdr *rec),
@@ -788,6 +825,9 @@ void mt_infowork__free(struct mt_infowork *w)
 		free(d->buf);
 		free(d);
 	}
+	for (; w->nask; w->nask--, w->ask_head = (w->ask_head + 1) % INFO_QUEUE_MAX)
+		if (w->ask[w->ask_head].exe_fd >= 0)
+			close(w->ask[w->ask_head].exe_fd);
 	free(w->ask);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);

@@ -157,7 +157,9 @@ void mt_live__print_summary(const struct mt_timeline *tl, FILE *out)
 			fprintf(out, "\n%-*s %10s %8s %12s\n%s\n", NAME_W, "advice", "calls",
 				"errors", "bytes", RULE);
 		if (!name) {
-			snprintf(label, sizeof(label), "MADV_#%d", advice);
+			snprintf(label, sizeof(label),
+				 advice < MT_ADVICE_SLOTS - 1 ? "MADV_#%d" : "other advice",
+				 advice);
 			name = label;
 		}
 		print_row(out, name, &adv);
