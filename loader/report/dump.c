@@ -682,9 +682,9 @@ static void text_ustack(struct mt_buf *s, const struct mt_hdr *rec)
 {
 	const struct mt_ustack *r = (const void *)rec;
 
-	mt_buf__lit(s, "ustack sp=0x");
+	mt_buf__lit(s, "ustack sp=");
 	mt_buf__hex(s, r->sp);
-	mt_buf__lit(s, " ip=0x");
+	mt_buf__lit(s, " ip=");
 	mt_buf__hex(s, r->regs[MT_UREG_RIP]);
 	mt_buf__lit(s, " len=");
 	mt_buf__u64(s, tail_len(rec, sizeof(*r), r->len));
@@ -694,11 +694,11 @@ static void text_mapping(struct mt_buf *s, const struct mt_hdr *rec)
 {
 	const struct mt_mapping *r = (const void *)rec;
 
-	mt_buf__lit(s, "mapping 0x");
+	mt_buf__lit(s, "mapping ");
 	mt_buf__hex(s, r->start);
-	mt_buf__lit(s, "-0x");
+	mt_buf__lit(s, "-");
 	mt_buf__hex(s, r->end);
-	mt_buf__lit(s, " off=0x");
+	mt_buf__lit(s, " off=");
 	mt_buf__hex(s, r->off);
 	mt_buf__chr(s, ' ');
 	sb_text_bytes(s, (const unsigned char *)r->path, mapping_path_len(rec));

@@ -829,6 +829,37 @@ static void test_gostat_resident(void **state)
 				      "released-eagerly=1 B/3 B committed=3 B/7 B swapped=5 B (capped)");
 }
 
+/* The unwinder's records: addresses written once as hex, the path as bytes. */
+static void test_ustack_mapping(void **state)
+{
+	union {
+		struct mt_ustack us;
+		unsigned char b[sizeof(struct mt_ustack) + 16];
+	} u;
+	union {
+		struct mt_mapping m;
+		unsigned char b[sizeof(struct mt_mapping) + 16];
+	} v;
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	hdr(&u, MT_USTACK, sizeof(u));
+	u.us.sp = 0x7ffd12345000ull;
+	u.us.regs[MT_UREG_RSP] = u.us.sp;
+	u.us.regs[MT_UREG_RIP] = 0x7f0011223344ull;
+	u.us.len = 16;
+	assert_string_equal(text(&u),
+			    "1.000000 1234/1240 ustack sp=0x7ffd12345000 ip=0x7f0011223344 len=16");
+	memset(&v, 0, sizeof(v));
+	hdr(&v, MT_MAPPING, sizeof(v));
+	v.m.start = 0x7f0011200000ull;
+	v.m.end = 0x7f0011400000ull;
+	v.m.off = 0x1000;
+	strcpy(v.m.path, "/lib/libc.so.6");
+	assert_string_equal(text(&v), "1.000000 1234/1240 mapping 0x7f0011200000-0x7f0011400000 "
+				      "off=0x1000 /lib/libc.so.6");
+}
+
 static void test_stack_info(void **state)
 {
 	union {
@@ -962,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_brk_mprotect), cmocka_unit_test(test_rss),
 		cmocka_unit_test(test_task),	   cmocka_unit_test(test_lost_unknown),
 		cmocka_unit_test(test_gostat_resident), cmocka_unit_test(test_stack_info),
+		cmocka_unit_test(test_ustack_mapping),
 		cmocka_unit_test(test_wall_clock), cmocka_unit_test(test_write_error),
 		cmocka_unit_test(test_long_record),
 	};
