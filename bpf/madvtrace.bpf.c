@@ -77,7 +77,26 @@ struct {
 	__type(value, __u64);
 } traced SEC(".maps");
 
-/* Launched but not yet exec'd: its calls are still madvtrace's own. */
+/*
+ * Tgids whose program the loader found is not Go, one bit each (sized and
+ * mapped as `traced`): a release that takes a ustack copy skips the kernel's
+ * frame-pointer walk, since the unwinder walks frame pointers itself from the
+ * copy where it has no CFI. A Go program keeps the walk: its frames are
+ * named from it (.gopclntab), and a cgo stack shows both. Cleared at exec (a
+ * program not yet described walks), copied at fork.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} nowalk SEC(".maps");
+
+/*
+ * Launched but not yet exec'd: its calls are still madvtrace's own. The
+ * value: MT_HELD_* (the command's program is known before its exec).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
@@ -152,23 +171,19 @@ struct {
 struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
 void bpf_task_release(struct task_struct *p) __ksym;
 
-static __always_inline __u64 *traced_word(__u32 tgid)
+/* One tgid's bit in a bitmap of tgids (traced, nowalk). */
+static __always_inline bool bit_get(void *map, __u32 tgid)
 {
 	__u32 idx = tgid / 64;
-
-	return bpf_map_lookup_elem(&traced, &idx);
-}
-
-static __always_inline bool is_traced(__u32 tgid)
-{
-	__u64 *w = traced_word(tgid);
+	__u64 *w = bpf_map_lookup_elem(map, &idx);
 
 	return w && (*w & (1ull << (tgid % 64)));
 }
 
-static __always_inline void set_traced(__u32 tgid, bool on)
+static __always_inline void bit_set(void *map, __u32 tgid, bool on)
 {
-	__u64 *w = traced_word(tgid);
+	__u32 idx = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(map, &idx);
 
 	if (!w)
 		return;
@@ -176,6 +191,16 @@ static __always_inline void set_traced(__u32 tgid, bool on)
 		__sync_fetch_and_or(w, 1ull << (tgid % 64));
 	else
 		__sync_fetch_and_and(w, ~(1ull << (tgid % 64)));
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	return bit_get(&traced, tgid);
+}
+
+static __always_inline void set_traced(__u32 tgid, bool on)
+{
+	bit_set(&traced, tgid, on);
 }
 
 static __always_inline void lost_inc(void)
@@ -324,6 +349,7 @@ struct call {
 	__u32 pid, tid;
 	__u32 stack_id;
 	__u8 abi;
+	bool walk_skipped; /* a ustack copy stands in for the walk (nowalk) */
 	__u16 flags;
 };
 
@@ -333,6 +359,16 @@ static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, s
 	h->abi = c->abi;
 	h->flags = c->flags;
 	h->stack_id = c->stack_id;
+}
+
+/* The kernel's frame-pointer walk of the user stack into c->stack_id (0: none). */
+static __always_inline void stack_walk(void *ctx, struct call *c)
+{
+	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+	/* ids start at 0; 0 in a record means "no stack" */
+	if (id >= 0)
+		c->stack_id = id + 1;
 }
 
 /*
@@ -438,7 +474,8 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
  * ring buffer. The switch gives each record type its own constant size, as
  * bpf_ringbuf_reserve requires.
  */
-static __always_inline void emit_call(int sc, struct call *c, __s64 ret, struct pt_regs *us)
+static __always_inline void emit_call(void *ctx, int sc, struct call *c, __s64 ret,
+				      struct pt_regs *us)
 {
 	struct mt_hdr *h;
 	__u16 size;
@@ -468,12 +505,17 @@ static __always_inline void emit_call(int sc, struct call *c, __s64 ret, struct 
 	call_hdr(h, mt_syscall_record_type(sc), size, c);
 	if (us && emit_ustack(c, us))
 		h->flags |= MT_F_USTACK;
+	else if (c->walk_skipped) {
+		/* no copy after all (ring full, slot busy): the walk, as without the skip */
+		stack_walk(ctx, c);
+		h->stack_id = c->stack_id;
+	}
 	submit(h);
 }
 
 /* One madvise record per iovec entry, each with the call's result. */
-static __always_inline void emit_process_madvise(struct call *c, __u32 target, __s64 ret,
-						  struct pt_regs *us)
+static __always_inline void emit_process_madvise(void *ctx, struct call *c, __u32 target,
+						  __s64 ret, struct pt_regs *us)
 {
 	__u64 vlen = c->a[2];
 	int i;
@@ -504,8 +546,14 @@ static __always_inline void emit_process_madvise(struct call *c, __u32 target, _
 		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
 		mt_fill_process_madvise(r, c->a, iov[0], iov[1], ret, target);
 		/* the call's stack once, after its first record; every record of the call names it */
-		if (i == 0 && us && emit_ustack(c, us))
-			c->flags |= MT_F_USTACK;
+		if (i == 0 && us) {
+			if (emit_ustack(c, us)) {
+				c->flags |= MT_F_USTACK;
+			} else if (c->walk_skipped) {
+				stack_walk(ctx, c);
+				r->h.stack_id = c->stack_id;
+			}
+		}
 		r->h.flags |= c->flags & MT_F_USTACK;
 		submit(r);
 	}
@@ -731,24 +779,25 @@ static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long
 	}
 	mt_args_normalise(c.a, sc, c.abi);
 	c.stack_id = 0;
+	c.walk_skipped = false;
 	if (capture_stacks && caller_traced && mt_call_may_release(sc, c.a)) {
-		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-
-		/* ids start at 0; 0 in a record means "no stack" */
-		if (id >= 0)
-			c.stack_id = id + 1;
 		/* registers and stack bytes for an unwinder: x86-64 frames only */
-		if (c.abi == MT_ABI_X86_64)
+		if (c.abi == MT_ABI_X86_64 && ustack_bytes)
 			us = regs;
+		/* a program known not to be Go: the copy alone (about half the cost) */
+		if (us && bit_get(&nowalk, c.pid))
+			c.walk_skipped = true;
+		else
+			stack_walk(ctx, &c);
 	}
 	if (sc == MT_SC_PROCESS_MADVISE) {
 		__u32 target = pidfd_tgid(t, (int)c.a[0]);
 
 		if (!caller_traced && !is_traced(target))
 			return 0;
-		emit_process_madvise(&c, target, mt_ret_normalise(ret, c.abi), us);
+		emit_process_madvise(ctx, &c, target, mt_ret_normalise(ret, c.abi), us);
 	} else {
-		emit_call(sc, &c, mt_ret_normalise(ret, c.abi), us);
+		emit_call(ctx, sc, &c, mt_ret_normalise(ret, c.abi), us);
 	}
 	if (!caller_traced)
 		return 0;
@@ -823,6 +872,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	emit_task(MT_TASK_FORK, ptgid, parent->pid, ctgid, 0);
 	if (follow_forks) {
 		set_traced(ctgid, true);
+		/* the child runs its parent's program until it execs */
+		bit_set(&nowalk, ctgid, bit_get(&nowalk, ptgid));
 		/* a vfork child shares its parent's mm: that one is mirrored already */
 		if (child->mm != parent->mm)
 			mm_adopt(child->mm, ctgid);
@@ -834,12 +885,16 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = p->tgid;
+	__u8 *hv = bpf_map_lookup_elem(&held, &tgid);
+	__u8 held_as = hv ? *hv : 0;
 
 	/* a held launch becomes the command from here on */
 	if (bpf_map_delete_elem(&held, &tgid) == 0)
 		set_traced(tgid, true);
 	else if (!is_traced(tgid))
 		return 0;
+	/* a new program walks until the loader has described it (the command: known already) */
+	bit_set(&nowalk, tgid, held_as & MT_HELD_NOT_GO);
 	emit_task(MT_TASK_EXEC, tgid, p->pid, old_pid, 0);
 	mm_adopt(p->mm, tgid);
 	return 0;
@@ -866,6 +921,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 
 		emit_task(MT_TASK_EXIT, tgid, tid, 0, p->exit_code);
 		set_traced(tgid, false);
+		bit_set(&nowalk, tgid, false);
 		/* RSS as the program left it, before the teardown frees it all */
 		if (st && !st->exiting && st->tgid == tgid) {
 			__u64 now = bpf_ktime_get_ns();

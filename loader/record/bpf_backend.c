@@ -42,6 +42,7 @@ struct bpf_session {
 	struct ring_buffer *rb;
 	uint64_t *traced; /* the program's bitmap of traced tgids, mapped */
 	size_t traced_words;
+	uint64_t *nowalk; /* its bitmap of tgids known not to run Go, mapped (with stacks) */
 	int err; /* first error returned by emit */
 	uint64_t records;
 	uint64_t lost_reported;
@@ -135,12 +136,31 @@ static void set_wants_stacks(struct bpf_session *bs, pid_t pid, bool on)
 		bs->s->stacks == MT_STACKS_ALWAYS || (bs->s->stacks != MT_STACKS_NEVER && bs->nstack_pids);
 }
 
+/*
+ * pid's program is Go or not. The releases of a program that is not Go take
+ * their ustack copy without the kernel's frame-pointer walk (the program's
+ * nowalk map): the unwinder walks frame pointers from the copy where it has
+ * no CFI. Go keeps the walk, which names its frames (docs/performance.md).
+ */
+static void set_go(struct bpf_session *bs, pid_t pid, bool go)
+{
+	uint64_t bit = 1ull << (pid % 64);
+
+	if (!bs->nowalk || pid <= 0 || (size_t)pid / 64 >= bs->traced_words)
+		return;
+	if (go)
+		__atomic_fetch_and(&bs->nowalk[pid / 64], ~bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_or(&bs->nowalk[pid / 64], bit, __ATOMIC_SEQ_CST);
+}
+
 /* The info records of pid's program, and its stacks decided from what they say. */
 static void program_info(struct bpf_session *bs, pid_t pid)
 {
 	struct mt_proc_image img;
 
 	mt_proc_emit_info(pid, &img, emit_cb, bs);
+	set_go(bs, pid, img.go);
 	set_wants_stacks(bs, pid, mt_stacks__for_image(bs->s->stacks, img.go));
 }
 
@@ -149,6 +169,7 @@ static void program_described(void *ctx, pid_t pid, bool go)
 {
 	struct bpf_session *bs = ctx;
 
+	set_go(bs, pid, go);
 	set_wants_stacks(bs, pid, mt_stacks__for_image(bs->s->stacks, go));
 }
 
@@ -341,7 +362,7 @@ static int bpf_run(struct mt_session *s)
 	struct bpf_session bs = { .s = s };
 	struct mt_launch child = MT_LAUNCH_INIT;
 	uint64_t start, next_flush, next_smaps, next_stacks, now;
-	uint8_t one = 1;
+	uint8_t held = MT_HELD;
 	size_t map_bytes = 0;
 	uint32_t key;
 	bool launched = s->argv != NULL, child_done = false;
@@ -373,6 +394,7 @@ static int bpf_run(struct mt_session *s)
 		bpf_map__set_max_entries(bs.skel->maps.stacks, 1);
 		bs.skel->rodata->ustack_bytes = 0;
 	} else {
+		bpf_map__set_max_entries(bs.skel->maps.nowalk, bs.traced_words);
 		/* one stack copy slot per CPU (indexed by the CPU's number) */
 		int ncpu = libbpf_num_possible_cpus();
 
@@ -404,6 +426,17 @@ static int bpf_run(struct mt_session *s)
 		fprintf(stderr, "madvtrace: cannot map the traced set: %s\n", strerror(-err));
 		goto cleanup;
 	}
+	if (s->stacks != MT_STACKS_NEVER) {
+		bs.nowalk = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 bpf_map__fd(bs.skel->maps.nowalk), 0);
+		if (bs.nowalk == MAP_FAILED) {
+			err = -errno;
+			bs.nowalk = NULL;
+			fprintf(stderr, "madvtrace: cannot map the set of programs not Go: %s\n",
+				strerror(-err));
+			goto cleanup;
+		}
+	}
 	bs.rb = ring_buffer__new(bpf_map__fd(bs.skel->maps.rb), on_record, &bs, NULL);
 	if (!bs.rb) {
 		err = -errno;
@@ -426,8 +459,10 @@ static int bpf_run(struct mt_session *s)
 	key = s->target_pid;
 	if (launched) {
 		/* held until its exec: its calls until then are madvtrace's own */
-		err = bpf_map__update_elem(bs.skel->maps.held, &key, sizeof(key), &one, sizeof(one),
-					   0);
+		if (!s->argv_go)
+			held |= MT_HELD_NOT_GO;
+		err = bpf_map__update_elem(bs.skel->maps.held, &key, sizeof(key), &held,
+					   sizeof(held), 0);
 		if (err) {
 			fprintf(stderr, "madvtrace: cannot register pid %d: %s\n", key,
 				strerror(-err));
@@ -540,6 +575,8 @@ cleanup:
 	ring_buffer__free(bs.rb);
 	if (bs.traced)
 		munmap(bs.traced, map_bytes);
+	if (bs.nowalk)
+		munmap(bs.nowalk, map_bytes);
 	madvtrace_bpf__destroy(bs.skel);
 	free(bs.stack_pids);
 	/* launch mode: the command is our child; wait for it unless we were told to stop */
