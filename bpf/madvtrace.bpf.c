@@ -36,6 +36,13 @@ const volatile __u32 page_shift = 12;
 /* Bytes of user stack an MT_USTACK record copies (--stack-size); 0: none. */
 const volatile __u32 ustack_bytes = MT_USTACK_DEFAULT;
 /*
+ * Records a ustack record in the ring buffer and copies the stack into it
+ * (bpf_probe_read_user_dynptr, Linux 6.16); false: through a per-CPU slot.
+ * The loader tries true first, and loads again with false if the kernel
+ * refuses the program (the kfunc is weak: the verifier drops the dead call).
+ */
+const volatile bool ustack_in_ring = true;
+/*
  * Not rodata: the loader turns it on and off while tracing, as processes
  * exec into a program that wants release stacks (a Go program) and leave it.
  */
@@ -146,8 +153,9 @@ struct {
 } count_lost SEC(".maps");
 
 /*
- * Where an MT_USTACK record is put together before bpf_ringbuf_output sends
- * its real length: one slot per CPU (a per-CPU array's values are limited to
+ * Kernels without bpf_probe_read_user_dynptr (ustack_in_ring false): where
+ * an MT_USTACK record is put together before bpf_ringbuf_output sends its
+ * real length, one slot per CPU (a per-CPU array's values are limited to
  * 32 KiB). A page of slack past MT_USTACK_MAX lets the verifier see that a
  * page-sized read at any offset below it stays inside. The loader sizes it.
  */
@@ -169,6 +177,8 @@ struct {
 } rb SEC(".maps");
 
 struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+int bpf_probe_read_user_dynptr(struct bpf_dynptr *dptr, __u64 off, __u64 size,
+			       const void *unsafe_ptr) __ksym __weak;
 void bpf_task_release(struct task_struct *p) __ksym;
 
 /* One tgid's bit in a bitmap of tgids (traced, nowalk). */
@@ -372,44 +382,33 @@ static __always_inline void stack_walk(void *ctx, struct call *c)
 }
 
 /*
- * The user registers and the top of the user stack at a release (for an
- * unwinder in userspace, as perf's --call-graph dwarf): an MT_USTACK record
- * sent right after its call record was reserved, so it follows that record
- * in the ring. Pages are read one at a time (the first up to the end of sp's
- * page): a page that cannot be read (past the stack's top, or swapped out:
- * no faults here) ends the copy, keeping what was read. True if sent.
+ * How many bytes of user stack a ustack record copies: ustack_bytes, but on
+ * the main thread's stack nothing is a frame above where the process started
+ * (argc, then argv and the environment): the copy stops there, and a shallow
+ * stack costs what it holds (docs/performance.md). *whole: it reaches there.
  */
-static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
+static __always_inline __u32 ustack_want(__u64 sp, bool *whole)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), want = ustack_bytes, len = 0, flags = 0, size;
-	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
 	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 sp = regs->sp, page = 1ull << page_shift, top;
-	bool whole = false; /* want reaches the stack's start */
-	struct mt_ustack *us;
-	__u8 *data;
-	int i;
+	__u32 want = ustack_bytes;
+	__u64 top;
 
-	if (!b || !want)
-		return false;
-	/* a tracing program can be preempted (not migrated): the slot is one task's at a time */
-	if (__sync_lock_test_and_set(&b->busy, 1))
-		return false;
-	us = (void *)b->b;
-	data = b->b + sizeof(*us);
 	if (want > MT_USTACK_MAX)
 		want = MT_USTACK_MAX;
-	/*
-	 * On the main thread's stack nothing is a frame above where the process
-	 * started (argc, then argv and the environment): the copy stops there, a
-	 * shallow stack costs what it holds (docs/performance.md).
-	 */
 	top = BPF_CORE_READ(t, mm, start_stack);
+	*whole = false;
 	if (sp < top && top - sp + MT_USTACK_PAST_START < want) {
 		want = top - sp + MT_USTACK_PAST_START;
-		whole = true;
+		*whole = true;
 	}
-	mt_hdr_fill(&us->h, MT_USTACK, sizeof(*us), c->pid, c->tid, c->t_ns);
+	return want;
+}
+
+/* The header, registers and flags of a ustack record whose copy holds len bytes. */
+static __always_inline void ustack_head(struct mt_ustack *us, struct call *c,
+					struct pt_regs *regs, __u32 len, __u32 flags)
+{
+	mt_hdr_fill(&us->h, MT_USTACK, (sizeof(*us) + len + 7) & ~7u, c->pid, c->tid, c->t_ns);
 	us->h.abi = c->abi;
 	us->regs[MT_UREG_RAX] = regs->ax;
 	us->regs[MT_UREG_RDX] = regs->dx;
@@ -418,7 +417,7 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	us->regs[MT_UREG_RSI] = regs->si;
 	us->regs[MT_UREG_RDI] = regs->di;
 	us->regs[MT_UREG_RBP] = regs->bp;
-	us->regs[MT_UREG_RSP] = sp;
+	us->regs[MT_UREG_RSP] = regs->sp;
 	us->regs[MT_UREG_R8] = regs->r8;
 	us->regs[MT_UREG_R9] = regs->r9;
 	us->regs[MT_UREG_R10] = regs->r10;
@@ -428,7 +427,98 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	us->regs[MT_UREG_R14] = regs->r14;
 	us->regs[MT_UREG_R15] = regs->r15;
 	us->regs[MT_UREG_RIP] = regs->ip;
-	us->sp = sp;
+	us->sp = regs->sp;
+	us->len = len;
+	us->flags = flags;
+}
+
+/* The wakeup policy of submit(): a wakeup per record would cost more than the copy. */
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									  : BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * The user registers and the top of the user stack at a release (for an
+ * unwinder in userspace, as perf's --call-graph dwarf): an MT_USTACK record
+ * sent right after its call record was reserved, so it follows that record
+ * in the ring. Pages are read one at a time (the first up to the end of sp's
+ * page): a page that cannot be read (past the stack's top, or swapped out:
+ * no faults here) ends the copy, keeping what was read. True if sent.
+ *
+ * Here the record is reserved in the ring at the size wanted and the stack
+ * is read straight into it (Linux 6.16's bpf_probe_read_user_dynptr): one
+ * copy. A copy cut short leaves the rest of the reservation unused (h.size
+ * says where the record ends; the reader goes by it).
+ */
+static __always_inline bool emit_ustack_ring(struct call *c, struct pt_regs *regs)
+{
+	__u64 sp = regs->sp, page = 1ull << page_shift, zero = 0;
+	__u32 want, len = 0, flags = 0, pad;
+	struct bpf_dynptr d;
+	struct mt_ustack *us;
+	bool whole;
+	int i;
+
+	want = ustack_want(sp, &whole);
+	if (bpf_ringbuf_reserve_dynptr(&rb, (sizeof(*us) + want + 7) & ~7u, 0, &d)) {
+		bpf_ringbuf_discard_dynptr(&d, 0); /* the verifier wants it released even so */
+		lost_inc();
+		return false;
+	}
+	for (i = 0; i < MT_USTACK_MAX / 4096 + 1; i++) {
+		__u64 n = page - ((sp + len) & (page - 1));
+
+		if (len >= want)
+			break;
+		if (n > want - len)
+			n = want - len;
+		if (bpf_probe_read_user_dynptr(&d, sizeof(*us) + len, n, (void *)(sp + len))) {
+			flags |= MT_US_FAULT;
+			break;
+		}
+		len += n;
+	}
+	if (len >= want && !whole)
+		flags |= MT_US_SHORT;
+	/* the rounding's bytes are the record's: zero, not an older record's */
+	pad = ((sizeof(*us) + len + 7) & ~7u) - (sizeof(*us) + len);
+	if (pad)
+		bpf_dynptr_write(&d, sizeof(*us) + len, &zero, pad & 7, 0);
+	us = bpf_dynptr_data(&d, 0, sizeof(*us));
+	if (!us) {
+		bpf_ringbuf_discard_dynptr(&d, 0);
+		return false;
+	}
+	ustack_head(us, c, regs, len, flags);
+	bpf_ringbuf_submit_dynptr(&d, wakeup_flag());
+	return true;
+}
+
+/*
+ * The same on kernels without bpf_probe_read_user_dynptr: put together in a
+ * per-CPU slot, then sent by bpf_ringbuf_output at its real length (a second
+ * copy).
+ */
+static __always_inline bool emit_ustack_slot(struct call *c, struct pt_regs *regs)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), want, len = 0, flags = 0, size;
+	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
+	__u64 sp = regs->sp, page = 1ull << page_shift;
+	struct mt_ustack *us;
+	bool whole;
+	__u8 *data;
+	int i;
+
+	if (!b)
+		return false;
+	/* a tracing program can be preempted (not migrated): the slot is one task's at a time */
+	if (__sync_lock_test_and_set(&b->busy, 1))
+		return false;
+	us = (void *)b->b;
+	data = b->b + sizeof(*us);
+	want = ustack_want(sp, &whole);
 	for (i = 0; i < MT_USTACK_MAX / 4096 + 1; i++) {
 		__u64 n = page - ((sp + len) & (page - 1));
 
@@ -448,25 +538,28 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	}
 	if (len >= want && !whole)
 		flags |= MT_US_SHORT;
-	us->len = len;
-	us->flags = flags;
-	size = (sizeof(*us) + len + 7) & ~7u;
-	us->h.size = size;
+	ustack_head(us, c, regs, len, flags);
+	size = us->h.size;
 	if (size > sizeof(b->b)) {
 		b->busy = 0;
 		return false;
 	}
-	/* the wakeup policy of submit(): a wakeup per record would cost more than the copy */
-	if (bpf_ringbuf_output(&rb, b->b, size,
-			       bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-				       ? BPF_RB_FORCE_WAKEUP
-				       : BPF_RB_NO_WAKEUP)) {
+	if (bpf_ringbuf_output(&rb, b->b, size, wakeup_flag())) {
 		b->busy = 0;
 		lost_inc();
 		return false;
 	}
 	b->busy = 0;
 	return true;
+}
+
+static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
+{
+	if (!ustack_bytes)
+		return false;
+	if (ustack_in_ring)
+		return emit_ustack_ring(c, regs);
+	return emit_ustack_slot(c, regs);
 }
 
 /*

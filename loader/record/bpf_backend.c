@@ -357,6 +357,44 @@ static void emit_task_rec(struct bpf_session *bs, pid_t pid, uint32_t event)
 	emit(bs, &t.h);
 }
 
+/*
+ * Open the program, configure it for the session and load it. in_ring: the
+ * ustack records are reserved in the ring buffer and the stack read straight
+ * into them (needs bpf_probe_read_user_dynptr); else through a per-CPU slot.
+ * On failure bs->skel is NULL if the object could not be opened.
+ */
+static int open_load(struct bpf_session *bs, bool in_ring)
+{
+	struct mt_session *s = bs->s;
+
+	bs->skel = madvtrace_bpf__open();
+	if (!bs->skel)
+		return -errno;
+	bs->skel->rodata->rss_interval_ns = s->rss_interval_ns;
+	bs->skel->rodata->follow_forks = s->follow_forks;
+	bpf_map__set_max_entries(bs->skel->maps.rb,
+				 s->buffer_bytes ? s->buffer_bytes : DEFAULT_BUFFER);
+	bs->traced_words = (read_pid_max() + 63) / 64;
+	bpf_map__set_max_entries(bs->skel->maps.traced, bs->traced_words);
+	bs->skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
+	bs->skel->rodata->ustack_in_ring = in_ring;
+	if (s->stacks == MT_STACKS_NEVER) { /* the maps must exist for the program to load, not be large */
+		bpf_map__set_max_entries(bs->skel->maps.stacks, 1);
+		bs->skel->rodata->ustack_bytes = 0;
+	} else {
+		bpf_map__set_max_entries(bs->skel->maps.nowalk, bs->traced_words);
+		bs->skel->rodata->ustack_bytes = s->stack_bytes;
+	}
+	if (s->stacks != MT_STACKS_NEVER && !in_ring) {
+		/* one stack copy slot per CPU (indexed by the CPU's number) */
+		int ncpu = libbpf_num_possible_cpus();
+
+		bpf_map__set_max_entries(bs->skel->maps.ustacks, ncpu > 0 ? ncpu : 1);
+	}
+	bs->skel->rodata->wakeup_bytes = bpf_map__max_entries(bs->skel->maps.rb) / 4;
+	return madvtrace_bpf__load(bs->skel);
+}
+
 static int bpf_run(struct mt_session *s)
 {
 	struct bpf_session bs = { .s = s };
@@ -376,39 +414,24 @@ static int bpf_run(struct mt_session *s)
 		return -ESRCH;
 	}
 
-	/* open */
-	bs.skel = madvtrace_bpf__open();
-	if (!bs.skel) {
-		err = -errno;
-		fprintf(stderr, "madvtrace: cannot open the BPF object: %s\n", strerror(-err));
-		goto cleanup;
+	/* open, configure, load */
+	err = open_load(&bs, s->stacks != MT_STACKS_NEVER);
+	/* a kernel older than bpf_probe_read_user_dynptr (6.16): stacks copied through a slot */
+	if (err && err != -EPERM && s->stacks != MT_STACKS_NEVER) {
+		madvtrace_bpf__destroy(bs.skel);
+		bs.skel = NULL;
+		err = open_load(&bs, false);
 	}
-	/* configure */
-	bs.skel->rodata->rss_interval_ns = s->rss_interval_ns;
-	bs.skel->rodata->follow_forks = s->follow_forks;
-	bpf_map__set_max_entries(bs.skel->maps.rb, s->buffer_bytes ? s->buffer_bytes : DEFAULT_BUFFER);
-	bs.traced_words = (read_pid_max() + 63) / 64;
-	bpf_map__set_max_entries(bs.skel->maps.traced, bs.traced_words);
-	bs.skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
-	if (s->stacks == MT_STACKS_NEVER) { /* the maps must exist for the program to load, not be large */
-		bpf_map__set_max_entries(bs.skel->maps.stacks, 1);
-		bs.skel->rodata->ustack_bytes = 0;
-	} else {
-		bpf_map__set_max_entries(bs.skel->maps.nowalk, bs.traced_words);
-		/* one stack copy slot per CPU (indexed by the CPU's number) */
-		int ncpu = libbpf_num_possible_cpus();
-
-		bpf_map__set_max_entries(bs.skel->maps.ustacks, ncpu > 0 ? ncpu : 1);
-		bs.skel->rodata->ustack_bytes = s->stack_bytes;
-	}
-	bs.skel->rodata->wakeup_bytes = bpf_map__max_entries(bs.skel->maps.rb) / 4;
-	/* load */
-	err = madvtrace_bpf__load(bs.skel);
 	if (err) {
-		fprintf(stderr, "madvtrace: cannot load the BPF programs: %s%s\n", strerror(-err),
-			err == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON; "
-					"--backend=ptrace works without)"
-				      : " (run with -vv for the verifier log)");
+		if (!bs.skel)
+			fprintf(stderr, "madvtrace: cannot open the BPF object: %s\n",
+				strerror(-err));
+		else
+			fprintf(stderr, "madvtrace: cannot load the BPF programs: %s%s\n",
+				strerror(-err),
+				err == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON; "
+						"--backend=ptrace works without)"
+					      : " (run with -vv for the verifier log)");
 		goto cleanup;
 	}
 	/* attach */
