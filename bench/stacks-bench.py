@@ -4,7 +4,9 @@
 What `--stacks` costs the churn loop (issue 12's speed goal: at most +0.10 of
 untraced over the same recording without it), for one build or two compared
 (or more) in the same minutes: untraced, `madvtrace -o` and `madvtrace --stacks -o` of
-each build, alternating, run after run. Per run: the whole command's wall time
+each build, alternating, the order rotated each round (on a shared machine
+the run after another one can be steadily faster or slower: a fixed order
+would show it as a difference between builds). Per run: the whole command's wall time
 (the recorder's CPU competes with the traced program on a small machine) and
 churn's own CPU time over its loop (its calls' kernel work, the BPF program
 included, but not its waits for a CPU: steadier under other load).
@@ -37,6 +39,8 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--iterations", type=int)
+    ap.add_argument("--stacks-only", action="store_true",
+                    help="no runs without --stacks (builds compared by their --stacks runs)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         rb.die("run as root")
@@ -56,7 +60,7 @@ def main():
     tools = [("untraced", lambda n: [churn, "-n", str(n)])]
     for name, d in builds.items():
         mt = os.path.join(d, "loader", "madvtrace")
-        for flag in ("", "--stacks"):
+        for flag in ("--stacks",) if a.stacks_only else ("", "--stacks"):
             label = f"{name} {flag or 'no stacks'}"
             tools.append((label, lambda n, mt=mt, flag=flag:
                           [mt] + ([flag] if flag else []) + ["-q", "-o", trace, "--",
@@ -67,7 +71,8 @@ def main():
         n = a.iterations or rb.calibrate(churn, a.seconds, [])
         rb.note(f"churn: {n} iterations, {a.runs} rounds; load average {loads[0]:.2f}")
         for run in range(a.runs):
-            for label, make in tools:
+            k = run % len(tools)
+            for label, make in tools[k:] + tools[:k]:
                 wall, cp = rb.timed(make(n))
                 r = rb.churn_result(cp, label)
                 if r["iterations"] != n:
@@ -100,7 +105,7 @@ def main():
         print(f"| {label} | {w:.2f} | {w / base_w:.2f}x | {c:.2f} | {c / base_c:.2f}x | "
               f"{', '.join(f'{x:.2f}' for x in res[label]['wall'])} | "
               f"{', '.join(f'{x:.2f}' for x in res[label]['cpu'])} |")
-    for name in builds:
+    for name in builds if not a.stacks_only else ():
         ns, st = res[f"{name} no stacks"], res[f"{name} --stacks"]
         dw = (statistics.median(st["wall"]) - statistics.median(ns["wall"])) / base_w
         dc = (statistics.median(st["cpu"]) - statistics.median(ns["cpu"])) / base_c

@@ -395,10 +395,12 @@ static __always_inline __u32 ustack_want(__u64 sp, bool *whole)
 
 	if (want > MT_USTACK_MAX)
 		want = MT_USTACK_MAX;
-	top = BPF_CORE_READ(t, mm, start_stack);
+	/* a BTF pointer: plain loads, no helper calls */
+	top = t->mm ? t->mm->start_stack : 0;
 	*whole = false;
 	if (sp < top && top - sp + MT_USTACK_PAST_START < want) {
-		want = top - sp + MT_USTACK_PAST_START;
+		/* whole words: a record with no rounding bytes to clear */
+		want = (top - sp + MT_USTACK_PAST_START + 7) & ~7u;
 		*whole = true;
 	}
 	return want;
@@ -467,6 +469,9 @@ static __always_inline bool emit_ustack_ring(struct call *c, struct pt_regs *reg
 		lost_inc();
 		return false;
 	}
+	/* all at once when it can be read (most often): one read instead of one a page */
+	if (!bpf_probe_read_user_dynptr(&d, sizeof(*us), want, (void *)sp))
+		len = want;
 	for (i = 0; i < MT_USTACK_MAX / 4096 + 1; i++) {
 		__u64 n = page - ((sp + len) & (page - 1));
 
