@@ -399,8 +399,7 @@ static __always_inline __u32 ustack_want(__u64 sp, bool *whole)
 	top = t->mm ? t->mm->start_stack : 0;
 	*whole = false;
 	if (sp < top && top - sp + MT_USTACK_PAST_START < want) {
-		/* whole words: a record with no rounding bytes to clear */
-		want = (top - sp + MT_USTACK_PAST_START + 7) & ~7u;
+		want = top - sp + MT_USTACK_PAST_START;
 		*whole = true;
 	}
 	return want;
