@@ -36,12 +36,13 @@ const volatile __u32 page_shift = 12;
 /* Bytes of user stack an MT_USTACK record copies (--stack-size); 0: none. */
 const volatile __u32 ustack_bytes = MT_USTACK_DEFAULT;
 /*
- * Records a ustack record in the ring buffer and copies the stack into it
+ * Reserve a ustack record in the ring buffer and copy the stack into it
  * (bpf_probe_read_user_dynptr, Linux 6.16); false: through a per-CPU slot.
- * The loader tries true first, and loads again with false if the kernel
- * refuses the program (the kfunc is weak: the verifier drops the dead call).
+ * The records mode tries true first, and loads again with false if the
+ * kernel refuses the program (the kfunc is weak: the verifier drops the call
+ * where this is false). False by default: the exporter never copies stacks.
  */
-const volatile bool ustack_in_ring = true;
+const volatile bool ustack_in_ring = false;
 /*
  * Not rodata: the loader turns it on and off while tracing, as processes
  * exec into a program that wants release stacks (a Go program) and leave it.
@@ -405,30 +406,26 @@ static __always_inline __u32 ustack_want(__u64 sp, bool *whole)
 	return want;
 }
 
+/*
+ * What a ustack record is made of, gathered on the caller's stack: the copy
+ * is a global function, which the verifier checks once rather than at each
+ * of its call sites (each record type's, with its reservation held).
+ */
+struct ustack_args {
+	__u64 regs[MT_UREG_NR];
+	__u64 t_ns;
+	__u32 pid, tid;
+	__u32 abi;
+};
+
 /* The header, registers and flags of a ustack record whose copy holds len bytes. */
-static __always_inline void ustack_head(struct mt_ustack *us, struct call *c,
-					struct pt_regs *regs, __u32 len, __u32 flags)
+static __always_inline void ustack_head(struct mt_ustack *us, struct ustack_args *a, __u32 len,
+					__u32 flags)
 {
-	mt_hdr_fill(&us->h, MT_USTACK, (sizeof(*us) + len + 7) & ~7u, c->pid, c->tid, c->t_ns);
-	us->h.abi = c->abi;
-	us->regs[MT_UREG_RAX] = regs->ax;
-	us->regs[MT_UREG_RDX] = regs->dx;
-	us->regs[MT_UREG_RCX] = regs->cx;
-	us->regs[MT_UREG_RBX] = regs->bx;
-	us->regs[MT_UREG_RSI] = regs->si;
-	us->regs[MT_UREG_RDI] = regs->di;
-	us->regs[MT_UREG_RBP] = regs->bp;
-	us->regs[MT_UREG_RSP] = regs->sp;
-	us->regs[MT_UREG_R8] = regs->r8;
-	us->regs[MT_UREG_R9] = regs->r9;
-	us->regs[MT_UREG_R10] = regs->r10;
-	us->regs[MT_UREG_R11] = regs->r11;
-	us->regs[MT_UREG_R12] = regs->r12;
-	us->regs[MT_UREG_R13] = regs->r13;
-	us->regs[MT_UREG_R14] = regs->r14;
-	us->regs[MT_UREG_R15] = regs->r15;
-	us->regs[MT_UREG_RIP] = regs->ip;
-	us->sp = regs->sp;
+	mt_hdr_fill(&us->h, MT_USTACK, (sizeof(*us) + len + 7) & ~7u, a->pid, a->tid, a->t_ns);
+	us->h.abi = a->abi;
+	__builtin_memcpy(us->regs, a->regs, sizeof(us->regs));
+	us->sp = a->regs[MT_UREG_RSP];
 	us->len = len;
 	us->flags = flags;
 }
@@ -453,9 +450,9 @@ static __always_inline __u64 wakeup_flag(void)
  * copy. A copy cut short leaves the rest of the reservation unused (h.size
  * says where the record ends; the reader goes by it).
  */
-static __always_inline bool emit_ustack_ring(struct call *c, struct pt_regs *regs)
+static __always_inline bool emit_ustack_ring(struct ustack_args *a)
 {
-	__u64 sp = regs->sp, page = 1ull << page_shift, zero = 0;
+	__u64 sp = a->regs[MT_UREG_RSP], page = 1ull << page_shift, zero = 0;
 	__u32 want, len = 0, flags = 0, pad;
 	struct bpf_dynptr d;
 	struct mt_ustack *us;
@@ -495,7 +492,7 @@ static __always_inline bool emit_ustack_ring(struct call *c, struct pt_regs *reg
 		bpf_ringbuf_discard_dynptr(&d, 0);
 		return false;
 	}
-	ustack_head(us, c, regs, len, flags);
+	ustack_head(us, a, len, flags);
 	bpf_ringbuf_submit_dynptr(&d, wakeup_flag());
 	return true;
 }
@@ -505,11 +502,11 @@ static __always_inline bool emit_ustack_ring(struct call *c, struct pt_regs *reg
  * per-CPU slot, then sent by bpf_ringbuf_output at its real length (a second
  * copy).
  */
-static __always_inline bool emit_ustack_slot(struct call *c, struct pt_regs *regs)
+static __always_inline bool emit_ustack_slot(struct ustack_args *a)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), want, len = 0, flags = 0, size;
 	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
-	__u64 sp = regs->sp, page = 1ull << page_shift;
+	__u64 sp = a->regs[MT_UREG_RSP], page = 1ull << page_shift;
 	struct mt_ustack *us;
 	bool whole;
 	__u8 *data;
@@ -542,7 +539,7 @@ static __always_inline bool emit_ustack_slot(struct call *c, struct pt_regs *reg
 	}
 	if (len >= want && !whole)
 		flags |= MT_US_SHORT;
-	ustack_head(us, c, regs, len, flags);
+	ustack_head(us, a, len, flags);
 	size = us->h.size;
 	if (size > sizeof(b->b)) {
 		b->busy = 0;
@@ -557,13 +554,42 @@ static __always_inline bool emit_ustack_slot(struct call *c, struct pt_regs *reg
 	return true;
 }
 
+/* 1 if the record was sent. Global: verified once (struct ustack_args). */
+__noinline int emit_ustack_args(struct ustack_args *a)
+{
+	if (!a || !ustack_bytes)
+		return 0;
+	if (ustack_in_ring)
+		return emit_ustack_ring(a);
+	return emit_ustack_slot(a);
+}
+
 static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 {
-	if (!ustack_bytes)
-		return false;
-	if (ustack_in_ring)
-		return emit_ustack_ring(c, regs);
-	return emit_ustack_slot(c, regs);
+	struct ustack_args a;
+
+	a.regs[MT_UREG_RAX] = regs->ax;
+	a.regs[MT_UREG_RDX] = regs->dx;
+	a.regs[MT_UREG_RCX] = regs->cx;
+	a.regs[MT_UREG_RBX] = regs->bx;
+	a.regs[MT_UREG_RSI] = regs->si;
+	a.regs[MT_UREG_RDI] = regs->di;
+	a.regs[MT_UREG_RBP] = regs->bp;
+	a.regs[MT_UREG_RSP] = regs->sp;
+	a.regs[MT_UREG_R8] = regs->r8;
+	a.regs[MT_UREG_R9] = regs->r9;
+	a.regs[MT_UREG_R10] = regs->r10;
+	a.regs[MT_UREG_R11] = regs->r11;
+	a.regs[MT_UREG_R12] = regs->r12;
+	a.regs[MT_UREG_R13] = regs->r13;
+	a.regs[MT_UREG_R14] = regs->r14;
+	a.regs[MT_UREG_R15] = regs->r15;
+	a.regs[MT_UREG_RIP] = regs->ip;
+	a.t_ns = c->t_ns;
+	a.pid = c->pid;
+	a.tid = c->tid;
+	a.abi = c->abi;
+	return emit_ustack_args(&a) == 1;
 }
 
 /*
