@@ -108,9 +108,9 @@ static bool wants_stacks(const struct bpf_session *bs, pid_t pid)
 /*
  * pid runs a program that wants release stacks, or no longer does. The
  * program's switch is one for all traced processes (see docs/backends.md):
- * on while any of them wants stacks. Stack walks are only ever taken for
- * releases, so a C process traced beside a Go one (-f) costs a walk per
- * release, and a trace without a Go program none at all.
+ * on while any of them wants stacks. Stacks are only ever taken for
+ * releases, so a C process traced beside a Go one (-f) costs a stack copy
+ * per release (no walk: set_go), and a trace without a Go program none at all.
  */
 static void set_wants_stacks(struct bpf_session *bs, pid_t pid, bool on)
 {
