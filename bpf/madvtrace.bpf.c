@@ -434,7 +434,7 @@ static __always_inline void ustack_head(struct mt_ustack *us, struct ustack_args
 static __always_inline __u64 wakeup_flag(void)
 {
 	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									  : BPF_RB_NO_WAKEUP;
+									 : BPF_RB_NO_WAKEUP;
 }
 
 /*
