@@ -415,7 +415,9 @@ static int bpf_run(struct mt_session *s)
 	}
 
 	/* open, configure, load */
+	mt_bpf__log_quiet(s->stacks != MT_STACKS_NEVER); /* its failure is not the session's */
 	err = open_load(&bs, s->stacks != MT_STACKS_NEVER);
+	mt_bpf__log_quiet(false);
 	/* a kernel older than bpf_probe_read_user_dynptr (6.16): stacks copied through a slot */
 	if (err && err != -EPERM && s->stacks != MT_STACKS_NEVER) {
 		madvtrace_bpf__destroy(bs.skel);
