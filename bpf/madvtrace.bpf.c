@@ -36,6 +36,14 @@ const volatile __u32 page_shift = 12;
 /* Bytes of user stack an MT_USTACK record copies (--stack-size); 0: none. */
 const volatile __u32 ustack_bytes = MT_USTACK_DEFAULT;
 /*
+ * Reserve a ustack record in the ring buffer and copy the stack into it
+ * (bpf_probe_read_user_dynptr, Linux 6.16); false: through a per-CPU slot.
+ * The records mode tries true first, and loads again with false if the
+ * kernel refuses the program (the kfunc is weak: the verifier drops the call
+ * where this is false). False by default: the exporter never copies stacks.
+ */
+const volatile bool ustack_in_ring = false;
+/*
  * Not rodata: the loader turns it on and off while tracing, as processes
  * exec into a program that wants release stacks (a Go program) and leave it.
  */
@@ -77,7 +85,26 @@ struct {
 	__type(value, __u64);
 } traced SEC(".maps");
 
-/* Launched but not yet exec'd: its calls are still madvtrace's own. */
+/*
+ * Tgids whose program the loader found is not Go, one bit each (sized and
+ * mapped as `traced`): a release that takes a ustack copy skips the kernel's
+ * frame-pointer walk, since the unwinder walks frame pointers itself from the
+ * copy where it has no CFI. A Go program keeps the walk: its frames are
+ * named from it (.gopclntab), and a cgo stack shows both. Cleared at exec (a
+ * program not yet described walks), copied at fork.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} nowalk SEC(".maps");
+
+/*
+ * Launched but not yet exec'd: its calls are still madvtrace's own. The
+ * value: MT_HELD_* (the command's program is known before its exec).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
@@ -127,8 +154,9 @@ struct {
 } count_lost SEC(".maps");
 
 /*
- * Where an MT_USTACK record is put together before bpf_ringbuf_output sends
- * its real length: one slot per CPU (a per-CPU array's values are limited to
+ * Kernels without bpf_probe_read_user_dynptr (ustack_in_ring false): where
+ * an MT_USTACK record is put together before bpf_ringbuf_output sends its
+ * real length, one slot per CPU (a per-CPU array's values are limited to
  * 32 KiB). A page of slack past MT_USTACK_MAX lets the verifier see that a
  * page-sized read at any offset below it stays inside. The loader sizes it.
  */
@@ -150,25 +178,23 @@ struct {
 } rb SEC(".maps");
 
 struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+int bpf_probe_read_user_dynptr(struct bpf_dynptr *dptr, __u64 off, __u64 size,
+			       const void *unsafe_ptr) __ksym __weak;
 void bpf_task_release(struct task_struct *p) __ksym;
 
-static __always_inline __u64 *traced_word(__u32 tgid)
+/* One tgid's bit in a bitmap of tgids (traced, nowalk). */
+static __always_inline bool bit_get(void *map, __u32 tgid)
 {
 	__u32 idx = tgid / 64;
-
-	return bpf_map_lookup_elem(&traced, &idx);
-}
-
-static __always_inline bool is_traced(__u32 tgid)
-{
-	__u64 *w = traced_word(tgid);
+	__u64 *w = bpf_map_lookup_elem(map, &idx);
 
 	return w && (*w & (1ull << (tgid % 64)));
 }
 
-static __always_inline void set_traced(__u32 tgid, bool on)
+static __always_inline void bit_set(void *map, __u32 tgid, bool on)
 {
-	__u64 *w = traced_word(tgid);
+	__u32 idx = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(map, &idx);
 
 	if (!w)
 		return;
@@ -176,6 +202,16 @@ static __always_inline void set_traced(__u32 tgid, bool on)
 		__sync_fetch_and_or(w, 1ull << (tgid % 64));
 	else
 		__sync_fetch_and_and(w, ~(1ull << (tgid % 64)));
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	return bit_get(&traced, tgid);
+}
+
+static __always_inline void set_traced(__u32 tgid, bool on)
+{
+	bit_set(&traced, tgid, on);
 }
 
 static __always_inline void lost_inc(void)
@@ -324,6 +360,7 @@ struct call {
 	__u32 pid, tid;
 	__u32 stack_id;
 	__u8 abi;
+	bool walk_skipped; /* a ustack copy stands in for the walk (nowalk) */
 	__u16 flags;
 };
 
@@ -335,6 +372,71 @@ static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, s
 	h->stack_id = c->stack_id;
 }
 
+/* The kernel's frame-pointer walk of the user stack into c->stack_id (0: none). */
+static __always_inline void stack_walk(void *ctx, struct call *c)
+{
+	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+	/* ids start at 0; 0 in a record means "no stack" */
+	if (id >= 0)
+		c->stack_id = id + 1;
+}
+
+/*
+ * How many bytes of user stack a ustack record copies: ustack_bytes, but on
+ * the main thread's stack nothing is a frame above where the process started
+ * (argc, then argv and the environment): the copy stops there, and a shallow
+ * stack costs what it holds (docs/performance.md). *whole: it reaches there.
+ */
+static __always_inline __u32 ustack_want(__u64 sp, bool *whole)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 want = ustack_bytes;
+	__u64 top;
+
+	if (want > MT_USTACK_MAX)
+		want = MT_USTACK_MAX;
+	/* a BTF pointer: plain loads, no helper calls */
+	top = t->mm ? t->mm->start_stack : 0;
+	*whole = false;
+	if (sp < top && top - sp + MT_USTACK_PAST_START < want) {
+		want = top - sp + MT_USTACK_PAST_START;
+		*whole = true;
+	}
+	return want;
+}
+
+/*
+ * What a ustack record is made of, gathered on the caller's stack: the copy
+ * is a global function, which the verifier checks once rather than at each
+ * of its call sites (each record type's, with its reservation held).
+ */
+struct ustack_args {
+	__u64 regs[MT_UREG_NR];
+	__u64 t_ns;
+	__u32 pid, tid;
+	__u32 abi;
+};
+
+/* The header, registers and flags of a ustack record whose copy holds len bytes. */
+static __always_inline void ustack_head(struct mt_ustack *us, struct ustack_args *a, __u32 len,
+					__u32 flags)
+{
+	mt_hdr_fill(&us->h, MT_USTACK, (sizeof(*us) + len + 7) & ~7u, a->pid, a->tid, a->t_ns);
+	us->h.abi = a->abi;
+	__builtin_memcpy(us->regs, a->regs, sizeof(us->regs));
+	us->sp = a->regs[MT_UREG_RSP];
+	us->len = len;
+	us->flags = flags;
+}
+
+/* The wakeup policy of submit(): a wakeup per record would cost more than the copy. */
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									 : BPF_RB_NO_WAKEUP;
+}
+
 /*
  * The user registers and the top of the user stack at a release (for an
  * unwinder in userspace, as perf's --call-graph dwarf): an MT_USTACK record
@@ -342,57 +444,82 @@ static __always_inline void call_hdr(struct mt_hdr *h, __u16 type, __u16 size, s
  * in the ring. Pages are read one at a time (the first up to the end of sp's
  * page): a page that cannot be read (past the stack's top, or swapped out:
  * no faults here) ends the copy, keeping what was read. True if sent.
+ *
+ * Here the record is reserved in the ring at the size wanted and the stack
+ * is read straight into it (Linux 6.16's bpf_probe_read_user_dynptr): one
+ * copy. A copy cut short leaves the rest of the reservation unused (h.size
+ * says where the record ends; the reader goes by it).
  */
-static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
+static __always_inline bool emit_ustack_ring(struct ustack_args *a)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), want = ustack_bytes, len = 0, flags = 0, size;
-	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 sp = regs->sp, page = 1ull << page_shift, top;
-	bool whole = false; /* want reaches the stack's start */
+	__u64 sp = a->regs[MT_UREG_RSP], page = 1ull << page_shift, zero = 0;
+	__u32 want, len = 0, flags = 0, pad;
+	struct bpf_dynptr d;
 	struct mt_ustack *us;
+	bool whole;
+	int i;
+
+	want = ustack_want(sp, &whole);
+	if (bpf_ringbuf_reserve_dynptr(&rb, (sizeof(*us) + want + 7) & ~7u, 0, &d)) {
+		bpf_ringbuf_discard_dynptr(&d, 0); /* the verifier wants it released even so */
+		lost_inc();
+		return false;
+	}
+	/* all at once when it can be read (most often): one read instead of one a page */
+	if (!bpf_probe_read_user_dynptr(&d, sizeof(*us), want, (void *)sp))
+		len = want;
+	for (i = 0; i < MT_USTACK_MAX / 4096 + 1; i++) {
+		__u64 n = page - ((sp + len) & (page - 1));
+
+		if (len >= want)
+			break;
+		if (n > want - len)
+			n = want - len;
+		if (bpf_probe_read_user_dynptr(&d, sizeof(*us) + len, n, (void *)(sp + len))) {
+			flags |= MT_US_FAULT;
+			break;
+		}
+		len += n;
+	}
+	if (len >= want && !whole)
+		flags |= MT_US_SHORT;
+	/* the rounding's bytes are the record's: zero, not an older record's */
+	pad = ((sizeof(*us) + len + 7) & ~7u) - (sizeof(*us) + len);
+	if (pad)
+		bpf_dynptr_write(&d, sizeof(*us) + len, &zero, pad & 7, 0);
+	us = bpf_dynptr_data(&d, 0, sizeof(*us));
+	if (!us) {
+		bpf_ringbuf_discard_dynptr(&d, 0);
+		return false;
+	}
+	ustack_head(us, a, len, flags);
+	bpf_ringbuf_submit_dynptr(&d, wakeup_flag());
+	return true;
+}
+
+/*
+ * The same on kernels without bpf_probe_read_user_dynptr: put together in a
+ * per-CPU slot, then sent by bpf_ringbuf_output at its real length (a second
+ * copy).
+ */
+static __always_inline bool emit_ustack_slot(struct ustack_args *a)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), want, len = 0, flags = 0, size;
+	struct ustack_buf *b = bpf_map_lookup_elem(&ustacks, &cpu);
+	__u64 sp = a->regs[MT_UREG_RSP], page = 1ull << page_shift;
+	struct mt_ustack *us;
+	bool whole;
 	__u8 *data;
 	int i;
 
-	if (!b || !want)
+	if (!b)
 		return false;
 	/* a tracing program can be preempted (not migrated): the slot is one task's at a time */
 	if (__sync_lock_test_and_set(&b->busy, 1))
 		return false;
 	us = (void *)b->b;
 	data = b->b + sizeof(*us);
-	if (want > MT_USTACK_MAX)
-		want = MT_USTACK_MAX;
-	/*
-	 * On the main thread's stack nothing is a frame above where the process
-	 * started (argc, then argv and the environment): the copy stops there, a
-	 * shallow stack costs what it holds (docs/performance.md).
-	 */
-	top = BPF_CORE_READ(t, mm, start_stack);
-	if (sp < top && top - sp + MT_USTACK_PAST_START < want) {
-		want = top - sp + MT_USTACK_PAST_START;
-		whole = true;
-	}
-	mt_hdr_fill(&us->h, MT_USTACK, sizeof(*us), c->pid, c->tid, c->t_ns);
-	us->h.abi = c->abi;
-	us->regs[MT_UREG_RAX] = regs->ax;
-	us->regs[MT_UREG_RDX] = regs->dx;
-	us->regs[MT_UREG_RCX] = regs->cx;
-	us->regs[MT_UREG_RBX] = regs->bx;
-	us->regs[MT_UREG_RSI] = regs->si;
-	us->regs[MT_UREG_RDI] = regs->di;
-	us->regs[MT_UREG_RBP] = regs->bp;
-	us->regs[MT_UREG_RSP] = sp;
-	us->regs[MT_UREG_R8] = regs->r8;
-	us->regs[MT_UREG_R9] = regs->r9;
-	us->regs[MT_UREG_R10] = regs->r10;
-	us->regs[MT_UREG_R11] = regs->r11;
-	us->regs[MT_UREG_R12] = regs->r12;
-	us->regs[MT_UREG_R13] = regs->r13;
-	us->regs[MT_UREG_R14] = regs->r14;
-	us->regs[MT_UREG_R15] = regs->r15;
-	us->regs[MT_UREG_RIP] = regs->ip;
-	us->sp = sp;
+	want = ustack_want(sp, &whole);
 	for (i = 0; i < MT_USTACK_MAX / 4096 + 1; i++) {
 		__u64 n = page - ((sp + len) & (page - 1));
 
@@ -412,19 +539,13 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	}
 	if (len >= want && !whole)
 		flags |= MT_US_SHORT;
-	us->len = len;
-	us->flags = flags;
-	size = (sizeof(*us) + len + 7) & ~7u;
-	us->h.size = size;
+	ustack_head(us, a, len, flags);
+	size = us->h.size;
 	if (size > sizeof(b->b)) {
 		b->busy = 0;
 		return false;
 	}
-	/* the wakeup policy of submit(): a wakeup per record would cost more than the copy */
-	if (bpf_ringbuf_output(&rb, b->b, size,
-			       bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-				       ? BPF_RB_FORCE_WAKEUP
-				       : BPF_RB_NO_WAKEUP)) {
+	if (bpf_ringbuf_output(&rb, b->b, size, wakeup_flag())) {
 		b->busy = 0;
 		lost_inc();
 		return false;
@@ -433,12 +554,51 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	return true;
 }
 
+/* 1 if the record was sent. Global: verified once (struct ustack_args). */
+__noinline int emit_ustack_args(struct ustack_args *a)
+{
+	if (!a || !ustack_bytes)
+		return 0;
+	if (ustack_in_ring)
+		return emit_ustack_ring(a);
+	return emit_ustack_slot(a);
+}
+
+static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
+{
+	struct ustack_args a;
+
+	a.regs[MT_UREG_RAX] = regs->ax;
+	a.regs[MT_UREG_RDX] = regs->dx;
+	a.regs[MT_UREG_RCX] = regs->cx;
+	a.regs[MT_UREG_RBX] = regs->bx;
+	a.regs[MT_UREG_RSI] = regs->si;
+	a.regs[MT_UREG_RDI] = regs->di;
+	a.regs[MT_UREG_RBP] = regs->bp;
+	a.regs[MT_UREG_RSP] = regs->sp;
+	a.regs[MT_UREG_R8] = regs->r8;
+	a.regs[MT_UREG_R9] = regs->r9;
+	a.regs[MT_UREG_R10] = regs->r10;
+	a.regs[MT_UREG_R11] = regs->r11;
+	a.regs[MT_UREG_R12] = regs->r12;
+	a.regs[MT_UREG_R13] = regs->r13;
+	a.regs[MT_UREG_R14] = regs->r14;
+	a.regs[MT_UREG_R15] = regs->r15;
+	a.regs[MT_UREG_RIP] = regs->ip;
+	a.t_ns = c->t_ns;
+	a.pid = c->pid;
+	a.tid = c->tid;
+	a.abi = c->abi;
+	return emit_ustack_args(&a) == 1;
+}
+
 /*
  * The record of a call other than process_madvise, filled in place in the
  * ring buffer. The switch gives each record type its own constant size, as
  * bpf_ringbuf_reserve requires.
  */
-static __always_inline void emit_call(int sc, struct call *c, __s64 ret, struct pt_regs *us)
+static __always_inline void emit_call(void *ctx, int sc, struct call *c, __s64 ret,
+				      struct pt_regs *us)
 {
 	struct mt_hdr *h;
 	__u16 size;
@@ -468,12 +628,17 @@ static __always_inline void emit_call(int sc, struct call *c, __s64 ret, struct 
 	call_hdr(h, mt_syscall_record_type(sc), size, c);
 	if (us && emit_ustack(c, us))
 		h->flags |= MT_F_USTACK;
+	else if (c->walk_skipped) {
+		/* no copy after all (ring full, slot busy): the walk, as without the skip */
+		stack_walk(ctx, c);
+		h->stack_id = c->stack_id;
+	}
 	submit(h);
 }
 
 /* One madvise record per iovec entry, each with the call's result. */
-static __always_inline void emit_process_madvise(struct call *c, __u32 target, __s64 ret,
-						  struct pt_regs *us)
+static __always_inline void emit_process_madvise(void *ctx, struct call *c, __u32 target,
+						  __s64 ret, struct pt_regs *us)
 {
 	__u64 vlen = c->a[2];
 	int i;
@@ -504,8 +669,14 @@ static __always_inline void emit_process_madvise(struct call *c, __u32 target, _
 		call_hdr(&r->h, MT_MADVISE, sizeof(*r), c);
 		mt_fill_process_madvise(r, c->a, iov[0], iov[1], ret, target);
 		/* the call's stack once, after its first record; every record of the call names it */
-		if (i == 0 && us && emit_ustack(c, us))
-			c->flags |= MT_F_USTACK;
+		if (i == 0 && us) {
+			if (emit_ustack(c, us)) {
+				c->flags |= MT_F_USTACK;
+			} else if (c->walk_skipped) {
+				stack_walk(ctx, c);
+				r->h.stack_id = c->stack_id;
+			}
+		}
 		r->h.flags |= c->flags & MT_F_USTACK;
 		submit(r);
 	}
@@ -731,24 +902,25 @@ static __always_inline int on_call(void *ctx, int sc, struct pt_regs *regs, long
 	}
 	mt_args_normalise(c.a, sc, c.abi);
 	c.stack_id = 0;
+	c.walk_skipped = false;
 	if (capture_stacks && caller_traced && mt_call_may_release(sc, c.a)) {
-		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-
-		/* ids start at 0; 0 in a record means "no stack" */
-		if (id >= 0)
-			c.stack_id = id + 1;
 		/* registers and stack bytes for an unwinder: x86-64 frames only */
-		if (c.abi == MT_ABI_X86_64)
+		if (c.abi == MT_ABI_X86_64 && ustack_bytes)
 			us = regs;
+		/* a program known not to be Go: the copy alone (about half the cost) */
+		if (us && bit_get(&nowalk, c.pid))
+			c.walk_skipped = true;
+		else
+			stack_walk(ctx, &c);
 	}
 	if (sc == MT_SC_PROCESS_MADVISE) {
 		__u32 target = pidfd_tgid(t, (int)c.a[0]);
 
 		if (!caller_traced && !is_traced(target))
 			return 0;
-		emit_process_madvise(&c, target, mt_ret_normalise(ret, c.abi), us);
+		emit_process_madvise(ctx, &c, target, mt_ret_normalise(ret, c.abi), us);
 	} else {
-		emit_call(sc, &c, mt_ret_normalise(ret, c.abi), us);
+		emit_call(ctx, sc, &c, mt_ret_normalise(ret, c.abi), us);
 	}
 	if (!caller_traced)
 		return 0;
@@ -831,6 +1003,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	emit_task(MT_TASK_FORK, ptgid, parent->pid, ctgid, 0);
 	if (follow_forks) {
 		set_traced(ctgid, true);
+		/* the child runs its parent's program until it execs */
+		bit_set(&nowalk, ctgid, bit_get(&nowalk, ptgid));
 		/* a vfork child shares its parent's mm: that one is mirrored already */
 		if (child->mm != parent->mm)
 			mm_adopt(child->mm, ctgid);
@@ -842,12 +1016,16 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = p->tgid;
+	__u8 *hv = bpf_map_lookup_elem(&held, &tgid);
+	__u8 held_as = hv ? *hv : 0;
 
 	/* a held launch becomes the command from here on */
 	if (bpf_map_delete_elem(&held, &tgid) == 0)
 		set_traced(tgid, true);
 	else if (!is_traced(tgid))
 		return 0;
+	/* a new program walks until the loader has described it (the command: known already) */
+	bit_set(&nowalk, tgid, held_as & MT_HELD_NOT_GO);
 	emit_task(MT_TASK_EXEC, tgid, p->pid, old_pid, 0);
 	mm_adopt(p->mm, tgid);
 	return 0;
@@ -874,6 +1052,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 
 		emit_task(MT_TASK_EXIT, tgid, tid, 0, p->exit_code);
 		set_traced(tgid, false);
+		bit_set(&nowalk, tgid, false);
 		/* RSS as the program left it, before the teardown frees it all */
 		if (st && !st->exiting && st->tgid == tgid) {
 			__u64 now = bpf_ktime_get_ns();

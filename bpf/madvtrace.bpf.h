@@ -17,6 +17,10 @@ struct mt_mm_state {
 	__u32 _pad;
 };
 
+/* Value of the `held` map: a launched command before its exec. */
+#define MT_HELD 1
+#define MT_HELD_NOT_GO 2 /* its program is not Go: set its nowalk bit at the exec */
+
 /* Argument of the `adopt` program: start mirroring the RSS of this process. */
 struct mt_adopt_args {
 	__u32 pid;

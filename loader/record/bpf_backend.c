@@ -42,6 +42,7 @@ struct bpf_session {
 	struct ring_buffer *rb;
 	uint64_t *traced; /* the program's bitmap of traced tgids, mapped */
 	size_t traced_words;
+	uint64_t *nowalk; /* its bitmap of tgids known not to run Go, mapped (with stacks) */
 	int err; /* first error returned by emit */
 	uint64_t records;
 	uint64_t lost_reported;
@@ -107,9 +108,9 @@ static bool wants_stacks(const struct bpf_session *bs, pid_t pid)
 /*
  * pid runs a program that wants release stacks, or no longer does. The
  * program's switch is one for all traced processes (see docs/backends.md):
- * on while any of them wants stacks. Stack walks are only ever taken for
- * releases, so a C process traced beside a Go one (-f) costs a walk per
- * release, and a trace without a Go program none at all.
+ * on while any of them wants stacks. Stacks are only ever taken for
+ * releases, so a C process traced beside a Go one (-f) costs a stack copy
+ * per release (no walk: set_go), and a trace without a Go program none at all.
  */
 static void set_wants_stacks(struct bpf_session *bs, pid_t pid, bool on)
 {
@@ -135,12 +136,31 @@ static void set_wants_stacks(struct bpf_session *bs, pid_t pid, bool on)
 		bs->s->stacks == MT_STACKS_ALWAYS || (bs->s->stacks != MT_STACKS_NEVER && bs->nstack_pids);
 }
 
+/*
+ * pid's program is Go or not. The releases of a program that is not Go take
+ * their ustack copy without the kernel's frame-pointer walk (the program's
+ * nowalk map): the unwinder walks frame pointers from the copy where it has
+ * no CFI. Go keeps the walk, which names its frames (docs/performance.md).
+ */
+static void set_go(struct bpf_session *bs, pid_t pid, bool go)
+{
+	uint64_t bit = 1ull << (pid % 64);
+
+	if (!bs->nowalk || pid <= 0 || (size_t)pid / 64 >= bs->traced_words)
+		return;
+	if (go)
+		__atomic_fetch_and(&bs->nowalk[pid / 64], ~bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_or(&bs->nowalk[pid / 64], bit, __ATOMIC_SEQ_CST);
+}
+
 /* The info records of pid's program, and its stacks decided from what they say. */
 static void program_info(struct bpf_session *bs, pid_t pid)
 {
 	struct mt_proc_image img;
 
 	mt_proc_emit_info(pid, &img, emit_cb, bs);
+	set_go(bs, pid, img.go);
 	set_wants_stacks(bs, pid, mt_stacks__for_image(bs->s->stacks, img.go));
 }
 
@@ -149,6 +169,7 @@ static void program_described(void *ctx, pid_t pid, bool go)
 {
 	struct bpf_session *bs = ctx;
 
+	set_go(bs, pid, go);
 	set_wants_stacks(bs, pid, mt_stacks__for_image(bs->s->stacks, go));
 }
 
@@ -336,12 +357,50 @@ static void emit_task_rec(struct bpf_session *bs, pid_t pid, uint32_t event)
 	emit(bs, &t.h);
 }
 
+/*
+ * Open the program, configure it for the session and load it. in_ring: the
+ * ustack records are reserved in the ring buffer and the stack read straight
+ * into them (needs bpf_probe_read_user_dynptr); else through a per-CPU slot.
+ * On failure bs->skel is NULL if the object could not be opened.
+ */
+static int open_load(struct bpf_session *bs, bool in_ring)
+{
+	struct mt_session *s = bs->s;
+
+	bs->skel = madvtrace_bpf__open();
+	if (!bs->skel)
+		return -errno;
+	bs->skel->rodata->rss_interval_ns = s->rss_interval_ns;
+	bs->skel->rodata->follow_forks = s->follow_forks;
+	bpf_map__set_max_entries(bs->skel->maps.rb,
+				 s->buffer_bytes ? s->buffer_bytes : DEFAULT_BUFFER);
+	bs->traced_words = (read_pid_max() + 63) / 64;
+	bpf_map__set_max_entries(bs->skel->maps.traced, bs->traced_words);
+	bs->skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
+	bs->skel->rodata->ustack_in_ring = in_ring;
+	if (s->stacks == MT_STACKS_NEVER) { /* the maps must exist for the program to load, not be large */
+		bpf_map__set_max_entries(bs->skel->maps.stacks, 1);
+		bs->skel->rodata->ustack_bytes = 0;
+	} else {
+		bpf_map__set_max_entries(bs->skel->maps.nowalk, bs->traced_words);
+		bs->skel->rodata->ustack_bytes = s->stack_bytes;
+	}
+	if (s->stacks != MT_STACKS_NEVER && !in_ring) {
+		/* one stack copy slot per CPU (indexed by the CPU's number) */
+		int ncpu = libbpf_num_possible_cpus();
+
+		bpf_map__set_max_entries(bs->skel->maps.ustacks, ncpu > 0 ? ncpu : 1);
+	}
+	bs->skel->rodata->wakeup_bytes = bpf_map__max_entries(bs->skel->maps.rb) / 4;
+	return madvtrace_bpf__load(bs->skel);
+}
+
 static int bpf_run(struct mt_session *s)
 {
 	struct bpf_session bs = { .s = s };
 	struct mt_launch child = MT_LAUNCH_INIT;
 	uint64_t start, next_flush, next_smaps, next_stacks, now;
-	uint8_t one = 1;
+	uint8_t held = MT_HELD;
 	size_t map_bytes = 0;
 	uint32_t key;
 	bool launched = s->argv != NULL, child_done = false;
@@ -355,38 +414,26 @@ static int bpf_run(struct mt_session *s)
 		return -ESRCH;
 	}
 
-	/* open */
-	bs.skel = madvtrace_bpf__open();
-	if (!bs.skel) {
-		err = -errno;
-		fprintf(stderr, "madvtrace: cannot open the BPF object: %s\n", strerror(-err));
-		goto cleanup;
+	/* open, configure, load */
+	mt_bpf__log_quiet(s->stacks != MT_STACKS_NEVER); /* its failure is not the session's */
+	err = open_load(&bs, s->stacks != MT_STACKS_NEVER);
+	mt_bpf__log_quiet(false);
+	/* a kernel older than bpf_probe_read_user_dynptr (6.16): stacks copied through a slot */
+	if (err && err != -EPERM && s->stacks != MT_STACKS_NEVER) {
+		madvtrace_bpf__destroy(bs.skel);
+		bs.skel = NULL;
+		err = open_load(&bs, false);
 	}
-	/* configure */
-	bs.skel->rodata->rss_interval_ns = s->rss_interval_ns;
-	bs.skel->rodata->follow_forks = s->follow_forks;
-	bpf_map__set_max_entries(bs.skel->maps.rb, s->buffer_bytes ? s->buffer_bytes : DEFAULT_BUFFER);
-	bs.traced_words = (read_pid_max() + 63) / 64;
-	bpf_map__set_max_entries(bs.skel->maps.traced, bs.traced_words);
-	bs.skel->rodata->page_shift = __builtin_ctz(sysconf(_SC_PAGESIZE));
-	if (s->stacks == MT_STACKS_NEVER) { /* the maps must exist for the program to load, not be large */
-		bpf_map__set_max_entries(bs.skel->maps.stacks, 1);
-		bs.skel->rodata->ustack_bytes = 0;
-	} else {
-		/* one stack copy slot per CPU (indexed by the CPU's number) */
-		int ncpu = libbpf_num_possible_cpus();
-
-		bpf_map__set_max_entries(bs.skel->maps.ustacks, ncpu > 0 ? ncpu : 1);
-		bs.skel->rodata->ustack_bytes = s->stack_bytes;
-	}
-	bs.skel->rodata->wakeup_bytes = bpf_map__max_entries(bs.skel->maps.rb) / 4;
-	/* load */
-	err = madvtrace_bpf__load(bs.skel);
 	if (err) {
-		fprintf(stderr, "madvtrace: cannot load the BPF programs: %s%s\n", strerror(-err),
-			err == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON; "
-					"--backend=ptrace works without)"
-				      : " (run with -vv for the verifier log)");
+		if (!bs.skel)
+			fprintf(stderr, "madvtrace: cannot open the BPF object: %s\n",
+				strerror(-err));
+		else
+			fprintf(stderr, "madvtrace: cannot load the BPF programs: %s%s\n",
+				strerror(-err),
+				err == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON; "
+						"--backend=ptrace works without)"
+					      : " (run with -vv for the verifier log)");
 		goto cleanup;
 	}
 	/* attach */
@@ -403,6 +450,17 @@ static int bpf_run(struct mt_session *s)
 		bs.traced = NULL;
 		fprintf(stderr, "madvtrace: cannot map the traced set: %s\n", strerror(-err));
 		goto cleanup;
+	}
+	if (s->stacks != MT_STACKS_NEVER) {
+		bs.nowalk = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 bpf_map__fd(bs.skel->maps.nowalk), 0);
+		if (bs.nowalk == MAP_FAILED) {
+			err = -errno;
+			bs.nowalk = NULL;
+			fprintf(stderr, "madvtrace: cannot map the set of programs not Go: %s\n",
+				strerror(-err));
+			goto cleanup;
+		}
 	}
 	bs.rb = ring_buffer__new(bpf_map__fd(bs.skel->maps.rb), on_record, &bs, NULL);
 	if (!bs.rb) {
@@ -426,8 +484,10 @@ static int bpf_run(struct mt_session *s)
 	key = s->target_pid;
 	if (launched) {
 		/* held until its exec: its calls until then are madvtrace's own */
-		err = bpf_map__update_elem(bs.skel->maps.held, &key, sizeof(key), &one, sizeof(one),
-					   0);
+		if (!s->argv_go)
+			held |= MT_HELD_NOT_GO;
+		err = bpf_map__update_elem(bs.skel->maps.held, &key, sizeof(key), &held,
+					   sizeof(held), 0);
 		if (err) {
 			fprintf(stderr, "madvtrace: cannot register pid %d: %s\n", key,
 				strerror(-err));
@@ -540,6 +600,8 @@ cleanup:
 	ring_buffer__free(bs.rb);
 	if (bs.traced)
 		munmap(bs.traced, map_bytes);
+	if (bs.nowalk)
+		munmap(bs.nowalk, map_bytes);
 	madvtrace_bpf__destroy(bs.skel);
 	free(bs.stack_pids);
 	/* launch mode: the command is our child; wait for it unless we were told to stop */

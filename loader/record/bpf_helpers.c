@@ -17,12 +17,13 @@
 #include "launch.h"
 
 static int verbose_level;
+static bool quiet; /* mt_bpf__log_quiet */
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG && verbose_level < 2)
 		return 0;
-	if (level == LIBBPF_INFO && verbose_level < 1)
+	if ((level == LIBBPF_INFO || quiet) && verbose_level < 1)
 		return 0;
 	/*
 	 * libbpf warns that it cannot raise RLIMIT_MEMLOCK without
@@ -40,6 +41,11 @@ void mt_bpf__log_setup(int verbose)
 {
 	verbose_level = verbose;
 	libbpf_set_print(libbpf_log);
+}
+
+void mt_bpf__log_quiet(bool on)
+{
+	quiet = on;
 }
 
 /* The user to become: SUDO_UID/SUDO_GID when root under sudo, else nobody. */

@@ -15,6 +15,11 @@
 /* Route libbpf's messages to stderr: warnings always, info with -v, debug with -vv. */
 void mt_bpf__log_setup(int verbose);
 /*
+ * While on, warnings too need -v: a load that may fail and be tried again
+ * another way (the bpf backend's ring-reserved stack copies before 6.16).
+ */
+void mt_bpf__log_quiet(bool on);
+/*
  * The privilege drop, once the programs are attached and the command is
  * spawned (docs/security.md "What the recorder keeps"): the process becomes
  * the invoking user (SUDO_UID, SUDO_GID and that user's groups; `nobody` when
