@@ -592,6 +592,13 @@ static __always_inline bool emit_ustack(struct call *c, struct pt_regs *regs)
 	return emit_ustack_args(&a) == 1;
 }
 
+/* An executable file mapping made (PROT_EXEC with a descriptor): code the maps must show. */
+static __always_inline bool lib_mapped(int sc, const struct call *c, __s64 ret)
+{
+	return mt_syscall_record_type(sc) == MT_MMAP && ret >= 0 && (__s32)c->a[4] >= 0 &&
+	       (c->a[2] & 4 /* PROT_EXEC */);
+}
+
 /*
  * The record of a call other than process_madvise, filled in place in the
  * ring buffer. The switch gives each record type its own constant size, as
@@ -632,6 +639,15 @@ static __always_inline void emit_call(void *ctx, int sc, struct call *c, __s64 r
 		/* no copy after all (ring full, slot busy): the walk, as without the skip */
 		stack_walk(ctx, c);
 		h->stack_id = c->stack_id;
+	}
+	if (capture_stacks && lib_mapped(sc, c, ret)) {
+		/*
+		 * A library mapped: the reader asks for the process's maps now,
+		 * while it runs (its stacks are unwound through them); at its next
+		 * poll a program that lives milliseconds may be gone. A few per program.
+		 */
+		bpf_ringbuf_submit(h, BPF_RB_FORCE_WAKEUP);
+		return;
 	}
 	submit(h);
 }
