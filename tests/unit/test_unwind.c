@@ -109,23 +109,29 @@ static void test_truncated_record(void **state)
 	mt_uw__free(u);
 }
 
-static void test_file_mapping(void **state)
+/* An ELF file whose bytes the test reads itself: its own program, its path and first words. */
+static void own_program(char path[4096], uint64_t words[64])
 {
-	struct mt_uw *u = mt_uw__new(NULL);
-	uint64_t words[64], v;
-	char path[4096];
-	struct us_buf b;
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	ssize_t n = readlink("/proc/self/exe", path, 4095);
 	FILE *f;
 
-	(void)state;
-	/* an ELF file whose bytes the test reads itself: its own program */
 	assert_true(n > 0);
 	path[n] = '\0';
 	f = fopen(path, "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(words, 8, 64, f), 64);
 	fclose(f);
+}
+
+static void test_file_mapping(void **state)
+{
+	struct mt_uw *u = mt_uw__new(NULL);
+	uint64_t words[64], v;
+	char path[4096];
+	struct us_buf b;
+
+	(void)state;
+	own_program(path, words);
 	make_stack(&b, 64, 64);
 	/* read-only at 0x10000, file offset 256 (word 32); a writable copy at 0x20000 */
 	feed_map(u, PID, 0x10000, 0x11000, 256, PROT_READ, path);
@@ -152,16 +158,9 @@ static void test_exec(void **state)
 	uint64_t words[64], v;
 	char path[4096];
 	struct us_buf b;
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	FILE *f;
 
 	(void)state;
-	assert_true(n > 0);
-	path[n] = '\0';
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fread(words, 8, 64, f), 64);
-	fclose(f);
+	own_program(path, words);
 	make_stack(&b, 64, 64);
 	/* the old program's, read at 10; the new one's, read at 30 and fed before the exec (20) */
 	feed_map_at(u, PID, 0x10000, 0x11000, 256, PROT_READ, path, 10);
