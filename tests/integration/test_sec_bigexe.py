@@ -16,21 +16,18 @@ useful parts only, on the info worker, not in the ring buffer's callback
     test_sec_bigexe.py --madvtrace PATH --workloads DIR
 """
 import os
-import shutil
 import subprocess
 import time
 
 import mtest
 from mtest import check, log, show
+from test_sec_lib import padded_exe
 
 RUNS = 8
 
 
 def test(env):
-    big = env.path("big")
-    shutil.copy("/bin/sleep", big)
-    os.chmod(big, 0o755)
-    os.truncate(big, 1 << 30)  # sparse: the program's pages, then zeros nobody wrote
+    big = padded_exe(env.path("big"))
     trace = env.path("t.mtr")
     script = f"for i in $(seq {RUNS}); do {big} 0.3; done"
     t0 = time.monotonic()

@@ -4,6 +4,7 @@ as docs/trace-format.md lays them out, the way anyone could craft one to hand
 to `madvtrace report`, and running a command under time and memory bounds."""
 import os
 import resource
+import shutil
 import struct
 import subprocess
 import time
@@ -85,3 +86,12 @@ def run_bounded(cmd, timeout, as_limit=None):
         out.seek(0)
         err.seek(0)
         return code, out.read(), err.read(), secs, rss
+
+
+def padded_exe(path, size=1 << 30):
+    """A copy of /bin/sleep padded to size bytes, sparse: the program's pages, then
+    zeros nobody wrote (what a reader that takes the whole file pays for)."""
+    shutil.copy("/bin/sleep", path)
+    os.chmod(path, 0o755)
+    os.truncate(path, size)
+    return path

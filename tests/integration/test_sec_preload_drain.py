@@ -24,12 +24,12 @@ event-draining path).
 import glob
 import os
 import re
-import shutil
 import subprocess
 import time
 
 import mtest
 from mtest import check, log
+from test_sec_lib import padded_exe
 
 RUNS = 8
 
@@ -63,10 +63,7 @@ def exec_pids(env, trace, big):
 
 
 def test(env):
-    big = env.path("big")
-    shutil.copy("/bin/sleep", big)
-    os.chmod(big, 0o755)
-    os.truncate(big, 1 << 30)  # sparse: the program's pages, then zeros nobody wrote
+    big = padded_exe(env.path("big"))
 
     trace = env.path("t.mtr")
     wall, rss = record(env, big, trace)
